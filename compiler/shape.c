@@ -1,0 +1,469 @@
+/*
+ * shape.c - shape propagation through the layer stack.
+ *
+ * Walks the layers from the input, expands spatial attributes per axis,
+ * computes every output shape with the formulas of runtime/cnn_shape.h (the
+ * same header the kernels use), and fills in parameters, MACs and the weight
+ * tensors each layer expects.  Every error says what is wrong with the numbers
+ * and how to fix it.
+ */
+#include "cnnc.h"
+#include "cnn_shape.h"
+
+#include <limits.h>
+#include <string.h>
+
+/* Products of user-given sizes saturate instead of overflowing; anything that
+ * large fails the CNNC_MAX_ELEMS checks anyway. */
+static long long sat_mul(long long a, long long b)
+{
+    long long r;
+    if (__builtin_mul_overflow(a, b, &r))
+        return LLONG_MAX;
+    return r;
+}
+
+long long shape_elems(const Shape *s)
+{
+    long long n = 1;
+    for (int i = 0; i < s->rank; i++)
+        n = sat_mul(n, s->dims[i]);
+    return s->rank ? n : 0;
+}
+
+char *shape_str(const Shape *s, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < s->rank && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? "x" : "", s->dims[i]);
+    return buf;
+}
+
+/* "5x5" or "5" for per-axis values. */
+static char *axes_str(const long long *v, int n, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? "x" : "", v[i]);
+    return buf;
+}
+
+static const char *spatial_word(int nsp)
+{
+    return nsp == 2 ? "(height, width)" : "(length)";
+}
+
+/* Expand a Spatial to nsp axes, or report a tuple of the wrong length. */
+static bool expand(const Layer *l, const char *key, const Spatial *s, long long dflt, int nsp,
+                   long long *out)
+{
+    if (s->n == 0) {
+        for (int i = 0; i < nsp; i++)
+            out[i] = dflt;
+        return true;
+    }
+    if (s->n == 1) {
+        for (int i = 0; i < nsp; i++)
+            out[i] = s->v[0];
+        return true;
+    }
+    if (s->n != nsp) {
+        diag_error(layer_attr_loc(l, key), "%s '%s': %s has %d values, but the input has %d "
+                   "spatial axis%s; give one number or %d values %s", l->op, l->name, key, s->n,
+                   nsp, nsp == 1 ? "" : "es", nsp, spatial_word(nsp));
+        return false;
+    }
+    for (int i = 0; i < nsp; i++)
+        out[i] = s->v[i];
+    return true;
+}
+
+/* Where the input of layer i comes from, for messages. */
+static const char *producer(const Network *net, int i, char *buf, size_t size)
+{
+    if (i == 0)
+        snprintf(buf, size, "the input");
+    else
+        snprintf(buf, size, "%s '%s' (line %d)", net->layers[i - 1].op, net->layers[i - 1].name,
+                 net->layers[i - 1].loc.line);
+    return buf;
+}
+
+/* The layer whose output channel count is what layer i sees, for a note. */
+static const Layer *channel_source(const Network *net, int i)
+{
+    for (int j = i - 1; j >= 0; j--) {
+        LayerKind k = net->layers[j].kind;
+        if (k == LK_CONV || k == LK_LINEAR || k == LK_FLATTEN)
+            return &net->layers[j];
+    }
+    return NULL;
+}
+
+static void check_in(const Network *net, int i, Layer *l, long long have, const char *unit)
+{
+    if (l->in_check < 0 || l->in_check == have)
+        return;
+    char buf[200];
+    diag_error(layer_attr_loc(l, "in"), "%s '%s': in=%lld, but %s produces %lld %s", l->op,
+               l->name, l->in_check, producer(net, i, buf, sizeof buf), have, unit);
+    const Layer *src = channel_source(net, i);
+    if (src && src->kind != LK_FLATTEN)
+        diag_note(layer_attr_loc(src, "out"), "%s '%s' makes %lld %s; change its out= or this "
+                  "layer's in=", src->op, src->name, have, unit);
+    else if (!src)
+        diag_note(net->prog->input_loc, "the input has %lld %s", have, unit);
+    l->ok = false;
+}
+
+static void add_tensor(Pool *pool, Layer *l, const char *suffix, int ndim, const long long *shape,
+                       bool is_param)
+{
+    TensorSpec *t = &l->tensors[l->ntensors++];
+    t->name = pool_printf(pool, "%s.%s", l->name, suffix);
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++)
+        t->shape[i] = shape[i];
+    t->is_param = is_param;
+}
+
+/* Output size of each axis of a windowed op (conv or pool); false on error. */
+static bool windowed_out(Layer *l, const Shape *in, Shape *out, bool is_pool)
+{
+    int nsp = in->rank - 1;
+    char kb[48], pb[48], ib[48], ob[48];
+    long long span[CNNC_MAX_SPATIAL], padded[CNNC_MAX_SPATIAL];
+    bool ok = true;
+    out->rank = in->rank;
+    for (int a = 0; a < nsp; a++) {
+        long long n = in->dims[1 + a];
+        span[a] = cnn_dilated_extent(l->kernel[a], l->dilation[a]);
+        padded[a] = n + l->pad_lo[a] + l->pad_hi[a];
+        long long o = cnn_out_size(n, l->kernel[a], l->stride[a], l->pad_lo[a], l->pad_hi[a],
+                                   l->dilation[a], is_pool && l->ceil_mode);
+        out->dims[1 + a] = o;
+        if (o < 1)
+            ok = false;
+    }
+    if (ok)
+        return true;
+    long long insz[CNNC_MAX_SPATIAL];
+    for (int a = 0; a < nsp; a++)
+        insz[a] = in->dims[1 + a];
+    bool dilated = false;
+    for (int a = 0; a < nsp; a++)
+        dilated |= l->dilation[a] > 1;
+    bool padded_any = false;
+    for (int a = 0; a < nsp; a++)
+        padded_any |= l->pad_lo[a] + l->pad_hi[a] > 0;
+    if (dilated)
+        snprintf(kb, sizeof kb, "%s (dilated to %s)", axes_str(l->kernel, nsp, ib, sizeof ib),
+                 axes_str(span, nsp, ob, sizeof ob));
+    else
+        axes_str(l->kernel, nsp, kb, sizeof kb);
+    if (padded_any)
+        snprintf(pb, sizeof pb, "padded input %s", axes_str(padded, nsp, ib, sizeof ib));
+    else
+        snprintf(pb, sizeof pb, "input %s", axes_str(insz, nsp, ib, sizeof ib));
+    diag_error(layer_attr_loc(l, "kernel"), "%s '%s': kernel %s does not fit the %s; use a "
+               "smaller kernel%s or more padding", l->op, l->name, kb, pb,
+               dilated ? " or dilation" : "");
+    l->ok = false;
+    return false;
+}
+
+static bool resolve_window(Layer *l, int nsp, bool is_pool)
+{
+    bool ok = expand(l, "kernel", &l->kernel_attr, 1, nsp, l->kernel);
+    ok &= expand(l, "dilation", &l->dilation_attr, 1, nsp, l->dilation);
+    if (is_pool && l->stride_attr.n == 0)
+        memcpy(l->stride, l->kernel, sizeof l->stride);   /* PyTorch: stride defaults to kernel */
+    else
+        ok &= expand(l, "stride", &l->stride_attr, 1, nsp, l->stride);
+    ok &= expand(l, "padding", &l->padding_attr, 0, nsp, l->pad_lo);
+    memcpy(l->pad_hi, l->pad_lo, sizeof l->pad_hi);
+    return ok;
+}
+
+static void shape_conv(Pool *pool, const Network *net, int i, Layer *l, const Shape *in,
+                       Shape *out)
+{
+    int nsp = in->rank - 1;
+    long long cin = in->dims[0];
+    check_in(net, i, l, cin, "channels");
+    if (!resolve_window(l, nsp, false)) {
+        l->ok = false;
+        return;
+    }
+    if (l->pad_same) {
+        for (int a = 0; a < nsp; a++) {
+            if (l->stride[a] != 1) {
+                diag_error(layer_attr_loc(l, "padding"), "conv '%s': padding=same needs stride "
+                           "1 (as in PyTorch); give the padding as numbers for a strided conv",
+                           l->name);
+                l->ok = false;
+                return;
+            }
+            l->pad_lo[a] = cnn_same_pad_lo(l->kernel[a], l->dilation[a]);
+            l->pad_hi[a] = cnn_same_pad_hi(l->kernel[a], l->dilation[a]);
+        }
+    }
+    bool groups_ok = true;
+    if (cin % l->groups != 0) {
+        diag_error(layer_attr_loc(l, "groups"), "conv '%s': %lld input channels are not "
+                   "divisible by groups=%lld", l->name, cin, l->groups);
+        groups_ok = false;
+    }
+    if (l->out % l->groups != 0) {
+        diag_error(layer_attr_loc(l, "groups"), "conv '%s': out=%lld is not divisible by "
+                   "groups=%lld", l->name, l->out, l->groups);
+        groups_ok = false;
+    }
+    if (!groups_ok) {
+        l->ok = false;
+        return;
+    }
+    if (l->padding_mode != PM_ZEROS) {
+        for (int a = 0; a < nsp; a++) {
+            long long n = in->dims[1 + a];
+            long long p = l->pad_lo[a] > l->pad_hi[a] ? l->pad_lo[a] : l->pad_hi[a];
+            if ((l->padding_mode == PM_REFLECT && p >= n) ||
+                (l->padding_mode == PM_CIRCULAR && p > n)) {
+                diag_error(layer_attr_loc(l, "padding"), "conv '%s': %s padding of %lld needs "
+                           "an input of at least %lld along that axis, but it is %lld", l->name,
+                           pad_mode_name(l->padding_mode), p,
+                           l->padding_mode == PM_REFLECT ? p + 1 : p, n);
+                l->ok = false;
+                return;
+            }
+        }
+    }
+    if (!windowed_out(l, in, out, false))
+        return;
+    out->dims[0] = l->out;
+
+    long long wshape[4] = { l->out, cin / l->groups, l->kernel[0], l->kernel[1] };
+    long long taps = 1;
+    for (int a = 0; a < nsp; a++)
+        taps = sat_mul(taps, l->kernel[a]);
+    long long per_out = sat_mul(cin / l->groups, taps);
+    add_tensor(pool, l, "weight", 2 + nsp, wshape, true);
+    l->params = sat_mul(l->out, per_out);
+    if (l->bias) {
+        add_tensor(pool, l, "bias", 1, &l->out, true);
+        l->params = l->params > LLONG_MAX - l->out ? LLONG_MAX : l->params + l->out;
+    }
+    l->macs = sat_mul(shape_elems(out), per_out);
+}
+
+static void shape_pool(Layer *l, const Shape *in, Shape *out)
+{
+    int nsp = in->rank - 1;
+    if (!resolve_window(l, nsp, true)) {
+        l->ok = false;
+        return;
+    }
+    for (int a = 0; a < nsp; a++) {
+        if (l->pad_lo[a] * 2 > l->kernel[a]) {
+            diag_error(layer_attr_loc(l, "padding"), "%s '%s': padding %lld is more than half "
+                       "the kernel %lld; PyTorch allows at most %lld", l->op, l->name,
+                       l->pad_lo[a], l->kernel[a], l->kernel[a] / 2);
+            l->ok = false;
+            return;
+        }
+    }
+    if (!windowed_out(l, in, out, true))
+        return;
+    out->dims[0] = in->dims[0];
+}
+
+static void shape_pad(Layer *l, const Shape *in, Shape *out)
+{
+    int nsp = in->rank - 1;
+    const Spatial *p = &l->padding_attr;
+    /* F.pad order: (left, right) pads the last axis, (.., top, bottom) the one before. */
+    long long lo[2] = { 0, 0 }, hi[2] = { 0, 0 };
+    if (p->n == 1) {
+        for (int a = 0; a < nsp; a++)
+            lo[a] = hi[a] = p->v[0];
+    } else if (p->n == 2) {
+        lo[nsp - 1] = p->v[0];
+        hi[nsp - 1] = p->v[1];
+    } else if (p->n == 4) {
+        if (nsp != 2) {
+            diag_error(layer_attr_loc(l, "padding"), "pad '%s': 4 values (left, right, top, "
+                       "bottom) need a CxHxW input; this one is 1-D, give (left, right)",
+                       l->name);
+            l->ok = false;
+            return;
+        }
+        lo[1] = p->v[0];
+        hi[1] = p->v[1];
+        lo[0] = p->v[2];
+        hi[0] = p->v[3];
+    }
+    *out = *in;
+    for (int a = 0; a < nsp; a++) {
+        long long n = in->dims[1 + a];
+        long long m = lo[a] > hi[a] ? lo[a] : hi[a];
+        if ((l->padding_mode == PM_REFLECT && m >= n) || (l->padding_mode == PM_CIRCULAR && m > n)) {
+            diag_error(layer_attr_loc(l, "padding"), "pad '%s': %s padding of %lld needs an "
+                       "input of at least %lld along that axis, but it is %lld", l->name,
+                       pad_mode_name(l->padding_mode), m,
+                       l->padding_mode == PM_REFLECT ? m + 1 : m, n);
+            l->ok = false;
+            return;
+        }
+        l->pad_lo[a] = lo[a];
+        l->pad_hi[a] = hi[a];
+        out->dims[1 + a] = n + lo[a] + hi[a];
+    }
+}
+
+static bool needs_spatial(const Network *net, int i, Layer *l, const Shape *in)
+{
+    if (in->rank >= 2)
+        return true;
+    char buf[200], sb[64];
+    diag_error(l->loc, "%s '%s' needs a CxL or CxHxW input, but %s produces a vector of %s",
+               l->op, l->name, producer(net, i, buf, sizeof buf), shape_str(in, sb, sizeof sb));
+    l->ok = false;
+    return false;
+}
+
+static void shape_one(Pool *pool, const Network *net, int i, Layer *l, const Shape *in, Shape *out)
+{
+    char buf[200], sb[64];
+    *out = *in;
+    l->nsp = in->rank - 1;
+    switch (l->kind) {
+    case LK_CONV:
+        if (needs_spatial(net, i, l, in))
+            shape_conv(pool, net, i, l, in, out);
+        break;
+    case LK_MAXPOOL:
+    case LK_AVGPOOL:
+    case LK_MINPOOL:
+        if (needs_spatial(net, i, l, in))
+            shape_pool(l, in, out);
+        break;
+    case LK_GLOBAL_MAXPOOL:
+    case LK_GLOBAL_AVGPOOL:
+        if (needs_spatial(net, i, l, in))
+            for (int a = 1; a < in->rank; a++)
+                out->dims[a] = 1;
+        break;
+    case LK_LINEAR:
+        if (in->rank != 1) {
+            diag_error(l->loc, "linear '%s' needs a vector input, but %s produces %s; add "
+                       "'flatten' before it", l->name, producer(net, i, buf, sizeof buf),
+                       shape_str(in, sb, sizeof sb));
+            l->ok = false;
+            return;
+        }
+        check_in(net, i, l, in->dims[0], "features");
+        out->dims[0] = l->out;
+        {
+            long long ws[2] = { l->out, in->dims[0] };
+            add_tensor(pool, l, "weight", 2, ws, true);
+        }
+        l->params = sat_mul(l->out, in->dims[0]);
+        if (l->bias) {
+            add_tensor(pool, l, "bias", 1, &l->out, true);
+            l->params = l->params > LLONG_MAX - l->out ? LLONG_MAX : l->params + l->out;
+        }
+        l->macs = sat_mul(l->out, in->dims[0]);
+        break;
+    case LK_FLATTEN:
+        out->rank = 1;
+        out->dims[0] = shape_elems(in);
+        out->dims[1] = out->dims[2] = 0;
+        break;
+    case LK_BATCHNORM: {
+        long long c = in->dims[0];
+        add_tensor(pool, l, "weight", 1, &c, true);
+        add_tensor(pool, l, "bias", 1, &c, true);
+        add_tensor(pool, l, "running_mean", 1, &c, false);
+        add_tensor(pool, l, "running_var", 1, &c, false);
+        l->params = 2 * c;
+        break;
+    }
+    case LK_PAD:
+        if (needs_spatial(net, i, l, in))
+            shape_pad(l, in, out);
+        break;
+    default:
+        break;      /* element-wise: same shape */
+    }
+}
+
+int shape_check(Pool *pool, Network *net)
+{
+    int errors_before = diag_error_count();
+    Shape cur = net->input;
+    bool known = net->input.rank > 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        Layer *l = &net->layers[i];
+        if (!known || !l->ok) {
+            known = false;      /* cannot say what later layers see */
+            continue;
+        }
+        l->in_shape = cur;
+        Shape out;
+        shape_one(pool, net, i, l, &cur, &out);
+        if (!l->ok) {
+            /* A channel mismatch still leaves a known output; anything else stops here. */
+            bool recoverable = out.rank > 0 && shape_elems(&out) > 0 &&
+                               ((l->kind == LK_CONV && l->ntensors > 0) || l->kind == LK_LINEAR);
+            if (!recoverable) {
+                known = false;
+                continue;
+            }
+        }
+        long long n = shape_elems(&out);
+        if (n > CNNC_MAX_ELEMS) {
+            char sb[64];
+            diag_error(l->loc, "%s '%s' produces %s = %lld elements; cnnc's limit for one "
+                       "tensor is %lld (reduce the sizes)", l->op, l->name,
+                       shape_str(&out, sb, sizeof sb), n, CNNC_MAX_ELEMS);
+            l->ok = false;
+            known = false;
+            continue;
+        }
+        for (int t = 0; t < l->ntensors; t++) {
+            long long cnt = 1;
+            for (int d = 0; d < l->tensors[t].ndim; d++)
+                cnt = sat_mul(cnt, l->tensors[t].shape[d]);
+            if (cnt > CNNC_MAX_ELEMS) {
+                diag_error(l->loc, "%s '%s': tensor %s has %lld elements; cnnc's limit for one "
+                           "tensor is %lld", l->op, l->name, l->tensors[t].name, cnt,
+                           CNNC_MAX_ELEMS);
+                l->ok = false;
+            }
+        }
+        l->out_shape = out;
+        cur = out;
+    }
+    /* Flash: batchnorm right after a conv or linear folds into its weights
+     * and bias (adding a bias if it had none); elsewhere it keeps scale and shift. */
+    for (int i = 0; i < net->nlayers; i++) {
+        Layer *l = &net->layers[i];
+        if (l->kind == LK_BATCHNORM) {
+            const Layer *prev = i > 0 ? &net->layers[i - 1] : NULL;
+            l->folded = prev && (prev->kind == LK_CONV || prev->kind == LK_LINEAR);
+            l->stored_floats = l->folded ? 0 : 2 * l->in_shape.dims[0];
+        } else if (l->kind == LK_CONV || l->kind == LK_LINEAR) {
+            bool gets_bias = i + 1 < net->nlayers && net->layers[i + 1].kind == LK_BATCHNORM;
+            l->stored_floats = l->ntensors ? l->params : 0;
+            if (!l->bias && gets_bias)
+                l->stored_floats += l->out;
+        }
+    }
+    bool all = known;
+    for (int i = 0; i < net->nlayers; i++)
+        all &= net->layers[i].ok;
+    net->ok = all && net->nlayers > 0 && diag_error_count() == errors_before;
+    return diag_error_count() == errors_before ? 0 : -1;
+}

@@ -1,0 +1,318 @@
+/*
+ * table.c - the layer shape table: text, markdown, json and csv.
+ *
+ * One row per layer (index, name, op, output shape, parameters, MACs) and the
+ * totals: parameters, weight bytes, MACs and the activation memory of the plan
+ * the generated code uses.  The JSON form is what tools read.
+ */
+#include "cnnc.h"
+
+#include <limits.h>
+#include <string.h>
+
+static long long sat_add(long long a, long long b)
+{
+    return a > LLONG_MAX - b ? LLONG_MAX : a + b;
+}
+
+long long net_params(const Network *net)
+{
+    long long n = 0;
+    for (int i = 0; i < net->nlayers; i++)
+        n = sat_add(n, net->layers[i].params);
+    return n;
+}
+
+long long net_weight_bytes(const Network *net)
+{
+    long long n = 0;
+    for (int i = 0; i < net->nlayers; i++)
+        n = sat_add(n, net->layers[i].stored_floats);
+    return n > LLONG_MAX / 4 ? LLONG_MAX : n * 4;
+}
+
+long long net_macs(const Network *net)
+{
+    long long n = 0;
+    for (int i = 0; i < net->nlayers; i++)
+        n = sat_add(n, net->layers[i].macs);
+    return n;
+}
+
+/* 61706 -> "61,706" */
+static const char *grouped(long long v, char *buf, size_t size)
+{
+    char raw[32];
+    snprintf(raw, sizeof raw, "%lld", v);
+    size_t len = strlen(raw), o = 0;
+    size_t digits = len - (raw[0] == '-');
+    for (size_t i = 0; i < len && o + 1 < size; i++) {
+        buf[o++] = raw[i];
+        size_t left = len - 1 - i;
+        if (raw[i] != '-' && left > 0 && left % 3 == 0 && digits > 3 && o + 1 < size)
+            buf[o++] = ',';
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* JSON string with escapes. */
+static void json_str(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(fp, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(fp, "\\u%04x", *p);
+        else
+            fputc(*p, fp);
+    }
+    fputc('"', fp);
+}
+
+static void json_ints(FILE *fp, const long long *v, int n)
+{
+    fputc('[', fp);
+    for (int i = 0; i < n; i++)
+        fprintf(fp, "%s%lld", i ? ", " : "", v[i]);
+    fputc(']', fp);
+}
+
+static void json_shape(FILE *fp, const Shape *s)
+{
+    json_ints(fp, s->dims, s->rank);
+}
+
+static void json_attrs(FILE *fp, const Layer *l)
+{
+    int nsp = l->nsp;
+    fputc('{', fp);
+    switch (l->kind) {
+    case LK_CONV:
+        fprintf(fp, "\"out\": %lld, \"in\": %lld, \"kernel\": ", l->out, l->in_shape.dims[0]);
+        json_ints(fp, l->kernel, nsp);
+        fputs(", \"stride\": ", fp);
+        json_ints(fp, l->stride, nsp);
+        fputs(", \"padding\": ", fp);
+        if (l->pad_same)
+            fputs("\"same\"", fp);
+        else
+            json_ints(fp, l->pad_lo, nsp);
+        fputs(", \"padding_lo\": ", fp);
+        json_ints(fp, l->pad_lo, nsp);
+        fputs(", \"padding_hi\": ", fp);
+        json_ints(fp, l->pad_hi, nsp);
+        fputs(", \"dilation\": ", fp);
+        json_ints(fp, l->dilation, nsp);
+        fprintf(fp, ", \"groups\": %lld, \"bias\": %s, \"padding_mode\": \"%s\"", l->groups,
+                l->bias ? "true" : "false", pad_mode_name(l->padding_mode));
+        break;
+    case LK_MAXPOOL:
+    case LK_MINPOOL:
+    case LK_AVGPOOL:
+        fputs("\"kernel\": ", fp);
+        json_ints(fp, l->kernel, nsp);
+        fputs(", \"stride\": ", fp);
+        json_ints(fp, l->stride, nsp);
+        fputs(", \"padding\": ", fp);
+        json_ints(fp, l->pad_lo, nsp);
+        if (l->kind != LK_AVGPOOL) {
+            fputs(", \"dilation\": ", fp);
+            json_ints(fp, l->dilation, nsp);
+        }
+        fprintf(fp, ", \"ceil_mode\": %s", l->ceil_mode ? "true" : "false");
+        if (l->kind == LK_AVGPOOL)
+            fprintf(fp, ", \"count_include_pad\": %s", l->count_include_pad ? "true" : "false");
+        break;
+    case LK_LINEAR:
+        fprintf(fp, "\"out\": %lld, \"in\": %lld, \"bias\": %s", l->out, l->in_shape.dims[0],
+                l->bias ? "true" : "false");
+        break;
+    case LK_BATCHNORM:
+        fprintf(fp, "\"eps\": %.17g, \"channels\": %lld, \"folded\": %s", l->eps,
+                l->in_shape.dims[0], l->folded ? "true" : "false");
+        break;
+    case LK_LEAKY_RELU:
+        fprintf(fp, "\"slope\": %.17g", l->slope);
+        break;
+    case LK_PAD: {
+        /* F.pad order: last axis first. */
+        long long v[4];
+        int n = 0;
+        for (int a = nsp - 1; a >= 0; a--) {
+            v[n++] = l->pad_lo[a];
+            v[n++] = l->pad_hi[a];
+        }
+        fputs("\"padding\": ", fp);
+        json_ints(fp, v, n);
+        fprintf(fp, ", \"mode\": \"%s\", \"value\": %.17g", pad_mode_name(l->padding_mode),
+                l->value);
+        break;
+    }
+    case LK_DROPOUT:
+        fprintf(fp, "\"p\": %.17g", l->p);
+        break;
+    default:
+        break;
+    }
+    fputc('}', fp);
+}
+
+static void print_json(FILE *fp, const Network *net, const Plan *plan)
+{
+    fputs("{\n  \"network\": ", fp);
+    json_str(fp, net->name);
+    fputs(",\n  \"source\": ", fp);
+    json_str(fp, net->prog->file->path);
+    fputs(",\n  \"cnnc_version\": \"" CNNC_VERSION "\",\n  \"input\": ", fp);
+    json_shape(fp, &net->input);
+    fputs(",\n  \"output\": ", fp);
+    json_shape(fp, &net->layers[net->nlayers - 1].out_shape);
+    fputs(",\n  \"layers\": [\n", fp);
+    for (int i = 0; i < net->nlayers; i++) {
+        const Layer *l = &net->layers[i];
+        fprintf(fp, "    {\"index\": %d, \"name\": ", l->index);
+        json_str(fp, l->name);
+        fprintf(fp, ", \"op\": \"%s\", \"line\": %d, \"attrs\": ", l->op, l->loc.line);
+        json_attrs(fp, l);
+        fputs(", \"input\": ", fp);
+        json_shape(fp, &l->in_shape);
+        fputs(", \"output\": ", fp);
+        json_shape(fp, &l->out_shape);
+        fprintf(fp, ", \"params\": %lld, \"macs\": %lld, \"tensors\": [", l->params, l->macs);
+        for (int t = 0; t < l->ntensors; t++) {
+            fputs(t ? ", {\"name\": " : "{\"name\": ", fp);
+            json_str(fp, l->tensors[t].name);
+            fputs(", \"shape\": ", fp);
+            json_ints(fp, l->tensors[t].shape, l->tensors[t].ndim);
+            fputc('}', fp);
+        }
+        const LayerPlan *lp = &plan->layers[i];
+        static const char *const kinds[] = { "input", "output", "arena" };
+        fprintf(fp, "], \"buffer\": {\"kind\": \"%s\", \"offset\": %lld, \"bytes\": %lld, "
+                "\"in_place\": %s}}%s\n", kinds[lp->out.kind], lp->out.offset, lp->out.bytes,
+                lp->in_place || lp->alias ? "true" : "false", i + 1 < net->nlayers ? "," : "");
+    }
+    fprintf(fp, "  ],\n  \"totals\": {\"params\": %lld, \"weight_bytes\": %lld, \"macs\": %lld, "
+            "\"arena_bytes\": %lld, \"arena_lower_bound\": %lld, \"input_bytes\": %lld, "
+            "\"output_bytes\": %lld}\n}\n",
+            net_params(net), net_weight_bytes(net), net_macs(net), plan->arena_bytes,
+            plan->lower_bound, shape_elems(&net->input) * 4,
+            shape_elems(&net->layers[net->nlayers - 1].out_shape) * 4);
+}
+
+static void print_csv(FILE *fp, const Network *net)
+{
+    fputs("index,name,op,line,output,params,macs\n", fp);
+    for (int i = 0; i < net->nlayers; i++) {
+        const Layer *l = &net->layers[i];
+        char sb[64];
+        fprintf(fp, "%d,%s,%s,%d,%s,%lld,%lld\n", l->index, l->name, l->op, l->loc.line,
+                shape_str(&l->out_shape, sb, sizeof sb), l->params, l->macs);
+    }
+    fprintf(fp, ",total,,,,%lld,%lld\n", net_params(net), net_macs(net));
+}
+
+static int width_of(const char *s)
+{
+    return (int)strlen(s);
+}
+
+static void print_rows(FILE *fp, const Network *net, bool markdown)
+{
+    /* Column widths from the data. */
+    int wname = 4, wop = 2, wshape = 6, wparams = 6, wmacs = 4;
+    char b1[64], b2[64];
+    for (int i = 0; i < net->nlayers; i++) {
+        const Layer *l = &net->layers[i];
+        int w;
+        if ((w = width_of(l->name)) > wname)
+            wname = w;
+        if ((w = width_of(l->op)) > wop)
+            wop = w;
+        if ((w = width_of(shape_str(&l->out_shape, b1, sizeof b1))) > wshape)
+            wshape = w;
+        if ((w = width_of(grouped(l->params, b2, sizeof b2))) > wparams)
+            wparams = w;
+        if ((w = width_of(grouped(l->macs, b2, sizeof b2))) > wmacs)
+            wmacs = w;
+    }
+    if ((int)strlen(grouped(net_params(net), b2, sizeof b2)) > wparams)
+        wparams = (int)strlen(b2);
+    if ((int)strlen(grouped(net_macs(net), b2, sizeof b2)) > wmacs)
+        wmacs = (int)strlen(b2);
+    char ib[64];
+    shape_str(&net->input, ib, sizeof ib);
+    if ((int)strlen(ib) > wshape)
+        wshape = (int)strlen(ib);
+
+    const char *sep = markdown ? " | " : "  ";
+    const char *lead = markdown ? "| " : "";
+    const char *tail = markdown ? " |" : "";
+    fprintf(fp, "%s%3s%s%-*s%s%-*s%s%-*s%s%*s%s%*s%s%4s%s\n", lead, "#", sep, wname, "name", sep,
+            wop, "op", sep, wshape, "output", sep, wparams, "params", sep, wmacs, "MACs", sep,
+            "line", tail);
+    if (markdown) {
+        fprintf(fp, "|--:|:%s|:%s|:%s|%s:|%s:|--:|\n", "---", "---", "---", "---", "---");
+    }
+    fprintf(fp, "%s%3s%s%-*s%s%-*s%s%-*s%s%*s%s%*s%s%4s%s\n", lead, "", sep, wname, "", sep, wop,
+            "input", sep, wshape, ib, sep, wparams, "", sep, wmacs, "", sep, "", tail);
+    for (int i = 0; i < net->nlayers; i++) {
+        const Layer *l = &net->layers[i];
+        char pb[32], mb[32], line[16];
+        snprintf(line, sizeof line, "%d", l->loc.line);
+        fprintf(fp, "%s%3d%s%-*s%s%-*s%s%-*s%s%*s%s%*s%s%4s%s\n", lead, l->index, sep, wname,
+                l->name, sep, wop, l->op, sep, wshape, shape_str(&l->out_shape, b1, sizeof b1),
+                sep, wparams, grouped(l->params, pb, sizeof pb), sep, wmacs,
+                grouped(l->macs, mb, sizeof mb), sep, line, tail);
+    }
+    char pb[32], mb[32];
+    fprintf(fp, "%s%3s%s%-*s%s%-*s%s%-*s%s%*s%s%*s%s%4s%s\n", lead, "", sep, wname, "total", sep,
+            wop, "", sep, wshape, "", sep, wparams, grouped(net_params(net), pb, sizeof pb), sep,
+            wmacs, grouped(net_macs(net), mb, sizeof mb), sep, "", tail);
+}
+
+static void print_text(FILE *fp, const Network *net, const Plan *plan, bool markdown)
+{
+    char ib[64], ob[64], b[4][32];
+    const Shape *out = &net->layers[net->nlayers - 1].out_shape;
+    fprintf(fp, "%snetwork %s (%s): input %s, output %s, %d layers\n\n", markdown ? "### " : "",
+            net->name, net->prog->file->path, shape_str(&net->input, ib, sizeof ib),
+            shape_str(out, ob, sizeof ob), net->nlayers);
+    print_rows(fp, net, markdown);
+    const char *item = markdown ? "- " : "";
+    fputc('\n', fp);
+    fprintf(fp, "%sparameters:   %s\n", item, grouped(net_params(net), b[0], sizeof b[0]));
+    fprintf(fp, "%sweights:      %s bytes of flash (float32)\n", item,
+            grouped(net_weight_bytes(net), b[0], sizeof b[0]));
+    fprintf(fp, "%sMACs:         %s per inference\n", item, grouped(net_macs(net), b[0], sizeof b[0]));
+    fprintf(fp, "%sactivations:  %s bytes of arena (lower bound for this stack: %s bytes)",
+            item, grouped(plan->arena_bytes, b[0], sizeof b[0]),
+            grouped(plan->lower_bound, b[1], sizeof b[1]));
+    if (plan->peak_layer >= 0 && plan->arena_bytes > 0)
+        fprintf(fp, ", peak at layer %d '%s'", plan->peak_layer,
+                net->layers[plan->peak_layer].name);
+    fputc('\n', fp);
+    fprintf(fp, "%scaller:       input %s bytes, output %s bytes\n", item,
+            grouped(shape_elems(&net->input) * 4, b[2], sizeof b[2]),
+            grouped(shape_elems(out) * 4, b[3], sizeof b[3]));
+}
+
+void table_print(FILE *fp, const Network *net, const Plan *plan, TableFormat fmt)
+{
+    switch (fmt) {
+    case TF_TEXT:
+        print_text(fp, net, plan, false);
+        break;
+    case TF_MARKDOWN:
+        print_text(fp, net, plan, true);
+        break;
+    case TF_JSON:
+        print_json(fp, net, plan);
+        break;
+    case TF_CSV:
+        print_csv(fp, net);
+        break;
+    }
+}
