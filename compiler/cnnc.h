@@ -22,7 +22,7 @@
 #define CNNC_VERSION "0.1.0"
 
 /* Limits that keep cnnc fast and safe on silly inputs (docs/language.md). */
-#define CNNC_MAX_LINE_LEN   4096      /* bytes in one source line */
+#define CNNC_MAX_LINE_LEN   65536     /* bytes in one source line */
 #define CNNC_MAX_NAME_LEN   63        /* C99's guaranteed significant initial characters */
 #define CNNC_MAX_LAYERS     1024
 #define CNNC_MAX_ATTRS      32        /* key=value pairs on one line */

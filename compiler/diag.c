@@ -14,6 +14,10 @@
 #include <string.h>
 
 static int error_count;
+static bool muted;      /* past the error limit: count, but print nothing */
+
+/* Like GCC's -fmax-errors: a binary file should not print a million lines. */
+enum { MAX_ERRORS = 50 };
 
 /* A quoted line longer than this is shown as a window around the column. */
 enum { QUOTE_WIDTH = 120 };
@@ -21,6 +25,16 @@ enum { QUOTE_WIDTH = 120 };
 void diag_reset(void)
 {
     error_count = 0;
+    muted = false;
+}
+
+/* Decide whether the next error prints; notes follow their error. */
+static bool error_prints(void)
+{
+    if (error_count == MAX_ERRORS)
+        fprintf(stderr, "cnnc: too many errors (%d); stopping the report here\n", MAX_ERRORS);
+    muted = error_count >= MAX_ERRORS;
+    return !muted;
 }
 
 int diag_error_count(void)
@@ -121,10 +135,12 @@ static void vreport(Loc loc, const char *kind, const char *fmt, va_list ap)
 
 void diag_error(Loc loc, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vreport(loc, "error", fmt, ap);
-    va_end(ap);
+    if (error_prints()) {
+        va_list ap;
+        va_start(ap, fmt);
+        vreport(loc, "error", fmt, ap);
+        va_end(ap);
+    }
     error_count++;
 }
 
@@ -138,6 +154,8 @@ void diag_warning(Loc loc, const char *fmt, ...)
 
 void diag_note(Loc loc, const char *fmt, ...)
 {
+    if (muted)
+        return;
     va_list ap;
     va_start(ap, fmt);
     vreport(loc, "note", fmt, ap);
@@ -153,10 +171,12 @@ static void vfile_report(const char *path, const char *kind, const char *fmt, va
 
 void diag_file_error(const char *path, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vfile_report(path, "error", fmt, ap);
-    va_end(ap);
+    if (error_prints()) {
+        va_list ap;
+        va_start(ap, fmt);
+        vfile_report(path, "error", fmt, ap);
+        va_end(ap);
+    }
     error_count++;
 }
 
@@ -170,6 +190,8 @@ void diag_file_warning(const char *path, const char *fmt, ...)
 
 void diag_file_note(const char *path, const char *fmt, ...)
 {
+    if (muted)
+        return;
     va_list ap;
     va_start(ap, fmt);
     vfile_report(path, "note", fmt, ap);

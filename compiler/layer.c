@@ -384,6 +384,7 @@ static void resolve_one(Pool *pool, const LayerNode *n, int index, Layer *l)
     l->op = op->name;
 
     bool seen[CNNC_MAX_ATTRS] = { false };
+    bool suggested[CNNC_MAX_ATTRS] = { false };   /* a misspelt key already points here */
     for (int i = 0; i < n->nattrs; i++) {
         const Attr *a = &n->attrs[i];
         int k = -1;
@@ -395,9 +396,13 @@ static void resolve_one(Pool *pool, const LayerNode *n, int index, Layer *l)
             const char *other = other_op_with_key(a->key);
             char keys[200];
             list_keys(op, keys, sizeof keys);
-            if (near)
+            if (near) {
                 diag_error(a->key_loc, "%s has no attribute '%s'; did you mean '%s'?", op->name,
                            a->key, near);
+                for (int j = 0; j < op->nattrs; j++)
+                    if (op->attrs[j].key == near)
+                        suggested[j] = true;
+            }
             else if (op->nattrs == 0)
                 diag_error(a->key_loc, "%s takes no attributes, but '%s' is given", op->name,
                            a->key);
@@ -425,7 +430,7 @@ static void resolve_one(Pool *pool, const LayerNode *n, int index, Layer *l)
             l->ok = false;
     }
     for (int j = 0; j < op->nattrs; j++) {
-        if (op->attrs[j].required && !seen[j]) {
+        if (op->attrs[j].required && !seen[j] && !suggested[j]) {
             diag_error(n->op_loc, "%s '%s' needs %s=... (%s)", op->name, l->name,
                        op->attrs[j].key, op->attrs[j].what);
             l->ok = false;
@@ -482,7 +487,7 @@ int layer_resolve(Pool *pool, const Program *prog, Network *net)
     }
 
     if (!prog->has_input) {
-        if (diag_error_count() == errors_before) {
+        if (diag_error_count() == 0) {      /* else the input line had an error */
             Loc at = { prog->file, 1, 1, 1 };
             if (prog->file->size == 0)
                 diag_error(at, "the file is empty; a model starts with 'input CxHxW' and lists "
@@ -506,7 +511,7 @@ int layer_resolve(Pool *pool, const Program *prog, Network *net)
         }
     }
 
-    if (prog->nlayers == 0 && prog->has_input) {
+    if (prog->nlayers == 0 && prog->has_input && diag_error_count() == 0) {
         Loc at = prog->input_loc;
         diag_error(at, "the model has no layers; list them after the input, one a line");
     }

@@ -71,8 +71,8 @@ static bool expand(const Layer *l, const char *key, const Spatial *s, long long 
     }
     if (s->n != nsp) {
         diag_error(layer_attr_loc(l, key), "%s '%s': %s has %d values, but the input has %d "
-                   "spatial axis%s; give one number or %d values %s", l->op, l->name, key, s->n,
-                   nsp, nsp == 1 ? "" : "es", nsp, spatial_word(nsp));
+                   "spatial ax%s; give one number or %d values %s", l->op, l->name, key, s->n,
+                   nsp, nsp == 1 ? "is" : "es", nsp, spatial_word(nsp));
         return false;
     }
     for (int i = 0; i < nsp; i++)
@@ -167,10 +167,11 @@ static bool windowed_out(Layer *l, const Shape *in, Shape *out, bool is_pool)
         snprintf(pb, sizeof pb, "padded input %s", axes_str(padded, nsp, ib, sizeof ib));
     else
         snprintf(pb, sizeof pb, "input %s", axes_str(insz, nsp, ib, sizeof ib));
-    diag_error(layer_attr_loc(l, "kernel"), "%s '%s': kernel %s does not fit the %s; use a "
-               "smaller kernel%s or more padding", l->op, l->name, kb, pb,
-               dilated ? " or dilation" : "");
+    diag_error(layer_attr_loc(l, "kernel"), "%s '%s': kernel %s does not fit the %s, so the "
+               "output would be empty; use a smaller kernel%s or more padding", l->op, l->name,
+               kb, pb, dilated ? ", less dilation," : "");
     l->ok = false;
+    out->rank = 0;
     return false;
 }
 
@@ -195,19 +196,21 @@ static void shape_conv(Pool *pool, const Network *net, int i, Layer *l, const Sh
     check_in(net, i, l, cin, "channels");
     if (!resolve_window(l, nsp, false)) {
         l->ok = false;
+        out->rank = 0;
         return;
     }
     if (l->pad_same) {
+        bool strided = false;
         for (int a = 0; a < nsp; a++) {
-            if (l->stride[a] != 1) {
-                diag_error(layer_attr_loc(l, "padding"), "conv '%s': padding=same needs stride "
-                           "1 (as in PyTorch); give the padding as numbers for a strided conv",
-                           l->name);
-                l->ok = false;
-                return;
-            }
             l->pad_lo[a] = cnn_same_pad_lo(l->kernel[a], l->dilation[a]);
             l->pad_hi[a] = cnn_same_pad_hi(l->kernel[a], l->dilation[a]);
+            strided |= l->stride[a] != 1;
+        }
+        if (strided) {
+            diag_error(layer_attr_loc(l, "padding"), "conv '%s': padding=same needs stride 1 "
+                       "(as in PyTorch); give the padding as numbers for a strided conv",
+                       l->name);
+            l->ok = false;
         }
     }
     bool groups_ok = true;
@@ -221,10 +224,8 @@ static void shape_conv(Pool *pool, const Network *net, int i, Layer *l, const Sh
                    "groups=%lld", l->name, l->out, l->groups);
         groups_ok = false;
     }
-    if (!groups_ok) {
-        l->ok = false;
-        return;
-    }
+    if (!groups_ok)
+        l->ok = false;      /* the output shape is still known */
     if (l->padding_mode != PM_ZEROS) {
         for (int a = 0; a < nsp; a++) {
             long long n = in->dims[1 + a];
@@ -236,7 +237,7 @@ static void shape_conv(Pool *pool, const Network *net, int i, Layer *l, const Sh
                            pad_mode_name(l->padding_mode), p,
                            l->padding_mode == PM_REFLECT ? p + 1 : p, n);
                 l->ok = false;
-                return;
+                break;
             }
         }
     }
@@ -263,6 +264,7 @@ static void shape_pool(Layer *l, const Shape *in, Shape *out)
     int nsp = in->rank - 1;
     if (!resolve_window(l, nsp, true)) {
         l->ok = false;
+        out->rank = 0;
         return;
     }
     for (int a = 0; a < nsp; a++) {
@@ -271,7 +273,7 @@ static void shape_pool(Layer *l, const Shape *in, Shape *out)
                        "the kernel %lld; PyTorch allows at most %lld", l->op, l->name,
                        l->pad_lo[a], l->kernel[a], l->kernel[a] / 2);
             l->ok = false;
-            return;
+            break;
         }
     }
     if (!windowed_out(l, in, out, true))
@@ -297,6 +299,7 @@ static void shape_pad(Layer *l, const Shape *in, Shape *out)
                        "bottom) need a CxHxW input; this one is 1-D, give (left, right)",
                        l->name);
             l->ok = false;
+            out->rank = 0;
             return;
         }
         lo[1] = p->v[0];
@@ -314,7 +317,6 @@ static void shape_pad(Layer *l, const Shape *in, Shape *out)
                        pad_mode_name(l->padding_mode), m,
                        l->padding_mode == PM_REFLECT ? m + 1 : m, n);
             l->ok = false;
-            return;
         }
         l->pad_lo[a] = lo[a];
         l->pad_hi[a] = hi[a];
@@ -330,7 +332,7 @@ static bool needs_spatial(const Network *net, int i, Layer *l, const Shape *in)
     diag_error(l->loc, "%s '%s' needs a CxL or CxHxW input, but %s produces a vector of %s",
                l->op, l->name, producer(net, i, buf, sizeof buf), shape_str(in, sb, sizeof sb));
     l->ok = false;
-    return false;
+    return false;   /* shape_one leaves the output unknown */
 }
 
 static void shape_one(Pool *pool, const Network *net, int i, Layer *l, const Shape *in, Shape *out)
@@ -340,20 +342,25 @@ static void shape_one(Pool *pool, const Network *net, int i, Layer *l, const Sha
     l->nsp = in->rank - 1;
     switch (l->kind) {
     case LK_CONV:
-        if (needs_spatial(net, i, l, in))
-            shape_conv(pool, net, i, l, in, out);
-        break;
     case LK_MAXPOOL:
     case LK_AVGPOOL:
     case LK_MINPOOL:
-        if (needs_spatial(net, i, l, in))
-            shape_pool(l, in, out);
-        break;
     case LK_GLOBAL_MAXPOOL:
     case LK_GLOBAL_AVGPOOL:
-        if (needs_spatial(net, i, l, in))
+    case LK_PAD:
+        if (!needs_spatial(net, i, l, in)) {
+            out->rank = 0;
+            break;
+        }
+        if (l->kind == LK_CONV)
+            shape_conv(pool, net, i, l, in, out);
+        else if (l->kind == LK_PAD)
+            shape_pad(l, in, out);
+        else if (l->kind == LK_GLOBAL_MAXPOOL || l->kind == LK_GLOBAL_AVGPOOL)
             for (int a = 1; a < in->rank; a++)
                 out->dims[a] = 1;
+        else
+            shape_pool(l, in, out);
         break;
     case LK_LINEAR:
         if (in->rank != 1) {
@@ -361,6 +368,8 @@ static void shape_one(Pool *pool, const Network *net, int i, Layer *l, const Sha
                        "'flatten' before it", l->name, producer(net, i, buf, sizeof buf),
                        shape_str(in, sb, sizeof sb));
             l->ok = false;
+            out->rank = 1;      /* as if flattened: later layers can still be checked */
+            out->dims[0] = l->out;
             return;
         }
         check_in(net, i, l, in->dims[0], "features");
@@ -390,10 +399,6 @@ static void shape_one(Pool *pool, const Network *net, int i, Layer *l, const Sha
         l->params = 2 * c;
         break;
     }
-    case LK_PAD:
-        if (needs_spatial(net, i, l, in))
-            shape_pad(l, in, out);
-        break;
     default:
         break;      /* element-wise: same shape */
     }
@@ -413,14 +418,10 @@ int shape_check(Pool *pool, Network *net)
         l->in_shape = cur;
         Shape out;
         shape_one(pool, net, i, l, &cur, &out);
-        if (!l->ok) {
-            /* A channel mismatch still leaves a known output; anything else stops here. */
-            bool recoverable = out.rank > 0 && shape_elems(&out) > 0 &&
-                               ((l->kind == LK_CONV && l->ntensors > 0) || l->kind == LK_LINEAR);
-            if (!recoverable) {
-                known = false;
-                continue;
-            }
+        if (out.rank == 0) {
+            /* The error leaves the output unknown: later layers cannot be checked. */
+            known = false;
+            continue;
         }
         long long n = shape_elems(&out);
         if (n > CNNC_MAX_ELEMS) {
