@@ -29,8 +29,10 @@ static inline long long cnn_dilated_extent(long long k, long long d)
  *
  *     if ((out - 1) * s >= in + pad_lo) out -= 1
  *
- * Returns a value < 1 when the (dilated) kernel does not fit the padded input;
- * the compiler turns that into a diagnostic, the runtime never sees it.
+ * Returns a value < 1 when the (dilated) kernel does not fit the padded input
+ * (in floor mode; with ceil_mode a window may overhang it by less than a
+ * stride, as PyTorch allows); the compiler turns that into a diagnostic, the
+ * runtime never sees it.
  */
 static inline long long cnn_out_size(long long in, long long k, long long s,
                                      long long pad_lo, long long pad_hi,
@@ -38,9 +40,11 @@ static inline long long cnn_out_size(long long in, long long k, long long s,
 {
     long long span = in + pad_lo + pad_hi - cnn_dilated_extent(k, d);
     long long out;
+    if (ceil_mode)
+        span += s - 1;      /* a ceil_mode window may overhang the padded input */
     if (span < 0)
         return 0;
-    out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    out = span / s + 1;
     if (ceil_mode && (out - 1) * s >= in + pad_lo)
         out -= 1;
     return out;

@@ -1,0 +1,60 @@
+/*
+ * cnn_internal.h - helpers shared by the runtime's kernel files.
+ * Not installed: generated code includes cnn.h only.
+ */
+#ifndef CNN_INTERNAL_H
+#define CNN_INTERNAL_H
+
+#include "cnn.h"
+
+/*
+ * The range [*lo, *hi) of t in [0, count) for which base + t*step lies in
+ * [0, n), with step >= 1.  The valid taps form one contiguous run, so the
+ * callers can loop over exactly that run with no bounds check inside.
+ *   conv:  t = output column, base = kx*dilation - pad_left, step = stride
+ *   pool:  t = kernel tap,    base = window start,          step = dilation
+ */
+static inline void cnn_valid_range(int32_t base, int32_t step, int32_t count,
+                                   int32_t n, int32_t *lo, int32_t *hi)
+{
+    int32_t a = base >= 0 ? 0 : (-base + step - 1) / step;  /* first t with base + t*step >= 0 */
+    int32_t b = n - 1 - base >= 0 ? (n - 1 - base) / step + 1 : 0; /* first t past n-1 */
+    if (a > count)
+        a = count;
+    if (b > count)
+        b = count;
+    if (b < a)
+        b = a;
+    *lo = a;
+    *hi = b;
+}
+
+/*
+ * Where a padded index i (outside [0, n), n >= 1) reads from, for the
+ * non-constant modes.  PyTorch limits reflect padding to n-1 and circular
+ * padding to n; these maps keep reflecting / wrapping beyond that, so any i
+ * lands in [0, n).  Only border code calls this, never an inner loop.
+ */
+static inline int32_t cnn_pad_index(int32_t i, int32_t n, CnnPadMode mode)
+{
+    switch (mode) {
+    case CNN_PAD_REFLECT: {
+        int32_t period = 2 * (n - 1);
+        if (period == 0)
+            return 0;
+        i %= period;
+        if (i < 0)
+            i += period;
+        return i < n ? i : period - i;
+    }
+    case CNN_PAD_CIRCULAR:
+        i %= n;
+        return i < 0 ? i + n : i;
+    case CNN_PAD_REPLICATE:
+    case CNN_PAD_ZEROS:         /* callers handle zeros themselves; clamp for safety */
+    default:
+        return i < 0 ? 0 : (i >= n ? n - 1 : i);
+    }
+}
+
+#endif /* CNN_INTERNAL_H */
