@@ -334,4 +334,97 @@ int weights_load_bytes(Pool *pool, const char *path, const unsigned char *data, 
                        WeightFile *out);
 WTensor *weights_find(const WeightFile *wf, const char *name);
 
+/*
+ * lower.c: from the checked network, its plan and its weights to the list of
+ * kernel calls the generated code makes.  Binds every expected tensor to the
+ * weights file (or makes deterministic random weights), folds batchnorm into
+ * the conv/linear before it, and fuses an activation into the step before it.
+ */
+typedef enum StepKind {
+    SK_CONV,
+    SK_MAXPOOL,
+    SK_MINPOOL,
+    SK_AVGPOOL,
+    SK_GLOBAL_MAXPOOL,
+    SK_GLOBAL_AVGPOOL,
+    SK_LINEAR,
+    SK_ACT,
+    SK_SOFTMAX,
+    SK_AFFINE,              /* batchnorm that could not be folded */
+    SK_PAD,
+    SK_COPY,                /* a network of aliases only: input to output */
+} StepKind;
+
+/* Activation kinds, numbered as the runtime's CnnActKind. */
+typedef enum ActKind { ACT_NONE, ACT_RELU, ACT_RELU6, ACT_LEAKY_RELU, ACT_SIGMOID, ACT_TANH } ActKind;
+
+typedef struct Step {
+    StepKind kind;
+    int first, last;            /* the layers this step computes (fused range) */
+    BufRef in, out;
+    /* Geometry in the runtime's 2-D form: 1-D data has h = 1. */
+    long long in_c, in_h, in_w, out_c, out_h, out_w;
+    long long kh, kw, sh, sw, dh, dw;
+    long long pad_top, pad_bottom, pad_left, pad_right;
+    long long groups;
+    PadMode pad_mode;
+    bool count_include_pad;
+    double pad_value;
+    ActKind act;
+    double slope;
+    /* Constant data (weights, bias, or scale/shift), float32, in the layout
+     * the kernel reads; NULL when absent. */
+    const float *w, *b;
+    long long nw, nb;
+    const char *w_sym, *b_sym;  /* C names of the arrays */
+} Step;
+
+typedef struct Lowered {
+    Step *steps;
+    int nsteps;
+} Lowered;
+
+/* wf may be NULL when random_seed >= 0: then weights are made up,
+ * deterministically from the seed.  Reports missing, misshapen and unused
+ * tensors.  0 on success. */
+int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
+                  long long random_seed, Lowered *out);
+
+/*
+ * emit.c: the generated C.  Facts go to m4 as definitions ("muscles", see
+ * compiler/skeletons/README.md); the skeletons own the text; weight arrays are
+ * written by C.  Output files appear only when everything succeeded.
+ */
+typedef struct EmitOptions {
+    const char *c_path;         /* "-" for stdout (no header then) */
+    const char *h_path;         /* derived from c_path */
+    const char *command_line;   /* for the provenance header */
+} EmitOptions;
+
+int emit_program(Pool *pool, const Network *net, const Plan *plan, const Lowered *lw,
+                 const EmitOptions *opt);
+
+/* embed.c (generated at build time): the runtime sources and the skeletons. */
+typedef struct EmbeddedFile {
+    const char *name;           /* "runtime/conv.c", "skeletons/model.c.m4" */
+    const unsigned char *data;
+    size_t size;
+} EmbeddedFile;
+
+extern const EmbeddedFile cnnc_embedded[];
+extern const size_t cnnc_embedded_count;
+const EmbeddedFile *embedded_find(const char *name);
+
+/* outfile.c: write-to-temporary-then-rename, so a failed run leaves no
+ * partial file and never damages an existing one. */
+typedef struct OutFile {
+    const char *path;           /* final name */
+    char *tmp_path;             /* pool-owned */
+    FILE *fp;
+} OutFile;
+
+int outfile_open(Pool *pool, OutFile *of, const char *path);
+int outfile_commit(OutFile *of);    /* fclose + rename; 0 on success */
+void outfile_abort(OutFile *of);    /* fclose + unlink the temporary */
+
 #endif /* CNNC_H */

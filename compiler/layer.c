@@ -441,6 +441,12 @@ static void resolve_one(Pool *pool, const LayerNode *n, int index, Layer *l)
 static bool check_name(const char *what, const char *name, Loc loc)
 {
     size_t len = strlen(name);
+    if (strncmp(name, "cnnc_", 5) == 0 || strncmp(name, "m4_", 3) == 0 ||
+        strncmp(name, "cnn_", 4) == 0) {
+        diag_error(loc, "%s name '%.*s' starts with a prefix cnnc reserves for generated code "
+                   "(cnn_, cnnc_, m4_); choose another", what, len > 40 ? 40 : (int)len, name);
+        return false;
+    }
     if (len > CNNC_MAX_NAME_LEN) {
         diag_error(loc, "%s name is %zu characters long; the limit is %d (it becomes part of C "
                    "identifiers)", what, len, CNNC_MAX_NAME_LEN);
@@ -480,7 +486,9 @@ int layer_resolve(Pool *pool, const Program *prog, Network *net)
         check_name("network", prog->network, prog->network_loc);
     } else {
         net->name = name_from_path(pool, prog->file->path);
-        if (!net->name) {
+        if (net->name)
+            check_name("network", net->name, file_loc);
+        else {
             diag_error(file_loc, "no 'network NAME' line, and the file name does not make a C "
                        "identifier; add a first line like 'network mynet'");
         }

@@ -1,27 +1,40 @@
 /*
  * main.c - the cnnc command line.
  *
- *   cnnc FILE.net                  check the model (silent when it is fine)
- *   cnnc FILE.net --table[=FMT]    print the layer table (text, markdown, json, csv)
+ *   cnnc FILE.net                        check the model (silent when it is fine)
+ *   cnnc FILE.net --table[=FMT]          print the layer table
+ *   cnnc FILE.net -o NAME.c [-w W]       write NAME.c and NAME.h
+ *   cnnc --emit-runtime DIR              write the runtime sources into DIR
  *
  * Exit status: 0 success, 1 the input has errors, 2 internal error or bad usage.
  */
 #include "cnnc.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void usage(FILE *fp)
 {
     fputs("usage: cnnc FILE.net [options]\n"
+          "       cnnc --emit-runtime DIR\n"
           "\n"
-          "Checks a network description and reports every mistake at file:line:col.\n"
+          "Checks a network description, reports every mistake at file:line:col, and\n"
+          "compiles it to allocation-free C99.\n"
           "\n"
           "options:\n"
-          "  --table[=FORMAT]   print the layer table: text (default), markdown, json, csv\n"
-          "  --version          print the version\n"
-          "  -h, --help         print this help\n",
+          "  --table[=FORMAT]       print the layer table: text (default), markdown, json, csv\n"
+          "  -o NAME.c              write NAME.c and NAME.h ('-o -' writes the C to stdout)\n"
+          "  -w FILE.safetensors    the weights (default: FILE.safetensors beside FILE.net)\n"
+          "  --random-weights=SEED  deterministic made-up weights, for tests and benchmarks\n"
+          "  --emit-runtime DIR     write the runtime sources (cnn.h and its kernels) into DIR\n"
+          "  --version              print the version\n"
+          "  -h, --help             print this help\n"
+          "\n"
+          "environment: CNNC_M4 names the m4 program to run (GNU m4).\n",
           fp);
 }
 
@@ -29,12 +42,52 @@ typedef struct Options {
     const char *input;
     bool table;
     TableFormat table_fmt;
+    const char *out_c;
+    const char *weights;
+    long long random_seed;      /* -1: none */
+    const char *runtime_dir;
+    const char *command_line;
 } Options;
 
-static int parse_args(int argc, char **argv, Options *o)
+static int usage_error(const char *fmt, const char *arg)
 {
+    fputs("cnnc: error: ", stderr);
+    fprintf(stderr, fmt, arg);
+    fputs(" (see cnnc --help)\n", stderr);
+    return -1;
+}
+
+/* The value of "-o X" / "-oX" / "--opt=X" / "--opt X". */
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (a[n] == '=' && name[1] == '-')
+        return a + n + 1;
+    if (a[n] != '\0' && name[1] != '-')
+        return a + n;
+    if (*i + 1 < argc)
+        return argv[++*i];
+    return NULL;
+}
+
+static bool is_opt(const char *a, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=' || name[1] != '-');
+}
+
+static int parse_args(Pool *pool, int argc, char **argv, Options *o)
+{
+    o->random_seed = -1;
+    char *cmd = pool_strdup(pool, "cnnc");
+    for (int i = 1; i < argc; i++)
+        cmd = pool_printf(pool, "%s %s", cmd, argv[i]);
+    o->command_line = cmd;
+
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        const char *v;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             exit(0);
@@ -50,16 +103,34 @@ static int parse_args(int argc, char **argv, Options *o)
                 for (int f = 0; f < 4; f++)
                     if (strcmp(a + 8, fmts[f]) == 0)
                         k = f;
-                if (k < 0) {
-                    fprintf(stderr, "cnnc: error: unknown table format '%s'; use text, markdown, "
-                            "json or csv\n", a + 8);
-                    return -1;
-                }
+                if (k < 0)
+                    return usage_error("unknown table format '%s'; use text, markdown, json or csv",
+                                       a + 8);
                 o->table_fmt = (TableFormat)k;
             }
+        } else if (is_opt(a, "-o")) {
+            if (!(v = opt_value(argc, argv, &i, "-o")) || !*v)
+                return usage_error("%s needs a file name", "-o");
+            o->out_c = v;
+        } else if (is_opt(a, "-w")) {
+            if (!(v = opt_value(argc, argv, &i, "-w")) || !*v)
+                return usage_error("%s needs a safetensors file", "-w");
+            o->weights = v;
+        } else if (is_opt(a, "--random-weights")) {
+            if (!(v = opt_value(argc, argv, &i, "--random-weights")))
+                return usage_error("%s needs a seed", "--random-weights");
+            char *end;
+            errno = 0;
+            long long seed = strtoll(v, &end, 10);
+            if (!*v || *end || errno || seed < 0)
+                return usage_error("--random-weights takes a seed from 0 to 2^63-1, not '%s'", v);
+            o->random_seed = seed;
+        } else if (is_opt(a, "--emit-runtime")) {
+            if (!(v = opt_value(argc, argv, &i, "--emit-runtime")) || !*v)
+                return usage_error("%s needs a directory", "--emit-runtime");
+            o->runtime_dir = v;
         } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "cnnc: error: unknown option '%s' (see cnnc --help)\n", a);
-            return -1;
+            return usage_error("unknown option '%s'", a);
         } else if (o->input) {
             fprintf(stderr, "cnnc: error: more than one input file ('%s' and '%s')\n", o->input,
                     a);
@@ -68,51 +139,140 @@ static int parse_args(int argc, char **argv, Options *o)
             o->input = a;
         }
     }
-    if (!o->input) {
+    if (!o->input && !o->runtime_dir) {
         fprintf(stderr, "cnnc: error: no input file\n");
         usage(stderr);
         return -1;
     }
+    if (!o->input && (o->out_c || o->table || o->weights))
+        return usage_error("%s needs an input file", o->out_c ? "-o" : o->table ? "--table" : "-w");
+    if (o->weights && o->random_seed >= 0)
+        return usage_error("%s: give either -w or --random-weights, not both", "-w");
     return 0;
 }
 
-int main(int argc, char **argv)
+/* NAME.c -> NAME.h */
+static const char *header_path(Pool *pool, const char *c_path)
 {
-    Options opt = { 0 };
-    if (parse_args(argc, argv, &opt) != 0)
-        return 2;
+    size_t n = strlen(c_path);
+    if (n > 2 && strcmp(c_path + n - 2, ".c") == 0)
+        return pool_printf(pool, "%.*s.h", (int)(n - 2), c_path);
+    return pool_printf(pool, "%s.h", c_path);
+}
 
-    Pool pool = { 0 };
+/* FILE.net -> FILE.safetensors, if it exists. */
+static const char *default_weights(Pool *pool, const char *net_path)
+{
+    size_t n = strlen(net_path);
+    const char *base = n > 4 && strcmp(net_path + n - 4, ".net") == 0
+                           ? pool_strndup(pool, net_path, n - 4)
+                           : net_path;
+    const char *w = pool_printf(pool, "%s.safetensors", base);
+    return access(w, F_OK) == 0 ? w : NULL;
+}
+
+static int emit_runtime(Pool *pool, const char *dir)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        diag_file_error(dir, "cannot create the directory: %s", strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < cnnc_embedded_count; i++) {
+        const EmbeddedFile *f = &cnnc_embedded[i];
+        if (strncmp(f->name, "runtime/", 8) != 0)
+            continue;
+        OutFile of;
+        if (outfile_open(pool, &of, pool_printf(pool, "%s/%s", dir, f->name + 8)) != 0)
+            return -1;
+        fwrite(f->data, 1, f->size, of.fp);
+        if (outfile_commit(&of) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static bool has_tensors(const Network *net)
+{
+    for (int i = 0; i < net->nlayers; i++)
+        if (net->layers[i].ntensors > 0)
+            return true;
+    return false;
+}
+
+static int compile(Pool *pool, const Options *opt)
+{
     SourceFile src;
     Program prog;
     Network net;
     Plan plan;
-    int status = 1;
 
-    if (source_read(&pool, opt.input, &src) != 0)
-        goto done;
-    parse_program(&pool, &src, &prog);
-    layer_resolve(&pool, &prog, &net);
+    if (source_read(pool, opt->input, &src) != 0)
+        return -1;
+    parse_program(pool, &src, &prog);
+    layer_resolve(pool, &prog, &net);
     if (diag_error_count() == 0 || net.input.rank > 0)
-        shape_check(&pool, &net);
+        shape_check(pool, &net);
     if (diag_error_count() > 0)
-        goto done;
-    if (plan_arena(&pool, &net, &plan) != 0)
+        return -1;
+    if (plan_arena(pool, &net, &plan) != 0)
         diag_internal("no memory plan for a checked network");
 
-    if (opt.table) {
-        table_print(stdout, &net, &plan, opt.table_fmt);
+    if (opt->table) {
+        table_print(stdout, &net, &plan, opt->table_fmt);
         if (fflush(stdout) != 0 || ferror(stdout)) {
-            fprintf(stderr, "cnnc: error: cannot write the table: %s\n", strerror(errno));
-            goto done;
+            diag_file_error("<stdout>", "cannot write the table: %s", strerror(errno));
+            return -1;
         }
     }
-    status = 0;
-done:
-    if (diag_error_count() > 0 && status != 0) {
-        int n = diag_error_count();
-        fprintf(stderr, "%d error%s generated.\n", n, n == 1 ? "" : "s");
+    if (!opt->out_c)
+        return 0;
+
+    WeightFile wf, *wfp = NULL;
+    const char *wpath = opt->weights;
+    if (!wpath && opt->random_seed < 0)
+        wpath = default_weights(pool, opt->input);
+    if (wpath) {
+        if (weights_load(pool, wpath, &wf) != 0)
+            return -1;
+        wfp = &wf;
+    } else if (opt->random_seed < 0 && has_tensors(&net)) {
+        Loc at = { &src, 0, 0, 1 };
+        diag_error(at, "no weights for '%s': give -w FILE.safetensors, put %s beside the .net "
+                   "file, or use --random-weights=SEED", net.name,
+                   pool_printf(pool, "%.*s.safetensors",
+                               (int)(strlen(opt->input) - (strlen(opt->input) > 4 ? 4 : 0)),
+                               opt->input));
+        return -1;
     }
+    Lowered lw;
+    if (lower_network(pool, &net, &plan, wfp, opt->random_seed < 0 ? 0 : opt->random_seed,
+                      &lw) != 0)
+        return -1;
+    EmitOptions eo = {
+        .c_path = opt->out_c,
+        .h_path = header_path(pool, opt->out_c),
+        .command_line = opt->command_line,
+    };
+    return emit_program(pool, &net, &plan, &lw, &eo);
+}
+
+int main(int argc, char **argv)
+{
+    Pool pool = { 0 };
+    Options opt = { 0 };
+    if (parse_args(&pool, argc, argv, &opt) != 0) {
+        pool_free_all(&pool);
+        return 2;
+    }
+    int rc = 0;
+    if (opt.input)
+        rc = compile(&pool, &opt);
+    if (rc == 0 && opt.runtime_dir)
+        rc = emit_runtime(&pool, opt.runtime_dir);
+
+    int n = diag_error_count();
+    if (n > 0)
+        fprintf(stderr, "%d error%s generated.\n", n, n == 1 ? "" : "s");
     pool_free_all(&pool);
-    return status;
+    return n > 0 || rc != 0 ? 1 : 0;
 }

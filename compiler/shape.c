@@ -311,7 +311,8 @@ static void shape_pad(Layer *l, const Shape *in, Shape *out)
     for (int a = 0; a < nsp; a++) {
         long long n = in->dims[1 + a];
         long long m = lo[a] > hi[a] ? lo[a] : hi[a];
-        if ((l->padding_mode == PM_REFLECT && m >= n) || (l->padding_mode == PM_CIRCULAR && m > n)) {
+        if (l->ok && ((l->padding_mode == PM_REFLECT && m >= n) ||
+                      (l->padding_mode == PM_CIRCULAR && m > n))) {
             diag_error(layer_attr_loc(l, "padding"), "pad '%s': %s padding of %lld needs an "
                        "input of at least %lld along that axis, but it is %lld", l->name,
                        pad_mode_name(l->padding_mode), m,

@@ -171,8 +171,12 @@ static const char *header_at(Pool *pool, const char *text, size_t len, size_t at
         k++;
     if (k == len)
         return pool_printf(pool, "byte %zu, the end of the header", at);
+    size_t end = len;
+    while (end > k && (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\n'
+                       || text[end - 1] == '\r'))
+        end--;
     return pool_printf(pool, "byte %zu of the header (file offset %zu): '%s'", at, at + 8,
-                       escape(pool, text + at, len - at, 24));
+                       escape(pool, text + at, end - at, 24));
 }
 
 static const char *json_kind(const cJSON *j)

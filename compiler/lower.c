@@ -1,0 +1,354 @@
+/*
+ * lower.c - from a checked network to the kernel calls of the generated code.
+ *
+ *   bind      every tensor a layer expects is found in the weights file with
+ *             the right shape (or made up from --random-weights=SEED)
+ *   fold      batchnorm right after a conv or linear becomes part of its
+ *             weights and bias: w' = w*s, b' = (b - mean)*s + beta,
+ *             s = gamma / sqrt(var + eps), computed in double
+ *   fuse      an activation right after a conv or linear (or the batchnorm
+ *             folded into one) runs inside that kernel
+ *
+ * The result is a list of Steps in the runtime's terms (1-D data as 2-D with
+ * height 1), each with its buffers from the memory plan.
+ */
+#include "cnnc.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---- random weights: splitmix64 over (seed, tensor name) ---- */
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t hash_name(uint64_t seed, const char *name)
+{
+    uint64_t h = 1469598103934665603ull ^ seed;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h;
+}
+
+/* Uniform in [lo, hi), exactly representable steps of 2^-24. */
+static float uniform(uint64_t *s, double lo, double hi)
+{
+    double u = (double)(splitmix(s) >> 40) / (double)(1ull << 24);
+    return (float)(lo + (hi - lo) * u);
+}
+
+static long long spec_count(const TensorSpec *t)
+{
+    long long n = 1;
+    for (int d = 0; d < t->ndim; d++)
+        n *= t->shape[d];
+    return n;
+}
+
+static void shape_text(const long long *shape, int ndim, char *buf, size_t size)
+{
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (int d = 0; d < ndim && used < size; d++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%lld", d ? ", " : "", shape[d]);
+    if (used < size)
+        snprintf(buf + used, size - used, "]");
+}
+
+/* Made-up weights in the ranges PyTorch's default initialisation uses, so the
+ * numbers look like a real (untrained) network's. */
+static float *random_tensor(Pool *pool, const Layer *l, const TensorSpec *t, long long seed)
+{
+    long long n = spec_count(t);
+    float *d = pool_alloc(pool, (size_t)n * sizeof *d);
+    uint64_t s = hash_name((uint64_t)seed, t->name);
+    const char *suffix = strrchr(t->name, '.') + 1;
+    if (l->kind == LK_BATCHNORM) {
+        double lo = 0.5, hi = 1.5;      /* weight, running_var: positive */
+        if (strcmp(suffix, "bias") == 0 || strcmp(suffix, "running_mean") == 0)
+            lo = -0.5, hi = 0.5;
+        for (long long i = 0; i < n; i++)
+            d[i] = uniform(&s, lo, hi);
+        return d;
+    }
+    long long fan_in = l->kind == LK_LINEAR ? l->in_shape.dims[0] : spec_count(&l->tensors[0]) / l->out;
+    double bound = 1.0 / sqrt((double)(fan_in > 0 ? fan_in : 1));
+    for (long long i = 0; i < n; i++)
+        d[i] = uniform(&s, -bound, bound);
+    return d;
+}
+
+static const char *layer_where(Pool *pool, const Layer *l)
+{
+    return pool_printf(pool, "%s:%d", l->loc.file ? l->loc.file->path : "?", l->loc.line);
+}
+
+/* Find each tensor of each layer; data[i][t] gets its float32 values. */
+static int bind_weights(Pool *pool, const Network *net, WeightFile *wf, long long seed,
+                        const float *(*data)[4])
+{
+    int errors_before = diag_error_count();
+    char want[96], got[96];
+    int missing = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        const Layer *l = &net->layers[i];
+        for (int t = 0; t < l->ntensors; t++) {
+            const TensorSpec *ts = &l->tensors[t];
+            if (!wf) {
+                data[i][t] = random_tensor(pool, l, ts, seed);
+                continue;
+            }
+            shape_text(ts->shape, ts->ndim, want, sizeof want);
+            WTensor *w = weights_find(wf, ts->name);
+            if (!w) {
+                diag_file_error(wf->path, "tensor '%s' %s is missing; %s '%s' (%s) needs it",
+                                ts->name, want, l->op, l->name, layer_where(pool, l));
+                missing++;
+                /* A wrapped model saves "features.c1.weight": say so. */
+                size_t n = strlen(ts->name);
+                for (int k = 0; k < wf->ntensors; k++) {
+                    size_t m = strlen(wf->tensors[k].name);
+                    if (m > n && wf->tensors[k].name[m - n - 1] == '.' &&
+                        strcmp(wf->tensors[k].name + m - n, ts->name) == 0) {
+                        diag_file_note(wf->path, "'%s' has that name after a prefix; save the "
+                                       "state dict of the module the .net describes, or strip "
+                                       "the prefix", wf->tensors[k].name);
+                        break;
+                    }
+                }
+                continue;
+            }
+            w->used = true;
+            bool same = w->ndim == ts->ndim;
+            for (int d = 0; same && d < ts->ndim; d++)
+                same = w->shape[d] == ts->shape[d];
+            if (!same) {
+                shape_text(w->shape, w->ndim, got, sizeof got);
+                diag_file_error(wf->path, "tensor '%s' has shape %s, but %s '%s' (%s) needs %s",
+                                ts->name, got, l->op, l->name, layer_where(pool, l), want);
+                diag_note(l->loc, "%s '%s' is declared here", l->op, l->name);
+                continue;
+            }
+            if (!w->data) {
+                diag_file_error(wf->path, "tensor '%s' has dtype %s; cnnc reads F32, F16, BF16 "
+                                "and F64 weights (convert it before saving)", ts->name, w->dtype);
+                continue;
+            }
+            data[i][t] = w->data;
+        }
+    }
+    if (missing > 0 && wf->ntensors > 0) {
+        char list[512];
+        size_t used = 0;
+        list[0] = '\0';
+        int shown = wf->ntensors < 8 ? wf->ntensors : 8;
+        for (int k = 0; k < shown && used < sizeof list; k++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s'%s'", k ? ", " : "",
+                                     wf->tensors[k].name);
+        diag_file_note(wf->path, "the file holds %d tensor%s: %s%s", wf->ntensors,
+                       wf->ntensors == 1 ? "" : "s", list, wf->ntensors > shown ? ", ..." : "");
+    }
+    if (wf && diag_error_count() == errors_before) {
+        for (int k = 0; k < wf->ntensors; k++) {
+            WTensor *w = &wf->tensors[k];
+            if (w->used)
+                continue;
+            /* BatchNorm's step counter is in every state dict; it has no use at inference. */
+            const char *dot = strrchr(w->name, '.');
+            if (dot && strcmp(dot, ".num_batches_tracked") == 0) {
+                bool bn = false;
+                for (int i = 0; i < net->nlayers; i++)
+                    if (net->layers[i].kind == LK_BATCHNORM &&
+                        strlen(net->layers[i].name) == (size_t)(dot - w->name) &&
+                        strncmp(net->layers[i].name, w->name, (size_t)(dot - w->name)) == 0)
+                        bn = true;
+                if (bn)
+                    continue;
+            }
+            diag_file_warning(wf->path, "tensor '%s' is not used by any layer", w->name);
+        }
+    }
+    return diag_error_count() == errors_before ? 0 : -1;
+}
+
+static ActKind act_of(LayerKind k)
+{
+    switch (k) {
+    case LK_RELU:
+        return ACT_RELU;
+    case LK_RELU6:
+        return ACT_RELU6;
+    case LK_LEAKY_RELU:
+        return ACT_LEAKY_RELU;
+    case LK_SIGMOID:
+        return ACT_SIGMOID;
+    case LK_TANH:
+        return ACT_TANH;
+    default:
+        return ACT_NONE;
+    }
+}
+
+/* The runtime's 2-D view of a layer's windowed attributes. */
+static void window_2d(Step *s, const Layer *l)
+{
+    const Shape *in = &l->in_shape, *out = &l->out_shape;
+    s->in_c = in->dims[0];
+    s->out_c = out->dims[0];
+    if (l->nsp == 2) {
+        s->in_h = in->dims[1], s->in_w = in->dims[2];
+        s->out_h = out->dims[1], s->out_w = out->dims[2];
+        s->kh = l->kernel[0], s->kw = l->kernel[1];
+        s->sh = l->stride[0], s->sw = l->stride[1];
+        s->dh = l->dilation[0], s->dw = l->dilation[1];
+        s->pad_top = l->pad_lo[0], s->pad_bottom = l->pad_hi[0];
+        s->pad_left = l->pad_lo[1], s->pad_right = l->pad_hi[1];
+    } else {
+        s->in_h = 1, s->in_w = in->dims[1];
+        s->out_h = 1, s->out_w = out->dims[1];
+        s->kh = 1, s->kw = l->kernel[0];
+        s->sh = 1, s->sw = l->stride[0];
+        s->dh = 1, s->dw = l->dilation[0];
+        s->pad_top = s->pad_bottom = 0;
+        s->pad_left = l->pad_lo[0], s->pad_right = l->pad_hi[0];
+    }
+}
+
+static long long spatial_of(const Shape *s)
+{
+    long long n = 1;
+    for (int i = 1; i < s->rank; i++)
+        n *= s->dims[i];
+    return n;
+}
+
+/* Fold batchnorm (gamma, beta, mean, var) into per-channel weights and bias. */
+static void fold_bn(Pool *pool, Step *s, const Layer *bn, const float *const bnd[4])
+{
+    long long out = s->out_c;
+    long long per = s->nw / out;
+    float *w = pool_alloc(pool, (size_t)s->nw * sizeof *w);
+    float *b = pool_alloc(pool, (size_t)out * sizeof *b);
+    for (long long o = 0; o < out; o++) {
+        double scale = (double)bnd[0][o] / sqrt((double)bnd[3][o] + bn->eps);
+        for (long long k = 0; k < per; k++)
+            w[o * per + k] = (float)((double)s->w[o * per + k] * scale);
+        double bias = s->b ? (double)s->b[o] : 0.0;
+        b[o] = (float)((bias - (double)bnd[2][o]) * scale + (double)bnd[1][o]);
+    }
+    s->w = w;
+    s->b = b;
+    s->nb = out;
+}
+
+int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
+                  long long random_seed, Lowered *out)
+{
+    const float *(*data)[4] = pool_alloc(pool, (size_t)net->nlayers * sizeof *data);
+    if (bind_weights(pool, net, wf, random_seed, data) != 0)
+        return -1;
+
+    out->steps = pool_alloc(pool, (size_t)net->nlayers * sizeof(Step));
+    out->nsteps = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        const Layer *l = &net->layers[i];
+        const LayerPlan *lp = &plan->layers[i];
+        if (lp->alias)
+            continue;       /* flatten, dropout: no code */
+        Step *s = &out->steps[out->nsteps++];
+        memset(s, 0, sizeof *s);
+        s->first = s->last = i;
+        s->in = lp->in;
+        s->out = lp->out;
+        s->in_c = l->in_shape.dims[0];
+        s->out_c = l->out_shape.dims[0];
+        switch (l->kind) {
+        case LK_CONV:
+        case LK_LINEAR: {
+            s->kind = l->kind == LK_CONV ? SK_CONV : SK_LINEAR;
+            if (l->kind == LK_CONV)
+                window_2d(s, l);
+            s->groups = l->kind == LK_CONV ? l->groups : 1;
+            s->pad_mode = l->padding_mode;
+            s->w = data[i][0];
+            s->nw = spec_count(&l->tensors[0]);
+            s->w_sym = pool_printf(pool, "%s_%s_weight", net->name, l->name);
+            if (l->bias) {
+                s->b = data[i][1];
+                s->nb = l->out;
+            }
+            if (l->bias || (i + 1 < net->nlayers && net->layers[i + 1].folded))
+                s->b_sym = pool_printf(pool, "%s_%s_bias", net->name, l->name);
+            if (i + 1 < net->nlayers && net->layers[i + 1].folded) {
+                fold_bn(pool, s, &net->layers[i + 1], data[i + 1]);
+                s->last = ++i;
+            }
+            if (i + 1 < net->nlayers && act_of(net->layers[i + 1].kind) != ACT_NONE) {
+                s->act = act_of(net->layers[i + 1].kind);
+                s->slope = s->act == ACT_LEAKY_RELU ? net->layers[i + 1].slope : 0.0;
+                s->last = ++i;
+            }
+            break;
+        }
+        case LK_MAXPOOL:
+        case LK_MINPOOL:
+        case LK_AVGPOOL:
+            s->kind = l->kind == LK_MAXPOOL ? SK_MAXPOOL : l->kind == LK_MINPOOL ? SK_MINPOOL
+                                                                                  : SK_AVGPOOL;
+            window_2d(s, l);
+            s->count_include_pad = l->count_include_pad;
+            break;
+        case LK_GLOBAL_MAXPOOL:
+        case LK_GLOBAL_AVGPOOL:
+            s->kind = l->kind == LK_GLOBAL_MAXPOOL ? SK_GLOBAL_MAXPOOL : SK_GLOBAL_AVGPOOL;
+            s->in_w = spatial_of(&l->in_shape);
+            break;
+        case LK_PAD:
+            s->kind = SK_PAD;
+            window_2d(s, l);
+            s->pad_mode = l->padding_mode;
+            s->pad_value = l->value;
+            break;
+        case LK_SOFTMAX:
+            s->kind = SK_SOFTMAX;
+            s->in_w = l->in_shape.rank == 1 ? 1 : spatial_of(&l->in_shape);
+            break;
+        case LK_BATCHNORM: {
+            /* Not folded: y = x*scale + shift per channel. */
+            s->kind = SK_AFFINE;
+            long long c = l->in_shape.dims[0];
+            float *scale = pool_alloc(pool, (size_t)c * sizeof *scale);
+            float *shift = pool_alloc(pool, (size_t)c * sizeof *shift);
+            for (long long k = 0; k < c; k++) {
+                double sc = (double)data[i][0][k] / sqrt((double)data[i][3][k] + l->eps);
+                scale[k] = (float)sc;
+                shift[k] = (float)((double)data[i][1][k] - (double)data[i][2][k] * sc);
+            }
+            s->w = scale, s->nw = c, s->w_sym = pool_printf(pool, "%s_%s_scale", net->name, l->name);
+            s->b = shift, s->nb = c, s->b_sym = pool_printf(pool, "%s_%s_shift", net->name, l->name);
+            s->in_w = l->in_shape.rank == 1 ? 1 : spatial_of(&l->in_shape);
+            break;
+        }
+        case LK_FLATTEN:
+        case LK_DROPOUT:
+            s->kind = SK_COPY;      /* the plan made this alias write the output */
+            s->in_w = shape_elems(&l->in_shape);
+            break;
+        default:
+            s->kind = SK_ACT;
+            s->act = act_of(l->kind);
+            s->slope = s->act == ACT_LEAKY_RELU ? l->slope : 0.0;
+            s->in_w = shape_elems(&l->in_shape);
+            if (s->act == ACT_NONE)
+                diag_internal("layer %d '%s' has no kernel", i, l->name);
+            break;
+        }
+        /* A fused range ends where its last layer's plan says. */
+        s->out = plan->layers[s->last].out;
+    }
+    return 0;
+}

@@ -1,0 +1,143 @@
+m4_dnl model.c.m4 - the code of a generated network.
+m4_dnl
+m4_dnl One block per step (a kernel call, possibly several fused layers),
+m4_dnl each with a comment naming its layers, source lines and shapes.
+m4_dnl The weight arrays are not m4's business: emit.c writes them where the
+m4_dnl marker line below stands.
+m4_dnl
+m4_divert(-1)
+m4_dnl cnnc_emit_step(I): the block of step I, by kind.
+m4_define(<|cnnc_emit_step|>,
+<|
+    /* cnnc_step($1, comment) */
+m4_ifelse(cnnc_step($1, kind), <|conv|>, <|cnnc_emit_conv($1)|>,
+          cnnc_step($1, kind), <|linear|>, <|cnnc_emit_linear($1)|>,
+          cnnc_step($1, kind), <|maxpool|>, <|cnnc_emit_pool($1, max)|>,
+          cnnc_step($1, kind), <|minpool|>, <|cnnc_emit_pool($1, min)|>,
+          cnnc_step($1, kind), <|avgpool|>, <|cnnc_emit_pool($1, avg)|>,
+          cnnc_step($1, kind), <|global_maxpool|>, <|cnnc_emit_global($1, max)|>,
+          cnnc_step($1, kind), <|global_avgpool|>, <|cnnc_emit_global($1, avg)|>,
+          cnnc_step($1, kind), <|act|>, <|cnnc_emit_act($1)|>,
+          cnnc_step($1, kind), <|softmax|>, <|cnnc_emit_softmax($1)|>,
+          cnnc_step($1, kind), <|affine|>, <|cnnc_emit_affine($1)|>,
+          cnnc_step($1, kind), <|pad|>, <|cnnc_emit_pad($1)|>,
+          cnnc_step($1, kind), <|copy|>, <|cnnc_emit_copy($1)|>,
+          <|m4_fatal_error(<|cnnc: skeleton: unknown step kind |>cnnc_step($1, kind))|>)|>)
+
+m4_define(<|cnnc_emit_conv|>,
+<|    {
+        static const CnnConv2dParams p = {
+            .in_c = cnnc_step($1, in_c), .in_h = cnnc_step($1, in_h), .in_w = cnnc_step($1, in_w),
+            .out_c = cnnc_step($1, out_c), .out_h = cnnc_step($1, out_h), .out_w = cnnc_step($1, out_w),
+            .kernel_h = cnnc_step($1, kh), .kernel_w = cnnc_step($1, kw),
+            .stride_h = cnnc_step($1, sh), .stride_w = cnnc_step($1, sw),
+            .dilation_h = cnnc_step($1, dh), .dilation_w = cnnc_step($1, dw),
+            .pad_top = cnnc_step($1, pad_top), .pad_bottom = cnnc_step($1, pad_bottom),
+            .pad_left = cnnc_step($1, pad_left), .pad_right = cnnc_step($1, pad_right),
+            .groups = cnnc_step($1, groups),
+            .pad_mode = cnnc_step($1, pad_mode),
+            .act = { cnnc_step($1, act), cnnc_step($1, slope) },
+        };
+        cnn_conv2d_f32(&p, cnnc_step($1, in), cnnc_step($1, w), cnnc_step($1, b), cnnc_step($1, out));
+    }
+|>)
+
+m4_define(<|cnnc_emit_linear|>,
+<|    {
+        static const CnnLinearParams p = {
+            .in_features = cnnc_step($1, in_c), .out_features = cnnc_step($1, out_c),
+            .act = { cnnc_step($1, act), cnnc_step($1, slope) },
+        };
+        cnn_linear_f32(&p, cnnc_step($1, in), cnnc_step($1, w), cnnc_step($1, b), cnnc_step($1, out));
+    }
+|>)
+
+m4_dnl cnnc_emit_pool(I, max|min|avg)
+m4_define(<|cnnc_emit_pool|>,
+<|    {
+        static const CnnPool2dParams p = {
+            .channels = cnnc_step($1, in_c),
+            .in_h = cnnc_step($1, in_h), .in_w = cnnc_step($1, in_w),
+            .out_h = cnnc_step($1, out_h), .out_w = cnnc_step($1, out_w),
+            .kernel_h = cnnc_step($1, kh), .kernel_w = cnnc_step($1, kw),
+            .stride_h = cnnc_step($1, sh), .stride_w = cnnc_step($1, sw),
+            .dilation_h = cnnc_step($1, dh), .dilation_w = cnnc_step($1, dw),
+            .pad_top = cnnc_step($1, pad_top), .pad_bottom = cnnc_step($1, pad_bottom),
+            .pad_left = cnnc_step($1, pad_left), .pad_right = cnnc_step($1, pad_right),
+            .count_include_pad = cnnc_step($1, count_include_pad),
+        };
+        cnn_$2<||>pool2d_f32(&p, cnnc_step($1, in), cnnc_step($1, out));
+    }
+|>)
+
+m4_define(<|cnnc_emit_global|>,
+<|    cnn_global_$2<||>pool_f32(cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, in_c), cnnc_step($1, spatial));
+|>)
+
+m4_define(<|cnnc_emit_act|>,
+<|    {
+        static const CnnAct act = { cnnc_step($1, act), cnnc_step($1, slope) };
+        cnn_act_f32(&act, cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, count));
+    }
+|>)
+
+m4_define(<|cnnc_emit_softmax|>,
+<|    cnn_softmax_f32(cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, in_c), cnnc_step($1, spatial));
+|>)
+
+m4_define(<|cnnc_emit_affine|>,
+<|    cnn_affine_f32(cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, w), cnnc_step($1, b),
+                   cnnc_step($1, in_c), cnnc_step($1, spatial));
+|>)
+
+m4_define(<|cnnc_emit_pad|>,
+<|    {
+        static const CnnPadParams p = {
+            .channels = cnnc_step($1, in_c), .in_h = cnnc_step($1, in_h), .in_w = cnnc_step($1, in_w),
+            .pad_top = cnnc_step($1, pad_top), .pad_bottom = cnnc_step($1, pad_bottom),
+            .pad_left = cnnc_step($1, pad_left), .pad_right = cnnc_step($1, pad_right),
+            .mode = cnnc_step($1, pad_mode), .value = cnnc_step($1, value),
+        };
+        cnn_pad2d_f32(&p, cnnc_step($1, in), cnnc_step($1, out));
+    }
+|>)
+
+m4_define(<|cnnc_emit_copy|>,
+<|    {
+        int32_t i;
+        for (i = 0; i < cnnc_step($1, count); i++)
+            cnnc_step($1, out)[i] = cnnc_step($1, in)[i];
+    }
+|>)
+m4_divert(0)m4_dnl
+/*
+ * cnnc_c_file - the network 'cnnc_net', generated by cnnc cnnc_version.
+ *
+ * source:  cnnc_source
+ * command: cnnc_command_line
+ *
+ * cnnc_nlayers layers in cnnc_nsteps kernel calls; cnnc_params parameters, cnnc_macs MACs.
+ * Weights: cnnc_weight_bytes bytes of static const data (flash).
+ * Arena:   cnnc_arena_bytes bytes of static RAM, planned: tensors that are not alive
+ *          at the same time share it; the input and output stay in the caller's buffers.
+ *
+ * Generated code: do not edit; change the .net file and run cnnc again.
+ */
+#include "cnnc_h_file"
+#include "cnn.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*@cnnc_weights@*/
+m4_ifelse(cnnc_arena_floats, 0, <|m4_dnl
+/* Every intermediate result lives in the caller's buffers: no arena. */
+|>, <|m4_dnl
+/* The activation arena: cnnc_arena_bytes bytes, offsets from the memory plan. */
+static float cnnc_net<||>_arena[cnnc_arena_floats];
+|>)m4_dnl
+
+void cnnc_net<||>_run(const float *input, float *output)
+{m4_dnl
+cnnc_each(<|cnnc_emit_step|>, 0, cnnc_nsteps)m4_dnl
+}
