@@ -310,8 +310,12 @@ long long net_macs(const Network *net);
 
 /*
  * weights.c: safetensors reader.  Every tensor is converted to float32 on
- * load (F32 native; F16, BF16, F64 converted).  Errors name the file and the
- * tensor.  0 on success.
+ * load (F32 native; F16, BF16, F64 converted).  Tensors of any other dtype
+ * (I64 num_batches_tracked, U8, an unknown dtype string) are listed with
+ * their dtype and shape but data == NULL: whoever binds one must report
+ * "unsupported dtype X for tensor Y; cnnc reads F32, F16, BF16, F64".
+ * Errors name the file and the tensor.  0 on success; on failure (-1) *out
+ * holds no tensors.  weights_find is a linear search by exact name.
  */
 typedef struct WTensor {
     const char *name;

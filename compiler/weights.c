@@ -19,7 +19,7 @@
  *   the file     at least 8 bytes; N at most WEIGHTS_MAX_HEADER (the limit of the
  *                reference implementation); N no larger than what follows it
  *   the header   valid UTF-8; valid JSON (cJSON, with the byte where it failed);
- *                nothing but spaces after the object; an object at the top;
+ *                nothing but blanks after it; an object at the top;
  *                no key twice; __metadata__ an object of strings
  *   each entry   an object; "dtype" a string; "shape" an array of at most 8
  *                integers in 0..2^31 whose product (and byte size) does not
