@@ -94,6 +94,7 @@ static int bind_weights(Pool *pool, const Network *net, WeightFile *wf, long lon
     int errors_before = diag_error_count();
     char want[96], got[96];
     int missing = 0;
+    bool prefix_noted = false;      /* say it once, not per tensor */
     for (int i = 0; i < net->nlayers; i++) {
         const Layer *l = &net->layers[i];
         for (int t = 0; t < l->ntensors; t++) {
@@ -110,14 +111,14 @@ static int bind_weights(Pool *pool, const Network *net, WeightFile *wf, long lon
                 missing++;
                 /* A wrapped model saves "features.c1.weight": say so. */
                 size_t n = strlen(ts->name);
-                for (int k = 0; k < wf->ntensors; k++) {
+                for (int k = 0; !prefix_noted && k < wf->ntensors; k++) {
                     size_t m = strlen(wf->tensors[k].name);
                     if (m > n && wf->tensors[k].name[m - n - 1] == '.' &&
                         strcmp(wf->tensors[k].name + m - n, ts->name) == 0) {
                         diag_file_note(wf->path, "'%s' has that name after a prefix; save the "
                                        "state dict of the module the .net describes, or strip "
                                        "the prefix", wf->tensors[k].name);
-                        break;
+                        prefix_noted = true;
                     }
                 }
                 continue;
