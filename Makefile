@@ -7,7 +7,7 @@ BUILD_SAN  ?= build-san
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all demo test test-fast deps deps-test build build-san clean
+.PHONY: all demo test test-fast bench deps deps-test build build-san clean
 
 all: build
 
@@ -21,8 +21,10 @@ build: deps
 	cmake -S . -B $(BUILD) -DCNNC_WERROR=ON $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
-build-san: deps
-	cmake -S . -B $(BUILD_SAN) -DCNNC_WERROR=ON -DCNNC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
+# clang, so the fuzz targets get libFuzzer (tests labelled fuzz-smoke).
+build-san: deps-test
+	CC=clang cmake -S . -B $(BUILD_SAN) -DCNNC_WERROR=ON -DCNNC_SANITIZE=ON -DCNNC_FUZZ=ON \
+	    -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
 	cmake --build $(BUILD_SAN) -j $(JOBS)
 
 demo: build
@@ -30,13 +32,20 @@ demo: build
 	$(BUILD)/compiler/cnnc examples/lenet5.net --table
 
 # The whole suite, then the whole suite again with cnnc and the runtime built
-# with AddressSanitizer and UndefinedBehaviorSanitizer.
+# by clang with AddressSanitizer and UndefinedBehaviorSanitizer (LeakSanitizer
+# included), and the fuzz targets run briefly.
 test: deps-test build build-san
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(BUILD_SAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
 test-fast: deps-test build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Generated C against PyTorch, microseconds per inference (bench/README.md).
+# Options go through BENCH_ARGS, e.g. make bench BENCH_ARGS="--only lenet5 --repeats 51".
+BENCH_ARGS ?=
+bench: deps-test build
+	/usr/bin/python3 bench/run.py --cnnc $(BUILD)/compiler/cnnc $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN)
