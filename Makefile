@@ -27,9 +27,22 @@ build-san: deps-test
 	    -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
 	cmake --build $(BUILD_SAN) -j $(JOBS)
 
+# The main job, as a user would run it: the table, the C, the build, the run.
+FM    = examples/fashion-mnist
+CNNC  = $(BUILD)/compiler/cnnc
+DEMO  = $(BUILD)/demo
 demo: build
-	@echo
-	$(BUILD)/compiler/cnnc examples/lenet5.net --table
+	@mkdir -p $(DEMO)
+	@echo; echo "== 1. LeNet-5, checked: the layer table"
+	$(CNNC) $(FM)/lenet5.net --table
+	@echo; echo "== 2. Compiled to C with the trained weights, and the runtime beside it"
+	$(CNNC) $(FM)/lenet5.net -w $(FM)/lenet5.safetensors -o $(DEMO)/lenet5.c
+	$(CNNC) --emit-runtime $(DEMO)/runtime
+	@echo; echo "== 3. Built with the C compiler"
+	cc -std=c99 -O2 -Wall -Wextra -Werror -pedantic -I$(DEMO) -I$(DEMO)/runtime \
+	    $(FM)/demo.c $(DEMO)/lenet5.c $(DEMO)/runtime/*.c -lm -o $(DEMO)/lenet5_demo
+	@echo; echo "== 4. Run on the embedded sample of the Fashion-MNIST test set"
+	$(DEMO)/lenet5_demo $(FM)/sample-images-idx3-ubyte $(FM)/sample-labels-idx1-ubyte
 
 # The whole suite, then the whole suite again with cnnc and the runtime built
 # by clang with AddressSanitizer and UndefinedBehaviorSanitizer (LeakSanitizer

@@ -1,0 +1,274 @@
+#!/usr/bin/python3
+"""
+run.py - time cnnc's generated C against PyTorch, network by network.
+
+    /usr/bin/python3 bench/run.py [--cnnc PATH] [--repeats N] [--rounds N] [--warmup N]
+                                  [--min-time S] [--only NAME ...] [--markdown] [NET.net ...]
+
+For each example (examples/*.net, and examples/fashion-mnist/lenet5.net when
+present), in one run on one machine:
+
+  1. `cnnc NET --table=json` gives the layers; tests/oracle/shape_oracle.py
+     rebuilds the network in PyTorch from that JSON (its builder is reused,
+     not copied).  Its weights are PyTorch's default initialization with a
+     fixed seed, plus random batchnorm statistics; for the Fashion-MNIST
+     LeNet-5 the trained lenet5.safetensors is used when it exists.
+  2. The state dict is written as safetensors (tools/export_safetensors.py)
+     and compiled: `cnnc NET -o NET.c -w W.safetensors`, then
+     `CC CFLAGS driver.c NET.c runtime/*.c -lm` (default gcc -O2).
+  3. Both sides get the same input (torch.randn, fixed seed) and are timed the
+     same way: WARMUP calls, then a batch size n is doubled until n back-to-back
+     calls take MIN_TIME seconds, then batches are timed; each sample is a
+     batch's wall time / n.  The REPEATS batches of each side are split over
+     ROUNDS rounds that alternate C and PyTorch (so a load change on a shared
+     machine hits both), and the median of all samples is reported.  PyTorch
+     runs with torch.set_num_threads(1), eval mode and torch.no_grad(), batch 1.
+  4. The outputs are compared (max |C - torch| / max(1, |torch|)) so a fast
+     but wrong number is visible; the benchmark asserts nothing about time.
+
+Columns: MACs (multiply-accumulates per inference, from cnnc's table), the
+median microseconds per inference of each side, ratio = torch / cnnc (> 1
+means the generated C is faster), effective MMAC/s = MACs / time, and the
+output error.  Exit status is 0 unless something failed to build or run, or
+an output disagrees with PyTorch by more than 1e-3.
+"""
+
+import argparse
+import fnmatch
+import glob
+import io
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "oracle"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+import numpy  # noqa: E402  (after the path set-up, like the imports below)
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import shape_oracle  # noqa: E402
+from export_safetensors import load_safetensors, save_state_dict  # noqa: E402
+
+warnings.filterwarnings("ignore", message=".*padding='same'.*")
+
+TOLERANCE = 1e-3       # sanity bound on the output error, not a correctness test
+
+
+def examples(root):
+    """(label, path) of every benchmarked network."""
+    out = [(os.path.splitext(os.path.basename(p))[0], p)
+           for p in sorted(glob.glob(os.path.join(root, "examples", "*.net")))]
+    fm = os.path.join(root, "examples", "fashion-mnist", "lenet5.net")
+    if os.path.exists(fm):
+        out.append(("fashion-mnist/lenet5", fm))
+    return out
+
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(shlex.quote(c) for c in cmd)} failed "
+                           f"(status {r.returncode}):\n{r.stderr.strip()}")
+    return r.stdout
+
+
+def build_model(table, seed):
+    """The PyTorch network of a cnnc JSON table, in eval mode."""
+    chk = shape_oracle.Checker()
+    model = shape_oracle.check_table(table, chk, out=io.StringIO())
+    if chk.problems:
+        raise RuntimeError("shape oracle disagrees with cnnc:\n  " + "\n  ".join(chk.problems))
+    # Default init is fine for conv/linear; batchnorm would be the identity.
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                n = m.num_features
+                m.weight.copy_(0.5 + torch.rand(n, generator=g))
+                m.bias.copy_(0.1 * torch.randn(n, generator=g))
+                m.running_mean.copy_(0.1 * torch.randn(n, generator=g))
+                m.running_var.copy_(0.5 + torch.rand(n, generator=g))
+    return model.eval()
+
+
+def time_torch(model, x, repeats, warmup, min_time):
+    """Seconds per inference of `repeats` batches, timed like driver.c; and the output."""
+    with torch.no_grad():
+        for _ in range(warmup):
+            model(x)
+
+        def batch(n):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                model(x)
+            return time.perf_counter() - t0
+
+        n = 1
+        while batch(n) < min_time and n < (1 << 30):
+            n *= 2
+        return [batch(n) / n for _ in range(repeats)], model(x)
+
+
+def bench_one(label, net, args, work, rt_objs):
+    d = os.path.join(work, label.replace("/", "_"))
+    os.makedirs(d, exist_ok=True)
+    table = json.loads(run([args.cnnc, net, "--table=json"]))
+    name = table["network"]
+    model = build_model(table, args.seed)
+
+    trained = os.path.join(os.path.dirname(net), name + ".safetensors")
+    if label.startswith("fashion-mnist/") and os.path.exists(trained):
+        model.load_state_dict(load_safetensors(trained), strict=True)
+        wfile, wnote = trained, "trained"
+    else:
+        wfile, wnote = os.path.join(d, "weights.safetensors"), "random"
+        save_state_dict({k: v for k, v in model.state_dict().items()
+                         if not k.endswith("num_batches_tracked")}, wfile)
+
+    cfile = os.path.join(d, name + ".c")
+    run([args.cnnc, net, "-o", cfile, "-w", wfile])
+    up = name.upper()
+    exe = os.path.join(d, "bench")
+    run([args.cc, *shlex.split(args.cflags), "-I", d, "-I", os.path.join(work, "rt"),
+         f'-DNET_HEADER="{name}.h"', f"-DNET_RUN={name}_run",
+         f"-DNET_IN={up}_INPUT_SIZE", f"-DNET_OUT={up}_OUTPUT_SIZE",
+         os.path.join(ROOT, "bench", "driver.c"), cfile, *rt_objs, "-o", exe, "-lm"])
+
+    g = torch.Generator().manual_seed(args.seed)
+    x = torch.randn(1, *table["input"], generator=g)
+    xfile, yfile = os.path.join(d, "input.f32"), os.path.join(d, "output.f32")
+    x.numpy().astype("<f4").tofile(xfile)
+
+    # Alternate the two sides over a few rounds, so a change of load on a
+    # shared machine hits both rather than one.
+    per_round = -(-args.repeats // args.rounds)
+    c_samples, t_samples = [], []
+    for _ in range(args.rounds):
+        out = run([exe, xfile, yfile, str(per_round), str(args.warmup), str(args.min_time)])
+        lines = dict(l.split(None, 1) for l in out.splitlines() if " " in l)
+        if "samples_ns" not in lines:
+            raise RuntimeError(f"{exe}: unexpected output {out!r}")
+        c_samples += [float(v) * 1e-9 for v in lines["samples_ns"].split()]
+        samples, ref = time_torch(model, x, per_round, args.warmup, args.min_time)
+        t_samples += samples
+    c_s, t_s = statistics.median(c_samples), statistics.median(t_samples)
+    y = torch.from_numpy(numpy.fromfile(yfile, dtype="<f4")).reshape(ref.shape)
+    err = ((y - ref).abs() / ref.abs().clamp(min=1.0)).max().item()
+    return dict(label=label, macs=table["totals"]["macs"], c_us=c_s * 1e6, t_us=t_s * 1e6,
+                err=err, weights=wnote)
+
+
+def fmt_table(rows, markdown):
+    head = ["network", "MACs", "cnnc us", "torch us", "torch/cnnc",
+            "cnnc MMAC/s", "torch MMAC/s", "max err", "weights"]
+    body = []
+    for r in rows:
+        mm = lambda us: f"{r['macs'] / us:,.0f}" if r["macs"] else "-"   # MAC/us = MMAC/s
+        body.append([r["label"], f"{r['macs']:,}", f"{r['c_us']:,.2f}", f"{r['t_us']:,.2f}",
+                     f"{r['t_us'] / r['c_us']:.2f}", mm(r["c_us"]), mm(r["t_us"]),
+                     f"{r['err']:.1e}", r["weights"]])
+    w = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+    right = lambda i: 0 < i < 8
+    cell = lambda s, i: s.rjust(w[i]) if right(i) else s.ljust(w[i])
+    lines = []
+    if markdown:
+        lines.append("| " + " | ".join(cell(h, i) for i, h in enumerate(head)) + " |")
+        lines.append("|" + "|".join(("-" * (w[i] + 1) + ":") if right(i) else
+                                    ("-" * (w[i] + 2)) for i in range(len(head))) + "|")
+        lines += ["| " + " | ".join(cell(c, i) for i, c in enumerate(b)) + " |" for b in body]
+    else:
+        lines.append("  ".join(cell(h, i) for i, h in enumerate(head)).rstrip())
+        lines += ["  ".join(cell(c, i) for i, c in enumerate(b)).rstrip() for b in body]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Time cnnc's generated C against PyTorch.")
+    ap.add_argument("--cnnc", default=os.environ.get("CNNC", os.path.join(ROOT, "build",
+                    "compiler", "cnnc")), help="the cnnc executable (default: $CNNC or "
+                    "build/compiler/cnnc)")
+    ap.add_argument("--repeats", type=int, default=21,
+                    help="timed batches per side, in all rounds (default 21; median)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="alternations of C and PyTorch the repeats are split over (default 3)")
+    ap.add_argument("--warmup", type=int, default=20, help="untimed calls first")
+    ap.add_argument("--min-time", type=float, default=0.02,
+                    help="seconds a timed batch lasts at least (default 0.02)")
+    ap.add_argument("--only", nargs="+", metavar="NAME",
+                    help="networks to run, by label or glob (lenet5, 'fashion-mnist/*', 'pad_*')")
+    ap.add_argument("--cc", default=os.environ.get("CC", "gcc"))
+    ap.add_argument("--cflags", default="-std=c99 -O2", help="default '-std=c99 -O2'")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    ap.add_argument("--keep", metavar="DIR", help="build in DIR and keep it")
+    ap.add_argument("--list", action="store_true", help="list the networks and exit")
+    ap.add_argument("nets", nargs="*", metavar="NET.net",
+                    help="benchmark these files instead of the examples")
+    args = ap.parse_args(argv)
+    if args.repeats < 1 or args.rounds < 1 or args.warmup < 0 or args.min_time < 0:
+        ap.error("--repeats and --rounds must be >= 1, --warmup and --min-time >= 0")
+
+    nets = examples(ROOT)
+    if args.nets:    # files named on the command line replace the examples
+        nets = [(os.path.splitext(os.path.basename(p))[0], os.path.abspath(p)) for p in args.nets]
+    if args.only:
+        nets = [(l, p) for l, p in nets if any(fnmatch.fnmatch(l, pat) for pat in args.only)]
+        if not nets:
+            ap.error(f"no network matches {' '.join(args.only)} (see --list)")
+    if args.list:
+        print("\n".join(l for l, _ in nets))
+        return 0
+    if not os.access(args.cnnc, os.X_OK):
+        ap.error(f"cnnc not found at {args.cnnc}: build it, or pass --cnnc PATH")
+
+    torch.set_num_threads(1)
+    tmp = None if args.keep else tempfile.TemporaryDirectory(prefix="cnnc-bench-")
+    work = os.path.abspath(args.keep) if args.keep else tmp.name
+    os.makedirs(work, exist_ok=True)
+    try:
+        rtdir = os.path.join(work, "rt")
+        run([args.cnnc, "--emit-runtime", rtdir])
+        rt_objs = []
+        for src in sorted(glob.glob(os.path.join(rtdir, "*.c"))):
+            obj = src[:-2] + ".o"
+            run([args.cc, *shlex.split(args.cflags), "-I", rtdir, "-c", src, "-o", obj])
+            rt_objs.append(obj)
+
+        cc_version = run([args.cc, "--version"]).splitlines()[0]
+        print(f"cnnc bench: {args.cc} {args.cflags} ({cc_version}); torch {torch.__version__}, "
+              f"1 thread; median of {args.repeats} batches of >= {args.min_time} s "
+              f"after {args.warmup} warm-up calls", flush=True)
+        rows, failed = [], []
+        for label, net in nets:
+            try:
+                r = bench_one(label, net, args, work, rt_objs)
+            except (RuntimeError, OSError) as e:
+                failed.append(label)
+                print(f"{label}: FAILED: {e}", file=sys.stderr, flush=True)
+                continue
+            rows.append(r)
+            if r["err"] > TOLERANCE:
+                failed.append(label)
+                print(f"{label}: output differs from PyTorch by {r['err']:.2e}",
+                      file=sys.stderr, flush=True)
+        if rows:
+            print(fmt_table(rows, args.markdown))
+        if failed:
+            print(f"cnnc bench: {len(failed)} failed: {' '.join(failed)}", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        if tmp:
+            tmp.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
