@@ -243,6 +243,8 @@ typedef struct Layer {
     TensorSpec tensors[4];
     int ntensors;
     bool folded;                /* batchnorm folded into the conv/linear before it */
+    bool fused;                 /* activation computed inside the conv/linear before it
+                                   (directly, or after a folded batchnorm) */
     long long stored_floats;    /* floats the generated code keeps in flash */
     bool ok;                    /* attributes and shapes checked without error */
 } Layer;
@@ -294,12 +296,30 @@ typedef struct LayerPlan {
 
 typedef struct Plan {
     LayerPlan *layers;      /* one per layer of the network */
+    long long align;        /* every arena offset is a multiple of this */
     long long arena_bytes;  /* what the plan uses */
     long long lower_bound;  /* largest input+output pair that must coexist */
     int peak_layer;         /* a layer where the arena use peaks, -1 if none */
 } Plan;
 
-int plan_arena(Pool *pool, const Network *net, Plan *out);
+/* align: a power of two >= 4 (bytes); tensors start at multiples of it. */
+int plan_arena(Pool *pool, const Network *net, long long align, Plan *out);
+
+/*
+ * budget.c: what the model costs a microcontroller, and the --ram-budget /
+ * --flash-budget checks.  Code size is an estimate: the runtime kernels the
+ * network calls (sizes measured with arm-none-eabi-gcc -O2 for Cortex-M4)
+ * plus the code and parameter blocks of NAME_run.
+ */
+typedef struct Budget {
+    long long ram;          /* bytes, -1 for none */
+    long long flash;
+} Budget;
+
+long long budget_code_estimate(const Network *net);
+long long budget_flash(const Network *net);      /* weights + code estimate */
+/* Errors name the layer at the peak and the tensors alive there. */
+int budget_check(const Network *net, const Plan *plan, const Budget *b);
 
 /* table.c: the layer table in text, markdown, json or csv. */
 typedef enum TableFormat { TF_TEXT, TF_MARKDOWN, TF_JSON, TF_CSV } TableFormat;
@@ -403,6 +423,9 @@ typedef struct EmitOptions {
     const char *c_path;         /* "-" for stdout (no header then) */
     const char *h_path;         /* derived from c_path */
     const char *command_line;   /* for the provenance header */
+    bool arena_caller;          /* NAME_run takes the arena from the caller */
+    const char *weights_section;    /* NULL: the toolchain's default */
+    Budget budget;              /* checked again by the C compiler */
 } EmitOptions;
 
 int emit_program(Pool *pool, const Network *net, const Plan *plan, const Lowered *lw,

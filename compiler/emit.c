@@ -133,7 +133,7 @@ static const char *c_float(char *buf, size_t size, double v)
     return buf;
 }
 
-static const char *buf_expr(Pool *pool, const Network *net, BufRef r)
+static const char *buf_expr(Pool *pool, BufRef r)
 {
     switch (r.kind) {
     case BUF_INPUT:
@@ -141,7 +141,7 @@ static const char *buf_expr(Pool *pool, const Network *net, BufRef r)
     case BUF_OUTPUT:
         return "output";
     default:
-        return pool_printf(pool, "%s_arena + %lld", net->name, r.offset / 4);
+        return pool_printf(pool, "arena + %lld", r.offset / 4);
     }
 }
 
@@ -239,13 +239,26 @@ static void write_muscles(Pool *pool, Buf *b, const Network *net, const Plan *pl
     muscle(b, "cnnc_weight_bytes", "%lld", net_weight_bytes(net));
     muscle(b, "cnnc_arena_bytes", "%lld", plan->arena_bytes);
     muscle(b, "cnnc_arena_floats", "%lld", plan->arena_bytes / 4);
+    muscle(b, "cnnc_arena_mode", "%s", opt->arena_caller ? "caller" : "static");
+    muscle(b, "cnnc_align", "%lld", plan->align);
+    muscle(b, "cnnc_weights_section", "%s", opt->weights_section ? opt->weights_section : "");
+    muscle(b, "cnnc_code_estimate", "%lld", budget_code_estimate(net));
+    muscle(b, "cnnc_flash_bytes", "%lld", budget_flash(net));
+    if (opt->budget.ram >= 0)
+        muscle(b, "cnnc_ram_budget", "%lld", opt->budget.ram);
+    else
+        muscle(b, "cnnc_ram_budget", "%s", "");
+    if (opt->budget.flash >= 0)
+        muscle(b, "cnnc_flash_budget", "%lld", opt->budget.flash);
+    else
+        muscle(b, "cnnc_flash_budget", "%s", "");
 
     for (int i = 0; i < lw->nsteps; i++) {
         const Step *s = &lw->steps[i];
         step_muscle(b, i, "kind", "%s", step_kind_names[s->kind]);
         step_muscle(b, i, "comment", "%s", step_comment(pool, net, s));
-        step_muscle(b, i, "in", "%s", buf_expr(pool, net, s->in));
-        step_muscle(b, i, "out", "%s", buf_expr(pool, net, s->out));
+        step_muscle(b, i, "in", "%s", buf_expr(pool, s->in));
+        step_muscle(b, i, "out", "%s", buf_expr(pool, s->out));
         step_muscle(b, i, "in_c", "%lld", s->in_c);
         step_muscle(b, i, "in_h", "%lld", s->in_h);
         step_muscle(b, i, "in_w", "%lld", s->in_w);
@@ -376,10 +389,12 @@ static int run_m4(Pool *pool, const Buf *muscles, const char *skeleton, Buf *out
 
 /* ---- weights ---- */
 
-static void write_array(FILE *fp, const char *sym, const float *v, long long n,
-                        const char *what)
+/* The skeleton defines <NET>_WEIGHTS_ATTR (alignment, section; maybe empty)
+ * before the weights marker; every array carries it. */
+static void write_array(FILE *fp, const char *attr, const char *sym, const float *v,
+                        long long n, const char *what)
 {
-    fprintf(fp, "/* %s */\nstatic const float %s[%lld] = {", what, sym, n);
+    fprintf(fp, "/* %s */\nstatic const float %s[%lld] %s = {", what, sym, n, attr);
     for (long long i = 0; i < n; i++) {
         if (i % 6 == 0)
             fputs("\n   ", fp);
@@ -391,6 +406,11 @@ static void write_array(FILE *fp, const char *sym, const float *v, long long n,
 static void write_weights(FILE *fp, Pool *pool, const Network *net, const Lowered *lw)
 {
     bool any = false;
+    char *upper = pool_strdup(pool, net->name);
+    for (char *p = upper; *p; p++)
+        if (*p >= 'a' && *p <= 'z')
+            *p = (char)(*p - 'a' + 'A');
+    const char *attr = pool_printf(pool, "%s_WEIGHTS_ATTR", upper);
     for (int i = 0; i < lw->nsteps; i++) {
         const Step *s = &lw->steps[i];
         if (!s->w_sym)
@@ -411,26 +431,38 @@ static void write_weights(FILE *fp, Pool *pool, const Network *net, const Lowere
         const char *note = folded ? pool_printf(pool, ", batchnorm '%s' folded in",
                                                 net->layers[s->first + 1].name) : "";
         if (s->kind == SK_AFFINE) {
-            write_array(fp, s->w_sym, s->w, s->nw,
+            write_array(fp, attr, s->w_sym, s->w, s->nw,
                         pool_printf(pool, "layer %d '%s': batchnorm scale %s (line %d)", l->index,
                                     l->name, sb, l->loc.line));
-            write_array(fp, s->b_sym, s->b, s->nb,
+            write_array(fp, attr, s->b_sym, s->b, s->nb,
                         pool_printf(pool, "layer %d '%s': batchnorm shift %s (line %d)", l->index,
                                     l->name, sb, l->loc.line));
             continue;
         }
-        write_array(fp, s->w_sym, s->w, s->nw,
+        write_array(fp, attr, s->w_sym, s->w, s->nw,
                     pool_printf(pool, "layer %d '%s': %s weight %s (line %d)%s", l->index, l->name,
                                 l->op, sb, l->loc.line, note));
         if (s->b_sym) {
             if (s->b)
-                write_array(fp, s->b_sym, s->b, s->nb,
+                write_array(fp, attr, s->b_sym, s->b, s->nb,
                             pool_printf(pool, "layer %d '%s': %s bias [%lld]%s", l->index,
                                         l->name, l->op, s->out_c, note));
         }
     }
-    if (!any)
+    if (!any) {
         fputs("/* This network has no weights. */\n", fp);
+        return;
+    }
+    /* The header's number is the size of the data here; the C compiler checks. */
+    fprintf(fp, "typedef char %s_weight_bytes_ok[(0", net->name);
+    for (int i = 0; i < lw->nsteps; i++) {
+        const Step *s = &lw->steps[i];
+        if (s->w_sym)
+            fprintf(fp, "\n    + sizeof %s", s->w_sym);
+        if (s->b_sym && s->b)
+            fprintf(fp, " + sizeof %s", s->b_sym);
+    }
+    fprintf(fp, " == %s_WEIGHT_BYTES) ? 1 : -1];\n", upper);
 }
 
 /* Write text, replacing the marker line with the weight arrays. */

@@ -288,7 +288,7 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
                 fold_bn(pool, s, &net->layers[i + 1], data[i + 1]);
                 s->last = ++i;
             }
-            if (i + 1 < net->nlayers && act_of(net->layers[i + 1].kind) != ACT_NONE) {
+            if (i + 1 < net->nlayers && net->layers[i + 1].fused) {
                 s->act = act_of(net->layers[i + 1].kind);
                 s->slope = s->act == ACT_LEAKY_RELU ? net->layers[i + 1].slope : 0.0;
                 s->last = ++i;

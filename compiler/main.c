@@ -31,6 +31,13 @@ static void usage(FILE *fp)
           "  -w FILE.safetensors    the weights (default: FILE.safetensors beside FILE.net)\n"
           "  --random-weights=SEED  deterministic made-up weights, for tests and benchmarks\n"
           "  --emit-runtime DIR     write the runtime sources (cnn.h and its kernels) into DIR\n"
+          "\n"
+          "firmware options:\n"
+          "  --arena=static|caller  the arena is a static array (default), or NAME_run takes it\n"
+          "  --align=N              align the arena, its tensors and the weights to N bytes\n"
+          "  --weights-section=S    put the weights in the linker section S\n"
+          "  --ram-budget=BYTES     fail if the arena needs more (k and M suffixes: 64k, 1M)\n"
+          "  --flash-budget=BYTES   fail if weights + code need more\n"
           "  --version              print the version\n"
           "  -h, --help             print this help\n"
           "\n"
@@ -47,7 +54,31 @@ typedef struct Options {
     long long random_seed;      /* -1: none */
     const char *runtime_dir;
     const char *command_line;
+    bool arena_caller;
+    long long align;
+    const char *weights_section;
+    Budget budget;
 } Options;
+
+/* "65536", "64k", "1M" -> bytes; -1 if malformed. */
+static long long parse_bytes(const char *v)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (end == v || errno || n < 0)
+        return -1;
+    long long mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1024, end++;
+    else if (*end == 'm' || *end == 'M')
+        mul = 1024 * 1024, end++;
+    if (*end == 'B')
+        end++;
+    if (*end || n > LLONG_MAX / mul)
+        return -1;
+    return n * mul;
+}
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -80,6 +111,8 @@ static bool is_opt(const char *a, const char *name)
 static int parse_args(Pool *pool, int argc, char **argv, Options *o)
 {
     o->random_seed = -1;
+    o->align = 4;
+    o->budget.ram = o->budget.flash = -1;
     char *cmd = pool_strdup(pool, "cnnc");
     for (int i = 1; i < argc; i++)
         cmd = pool_printf(pool, "%s %s", cmd, argv[i]);
@@ -129,6 +162,37 @@ static int parse_args(Pool *pool, int argc, char **argv, Options *o)
             if (!(v = opt_value(argc, argv, &i, "--emit-runtime")) || !*v)
                 return usage_error("%s needs a directory", "--emit-runtime");
             o->runtime_dir = v;
+        } else if (is_opt(a, "--arena")) {
+            if (!(v = opt_value(argc, argv, &i, "--arena")))
+                return usage_error("%s needs static or caller", "--arena");
+            if (strcmp(v, "static") != 0 && strcmp(v, "caller") != 0)
+                return usage_error("--arena is static or caller, not '%s'", v);
+            o->arena_caller = strcmp(v, "caller") == 0;
+        } else if (is_opt(a, "--align")) {
+            if (!(v = opt_value(argc, argv, &i, "--align")))
+                return usage_error("%s needs a number of bytes", "--align");
+            long long n = parse_bytes(v);
+            if (n < 4 || n > 4096 || (n & (n - 1)) != 0)
+                return usage_error("--align takes a power of two from 4 to 4096, not '%s'", v);
+            o->align = n;
+        } else if (is_opt(a, "--weights-section")) {
+            if (!(v = opt_value(argc, argv, &i, "--weights-section")) || !*v)
+                return usage_error("%s needs a section name", "--weights-section");
+            if (strlen(v) > 64 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                            "0123456789._$") != strlen(v))
+                return usage_error("--weights-section takes a linker section name of letters, "
+                                   "digits, '.', '_' and '$' (up to 64), not '%s'", v);
+            o->weights_section = v;
+        } else if (is_opt(a, "--ram-budget") || is_opt(a, "--flash-budget")) {
+            bool ram = is_opt(a, "--ram-budget");
+            const char *name = ram ? "--ram-budget" : "--flash-budget";
+            if (!(v = opt_value(argc, argv, &i, name)))
+                return usage_error("%s needs a number of bytes", name);
+            long long n = parse_bytes(v);
+            if (n < 0)
+                return usage_error("a budget is a number of bytes, like 65536, 64k or 1M, not "
+                                   "'%s'", v);
+            *(ram ? &o->budget.ram : &o->budget.flash) = n;
         } else if (a[0] == '-' && a[1] != '\0') {
             return usage_error("unknown option '%s'", a);
         } else if (o->input) {
@@ -214,8 +278,10 @@ static int compile(Pool *pool, const Options *opt)
         shape_check(pool, &net);
     if (diag_error_count() > 0)
         return -1;
-    if (plan_arena(pool, &net, &plan) != 0)
+    if (plan_arena(pool, &net, opt->align, &plan) != 0)
         diag_internal("no memory plan for a checked network");
+    if (budget_check(&net, &plan, &opt->budget) != 0)
+        return -1;
 
     if (opt->table) {
         table_print(stdout, &net, &plan, opt->table_fmt);
@@ -252,6 +318,9 @@ static int compile(Pool *pool, const Options *opt)
         .c_path = opt->out_c,
         .h_path = header_path(pool, opt->out_c),
         .command_line = opt->command_line,
+        .arena_caller = opt->arena_caller,
+        .weights_section = opt->weights_section,
+        .budget = opt->budget,
     };
     return emit_program(pool, &net, &plan, &lw, &eo);
 }

@@ -4,7 +4,9 @@
  * For a layer stack only a layer's input and output must coexist, so two
  * regions at opposite ends of one arena suffice: each new tensor goes to the
  * end its input does not occupy.  The arena is then exactly the lower bound,
- * the largest input+output pair held in the arena.  The network's input and
+ * the largest input+output pair held in the arena.  With an alignment above
+ * 4 bytes each tensor is rounded up to it, and the arena may exceed the
+ * bound by that rounding.  The network's input and
  * output stay in the caller's buffers (the input is read-only), flatten and
  * dropout alias their input, and element-wise ops run in place on any
  * writable buffer.
@@ -32,9 +34,15 @@ static OpClass op_class(LayerKind k)
     }
 }
 
-int plan_arena(Pool *pool, const Network *net, Plan *out)
+static long long round_up(long long v, long long align)
+{
+    return (v + align - 1) / align * align;
+}
+
+int plan_arena(Pool *pool, const Network *net, long long align, Plan *out)
 {
     int n = net->nlayers;
+    out->align = align;
     out->layers = pool_alloc(pool, (size_t)(n ? n : 1) * sizeof(LayerPlan));
     out->arena_bytes = 0;
     out->lower_bound = 0;
@@ -71,8 +79,12 @@ int plan_arena(Pool *pool, const Network *net, Plan *out)
             lp->out.bytes = bytes;
             long long pair = (cur.kind == BUF_ARENA ? cur.bytes : 0) +
                              (lp->out.kind == BUF_ARENA ? bytes : 0);
-            if (pair > out->lower_bound) {
+            long long used = (cur.kind == BUF_ARENA ? round_up(cur.bytes, align) : 0) +
+                             (lp->out.kind == BUF_ARENA ? round_up(bytes, align) : 0);
+            if (pair > out->lower_bound)
                 out->lower_bound = pair;
+            if (used > out->arena_bytes) {
+                out->arena_bytes = used;
                 out->peak_layer = i;
             }
         }
@@ -80,7 +92,7 @@ int plan_arena(Pool *pool, const Network *net, Plan *out)
     }
 
     /* Pass 2: place arena tensors at alternating ends. */
-    long long arena = out->lower_bound;
+    long long arena = out->arena_bytes;
     bool at_bottom = false;         /* where the current tensor lives */
     cur.kind = BUF_INPUT;
     for (int i = 0; i < n; i++) {
@@ -93,12 +105,11 @@ int plan_arena(Pool *pool, const Network *net, Plan *out)
             lp->in = cur;
             if (lp->out.kind == BUF_ARENA) {
                 bool bottom = cur.kind == BUF_ARENA ? !at_bottom : true;
-                lp->out.offset = bottom ? 0 : arena - lp->out.bytes;
+                lp->out.offset = bottom ? 0 : arena - round_up(lp->out.bytes, align);
                 at_bottom = bottom;
             }
         }
         cur = lp->out;
     }
-    out->arena_bytes = arena;
     return 0;
 }

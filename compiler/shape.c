@@ -456,6 +456,11 @@ int shape_check(Pool *pool, Network *net)
             const Layer *prev = i > 0 ? &net->layers[i - 1] : NULL;
             l->folded = prev && (prev->kind == LK_CONV || prev->kind == LK_LINEAR);
             l->stored_floats = l->folded ? 0 : 2 * l->in_shape.dims[0];
+        } else if (l->kind == LK_RELU || l->kind == LK_RELU6 || l->kind == LK_LEAKY_RELU ||
+                   l->kind == LK_SIGMOID || l->kind == LK_TANH) {
+            const Layer *prev = i > 0 ? &net->layers[i - 1] : NULL;
+            l->fused = prev && (prev->kind == LK_CONV || prev->kind == LK_LINEAR ||
+                                (prev->kind == LK_BATCHNORM && prev->folded));
         } else if (l->kind == LK_CONV || l->kind == LK_LINEAR) {
             bool gets_bias = i + 1 < net->nlayers && net->layers[i + 1].kind == LK_BATCHNORM;
             l->stored_floats = l->ntensors ? l->params : 0;

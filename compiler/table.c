@@ -195,11 +195,13 @@ static void print_json(FILE *fp, const Network *net, const Plan *plan)
                 lp->in_place || lp->alias ? "true" : "false", i + 1 < net->nlayers ? "," : "");
     }
     fprintf(fp, "  ],\n  \"totals\": {\"params\": %lld, \"weight_bytes\": %lld, \"macs\": %lld, "
-            "\"arena_bytes\": %lld, \"arena_lower_bound\": %lld, \"input_bytes\": %lld, "
-            "\"output_bytes\": %lld}\n}\n",
+            "\"arena_bytes\": %lld, \"arena_lower_bound\": %lld, \"arena_align\": %lld, "
+            "\"input_bytes\": %lld, \"output_bytes\": %lld, \"code_bytes_estimate\": %lld, "
+            "\"flash_bytes\": %lld, \"ram_bytes\": %lld}\n}\n",
             net_params(net), net_weight_bytes(net), net_macs(net), plan->arena_bytes,
-            plan->lower_bound, shape_elems(&net->input) * 4,
-            shape_elems(&net->layers[net->nlayers - 1].out_shape) * 4);
+            plan->lower_bound, plan->align, shape_elems(&net->input) * 4,
+            shape_elems(&net->layers[net->nlayers - 1].out_shape) * 4,
+            budget_code_estimate(net), budget_flash(net), plan->arena_bytes);
 }
 
 static void print_csv(FILE *fp, const Network *net)
@@ -284,10 +286,12 @@ static void print_text(FILE *fp, const Network *net, const Plan *plan, bool mark
     const char *item = markdown ? "- " : "";
     fputc('\n', fp);
     fprintf(fp, "%sparameters:   %s\n", item, grouped(net_params(net), b[0], sizeof b[0]));
-    fprintf(fp, "%sweights:      %s bytes of flash (float32)\n", item,
-            grouped(net_weight_bytes(net), b[0], sizeof b[0]));
+    fprintf(fp, "%sflash:        %s bytes: weights %s (float32) + code about %s\n", item,
+            grouped(budget_flash(net), b[0], sizeof b[0]),
+            grouped(net_weight_bytes(net), b[1], sizeof b[1]),
+            grouped(budget_code_estimate(net), b[2], sizeof b[2]));
     fprintf(fp, "%sMACs:         %s per inference\n", item, grouped(net_macs(net), b[0], sizeof b[0]));
-    fprintf(fp, "%sactivations:  %s bytes of arena (lower bound for this stack: %s bytes)",
+    fprintf(fp, "%sRAM:          %s bytes of arena (lower bound for this stack: %s bytes)",
             item, grouped(plan->arena_bytes, b[0], sizeof b[0]),
             grouped(plan->lower_bound, b[1], sizeof b[1]));
     if (plan->peak_layer >= 0 && plan->arena_bytes > 0)

@@ -23,21 +23,37 @@ cnnc_each(<|cnnc_input_macro|>, 0, cnnc_input_rank)m4_dnl
 #define cnnc_NET<||>_OUTPUT_SIZE cnnc_output_size
 cnnc_each(<|cnnc_output_macro|>, 0, cnnc_output_rank)m4_dnl
 
-/* Memory: the activation arena (static, inside cnnc_c_file) and the weights (flash). */
+/* Memory: the activation arena (m4_ifelse(cnnc_arena_mode, <|static|>, <|static, inside cnnc_c_file|>, <|the caller's|>)) and flash. */
 #define cnnc_NET<||>_ARENA_BYTES cnnc_arena_bytes
+#define cnnc_NET<||>_ARENA_ALIGN cnnc_align
 #define cnnc_NET<||>_WEIGHT_BYTES cnnc_weight_bytes
+#define cnnc_NET<||>_CODE_ESTIMATE cnnc_code_estimate /* bytes of code, estimated for Cortex-M4 */
+#define cnnc_NET<||>_FLASH_BYTES (cnnc_NET<||>_WEIGHT_BYTES + cnnc_NET<||>_CODE_ESTIMATE)
+m4_ifelse(cnnc_ram_budget, <||>, <||>, <|#define cnnc_NET<||>_RAM_BUDGET cnnc_ram_budget
+|>)m4_dnl
+m4_ifelse(cnnc_flash_budget, <||>, <||>, <|#define cnnc_NET<||>_FLASH_BUDGET cnnc_flash_budget
+|>)m4_dnl
 #define cnnc_NET<||>_MACS cnnc_macs
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+m4_ifelse(cnnc_arena_mode, <|caller|>, <|m4_dnl
+/*
+ * Runs the network once.  input holds cnnc_NET<||>_INPUT_SIZE floats, output
+ * receives cnnc_NET<||>_OUTPUT_SIZE floats; arena is cnnc_NET<||>_ARENA_BYTES bytes of
+ * scratch aligned to cnnc_NET<||>_ARENA_ALIGN, placed where you like (its contents
+ * need not survive between calls).  None of the three may overlap.  Calls
+ * with different arenas may run concurrently.  No allocation, no I/O.
+ */
+void cnnc_net<||>_run(const float *input, float *output, float *arena);|>, <|m4_dnl
 /*
  * Runs the network once.  input holds cnnc_NET<||>_INPUT_SIZE floats, output
  * receives cnnc_NET<||>_OUTPUT_SIZE floats; the two must not overlap.  Uses a
  * static arena, so calls must not run concurrently.  No allocation, no I/O.
  */
-void cnnc_net<||>_run(const float *input, float *output);
+void cnnc_net<||>_run(const float *input, float *output);|>)
 
 #ifdef __cplusplus
 }

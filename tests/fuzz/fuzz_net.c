@@ -28,7 +28,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     layer_resolve(&pool, &prog, &net);
     if (diag_error_count() == 0 || net.input.rank > 0)
         shape_check(&pool, &net);
-    if (diag_error_count() == 0 && plan_arena(&pool, &net, &plan) == 0) {
+    /* Vary the alignment and exercise the budget messages too. */
+    long long align = 4LL << (size % 5);
+    Budget budget = { (long long)size * 8, (long long)size * 64 };
+    if (diag_error_count() == 0 && plan_arena(&pool, &net, align, &plan) == 0) {
+        budget_check(&net, &plan, &budget);
         FILE *sink = fopen("/dev/null", "w");
         if (sink) {
             for (int f = TF_TEXT; f <= TF_CSV; f++)

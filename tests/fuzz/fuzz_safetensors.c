@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         parse_program(&pool, &src, &prog);
         layer_resolve(&pool, &prog, &net);
         shape_check(&pool, &net);
-        if (plan_arena(&pool, &net, &plan) == 0)
+        if (plan_arena(&pool, &net, 4, &plan) == 0)
             lower_network(&pool, &net, &plan, &wf, -1, &lw);
     }
     pool_free_all(&pool);
