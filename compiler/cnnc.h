@@ -253,6 +253,8 @@ typedef struct Network {
     const Program *prog;
     const char *name;           /* C identifier, prefix of generated symbols */
     Shape input;
+    bool input_channels_last;   /* input layout=hwc (or lc): read in place by layer 0 */
+    Loc layout_loc;
     Layer *layers;
     int nlayers;
     bool ok;                    /* every layer checked */
@@ -386,6 +388,7 @@ typedef struct Step {
     StepKind kind;
     int first, last;            /* the layers this step computes (fused range) */
     BufRef in, out;
+    bool in_hwc;                /* conv reading a channels-last input */
     /* Geometry in the runtime's 2-D form: 1-D data has h = 1. */
     long long in_c, in_h, in_w, out_c, out_h, out_w;
     long long kh, kw, sh, sw, dh, dw;

@@ -225,8 +225,9 @@ static void write_muscles(Pool *pool, Buf *b, const Network *net, const Plan *pl
         snprintf(name, sizeof name, "cnnc_%s_layout", which[k]);
         /* "C,H,W" */
         char lay[16] = "";
+        bool last = k == 0 && net->input_channels_last;     /* channels last: H,W,C */
         for (int a = 0; a < sh->rank; a++) {
-            strcat(lay, axes[a]);
+            strcat(lay, axes[last ? (a + 1) % sh->rank : a]);
             if (a + 1 < sh->rank)
                 strcat(lay, ",");
         }
@@ -240,6 +241,7 @@ static void write_muscles(Pool *pool, Buf *b, const Network *net, const Plan *pl
     muscle(b, "cnnc_arena_bytes", "%lld", plan->arena_bytes);
     muscle(b, "cnnc_arena_floats", "%lld", plan->arena_bytes / 4);
     muscle(b, "cnnc_arena_mode", "%s", opt->arena_caller ? "caller" : "static");
+    muscle(b, "cnnc_input_channels_last", "%d", net->input_channels_last ? 1 : 0);
     muscle(b, "cnnc_align", "%lld", plan->align);
     muscle(b, "cnnc_weights_section", "%s", opt->weights_section ? opt->weights_section : "");
     muscle(b, "cnnc_code_estimate", "%lld", budget_code_estimate(net));
@@ -276,6 +278,7 @@ static void write_muscles(Pool *pool, Buf *b, const Network *net, const Plan *pl
         step_muscle(b, i, "pad_left", "%lld", s->pad_left);
         step_muscle(b, i, "pad_right", "%lld", s->pad_right);
         step_muscle(b, i, "groups", "%lld", s->groups);
+        step_muscle(b, i, "in_hwc", "%d", s->in_hwc ? 1 : 0);
         step_muscle(b, i, "pad_mode", "%s", pad_mode_c[s->pad_mode]);
         step_muscle(b, i, "count_include_pad", "%d", s->count_include_pad ? 1 : 0);
         step_muscle(b, i, "value", "%s", c_float(fb, sizeof fb, s->pad_value));

@@ -508,9 +508,30 @@ int layer_resolve(Pool *pool, const Program *prog, Network *net)
         net->input.rank = prog->input_rank;
         for (int i = 0; i < prog->input_rank; i++)
             net->input.dims[i] = prog->input_dims[i];
-        if (prog->ninput_attrs)
-            diag_error(prog->input_attrs[0].key_loc, "input takes no attributes, but '%s' is "
-                       "given", prog->input_attrs[0].key);
+        for (int i = 0; i < prog->ninput_attrs; i++) {
+            const Attr *a = &prog->input_attrs[i];
+            if (strcmp(a->key, "layout") != 0) {
+                diag_error(a->key_loc, "input has no attribute '%s'; it takes layout", a->key);
+                continue;
+            }
+            /* Channels first (PyTorch's) or last (interleaved camera data). */
+            static const char *const l3[] = { "chw", "hwc" }, *const l2[] = { "cl", "lc" };
+            const char *const *words = prog->input_rank == 3 ? l3 : l2;
+            const Value *v = a->value;
+            if (prog->input_rank == 1) {
+                diag_error(a->key_loc, "a vector input has no layout");
+            } else if (v->kind == VK_WORD && strcmp(v->text, words[0]) == 0) {
+                net->input_channels_last = false;
+            } else if (v->kind == VK_WORD && strcmp(v->text, words[1]) == 0) {
+                net->input_channels_last = true;
+                net->layout_loc = a->key_loc;
+                if (v->loc.line == a->key_loc.line)
+                    net->layout_loc.len = v->loc.col + v->loc.len - a->key_loc.col;
+            } else {
+                diag_error(v->loc, "input layout must be %s (channels first, as PyTorch) or %s "
+                           "(channels last)", words[0], words[1]);
+            }
+        }
         if (shape_elems(&net->input) > CNNC_MAX_ELEMS) {
             char buf[64];
             diag_error(prog->input_loc, "input %s has %lld elements; cnnc's limit for one tensor "

@@ -246,6 +246,20 @@ static void fold_bn(Pool *pool, Step *s, const Layer *bn, const float *const bnd
     s->nb = out;
 }
 
+/* A linear reading a flattened channels-last input: column (c, p) of
+ * PyTorch's weight, p the spatial position, moves to p*C + c. */
+static const float *channels_last_columns(Pool *pool, const float *w, long long out,
+                                          const Shape *in)
+{
+    long long c_n = in->dims[0], p_n = shape_elems(in) / c_n, cols = c_n * p_n;
+    float *d = pool_alloc(pool, (size_t)(out * cols) * sizeof *d);
+    for (long long o = 0; o < out; o++)
+        for (long long c = 0; c < c_n; c++)
+            for (long long p = 0; p < p_n; p++)
+                d[o * cols + p * c_n + c] = w[o * cols + c * p_n + p];
+    return d;
+}
+
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
                   long long random_seed, Lowered *out)
 {
@@ -273,6 +287,7 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
             s->kind = l->kind == LK_CONV ? SK_CONV : SK_LINEAR;
             if (l->kind == LK_CONV)
                 window_2d(s, l);
+            s->in_hwc = l->kind == LK_CONV && s->in.kind == BUF_INPUT && net->input_channels_last;
             s->groups = l->kind == LK_CONV ? l->groups : 1;
             s->pad_mode = l->padding_mode;
             s->w = data[i][0];
@@ -282,6 +297,8 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
                 s->b = data[i][1];
                 s->nb = l->out;
             }
+            if (l->kind == LK_LINEAR && s->in.kind == BUF_INPUT && net->input_channels_last)
+                s->w = channels_last_columns(pool, s->w, l->out, &net->input);
             if (l->bias || (i + 1 < net->nlayers && net->layers[i + 1].folded))
                 s->b_sym = pool_printf(pool, "%s_%s_bias", net->name, l->name);
             if (i + 1 < net->nlayers && net->layers[i + 1].folded) {

@@ -448,6 +448,19 @@ int shape_check(Pool *pool, Network *net)
         l->out_shape = out;
         cur = out;
     }
+    /* A channels-last input is read in place by the first layer: a conv reads
+     * it with strides, a linear after flatten gets its columns permuted. */
+    if (net->input_channels_last && net->nlayers > 0 && known) {
+        const Layer *l0 = &net->layers[0];
+        bool ok = l0->kind == LK_CONV ||
+                  (l0->kind == LK_FLATTEN && net->nlayers > 1 && net->layers[1].kind == LK_LINEAR);
+        if (!ok) {
+            diag_error(net->layout_loc, "a channels-last input needs a conv first, or flatten "
+                       "then linear; %s '%s' would need the input copied", l0->op, l0->name);
+            diag_note(l0->loc, "the first layer is here");
+        }
+    }
+
     /* Flash: batchnorm right after a conv or linear folds into its weights
      * and bias (adding a bias if it had none); elsewhere it keeps scale and shift. */
     for (int i = 0; i < net->nlayers; i++) {

@@ -167,6 +167,9 @@ static void print_json(FILE *fp, const Network *net, const Plan *plan)
     json_str(fp, net->prog->file->path);
     fputs(",\n  \"cnnc_version\": \"" CNNC_VERSION "\",\n  \"input\": ", fp);
     json_shape(fp, &net->input);
+    fprintf(fp, ",\n  \"input_layout\": \"%s\"",
+            net->input.rank == 3 ? (net->input_channels_last ? "hwc" : "chw")
+            : net->input.rank == 2 ? (net->input_channels_last ? "lc" : "cl") : "n");
     fputs(",\n  \"output\": ", fp);
     json_shape(fp, &net->layers[net->nlayers - 1].out_shape);
     fputs(",\n  \"layers\": [\n", fp);

@@ -107,12 +107,14 @@ typedef struct CnnConv2dParams {
     int32_t groups;         /* divides in_c and out_c; depthwise: groups == in_c */
     CnnPadMode pad_mode;
     CnnAct act;             /* fused activation, applied after the bias */
+    int32_t in_hwc;         /* nonzero: the input is channels-last, [in_h][in_w][in_c]
+                               (camera data read in place by a network's first layer) */
 } CnnConv2dParams;
 
 /*
  * 2-D convolution (PyTorch's cross-correlation), nn.Conv2d semantics.
  *
- *   in      [in_c][in_h][in_w]
+ *   in      [in_c][in_h][in_w], or [in_h][in_w][in_c] when in_hwc is set
  *   weight  [out_c][in_c/groups][kernel_h][kernel_w]   (PyTorch's layout)
  *   bias    [out_c], or NULL for no bias
  *   out     [out_c][out_h][out_w]; must not overlap in, weight or bias

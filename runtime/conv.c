@@ -40,18 +40,50 @@ static void conv_row(const CnnConv2dParams *p, const float *CNN_RESTRICT irow,
     }
 }
 
+/* conv_row for an input whose columns are es floats apart: the first layer
+ * reading channels-last data ([H][W][C], es = C).  Not the hot path of a
+ * network, so one loop with the index map at the borders. */
+static void conv_row_strided(const CnnConv2dParams *p, const float *CNN_RESTRICT irow,
+                             int32_t es, const float *CNN_RESTRICT wrow,
+                             float *CNN_RESTRICT orow)
+{
+    const int32_t sw = p->stride_w;
+    const int32_t out_w = p->out_w;
+    int32_t kx;
+
+    for (kx = 0; kx < p->kernel_w; kx++) {
+        const float w = wrow[kx];
+        const int32_t off = kx * p->dilation_w - p->pad_left;
+        int32_t lo, hi, x;
+
+        cnn_valid_range(off, sw, out_w, p->in_w, &lo, &hi);
+        for (x = lo; x < hi; x++)
+            orow[x] += w * irow[(x * sw + off) * es];
+
+        if (p->pad_mode != CNN_PAD_ZEROS) {
+            for (x = 0; x < lo; x++)
+                orow[x] += w * irow[cnn_pad_index(x * sw + off, p->in_w, p->pad_mode) * es];
+            for (x = hi; x < out_w; x++)
+                orow[x] += w * irow[cnn_pad_index(x * sw + off, p->in_w, p->pad_mode) * es];
+        }
+    }
+}
+
 void cnn_conv2d_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                     const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
                     float *CNN_RESTRICT out)
 {
     const int32_t icg = p->in_c / p->groups;        /* input channels per group */
     const int32_t ocg = p->out_c / p->groups;       /* output channels per group */
-    const int32_t in_plane = p->in_h * p->in_w;
     const int32_t ksize = p->kernel_h * p->kernel_w;
+    /* Strides of the input: channel, row, column. */
+    const int32_t cs = p->in_hwc ? 1 : p->in_h * p->in_w;
+    const int32_t rs = p->in_hwc ? p->in_w * p->in_c : p->in_w;
+    const int32_t es = p->in_hwc ? p->in_c : 1;
     int32_t o, y, x, i, ky;
 
     for (o = 0; o < p->out_c; o++) {
-        const float *in_g = in + (o / ocg) * icg * in_plane;
+        const float *in_g = in + (o / ocg) * icg * cs;
         const float *w_o = weight + o * icg * ksize;
         const float b = bias ? bias[o] : 0.0f;
 
@@ -63,7 +95,7 @@ void cnn_conv2d_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                 orow[x] = b;
 
             for (i = 0; i < icg; i++) {
-                const float *in_c = in_g + i * in_plane;
+                const float *in_c = in_g + i * cs;
                 const float *w_c = w_o + i * ksize;
 
                 for (ky = 0; ky < p->kernel_h; ky++) {
@@ -73,7 +105,10 @@ void cnn_conv2d_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                             continue;
                         r = cnn_pad_index(r, p->in_h, p->pad_mode);
                     }
-                    conv_row(p, in_c + r * p->in_w, w_c + ky * p->kernel_w, orow);
+                    if (es == 1)
+                        conv_row(p, in_c + r * rs, w_c + ky * p->kernel_w, orow);
+                    else
+                        conv_row_strided(p, in_c + r * rs, es, w_c + ky * p->kernel_w, orow);
                 }
             }
 

@@ -15,7 +15,9 @@ m4_define(<|cnnc_output_macro|>, <|cnnc_shape_macros(OUTPUT, output, $1)|>)m4_dn
 #ifndef cnnc_NET<||>_H
 #define cnnc_NET<||>_H
 
-/* Input: cnnc_input_shape floats in PyTorch's layout (cnnc_input_layout), batch 1. */
+m4_ifelse(cnnc_input_channels_last, 1, <|m4_dnl
+/* Input: cnnc_input_shape floats, channels last (cnnc_input_layout: interleaved, as cameras give it), batch 1. */|>, <|m4_dnl
+/* Input: cnnc_input_shape floats in PyTorch's layout (cnnc_input_layout), batch 1. */|>)
 #define cnnc_NET<||>_INPUT_SIZE cnnc_input_size
 cnnc_each(<|cnnc_input_macro|>, 0, cnnc_input_rank)m4_dnl
 
