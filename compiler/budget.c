@@ -4,29 +4,21 @@
  * RAM is the arena of the memory plan (the caller's input and output buffers
  * are the caller's).  Flash is the weights plus the code: the runtime kernels
  * the network calls and NAME_run itself.  Code size can only be estimated
- * before a C compiler has run; the sizes below were measured with
- * arm-none-eabi-gcc 12 -O2 -mcpu=cortex-m4 -mfloat-abi=hard (newlib-nano's
- * expf and tanhf included) and are within a few hundred bytes on other cores.
+ * before a C compiler has run: the code and stack of every runtime function
+ * come from runtime_costs.h, measured with arm-none-eabi-gcc for Cortex-M4
+ * by tools/measure_runtime_costs.py (a firmware test keeps it current); the
+ * code and frame of NAME_run and libm's frames are small allowances.
  */
 #include "cnnc.h"
+#include "runtime_costs.h"
 
 #include <string.h>
 
 enum {
-    CODE_CONV = 1016,
-    CODE_LINEAR = 152,
-    CODE_POOL_EXTREME = 556,        /* max and min pooling share one loop */
-    CODE_AVGPOOL = 508,
-    CODE_GLOBAL_MAX = 92,
-    CODE_GLOBAL_AVG = 76,
-    CODE_SOFTMAX = 196,
-    CODE_AFFINE = 76,
-    CODE_PAD = 740,
-    CODE_ACT = 532,                 /* the activation dispatch and every activation */
-    CODE_EXPF = 700,
-    CODE_TANHF = 800,
-    CODE_STEP = 28,                 /* one call in NAME_run */
-    CODE_RUN = 16,                  /* NAME_run's prologue and epilogue */
+    CODE_STEP = 28,         /* one kernel call in NAME_run */
+    CODE_RUN = 16,          /* NAME_run's prologue and epilogue */
+    STACK_RUN = 32,         /* NAME_run's frame: pointers only, its parameters are static const */
+    STACK_LIBM = 32,        /* expf / tanhf frames (newlib-nano), an allowance */
 };
 
 /* Bytes of the const parameter block a step of this kind keeps in flash. */
@@ -34,7 +26,7 @@ static long long params_block(LayerKind k)
 {
     switch (k) {
     case LK_CONV:
-        return 80;
+        return 84;
     case LK_MAXPOOL:
     case LK_MINPOOL:
     case LK_AVGPOOL:
@@ -48,43 +40,142 @@ static long long params_block(LayerKind k)
     }
 }
 
+static const RuntimeCost *cost_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof runtime_costs / sizeof runtime_costs[0]; i++)
+        if (strcmp(runtime_costs[i].name, name) == 0)
+            return &runtime_costs[i];
+    diag_internal("runtime_costs.h has no entry for %s", name);
+}
+
+/* The runtime functions a layer kind links, by name; the activation
+ * dispatch (which conv and linear call for fused activations) brings all
+ * five activations, and with them expf and tanhf. */
+static const char *const act_funcs[] = {
+    "cnn_act_f32", "cnn_relu_f32", "cnn_relu6_f32", "cnn_leaky_relu_f32", "cnn_sigmoid_f32",
+    "cnn_tanh_f32", NULL,
+};
+
+typedef struct KindCost {
+    const char *funcs[3];       /* the kernel and its private helpers */
+    bool act;                   /* calls the activation dispatch */
+    bool expf;                  /* calls expf itself */
+} KindCost;
+
+static KindCost kind_cost(LayerKind k)
+{
+    KindCost c = { { NULL }, false, false };
+    switch (k) {
+    case LK_CONV:
+        c.funcs[0] = "cnn_conv2d_f32", c.act = true;
+        break;
+    case LK_LINEAR:
+        c.funcs[0] = "cnn_linear_f32", c.act = true;
+        break;
+    case LK_MAXPOOL:
+        c.funcs[0] = "cnn_maxpool2d_f32", c.funcs[1] = "pool_extreme";
+        break;
+    case LK_MINPOOL:
+        c.funcs[0] = "cnn_minpool2d_f32", c.funcs[1] = "pool_extreme";
+        break;
+    case LK_AVGPOOL:
+        c.funcs[0] = "cnn_avgpool2d_f32";
+        break;
+    case LK_GLOBAL_MAXPOOL:
+        c.funcs[0] = "cnn_global_maxpool_f32";
+        break;
+    case LK_GLOBAL_AVGPOOL:
+        c.funcs[0] = "cnn_global_avgpool_f32";
+        break;
+    case LK_SOFTMAX:
+        c.funcs[0] = "cnn_softmax_f32", c.expf = true;
+        break;
+    case LK_BATCHNORM:
+        c.funcs[0] = "cnn_affine_f32";
+        break;
+    case LK_PAD:
+        c.funcs[0] = "cnn_pad2d_f32";
+        break;
+    case LK_RELU:
+    case LK_RELU6:
+    case LK_LEAKY_RELU:
+    case LK_SIGMOID:
+    case LK_TANH:
+        c.act = true;
+        break;
+    default:
+        break;
+    }
+    return c;
+}
+
+/* Deepest stack below the activation dispatch: sigmoid or tanh into libm. */
+static long long act_chain_stack(void)
+{
+    long long sig = cost_of("cnn_sigmoid_f32")->stack, tanh = cost_of("cnn_tanh_f32")->stack;
+    return cost_of("cnn_act_f32")->stack + (sig > tanh ? sig : tanh) + STACK_LIBM;
+}
+
+static bool layer_has_step(const Layer *l)
+{
+    if (l->folded || l->fused || l->kind == LK_FLATTEN || l->kind == LK_DROPOUT)
+        return false;
+    return true;
+}
+
 long long budget_code_estimate(const Network *net)
 {
-    bool used[LK_COUNT] = { false };
-    long long run = CODE_RUN;
+    const char *linked[32];
+    int nlinked = 0;
+    bool act = false, expf = false;
+    long long code = CODE_RUN;
     for (int i = 0; i < net->nlayers; i++) {
         const Layer *l = &net->layers[i];
-        used[l->kind] = true;
-        bool no_code = l->folded || l->fused || l->kind == LK_FLATTEN || l->kind == LK_DROPOUT;
-        if (!no_code)
-            run += CODE_STEP + params_block(l->kind);
+        if (!layer_has_step(l))
+            continue;
+        code += CODE_STEP + params_block(l->kind);
+        KindCost c = kind_cost(l->kind);
+        act |= c.act;
+        expf |= c.expf;
+        for (int f = 0; f < 3 && c.funcs[f]; f++) {
+            bool seen = false;
+            for (int k = 0; k < nlinked; k++)
+                seen |= strcmp(linked[k], c.funcs[f]) == 0;
+            if (!seen && nlinked < 32) {
+                linked[nlinked++] = c.funcs[f];
+                code += cost_of(c.funcs[f])->code;
+            }
+        }
     }
-    long long code = run;
-    bool act = used[LK_CONV] || used[LK_LINEAR] || used[LK_RELU] || used[LK_RELU6] ||
-               used[LK_LEAKY_RELU] || used[LK_SIGMOID] || used[LK_TANH];
-    if (used[LK_CONV])
-        code += CODE_CONV;
-    if (used[LK_LINEAR])
-        code += CODE_LINEAR;
-    if (used[LK_MAXPOOL] || used[LK_MINPOOL])
-        code += CODE_POOL_EXTREME;
-    if (used[LK_AVGPOOL])
-        code += CODE_AVGPOOL;
-    if (used[LK_GLOBAL_MAXPOOL])
-        code += CODE_GLOBAL_MAX;
-    if (used[LK_GLOBAL_AVGPOOL])
-        code += CODE_GLOBAL_AVG;
-    if (used[LK_SOFTMAX])
-        code += CODE_SOFTMAX;
-    if (used[LK_BATCHNORM])
-        code += CODE_AFFINE;
-    if (used[LK_PAD])
-        code += CODE_PAD;
-    if (act)
-        code += CODE_ACT + CODE_TANHF;
-    if (act || used[LK_SOFTMAX])
-        code += CODE_EXPF;
+    if (act) {
+        for (int f = 0; act_funcs[f]; f++)
+            code += cost_of(act_funcs[f])->code;
+        code += COST_TANHF_CODE;
+    }
+    if (act || expf)
+        code += COST_EXPF_CODE;
     return code;
+}
+
+long long budget_stack_estimate(const Network *net)
+{
+    long long deepest = 0;
+    for (int i = 0; i < net->nlayers; i++) {
+        const Layer *l = &net->layers[i];
+        if (!layer_has_step(l))
+            continue;
+        KindCost c = kind_cost(l->kind);
+        long long s = 0;
+        for (int f = 0; f < 3 && c.funcs[f]; f++)
+            s += cost_of(c.funcs[f])->stack;
+        if (c.act)
+            s += act_chain_stack();
+        if (c.expf)
+            s += STACK_LIBM;
+        if (s > deepest)
+            deepest = s;
+    }
+    return STACK_RUN + deepest;
 }
 
 long long budget_flash(const Network *net)
@@ -119,17 +210,19 @@ static const Layer *writer_of(const Network *net, const Plan *plan, int i)
 
 static void check_ram(const Network *net, const Plan *plan, long long budget)
 {
-    char b1[32], b2[32], b3[32], b4[32], s1[64], s2[64];
-    if (plan->arena_bytes <= budget)
+    char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], s1[64], s2[64];
+    long long stack = budget_stack_estimate(net);
+    if (plan->arena_bytes + stack <= budget)
         return;
     int k = plan->peak_layer;
     const Layer *l = &net->layers[k];
     const LayerPlan *lp = &plan->layers[k];
     const Layer *src = writer_of(net, plan, k);
     const Shape *in_shape = &l->in_shape;
-    diag_error(l->loc, "RAM budget of %s bytes exceeded: the arena needs %s bytes, at its peak "
-               "in %s '%s'", grouped(budget, b1, sizeof b1),
-               grouped(plan->arena_bytes, b2, sizeof b2), l->op, l->name);
+    diag_error(l->loc, "RAM budget of %s bytes exceeded: arena %s + stack about %s = %s bytes; "
+               "the arena peaks in %s '%s'", grouped(budget, b1, sizeof b1),
+               grouped(plan->arena_bytes, b2, sizeof b2), grouped(stack, b5, sizeof b5),
+               grouped(plan->arena_bytes + stack, b6, sizeof b6), l->op, l->name);
     if (lp->in.kind == BUF_ARENA && src)
         diag_note(src->loc, "alive there: the input %s (%s bytes), written by %s '%s'",
                   shape_str(in_shape, s1, sizeof s1), grouped(lp->in.bytes, b3, sizeof b3),

@@ -319,6 +319,7 @@ typedef struct Budget {
 } Budget;
 
 long long budget_code_estimate(const Network *net);
+long long budget_stack_estimate(const Network *net);   /* deepest call below NAME_run */
 long long budget_flash(const Network *net);      /* weights + code estimate */
 /* Errors name the layer at the peak and the tensors alive there. */
 int budget_check(const Network *net, const Plan *plan, const Budget *b);

@@ -246,6 +246,7 @@ static void write_muscles(Pool *pool, Buf *b, const Network *net, const Plan *pl
     muscle(b, "cnnc_weights_section", "%s", opt->weights_section ? opt->weights_section : "");
     muscle(b, "cnnc_code_estimate", "%lld", budget_code_estimate(net));
     muscle(b, "cnnc_flash_bytes", "%lld", budget_flash(net));
+    muscle(b, "cnnc_stack_estimate", "%lld", budget_stack_estimate(net));
     if (opt->budget.ram >= 0)
         muscle(b, "cnnc_ram_budget", "%lld", opt->budget.ram);
     else

@@ -200,11 +200,12 @@ static void print_json(FILE *fp, const Network *net, const Plan *plan)
     fprintf(fp, "  ],\n  \"totals\": {\"params\": %lld, \"weight_bytes\": %lld, \"macs\": %lld, "
             "\"arena_bytes\": %lld, \"arena_lower_bound\": %lld, \"arena_align\": %lld, "
             "\"input_bytes\": %lld, \"output_bytes\": %lld, \"code_bytes_estimate\": %lld, "
-            "\"flash_bytes\": %lld, \"ram_bytes\": %lld}\n}\n",
+            "\"flash_bytes\": %lld, \"stack_bytes_estimate\": %lld, \"ram_bytes\": %lld}\n}\n",
             net_params(net), net_weight_bytes(net), net_macs(net), plan->arena_bytes,
             plan->lower_bound, plan->align, shape_elems(&net->input) * 4,
             shape_elems(&net->layers[net->nlayers - 1].out_shape) * 4,
-            budget_code_estimate(net), budget_flash(net), plan->arena_bytes);
+            budget_code_estimate(net), budget_flash(net), budget_stack_estimate(net),
+            plan->arena_bytes + budget_stack_estimate(net));
 }
 
 static void print_csv(FILE *fp, const Network *net)
@@ -294,9 +295,11 @@ static void print_text(FILE *fp, const Network *net, const Plan *plan, bool mark
             grouped(net_weight_bytes(net), b[1], sizeof b[1]),
             grouped(budget_code_estimate(net), b[2], sizeof b[2]));
     fprintf(fp, "%sMACs:         %s per inference\n", item, grouped(net_macs(net), b[0], sizeof b[0]));
-    fprintf(fp, "%sRAM:          %s bytes of arena (lower bound for this stack: %s bytes)",
-            item, grouped(plan->arena_bytes, b[0], sizeof b[0]),
-            grouped(plan->lower_bound, b[1], sizeof b[1]));
+    fprintf(fp, "%sRAM:          %s bytes: arena %s (lower bound for this stack: %s) + stack about %s",
+            item, grouped(plan->arena_bytes + budget_stack_estimate(net), b[2], sizeof b[2]),
+            grouped(plan->arena_bytes, b[0], sizeof b[0]),
+            grouped(plan->lower_bound, b[1], sizeof b[1]),
+            grouped(budget_stack_estimate(net), b[3], sizeof b[3]));
     if (plan->peak_layer >= 0 && plan->arena_bytes > 0)
         fprintf(fp, ", peak at layer %d '%s'", plan->peak_layer,
                 net->layers[plan->peak_layer].name);

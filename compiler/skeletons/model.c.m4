@@ -161,7 +161,7 @@ typedef char cnnc_net<||>_arena_bytes_ok[(sizeof cnnc_net<||>_arena == cnnc_NET<
 /* The activation arena is the caller's: cnnc_NET<||>_ARENA_BYTES bytes, offsets from the memory plan. */
 |>)m4_dnl
 m4_ifelse(cnnc_ram_budget, <||>, <||>, <|m4_dnl
-typedef char cnnc_net<||>_ram_budget_ok[(cnnc_NET<||>_ARENA_BYTES <= cnnc_NET<||>_RAM_BUDGET) ? 1 : -1];
+typedef char cnnc_net<||>_ram_budget_ok[(cnnc_NET<||>_RAM_BYTES <= cnnc_NET<||>_RAM_BUDGET) ? 1 : -1];
 |>)m4_dnl
 m4_ifelse(cnnc_flash_budget, <||>, <||>, <|m4_dnl
 typedef char cnnc_net<||>_flash_budget_ok[(cnnc_NET<||>_FLASH_BYTES <= cnnc_NET<||>_FLASH_BUDGET) ? 1 : -1];

@@ -31,6 +31,8 @@ cnnc_each(<|cnnc_output_macro|>, 0, cnnc_output_rank)m4_dnl
 #define cnnc_NET<||>_WEIGHT_BYTES cnnc_weight_bytes
 #define cnnc_NET<||>_CODE_ESTIMATE cnnc_code_estimate /* bytes of code, estimated for Cortex-M4 */
 #define cnnc_NET<||>_FLASH_BYTES (cnnc_NET<||>_WEIGHT_BYTES + cnnc_NET<||>_CODE_ESTIMATE)
+#define cnnc_NET<||>_STACK_ESTIMATE cnnc_stack_estimate /* bytes below cnnc_net<||>_run, estimated for Cortex-M4 */
+#define cnnc_NET<||>_RAM_BYTES (cnnc_NET<||>_ARENA_BYTES + cnnc_NET<||>_STACK_ESTIMATE)
 m4_ifelse(cnnc_ram_budget, <||>, <||>, <|#define cnnc_NET<||>_RAM_BUDGET cnnc_ram_budget
 |>)m4_dnl
 m4_ifelse(cnnc_flash_budget, <||>, <||>, <|#define cnnc_NET<||>_FLASH_BUDGET cnnc_flash_budget

@@ -175,19 +175,19 @@ def main():
 
         # Budgets: errors at the peak, and compile-time checks in the C.
         table = run([cnnc, net, "--table=json"]).stdout
-        arena = int(re.search(r'"arena_bytes": (\d+)', table).group(1))
+        arena = int(re.search(r'"ram_bytes": (\d+)', table).group(1))      # arena + stack
         flash = int(re.search(r'"flash_bytes": (\d+)', table).group(1))
         out_dir = os.path.join(tmp, "budget")
         os.makedirs(out_dir)
         p = run([cnnc, net, "-o", os.path.join(out_dir, "fw.c"), "--random-weights=1",
                  "--ram-budget=%d" % (arena - 1)])
-        check(p.returncode == 1 and "error: RAM budget of %s bytes exceeded" % format(arena - 1, ",") in p.stderr
+        check(p.returncode == 1 and "error: RAM budget of %s bytes exceeded: arena" % format(arena - 1, ",") in p.stderr
               and "note: alive there: the input" in p.stderr and "note: alive there: the output" in p.stderr
               and not os.listdir(out_dir),
               "--ram-budget below the arena: an error at the peak naming the live tensors, no output")
         m = re.search(r"fw\.net:(\d+):\d+: error: RAM budget", p.stderr)
         # Peak: the maxpool (line 6) holds 8x12x12 in and 8x6x6 out; conv c1 reads the caller's input.
-        check(m is not None and m.group(1) == "6" and "peak in maxpool '3'" in p.stderr,
+        check(m is not None and m.group(1) == "6" and "peaks in maxpool '3'" in p.stderr,
               "--ram-budget: the error points at the peak layer (maxpool, line 6)")
         p = run([cnnc, net, "-o", os.path.join(out_dir, "fw.c"), "--random-weights=1",
                  "--flash-budget=%d" % (flash - 1)])
@@ -199,7 +199,7 @@ def main():
         check("#define FW_RAM_BUDGET %d" % arena in hdr and "#define FW_FLASH_BUDGET %d" % flash in hdr,
               "budgets are in the header")
         rt_inc = ["-I", b.rt]
-        for macro, value in (("FW_ARENA_BYTES", arena - 4), ("FW_WEIGHT_BYTES", 100), ("FW_RAM_BUDGET", arena - 4)):
+        for macro, value in (("FW_ARENA_BYTES", 4), ("FW_WEIGHT_BYTES", 100), ("FW_RAM_BUDGET", arena - 4)):
             bad = hdr.replace(re.search(r"#define %s .*" % macro, hdr).group(0), "#define %s %d" % (macro, value))
             with open(os.path.join(d4, "fw.h"), "w") as f:
                 f.write(bad)
