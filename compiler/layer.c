@@ -19,7 +19,7 @@ typedef enum AttrType {
     AT_BOOL,
     AT_FLOAT,       /* any finite decimal */
     AT_POSITIVE,    /* decimal > 0 (eps) */
-    AT_PROB,        /* decimal in [0, 1) (dropout p) */
+    AT_PROB,        /* decimal in [0, 1] (dropout p) */
     AT_MODE,        /* zeros | reflect | replicate | circular */
 } AttrType;
 
@@ -298,8 +298,8 @@ static bool set_attr(Layer *l, const AttrSpec *spec, const Value *v)
     case AT_PROB:
         if (!get_float(l, key, v, &l->p))
             return false;
-        if (l->p < 0 || l->p >= 1) {
-            diag_error(v->loc, "dropout '%s': p must be in [0, 1), got %g", l->name, l->p);
+        if (l->p < 0 || l->p > 1) {
+            diag_error(v->loc, "dropout '%s': p must be in [0, 1], got %g", l->name, l->p);
             return false;
         }
         return true;

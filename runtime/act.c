@@ -5,19 +5,21 @@
 
 #include "cnn.h"
 
+/* The comparisons are written so that NaN falls through unchanged, as in
+ * PyTorch (NaN < 0 and NaN > 6 are both false). */
 void cnn_relu_f32(const float *in, float *out, int32_t n)
 {
     int32_t i;
     for (i = 0; i < n; i++)
-        out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+        out[i] = in[i] < 0.0f ? 0.0f : in[i];
 }
 
 void cnn_relu6_f32(const float *in, float *out, int32_t n)
 {
     int32_t i;
     for (i = 0; i < n; i++) {
-        float v = in[i] > 0.0f ? in[i] : 0.0f;
-        out[i] = v < 6.0f ? v : 6.0f;
+        float v = in[i] < 0.0f ? 0.0f : in[i];
+        out[i] = v > 6.0f ? 6.0f : v;
     }
 }
 
