@@ -30,6 +30,11 @@ torch.set_num_threads(1)
 
 HARNESS_C = os.path.join(HERE, "harness.c")
 CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+# The sanitizer build runs the generated code under ASan and UBSan too: an
+# out-of-bounds read in a padding or ceil_mode window aborts the harness.
+SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+if os.environ.get("CNNC_E2E_SANITIZE"):
+    CFLAGS += SANITIZE
 
 # |y - ref| <= RTOL * max(1, |ref|), ref computed by PyTorch in float64.
 RTOL = 1e-4
@@ -216,7 +221,7 @@ def compile_unity(cc, sources, objdir, incdirs, opt, jobs=None, chunk=60):
 
 
 def link(cc, objs, exe):
-    cmd = [cc] + objs + ["-o", exe, "-lm"]
+    cmd = [cc] + objs + ["-o", exe, "-lm"] + (SANITIZE if os.environ.get("CNNC_E2E_SANITIZE") else [])
     r = run(cmd, cc)
     if r.returncode != 0:
         raise E2EError(f"link failed: {' '.join(cmd[:3])} ... -o {exe}\n{r.stderr}")
