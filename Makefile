@@ -7,7 +7,7 @@ BUILD_SAN  ?= build-san
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all demo test test-fast bench deps deps-test build build-san clean
+.PHONY: all demo test test-fast bench bench-mcu deps deps-test build build-san clean
 
 all: build
 
@@ -59,6 +59,14 @@ test-fast: deps-test build
 BENCH_ARGS ?=
 bench: deps-test build
 	/usr/bin/python3 bench/run.py --cnnc $(BUILD)/compiler/cnnc $(BENCH_ARGS)
+
+# Instructions per inference on Cortex-M4F and Cortex-M7 under QEMU, counted by
+# the insn_count plugin (bench/README.md), e.g.
+# make bench-mcu BENCH_MCU_ARGS="--only lenet5 --per-layer".
+BENCH_MCU_ARGS ?=
+bench-mcu: deps-test build
+	/usr/bin/python3 bench/mcu.py --cnnc $(BUILD)/compiler/cnnc \
+	    --plugin $(BUILD)/tools/qemu-insn-plugin/libinsn_count.so $(BENCH_MCU_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_SAN)

@@ -13,7 +13,7 @@ what=${1:-build}
 pkgs=(build-essential cmake flex bison m4 libcjson-dev)
 if [ "$what" = test ]; then
   pkgs+=(python3 python3-torch python3-numpy dataset-fashion-mnist clang libclang-rt-dev
-         gcc-arm-none-eabi libnewlib-arm-none-eabi)
+         gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
