@@ -137,6 +137,10 @@ typedef struct Program {
  * every line that did parse, so later phases can still check them. */
 int parse_program(Pool *pool, const SourceFile *src, Program *out);
 
+/* source.c: read a whole file into pool memory (a NUL added after it); a
+ * file over limit bytes is an error whose message ends with hint.  0 on success. */
+int file_read(Pool *pool, const char *path, unsigned long long limit, const char *hint,
+              unsigned char **data, size_t *size);
 /* source.c: read a file into a SourceFile (NUL added).  0 on success. */
 int source_read(Pool *pool, const char *path, SourceFile *out);
 int source_from_bytes(Pool *pool, const char *path, const char *data, size_t size,

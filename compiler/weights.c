@@ -754,48 +754,12 @@ int weights_load_bytes(Pool *pool, const char *path, const unsigned char *data, 
 int weights_load(Pool *pool, const char *path, WeightFile *out)
 {
     *out = (WeightFile){.path = pool_strdup(pool, path)};
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        diag_file_error(path, "cannot open: %s", strerror(errno));
-        return -1;
-    }
-    /* The raw bytes live in a scratch pool, released once they are converted.
-     * Knowing the size up front, one allocation suffices; the loop still copes
-     * with a file that is not seekable or that grows while being read. */
+    /* The raw bytes live in a scratch pool, released once they are converted. */
     Pool scratch = {0};
-    size_t cap = 1 << 16, size = 0;
-    if (fseek(fp, 0, SEEK_END) == 0) {
-        long n = ftell(fp);
-        if (n >= 0 && (unsigned long long)n < WEIGHTS_MAX_FILE)
-            cap = (size_t)n + 1;
-        rewind(fp);
-    }
-    unsigned char *buf = pool_alloc(&scratch, cap);
-    int rc = 0;
-    for (;;) {
-        if (size == cap) {
-            if (cap >= WEIGHTS_MAX_FILE) {
-                diag_file_error(path, "file is larger than %llu GiB; the weights of a "
-                                "microcontroller model are far smaller (is this the right file?)",
-                                WEIGHTS_MAX_FILE >> 30);
-                rc = -1;
-                break;
-            }
-            unsigned char *bigger = pool_alloc(&scratch, cap * 2);
-            memcpy(bigger, buf, size);
-            buf = bigger;
-            cap *= 2;
-        }
-        size_t n = fread(buf + size, 1, cap - size, fp);
-        size += n;
-        if (n == 0)
-            break;
-    }
-    if (rc == 0 && ferror(fp)) {
-        diag_file_error(path, "read error: %s", strerror(errno));
-        rc = -1;
-    }
-    fclose(fp);
+    unsigned char *buf;
+    size_t size;
+    int rc = file_read(&scratch, path, WEIGHTS_MAX_FILE, "the weights of a microcontroller "
+                       "model are far smaller (is this the right file?)", &buf, &size);
     if (rc == 0)
         rc = weights_load_bytes(pool, path, buf, size, out);
     pool_free_all(&scratch);
