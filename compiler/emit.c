@@ -173,6 +173,8 @@ static const char *step_comment(Pool *pool, const Network *net, const Step *s)
     }
     if (s->kind == SK_COPY)
         c = pool_printf(pool, "%s: copied to the output", c);
+    if (s->kind == SK_LINEAR && l->kind == LK_CONV)
+        c = pool_printf(pool, "%s; its one window is the whole input: a matrix-vector product", c);
     if (s->in.kind == BUF_ARENA && s->out.kind == BUF_ARENA && s->in.offset == s->out.offset &&
         s->kind == SK_ACT)
         c = pool_printf(pool, "%s, in place", c);

@@ -290,6 +290,15 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
             s->in_hwc = l->kind == LK_CONV && s->in.kind == BUF_INPUT && net->input_channels_last;
             s->groups = l->kind == LK_CONV ? l->groups : 1;
             s->pad_mode = l->padding_mode;
+            /* A conv whose one window is exactly its whole input (LeNet's c5)
+             * is a matrix-vector product; its weights are already laid out as
+             * linear's [out][C*H*W]. */
+            if (l->kind == LK_CONV && !s->in_hwc && s->groups == 1 && s->out_h == 1 &&
+                s->out_w == 1 && s->kh == s->in_h && s->kw == s->in_w && s->dh == 1 &&
+                s->dw == 1 && s->pad_top + s->pad_bottom + s->pad_left + s->pad_right == 0) {
+                s->kind = SK_LINEAR;
+                s->in_c = s->in_c * s->in_h * s->in_w;
+            }
             s->w = data[i][0];
             s->nw = spec_count(&l->tensors[0]);
             s->w_sym = pool_printf(pool, "%s_%s_weight", net->name, l->name);
