@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -354,9 +355,7 @@ static int run_m4(Pool *pool, const Buf *muscles, const char *skeleton, Buf *out
         close(pipefd[0]);
         close(pipefd[1]);
         execlp(prog, prog, "-P", "--fatal-warnings", in_path, (char *)NULL);
-        fprintf(stderr, "cnnc: error: cannot run m4 ('%s'): %s; install GNU m4 or set CNNC_M4\n",
-                prog, strerror(errno));
-        _exit(127);
+        _exit(127);     /* the parent reports it */
     }
     close(pipefd[1]);
     char chunk[65536];
@@ -375,7 +374,8 @@ static int run_m4(Pool *pool, const Buf *muscles, const char *skeleton, Buf *out
         ;
     unlink(in_path);
     if (!WIFEXITED(status) || WEXITSTATUS(status) == 127) {
-        diag_file_error(NULL, "m4 did not run; install GNU m4 (apt-get install m4) or set CNNC_M4");
+        diag_file_error(NULL, "cannot run m4 ('%s'); install GNU m4 (apt-get install m4) or set "
+                        "CNNC_M4 to its path", prog);
         return -1;
     }
     if (WEXITSTATUS(status) != 0)
@@ -505,6 +505,15 @@ int emit_program(Pool *pool, const Network *net, const Plan *plan, const Lowered
         }
         rc = 0;
         goto out;
+    }
+    /* A rename that cannot succeed must fail before either file is replaced. */
+    const char *targets[2] = { opt->c_path, opt->h_path };
+    for (int k = 0; k < 2; k++) {
+        struct stat st;
+        if (stat(targets[k], &st) == 0 && S_ISDIR(st.st_mode)) {
+            diag_file_error(targets[k], "is a directory; -o names the .c file to write");
+            goto out;
+        }
     }
     OutFile hf = { 0 }, cf = { 0 };
     if (outfile_open(pool, &hf, opt->h_path) != 0)

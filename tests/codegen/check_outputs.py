@@ -244,6 +244,32 @@ def main():
         else:
             print("ok   missing_dir")
 
+        # -o naming a directory: an error before anything is written beside it.
+        total += 1
+        shutil.rmtree(out_dir)
+        os.mkdir(out_dir)
+        os.mkdir(os.path.join(out_dir, "tiny.c"))
+        p = subprocess.run([cnnc, net, "-o", os.path.join(out_dir, "tiny.c"), "--random-weights=3"],
+                           capture_output=True, timeout=60)
+        if p.returncode != 1 or "is a directory" not in p.stderr.decode() or os.listdir(out_dir) != ["tiny.c"]:
+            failed += 1
+            print("FAIL output_is_directory: exit %d, %s, %s" % (p.returncode, p.stderr.decode(), os.listdir(out_dir)))
+        else:
+            print("ok   output_is_directory")
+
+        # No m4: a clear error, nothing written.
+        total += 1
+        shutil.rmtree(out_dir)
+        os.mkdir(out_dir)
+        env = dict(os.environ, CNNC_M4=os.path.join(tmp, "no-such-m4"))
+        p = subprocess.run([cnnc, net, "-o", os.path.join(out_dir, "tiny.c"), "--random-weights=3"],
+                           capture_output=True, timeout=60, env=env)
+        if p.returncode != 1 or "cannot run m4" not in p.stderr.decode() or os.listdir(out_dir):
+            failed += 1
+            print("FAIL no_m4: exit %d, %s" % (p.returncode, p.stderr.decode()))
+        else:
+            print("ok   no_m4")
+
     print("%d passed, %d failed" % (total - failed, failed))
     sys.exit(1 if failed else 0)
 
