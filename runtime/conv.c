@@ -41,8 +41,9 @@ static void conv_row(const CnnConv2dParams *p, const float *CNN_RESTRICT irow,
 }
 
 /* conv_row for an input whose columns are es floats apart: the first layer
- * reading channels-last data ([H][W][C], es = C).  Not the hot path of a
- * network, so one loop with the index map at the borders. */
+ * reading channels-last data ([H][W][C], es = C).  A copy rather than an es
+ * parameter of conv_row, so that conv_row's loop keeps its unit stride and
+ * vectorizes (depthwise convs and non-zero padding modes run through it). */
 static void conv_row_strided(const CnnConv2dParams *p, const float *CNN_RESTRICT irow,
                              int32_t es, const float *CNN_RESTRICT wrow,
                              float *CNN_RESTRICT orow)
