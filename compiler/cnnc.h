@@ -187,6 +187,9 @@ typedef struct Shape {
 long long shape_elems(const Shape *s);
 /* "6x28x28"; buf holds at least 64 bytes */
 char *shape_str(const Shape *s, char *buf, size_t size);
+/* An element count for a message; products of user sizes saturate, and a
+ * saturated count reads "more than 2^63". */
+char *count_str(long long n, char *buf, size_t size);
 
 #define CNNC_MAX_SPATIAL 2
 

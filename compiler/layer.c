@@ -533,10 +533,10 @@ int layer_resolve(Pool *pool, const Program *prog, Network *net)
             }
         }
         if (shape_elems(&net->input) > CNNC_MAX_ELEMS) {
-            char buf[64];
-            diag_error(prog->input_loc, "input %s has %lld elements; cnnc's limit for one tensor "
+            char buf[64], nb[32];
+            diag_error(prog->input_loc, "input %s has %s elements; cnnc's limit for one tensor "
                        "is %lld", shape_str(&net->input, buf, sizeof buf),
-                       shape_elems(&net->input), CNNC_MAX_ELEMS);
+                       count_str(shape_elems(&net->input), nb, sizeof nb), CNNC_MAX_ELEMS);
         }
     }
 

@@ -40,6 +40,15 @@ char *shape_str(const Shape *s, char *buf, size_t size)
     return buf;
 }
 
+char *count_str(long long n, char *buf, size_t size)
+{
+    if (n == LLONG_MAX)
+        snprintf(buf, size, "more than 2^63");
+    else
+        snprintf(buf, size, "%lld", n);
+    return buf;
+}
+
 /* "5x5" or "5" for per-axis values. */
 static char *axes_str(const long long *v, int n, char *buf, size_t size)
 {
@@ -426,10 +435,11 @@ int shape_check(Pool *pool, Network *net)
         }
         long long n = shape_elems(&out);
         if (n > CNNC_MAX_ELEMS) {
-            char sb[64];
-            diag_error(l->loc, "%s '%s' produces %s = %lld elements; cnnc's limit for one "
+            char sb[64], nb[32];
+            diag_error(l->loc, "%s '%s' produces %s = %s elements; cnnc's limit for one "
                        "tensor is %lld (reduce the sizes)", l->op, l->name,
-                       shape_str(&out, sb, sizeof sb), n, CNNC_MAX_ELEMS);
+                       shape_str(&out, sb, sizeof sb), count_str(n, nb, sizeof nb),
+                       CNNC_MAX_ELEMS);
             l->ok = false;
             known = false;
             continue;
@@ -439,9 +449,10 @@ int shape_check(Pool *pool, Network *net)
             for (int d = 0; d < l->tensors[t].ndim; d++)
                 cnt = sat_mul(cnt, l->tensors[t].shape[d]);
             if (cnt > CNNC_MAX_ELEMS) {
-                diag_error(l->loc, "%s '%s': tensor %s has %lld elements; cnnc's limit for one "
-                           "tensor is %lld", l->op, l->name, l->tensors[t].name, cnt,
-                           CNNC_MAX_ELEMS);
+                char nb[32];
+                diag_error(l->loc, "%s '%s': tensor %s has %s elements; cnnc's limit for one "
+                           "tensor is %lld", l->op, l->name, l->tensors[t].name,
+                           count_str(cnt, nb, sizeof nb), CNNC_MAX_ELEMS);
                 l->ok = false;
             }
         }

@@ -46,7 +46,7 @@ def cases():
     yield "four_dims", b"input 1x2x3x4\nrelu\n", r":1:7: error: input shape '1x2x3x4' has more than 3 dimensions"
     yield "negative_kernel", (LENET_HEAD + "conv c1 out=4 kernel=-3\n").encode(), r":3:22: error: conv 'c1': kernel must be at least 1, got -3"
     yield "huge_kernel", (LENET_HEAD + "conv c1 out=4 kernel=%d\n" % (1 << 40)).encode(), r":3:22: error: conv 'c1': kernel=1099511627776 is larger than cnnc's limit"
-    yield "huge_product", b"input 16777216x16777216x16777216\nrelu\n", r":1:7: error: input 16777216x16777216x16777216 has"
+    yield "huge_product", b"input 16777216x16777216x16777216\nrelu\n", r":1:7: error: input 16777216x16777216x16777216 has more than 2\^63 elements"
     yield "crlf_error", b"input 1x8x8\r\nconv c1 out=4 kernel=9\r\n", r":2:15: error: conv 'c1': kernel 9x9 does not fit the input 8x8"
     yield "not_a_file", None, r": error: cannot open"
 
