@@ -183,22 +183,6 @@ long long budget_flash(const Network *net)
     return net_weight_bytes(net) + budget_code_estimate(net);
 }
 
-/* 23520 -> "23,520" */
-static const char *grouped(long long v, char *buf, size_t size)
-{
-    char raw[32];
-    snprintf(raw, sizeof raw, "%lld", v);
-    size_t len = strlen(raw), o = 0;
-    for (size_t i = 0; i < len && o + 1 < size; i++) {
-        buf[o++] = raw[i];
-        size_t left = len - 1 - i;
-        if (left > 0 && left % 3 == 0 && o + 1 < size)
-            buf[o++] = ',';
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 /* The layer whose output a plan buffer holds: the last writer before i. */
 static const Layer *writer_of(const Network *net, const Plan *plan, int i)
 {
@@ -220,16 +204,16 @@ static void check_ram(const Network *net, const Plan *plan, long long budget)
     const Layer *src = writer_of(net, plan, k);
     const Shape *in_shape = &l->in_shape;
     diag_error(l->loc, "RAM budget of %s bytes exceeded: arena %s + stack about %s = %s bytes; "
-               "the arena peaks in %s '%s'", grouped(budget, b1, sizeof b1),
-               grouped(plan->arena_bytes, b2, sizeof b2), grouped(stack, b5, sizeof b5),
-               grouped(plan->arena_bytes + stack, b6, sizeof b6), l->op, l->name);
+               "the arena peaks in %s '%s'", count_grouped(budget, b1, sizeof b1),
+               count_grouped(plan->arena_bytes, b2, sizeof b2), count_grouped(stack, b5, sizeof b5),
+               count_grouped(plan->arena_bytes + stack, b6, sizeof b6), l->op, l->name);
     if (lp->in.kind == BUF_ARENA && src)
         diag_note(src->loc, "alive there: the input %s (%s bytes), written by %s '%s'",
-                  shape_str(in_shape, s1, sizeof s1), grouped(lp->in.bytes, b3, sizeof b3),
+                  shape_str(in_shape, s1, sizeof s1), count_grouped(lp->in.bytes, b3, sizeof b3),
                   src->op, src->name);
     if (lp->out.kind == BUF_ARENA)
         diag_note(l->loc, "alive there: the output %s (%s bytes) of %s '%s'",
-                  shape_str(&l->out_shape, s2, sizeof s2), grouped(lp->out.bytes, b4, sizeof b4),
+                  shape_str(&l->out_shape, s2, sizeof s2), count_grouped(lp->out.bytes, b4, sizeof b4),
                   l->op, l->name);
 }
 
@@ -254,14 +238,14 @@ static void check_flash(const Network *net, long long budget)
     }
     Loc at = order[0] >= 0 ? net->layers[order[0]].loc : net->prog->input_loc;
     diag_error(at, "flash budget of %s bytes exceeded: weights %s bytes + code about %s bytes = %s",
-               grouped(budget, b1, sizeof b1), grouped(weights, b2, sizeof b2),
-               grouped(code, b3, sizeof b3), grouped(weights + code, b4, sizeof b4));
+               count_grouped(budget, b1, sizeof b1), count_grouped(weights, b2, sizeof b2),
+               count_grouped(code, b3, sizeof b3), count_grouped(weights + code, b4, sizeof b4));
     for (int r = 0; r < 3; r++) {
         if (order[r] < 0 || net->layers[order[r]].stored_floats == 0)
             break;
         const Layer *l = &net->layers[order[r]];
         diag_note(l->loc, "%s '%s' keeps %s bytes of weights", l->op, l->name,
-                  grouped(l->stored_floats * 4, b1, sizeof b1));
+                  count_grouped(l->stored_floats * 4, b1, sizeof b1));
     }
 }
 

@@ -337,6 +337,8 @@ void table_print(FILE *fp, const Network *net, const Plan *plan, TableFormat fmt
 long long net_params(const Network *net);
 long long net_weight_bytes(const Network *net);
 long long net_macs(const Network *net);
+/* 61706 -> "61,706", for tables and messages */
+const char *count_grouped(long long v, char *buf, size_t size);
 
 /*
  * weights.c: safetensors reader.  Every tensor is converted to float32 on

@@ -40,7 +40,7 @@ long long net_macs(const Network *net)
 }
 
 /* 61706 -> "61,706" */
-static const char *grouped(long long v, char *buf, size_t size)
+const char *count_grouped(long long v, char *buf, size_t size)
 {
     char raw[32];
     snprintf(raw, sizeof raw, "%lld", v);
@@ -239,14 +239,14 @@ static void print_rows(FILE *fp, const Network *net, bool markdown)
             wop = w;
         if ((w = width_of(shape_str(&l->out_shape, b1, sizeof b1))) > wshape)
             wshape = w;
-        if ((w = width_of(grouped(l->params, b2, sizeof b2))) > wparams)
+        if ((w = width_of(count_grouped(l->params, b2, sizeof b2))) > wparams)
             wparams = w;
-        if ((w = width_of(grouped(l->macs, b2, sizeof b2))) > wmacs)
+        if ((w = width_of(count_grouped(l->macs, b2, sizeof b2))) > wmacs)
             wmacs = w;
     }
-    if ((int)strlen(grouped(net_params(net), b2, sizeof b2)) > wparams)
+    if ((int)strlen(count_grouped(net_params(net), b2, sizeof b2)) > wparams)
         wparams = (int)strlen(b2);
-    if ((int)strlen(grouped(net_macs(net), b2, sizeof b2)) > wmacs)
+    if ((int)strlen(count_grouped(net_macs(net), b2, sizeof b2)) > wmacs)
         wmacs = (int)strlen(b2);
     char ib[64];
     shape_str(&net->input, ib, sizeof ib);
@@ -270,13 +270,13 @@ static void print_rows(FILE *fp, const Network *net, bool markdown)
         snprintf(line, sizeof line, "%d", l->loc.line);
         fprintf(fp, "%s%3d%s%-*s%s%-*s%s%-*s%s%*s%s%*s%s%4s%s\n", lead, l->index, sep, wname,
                 l->name, sep, wop, l->op, sep, wshape, shape_str(&l->out_shape, b1, sizeof b1),
-                sep, wparams, grouped(l->params, pb, sizeof pb), sep, wmacs,
-                grouped(l->macs, mb, sizeof mb), sep, line, tail);
+                sep, wparams, count_grouped(l->params, pb, sizeof pb), sep, wmacs,
+                count_grouped(l->macs, mb, sizeof mb), sep, line, tail);
     }
     char pb[32], mb[32];
     fprintf(fp, "%s%3s%s%-*s%s%-*s%s%-*s%s%*s%s%*s%s%4s%s\n", lead, "", sep, wname, "total", sep,
-            wop, "", sep, wshape, "", sep, wparams, grouped(net_params(net), pb, sizeof pb), sep,
-            wmacs, grouped(net_macs(net), mb, sizeof mb), sep, "", tail);
+            wop, "", sep, wshape, "", sep, wparams, count_grouped(net_params(net), pb, sizeof pb), sep,
+            wmacs, count_grouped(net_macs(net), mb, sizeof mb), sep, "", tail);
 }
 
 static void print_text(FILE *fp, const Network *net, const Plan *plan, bool markdown)
@@ -289,24 +289,24 @@ static void print_text(FILE *fp, const Network *net, const Plan *plan, bool mark
     print_rows(fp, net, markdown);
     const char *item = markdown ? "- " : "";
     fputc('\n', fp);
-    fprintf(fp, "%sparameters:   %s\n", item, grouped(net_params(net), b[0], sizeof b[0]));
+    fprintf(fp, "%sparameters:   %s\n", item, count_grouped(net_params(net), b[0], sizeof b[0]));
     fprintf(fp, "%sflash:        %s bytes: weights %s (float32) + code about %s\n", item,
-            grouped(budget_flash(net), b[0], sizeof b[0]),
-            grouped(net_weight_bytes(net), b[1], sizeof b[1]),
-            grouped(budget_code_estimate(net), b[2], sizeof b[2]));
-    fprintf(fp, "%sMACs:         %s per inference\n", item, grouped(net_macs(net), b[0], sizeof b[0]));
+            count_grouped(budget_flash(net), b[0], sizeof b[0]),
+            count_grouped(net_weight_bytes(net), b[1], sizeof b[1]),
+            count_grouped(budget_code_estimate(net), b[2], sizeof b[2]));
+    fprintf(fp, "%sMACs:         %s per inference\n", item, count_grouped(net_macs(net), b[0], sizeof b[0]));
     fprintf(fp, "%sRAM:          %s bytes: arena %s (lower bound for this stack: %s) + stack about %s",
-            item, grouped(plan->arena_bytes + budget_stack_estimate(net), b[2], sizeof b[2]),
-            grouped(plan->arena_bytes, b[0], sizeof b[0]),
-            grouped(plan->lower_bound, b[1], sizeof b[1]),
-            grouped(budget_stack_estimate(net), b[3], sizeof b[3]));
+            item, count_grouped(plan->arena_bytes + budget_stack_estimate(net), b[2], sizeof b[2]),
+            count_grouped(plan->arena_bytes, b[0], sizeof b[0]),
+            count_grouped(plan->lower_bound, b[1], sizeof b[1]),
+            count_grouped(budget_stack_estimate(net), b[3], sizeof b[3]));
     if (plan->peak_layer >= 0 && plan->arena_bytes > 0)
         fprintf(fp, ", peak at layer %d '%s'", plan->peak_layer,
                 net->layers[plan->peak_layer].name);
     fputc('\n', fp);
     fprintf(fp, "%scaller:       input %s bytes, output %s bytes\n", item,
-            grouped(shape_elems(&net->input) * 4, b[2], sizeof b[2]),
-            grouped(shape_elems(out) * 4, b[3], sizeof b[3]));
+            count_grouped(shape_elems(&net->input) * 4, b[2], sizeof b[2]),
+            count_grouped(shape_elems(out) * 4, b[3], sizeof b[3]));
 }
 
 void table_print(FILE *fp, const Network *net, const Plan *plan, TableFormat fmt)
