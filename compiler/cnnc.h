@@ -184,12 +184,6 @@ typedef struct Shape {
     long long dims[3];
 } Shape;
 
-long long shape_elems(const Shape *s);
-/* "6x28x28"; buf holds at least 64 bytes */
-char *shape_str(const Shape *s, char *buf, size_t size);
-/* An element count for a message; products of user sizes saturate, and a
- * saturated count reads "more than 2^63". */
-char *count_str(long long n, char *buf, size_t size);
 
 #define CNNC_MAX_SPATIAL 2
 
@@ -267,6 +261,23 @@ typedef struct Network {
     bool ok;                    /* every layer checked */
 } Network;
 
+/*
+ * count.c: counts every phase reads and their text forms.  Products and sums
+ * of user sizes saturate at LLONG_MAX instead of overflowing.
+ */
+long long count_mul(long long a, long long b);
+long long count_add(long long a, long long b);
+long long shape_elems(const Shape *s);
+/* "6x28x28"; buf holds at least 64 bytes */
+char *shape_str(const Shape *s, char *buf, size_t size);
+/* An element count for a message; a saturated count reads "more than 2^63". */
+char *count_str(long long n, char *buf, size_t size);
+/* 61706 -> "61,706", for tables and messages */
+const char *count_grouped(long long v, char *buf, size_t size);
+long long net_params(const Network *net);
+long long net_weight_bytes(const Network *net);
+long long net_macs(const Network *net);
+
 const char *layer_kind_name(LayerKind k);
 const char *pad_mode_name(PadMode m);
 /* Where key=value of a layer stands, or the op word if the key is absent. */
@@ -334,11 +345,6 @@ int budget_check(const Network *net, const Plan *plan, const Budget *b);
 /* table.c: the layer table in text, markdown, json or csv. */
 typedef enum TableFormat { TF_TEXT, TF_MARKDOWN, TF_JSON, TF_CSV } TableFormat;
 void table_print(FILE *fp, const Network *net, const Plan *plan, TableFormat fmt);
-long long net_params(const Network *net);
-long long net_weight_bytes(const Network *net);
-long long net_macs(const Network *net);
-/* 61706 -> "61,706", for tables and messages */
-const char *count_grouped(long long v, char *buf, size_t size);
 
 /*
  * weights.c: safetensors reader.  Every tensor is converted to float32 on

@@ -10,44 +10,7 @@
 #include "cnnc.h"
 #include "cnn_shape.h"
 
-#include <limits.h>
 #include <string.h>
-
-/* Products of user-given sizes saturate instead of overflowing; anything that
- * large fails the CNNC_MAX_ELEMS checks anyway. */
-static long long sat_mul(long long a, long long b)
-{
-    long long r;
-    if (__builtin_mul_overflow(a, b, &r))
-        return LLONG_MAX;
-    return r;
-}
-
-long long shape_elems(const Shape *s)
-{
-    long long n = 1;
-    for (int i = 0; i < s->rank; i++)
-        n = sat_mul(n, s->dims[i]);
-    return s->rank ? n : 0;
-}
-
-char *shape_str(const Shape *s, char *buf, size_t size)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < s->rank && used < size; i++)
-        used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? "x" : "", s->dims[i]);
-    return buf;
-}
-
-char *count_str(long long n, char *buf, size_t size)
-{
-    if (n == LLONG_MAX)
-        snprintf(buf, size, "more than 2^63");
-    else
-        snprintf(buf, size, "%lld", n);
-    return buf;
-}
 
 /* "5x5" or "5" for per-axis values. */
 static char *axes_str(const long long *v, int n, char *buf, size_t size)
@@ -257,15 +220,15 @@ static void shape_conv(Pool *pool, const Network *net, int i, Layer *l, const Sh
     long long wshape[4] = { l->out, cin / l->groups, l->kernel[0], l->kernel[1] };
     long long taps = 1;
     for (int a = 0; a < nsp; a++)
-        taps = sat_mul(taps, l->kernel[a]);
-    long long per_out = sat_mul(cin / l->groups, taps);
+        taps = count_mul(taps, l->kernel[a]);
+    long long per_out = count_mul(cin / l->groups, taps);
     add_tensor(pool, l, "weight", 2 + nsp, wshape, true);
-    l->params = sat_mul(l->out, per_out);
+    l->params = count_mul(l->out, per_out);
     if (l->bias) {
         add_tensor(pool, l, "bias", 1, &l->out, true);
-        l->params = l->params > LLONG_MAX - l->out ? LLONG_MAX : l->params + l->out;
+        l->params = count_add(l->params, l->out);
     }
-    l->macs = sat_mul(shape_elems(out), per_out);
+    l->macs = count_mul(shape_elems(out), per_out);
 }
 
 static void shape_pool(Layer *l, const Shape *in, Shape *out)
@@ -388,12 +351,12 @@ static void shape_one(Pool *pool, const Network *net, int i, Layer *l, const Sha
             long long ws[2] = { l->out, in->dims[0] };
             add_tensor(pool, l, "weight", 2, ws, true);
         }
-        l->params = sat_mul(l->out, in->dims[0]);
+        l->params = count_mul(l->out, in->dims[0]);
         if (l->bias) {
             add_tensor(pool, l, "bias", 1, &l->out, true);
-            l->params = l->params > LLONG_MAX - l->out ? LLONG_MAX : l->params + l->out;
+            l->params = count_add(l->params, l->out);
         }
-        l->macs = sat_mul(l->out, in->dims[0]);
+        l->macs = count_mul(l->out, in->dims[0]);
         break;
     case LK_FLATTEN:
         out->rank = 1;
@@ -447,7 +410,7 @@ int shape_check(Pool *pool, Network *net)
         for (int t = 0; t < l->ntensors; t++) {
             long long cnt = 1;
             for (int d = 0; d < l->tensors[t].ndim; d++)
-                cnt = sat_mul(cnt, l->tensors[t].shape[d]);
+                cnt = count_mul(cnt, l->tensors[t].shape[d]);
             if (cnt > CNNC_MAX_ELEMS) {
                 char nb[32];
                 diag_error(l->loc, "%s '%s': tensor %s has %s elements; cnnc's limit for one "

@@ -7,54 +7,7 @@
  */
 #include "cnnc.h"
 
-#include <limits.h>
 #include <string.h>
-
-static long long sat_add(long long a, long long b)
-{
-    return a > LLONG_MAX - b ? LLONG_MAX : a + b;
-}
-
-long long net_params(const Network *net)
-{
-    long long n = 0;
-    for (int i = 0; i < net->nlayers; i++)
-        n = sat_add(n, net->layers[i].params);
-    return n;
-}
-
-long long net_weight_bytes(const Network *net)
-{
-    long long n = 0;
-    for (int i = 0; i < net->nlayers; i++)
-        n = sat_add(n, net->layers[i].stored_floats);
-    return n > LLONG_MAX / 4 ? LLONG_MAX : n * 4;
-}
-
-long long net_macs(const Network *net)
-{
-    long long n = 0;
-    for (int i = 0; i < net->nlayers; i++)
-        n = sat_add(n, net->layers[i].macs);
-    return n;
-}
-
-/* 61706 -> "61,706" */
-const char *count_grouped(long long v, char *buf, size_t size)
-{
-    char raw[32];
-    snprintf(raw, sizeof raw, "%lld", v);
-    size_t len = strlen(raw), o = 0;
-    size_t digits = len - (raw[0] == '-');
-    for (size_t i = 0; i < len && o + 1 < size; i++) {
-        buf[o++] = raw[i];
-        size_t left = len - 1 - i;
-        if (raw[i] != '-' && left > 0 && left % 3 == 0 && digits > 3 && o + 1 < size)
-            buf[o++] = ',';
-    }
-    buf[o] = '\0';
-    return buf;
-}
 
 /* JSON string with escapes. */
 static void json_str(FILE *fp, const char *s)
