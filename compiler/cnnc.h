@@ -32,6 +32,7 @@
 #define CNNC_MAX_NESTING    32        /* group / block / if nested in the source */
 #define CNNC_MAX_USE_DEPTH  32        /* block uses inside block uses */
 #define CNNC_MAX_PATH_LEN   255       /* a full dotted layer name */
+#define CNNC_MAX_EXPR_DEPTH 64        /* operators in a row in one expression */
 #define CNNC_MAX_DIM        (1LL << 24)   /* one axis of a tensor */
 #define CNNC_MAX_ELEMS      (1LL << 28)   /* elements of one tensor: bytes fit in int32 */
 #define CNNC_MAX_SOURCE     (16L << 20)   /* bytes of one .net file */
@@ -110,6 +111,7 @@ struct Value {
     int nitems;
     char op;                /* VK_EXPR: '+', '-', '*', '/', or 'n' (negate lhs) */
     Value *lhs, *rhs;       /* VK_EXPR operands */
+    int depth;              /* VK_EXPR: operators on the longest path, <= CNNC_MAX_EXPR_DEPTH */
 };
 
 typedef struct Attr {

@@ -599,9 +599,21 @@ static void finish(ParseCtx *ctx)
     }
 }
 
+/* Expressions are evaluated recursively, so their depth is bounded here. */
 static Value *new_binary(ParseCtx *ctx, char op, Value *lhs, Value *rhs, YYLTYPE l)
 {
+    int depth = 1 + (lhs->kind == VK_EXPR ? lhs->depth : 0);
+    if (rhs && rhs->kind == VK_EXPR && rhs->depth >= depth)
+        depth = rhs->depth + 1;
+    if (depth > CNNC_MAX_EXPR_DEPTH) {
+        if (depth == CNNC_MAX_EXPR_DEPTH + 1)
+            diag_error(mkloc(ctx, l), "an expression holds at most %d operators in a row "
+                       "(cnnc's limit)", CNNC_MAX_EXPR_DEPTH);
+        lhs->depth = CNNC_MAX_EXPR_DEPTH + 1;   /* reported once */
+        return lhs;
+    }
     Value *v = pool_alloc(ctx->pool, sizeof *v);
+    v->depth = depth;
     v->kind = VK_EXPR;
     v->loc = mkloc(ctx, l);
     v->op = op;
