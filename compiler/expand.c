@@ -438,12 +438,15 @@ static void unknown_name(Expander *E, const Scope *sc, const char *text, Loc loc
         for (const Node *c = s->first; c; c = c->next)
             names[k++] = c->name;
     const char *word = pool_strndup(E->pool, text, len);
-    const char *near = diag_nearest(word, names, k);
+    bool numeric = strspn(word, "0123456789") == len;
+    const char *near = numeric ? NULL : diag_nearest(word, names, k);
+    const char *where = sc->env ? " (a block's lines see only each other and 'input')" : "";
     if (near)
-        ERR(E, loc, "no layer named '%s' above this line; did you mean '%s'?", word, near);
+        ERR(E, loc, "no layer named '%s' above this line%s; did you mean '%s'?", word, where,
+            near);
     else
-        ERR(E, loc, "no layer named '%s' above this line; from= names an earlier layer, group "
-            "or block use, or 'input'", word);
+        ERR(E, loc, "no layer named '%s' above this line%s; from= names an earlier layer, group "
+            "or block use, or 'input'", word, where);
 }
 
 /* The layer a name reads (NONE, reported, if it reads nothing). */

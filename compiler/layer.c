@@ -490,6 +490,9 @@ static void resolve_one(const Program *prog, Layer *l)
 static void check_arity(Layer *l)
 {
     int n = l->ninputs;
+    for (int k = 0; k < n; k++)
+        if (l->inputs[k] < -1)
+            return;         /* a from= that did not resolve: reported */
     if (l->kind == LK_ADD || l->kind == LK_CONCAT) {
         if (n < 2)
             diag_error(l->loc, "%s '%s' %s at least two inputs; name them with from=(a, b, ...)",
