@@ -373,6 +373,8 @@ int expand_program(Pool *pool, const Program *prog, const char *const *ops, int 
 /* A layer, group, block or network name: no reserved prefix (cnn_, cnnc_,
  * m4_), at most CNNC_MAX_NAME_LEN characters.  0 when fine, else reported. */
 int name_check(const char *what, const char *name, Loc loc);
+/* Notes "in block 'B' used as 'x' here" for u and each use around it. */
+void expand_note_uses(const LayerUse *u);
 
 /* shape.c: propagate shapes through the stack and compute params, MACs and
  * expected tensors.  Reports every shape error.  0 when all is well. */

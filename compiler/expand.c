@@ -79,14 +79,13 @@ typedef struct Expander {
     const BlockDef *active[CNNC_MAX_USE_DEPTH];
 } Expander;
 
-/* Notes for the block uses that led to the current line. */
-static void use_notes(const LayerUse *u)
+void expand_note_uses(const LayerUse *u)
 {
     for (; u; u = u->outer)
         diag_note(u->loc, "in block '%s' used as '%s' here", u->block, u->name);
 }
 
-#define ERR(E, loc, ...) (diag_error(loc, __VA_ARGS__), use_notes((E)->use))
+#define ERR(E, loc, ...) (diag_error(loc, __VA_ARGS__), expand_note_uses((E)->use))
 
 /* A name for a layer, a group, a use or the network: no reserved prefix, no
  * longer than C99 guarantees to tell apart.  0 when it is fine. */
@@ -158,7 +157,7 @@ static Node *add_child(Expander *E, Scope *sc, NodeKind kind, const LayerNode *l
         n->name = ln->name;
         const char *what = kind == N_LAYER ? "layer" : kind == N_GROUP ? "group" : "block use";
         if (name_check(what, ln->name, n->loc) != 0) {
-            use_notes(E->use);
+            expand_note_uses(E->use);
         } else if (strcmp(ln->name, "input") == 0) {
             ERR(E, n->loc, "'input' names the input in from=; choose another name");
         } else {
@@ -751,7 +750,8 @@ static void expand_use(Expander *E, Scope *sc, const Stmt *s, int *prev, const B
         if (env->b[j].v)
             continue;
         if (b->params[j].dflt) {
-            const Value *v = subst(E, NULL, b->params[j].dflt);
+            /* A default may use the parameters bound so far. */
+            const Value *v = subst(E, env, b->params[j].dflt);
             if (!v) {
                 ok = false;
                 continue;
@@ -839,7 +839,7 @@ static void check_names(Expander *E, bool warn)
         if (warn && reads[i] == 0) {
             diag_warning(l->loc, "%s '%s': nothing reads its output (it is not the network's "
                          "output either); remove it, or read it with from=", l->op, l->name);
-            use_notes(l->use);
+            expand_note_uses(l->use);
         }
     }
     for (int j = 0; j < n; j++) {
@@ -851,7 +851,7 @@ static void check_names(Expander *E, bool warn)
             if (strcmp(a->cname, b->cname) == 0 && strcmp(a->name, b->name) != 0) {
                 diag_error(b->name_loc, "'%s' and '%s' both become '%s' in C; rename one",
                            a->name, b->name, b->cname);
-                use_notes(b->use);
+                expand_note_uses(b->use);
                 diag_note(a->name_loc, "'%s' is here", a->name);
                 break;
             }

@@ -131,8 +131,7 @@ int net_first_branch(const Network *net)
 
 void layer_note_uses(const Layer *l)
 {
-    for (const LayerUse *u = l->use; u; u = u->outer)
-        diag_note(u->loc, "in block '%s' used as '%s' here", u->block, u->name);
+    expand_note_uses(l->use);
 }
 
 Loc layer_attr_loc(const Layer *l, const char *key)

@@ -472,6 +472,11 @@ static void stmt_group(ParseCtx *ctx, YYLTYPE kw, const char *name, YYLTYPE nl)
 static void add_param(ParseCtx *ctx, const char *name, YYLTYPE l, Value *dflt)
 {
     Loc loc = mkloc(ctx, l);
+    if (strcmp(name, "from") == 0 || strcmp(name, "input") == 0) {
+        diag_error(loc, "a block parameter cannot be named '%s' (from=input names a block "
+                   "use's input); choose another name", name);
+        return;
+    }
     for (int i = 0; i < ctx->nparams; i++) {
         if (strcmp(ctx->params[i].name, name) == 0) {
             diag_error(loc, "parameter '%s' is given twice", name);
