@@ -33,6 +33,7 @@
 #define CNNC_MAX_USE_DEPTH  32        /* block uses inside block uses */
 #define CNNC_MAX_PATH_LEN   255       /* a full dotted layer name */
 #define CNNC_MAX_EXPR_DEPTH 64        /* operators in a row in one expression */
+#define CNNC_MAX_SCOPES     4096      /* group, block and if lines in a file */
 #define CNNC_MAX_DIM        (1LL << 24)   /* one axis of a tensor */
 #define CNNC_MAX_ELEMS      (1LL << 28)   /* elements of one tensor: bytes fit in int32 */
 #define CNNC_MAX_SOURCE     (16L << 20)   /* bytes of one .net file */

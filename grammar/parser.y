@@ -426,6 +426,17 @@ static void push(ParseCtx *ctx, int kind, Stmt *st, BlockDef *block, Loc loc, St
         ctx->in_block++;
 }
 
+/* Groups, blocks and ifs are bounded like layer lines, so a huge file cannot
+ * make a huge tree; past the limit they still open (their 'end' balances)
+ * but hold nothing. */
+static bool scope_allowed(ParseCtx *ctx, YYLTYPE kw)
+{
+    if (ctx->nscopes == CNNC_MAX_SCOPES)
+        diag_error(mkloc(ctx, kw), "too many groups, blocks and ifs (the limit is %d)",
+                   CNNC_MAX_SCOPES);
+    return ++ctx->nscopes <= CNNC_MAX_SCOPES;
+}
+
 static Stmt *new_stmt(ParseCtx *ctx, StmtKind kind, const char *op, YYLTYPE ol, const char *name,
                       YYLTYPE nl)
 {
@@ -465,7 +476,8 @@ static void stmt_group(ParseCtx *ctx, YYLTYPE kw, const char *name, YYLTYPE nl)
     Stmt *st = new_stmt(ctx, ST_GROUP, "group", kw, name, nl);
     if (!ctx->in_block)
         ctx->seen_layer = true;
-    append(ctx, st);
+    if (scope_allowed(ctx, kw))
+        append(ctx, st);
     push(ctx, FR_GROUP, st, NULL, st->node.op_loc, &st->body);
 }
 
@@ -518,7 +530,9 @@ static void stmt_block(ParseCtx *ctx, YYLTYPE kw, const char *name, YYLTYPE nl)
     }
     b->nparams = n;
     ctx->nparams = 0;
-    if (ctx->depth > 0 || ctx->overflow) {
+    if (!scope_allowed(ctx, kw)) {
+        /* reported; opened but not registered */
+    } else if (ctx->depth > 0 || ctx->overflow) {
         /* Still opened, so its 'end' balances; but never registered. */
         diag_error(mkloc(ctx, kw), "block '%s' is defined inside a %s; define blocks at the top "
                    "level of the file", name,
@@ -554,7 +568,7 @@ static void stmt_if(ParseCtx *ctx, YYLTYPE kw, Value *lhs, CmpOp cmp, YYLTYPE cl
     if (!ctx->in_block && !ctx->overflow)
         diag_error(st->node.op_loc, "'if' is only for block bodies, where it compares the "
                    "block's parameters");
-    else
+    else if (scope_allowed(ctx, kw))
         append(ctx, st);
     push(ctx, FR_IF, st, NULL, st->node.op_loc, &st->body);
 }

@@ -72,6 +72,7 @@ def cases():
     yield "long_word", (LENET_HEAD + "relu " + "a" * 65000 + "\n").encode(), r":3:6: error: layer name is 65000 characters long"
     yield "long_path", (LENET_HEAD + "relu a\nrelu from=" + ".".join(["a"] * 30000) + "\n").encode(), r":4:11: error: 'a' is a layer, not a group or block use"
     yield "long_full_name", (LENET_HEAD + "".join("group %s%d\n" % ("g" * 60, i) for i in range(6)) + "relu\n" + "end\n" * 6).encode(), r":9:1: error: the full name of this layer is \d+ characters long; the limit is 255"
+    yield "many_groups", (LENET_HEAD + "relu\n" + "group g\nend\n" * 200000).encode(), r":8196:1: error: too many groups, blocks and ifs \(the limit is 4096\)"
     yield "from_later", (LENET_HEAD + "relu from=b\nrelu b\n").encode(), r":3:11: error: 'b' is defined later, on line 4"
 
 
