@@ -5,7 +5,7 @@
  *
  *   source text -> tokens (grammar/lexer.l) -> AST (grammar/parser.y)
  *     -> checked layer list with shapes (layer.c, shape.c) -> memory plan (plan.c)
- *     -> tables (table.c) / weights (weights.c) -> muscles + m4 skeleton (emit.c)
+ *     -> tables (table.c, dot.c) / weights (weights.c) -> muscles + m4 skeleton (emit.c)
  *
  * Each section below is the interface of one file.  A phase only reads what
  * earlier phases produced; none reaches back.
@@ -388,6 +388,10 @@ int budget_check(const Network *net, const Plan *plan, const Budget *b);
 /* table.c: the layer table in text, markdown, json or csv. */
 typedef enum TableFormat { TF_TEXT, TF_MARKDOWN, TF_JSON, TF_CSV } TableFormat;
 void table_print(FILE *fp, const Network *net, const Plan *plan, TableFormat fmt);
+
+/* dot.c: the network as a Graphviz digraph, the memory plan's peak step
+ * highlighted (--graph=dot). */
+void dot_print(FILE *fp, const Network *net, const Plan *plan);
 
 /*
  * weights.c: safetensors reader.  Every tensor is converted to float32 on
