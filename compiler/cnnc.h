@@ -347,7 +347,6 @@ typedef struct LayerPlan {
     BufRef in;              /* == ins[0]: where a one-input layer reads */
     BufRef *ins;            /* one per input, in the layer's input order */
     int *in_buffers;        /* index into Plan.buffers, per input */
-    const int *inputs;      /* the producers as the plan saw them: layers, -1 the input */
     int nins;
     BufRef out;             /* where the layer writes (== ins[in_place_input] when in place) */
     bool in_place;

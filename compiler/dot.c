@@ -176,15 +176,15 @@ void dot_print(FILE *fp, const Network *net, const Plan *plan)
             net->nlayers ? shape_str(&net->layers[net->nlayers - 1].out_shape, sb, sizeof sb)
                          : "");
     for (int i = 0; i < net->nlayers; i++) {
-        const LayerPlan *lp = &plan->layers[i];
+        const Layer *l = &net->layers[i];
         char to[16];
         snprintf(to, sizeof to, "L%d", i);
-        for (int k = 0; k < lp->nins; k++) {
-            int v = lp->inputs[k];
+        for (int k = 0; k < l->ninputs; k++) {
+            int v = l->inputs[k];
             char from[16] = "input";
             if (v >= 0)
                 snprintf(from, sizeof from, "L%d", v);
-            edge(fp, plan, from, v, to, i, v < 0 ? &net->input : &net->layers[v].out_shape);
+            edge(fp, plan, from, v, to, i, layer_in_shape(net, l, k));
         }
     }
     if (net->nlayers) {

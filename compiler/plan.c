@@ -368,7 +368,6 @@ int plan_graph(Pool *pool, const PlanNode *nodes, int n, long long input_bytes, 
         lp->out = g.bufs[lp->buffer].ref;
         lp->out.bytes = nd->bytes;
         lp->nins = nd->ninputs;
-        lp->inputs = nd->inputs;
         lp->ins = pool_alloc(pool, (size_t)(nd->ninputs ? nd->ninputs : 1) * sizeof *lp->ins);
         lp->in_buffers = pool_alloc(pool, (size_t)(nd->ninputs ? nd->ninputs : 1) * sizeof(int));
         for (int k = 0; k < nd->ninputs; k++) {
@@ -390,6 +389,7 @@ static PlanOp op_of(LayerKind k)
     switch (k) {
     case LK_FLATTEN:
     case LK_DROPOUT:
+    case LK_IDENTITY:
         return PO_ALIAS;
     case LK_RELU:
     case LK_RELU6:
@@ -399,20 +399,12 @@ static PlanOp op_of(LayerKind k)
     case LK_SOFTMAX:
     case LK_BATCHNORM:
         return PO_ELEMWISE;
-    default:
+    case LK_ADD:
+    case LK_MUL:
+        return PO_MERGE;
+    default:                /* concat too: it writes a new buffer */
         return PO_PRODUCE;
     }
-}
-
-/* The layers a layer reads, -1 for the network's input.  A stack: each layer
- * reads the one before. */
-static int layer_inputs(Pool *pool, const Network *net, int i, const int **inputs)
-{
-    (void)net;
-    int *in = pool_alloc(pool, sizeof *in);
-    in[0] = i - 1;
-    *inputs = in;
-    return 1;
 }
 
 int plan_arena(Pool *pool, const Network *net, long long align, Plan *out)
@@ -429,7 +421,8 @@ int plan_arena(Pool *pool, const Network *net, long long align, Plan *out)
     for (int i = 0; i < n; i++) {
         const Layer *l = &net->layers[i];
         nodes[i].op = op_of(l->kind);
-        nodes[i].ninputs = layer_inputs(pool, net, i, &nodes[i].inputs);
+        nodes[i].ninputs = l->ninputs;
+        nodes[i].inputs = l->inputs;
         nodes[i].bytes = shape_elems(&l->out_shape) * 4;
     }
     return plan_graph(pool, nodes, n, shape_elems(&net->input) * 4, align, out);

@@ -46,23 +46,20 @@ static const char *input_name(const Network *net, int v)
 }
 
 /* True when some layer reads other than the layer before it. */
-static bool is_graph(const Network *net, const Plan *plan)
+static bool is_graph(const Network *net)
 {
-    for (int i = 0; i < net->nlayers; i++)
-        if (plan->layers[i].nins != 1 || plan->layers[i].inputs[0] != i - 1)
-            return true;
-    return false;
+    return net_first_branch(net) >= 0;
 }
 
 /* "a, b": a layer's inputs for the text forms. */
-static const char *inputs_str(const Network *net, const Plan *plan, int i, char *buf, size_t size)
+static const char *inputs_str(const Network *net, int i, char *buf, size_t size)
 {
-    const LayerPlan *lp = &plan->layers[i];
+    const Layer *l = &net->layers[i];
     size_t used = 0;
     buf[0] = '\0';
-    for (int k = 0; k < lp->nins && used < size; k++)
+    for (int k = 0; k < l->ninputs && used < size; k++)
         used += (size_t)snprintf(buf + used, size - used, "%s%s", k ? ", " : "",
-                                 input_name(net, lp->inputs[k]));
+                                 input_name(net, l->inputs[k]));
     return buf;
 }
 
@@ -162,9 +159,9 @@ static void print_json(FILE *fp, const Network *net, const Plan *plan)
         fprintf(fp, ", \"op\": \"%s\", \"line\": %d, \"attrs\": ", l->op, l->loc.line);
         json_attrs(fp, l);
         fputs(", \"inputs\": [", fp);
-        for (int k = 0; k < plan->layers[i].nins; k++) {
+        for (int k = 0; k < l->ninputs; k++) {
             fputs(k ? ", " : "", fp);
-            json_str(fp, input_name(net, plan->layers[i].inputs[k]));
+            json_str(fp, input_name(net, l->inputs[k]));
         }
         fputs("], \"input\": ", fp);
         json_shape(fp, &l->in_shape);
@@ -196,9 +193,9 @@ static void print_json(FILE *fp, const Network *net, const Plan *plan)
             plan->arena_bytes + budget_stack_estimate(net), plan->method, plan->peak_layer);
 }
 
-static void print_csv(FILE *fp, const Network *net, const Plan *plan)
+static void print_csv(FILE *fp, const Network *net)
 {
-    bool graph = is_graph(net, plan);
+    bool graph = is_graph(net);
     fprintf(fp, "index,name,op,line,output,params,macs%s\n", graph ? ",inputs" : "");
     for (int i = 0; i < net->nlayers; i++) {
         const Layer *l = &net->layers[i];
@@ -208,8 +205,8 @@ static void print_csv(FILE *fp, const Network *net, const Plan *plan)
         if (graph) {
             /* Names are identifiers and dots, so a space separates them. */
             fputc(',', fp);
-            for (int k = 0; k < plan->layers[i].nins; k++)
-                fprintf(fp, "%s%s", k ? " " : "", input_name(net, plan->layers[i].inputs[k]));
+            for (int k = 0; k < l->ninputs; k++)
+                fprintf(fp, "%s%s", k ? " " : "", input_name(net, l->inputs[k]));
         }
         fputc('\n', fp);
     }
@@ -224,11 +221,11 @@ static int width_of(const char *s)
 /* Room for 16 inputs of the longest names. */
 #define INPUTS_BUF (16 * (CNNC_MAX_NAME_LEN + 2) * 4)
 
-static void print_rows(FILE *fp, const Network *net, const Plan *plan, bool markdown)
+static void print_rows(FILE *fp, const Network *net, bool markdown)
 {
     /* Column widths from the data. */
     int wname = 4, wop = 2, wshape = 6, wparams = 6, wmacs = 4, wins = 6;
-    bool graph = is_graph(net, plan);
+    bool graph = is_graph(net);
     char b1[64], b2[64], ins[INPUTS_BUF];
     for (int i = 0; i < net->nlayers; i++) {
         const Layer *l = &net->layers[i];
@@ -243,7 +240,7 @@ static void print_rows(FILE *fp, const Network *net, const Plan *plan, bool mark
             wparams = w;
         if ((w = width_of(count_grouped(l->macs, b2, sizeof b2))) > wmacs)
             wmacs = w;
-        if (graph && (w = width_of(inputs_str(net, plan, i, ins, sizeof ins))) > wins)
+        if (graph && (w = width_of(inputs_str(net, i, ins, sizeof ins))) > wins)
             wins = w;
     }
     if ((int)strlen(count_grouped(net_params(net), b2, sizeof b2)) > wparams)
@@ -277,7 +274,7 @@ static void print_rows(FILE *fp, const Network *net, const Plan *plan, bool mark
                 wshape, shape_str(&l->out_shape, b1, sizeof b1), sep, wparams,
                 count_grouped(l->params, pb, sizeof pb), sep, wmacs,
                 count_grouped(l->macs, mb, sizeof mb), sep, line,
-                INS(inputs_str(net, plan, i, ins, sizeof ins)));
+                INS(inputs_str(net, i, ins, sizeof ins)));
     }
     char pb[32], mb[32];
     fprintf(fp, ROW "%s%-*s%s\n", lead, "", sep, wname, "total", sep, wop, "", sep, wshape, "",
@@ -294,7 +291,7 @@ static void print_text(FILE *fp, const Network *net, const Plan *plan, bool mark
     fprintf(fp, "%snetwork %s (%s): input %s, output %s, %d layers\n\n", markdown ? "### " : "",
             net->name, net->prog->file->path, shape_str(&net->input, ib, sizeof ib),
             shape_str(out, ob, sizeof ob), net->nlayers);
-    print_rows(fp, net, plan, markdown);
+    print_rows(fp, net, markdown);
     const char *item = markdown ? "- " : "";
     fputc('\n', fp);
     fprintf(fp, "%sparameters:   %s\n", item, count_grouped(net_params(net), b[0], sizeof b[0]));
@@ -306,7 +303,7 @@ static void print_text(FILE *fp, const Network *net, const Plan *plan, bool mark
     fprintf(fp, "%sRAM:          %s bytes: arena %s (lower bound for this %s: %s) + stack about %s",
             item, count_grouped(plan->arena_bytes + budget_stack_estimate(net), b[2], sizeof b[2]),
             count_grouped(plan->arena_bytes, b[0], sizeof b[0]),
-            is_graph(net, plan) ? "graph" : "stack",
+            is_graph(net) ? "graph" : "stack",
             count_grouped(plan->lower_bound, b[1], sizeof b[1]),
             count_grouped(budget_stack_estimate(net), b[3], sizeof b[3]));
     if (plan->peak_layer >= 0 && plan->arena_bytes > 0)
@@ -331,7 +328,7 @@ void table_print(FILE *fp, const Network *net, const Plan *plan, TableFormat fmt
         print_json(fp, net, plan);
         break;
     case TF_CSV:
-        print_csv(fp, net, plan);
+        print_csv(fp, net);
         break;
     }
 }

@@ -288,13 +288,13 @@ static void check_file(const char *arg)
             bool stack = true;
             for (int i = 0; i < net.nlayers; i++) {
                 const LayerPlan *lp = &plan.layers[i];
-                nodes[i].ninputs = lp->nins;
-                nodes[i].inputs = lp->inputs;
+                nodes[i].ninputs = net.layers[i].ninputs;
+                nodes[i].inputs = net.layers[i].inputs;
                 nodes[i].bytes = shape_elems(&net.layers[i].out_shape) * 4;
                 nodes[i].op = lp->alias ? PO_ALIAS : lp->in_place ? PO_ELEMWISE : PO_PRODUCE;
                 if (lp->in_place && lp->nins > 1)
                     nodes[i].op = PO_MERGE;
-                stack &= lp->nins == 1 && lp->inputs[0] == i - 1;
+                stack &= net_first_branch(&net) < 0;
             }
             char w[4200];
             snprintf(w, sizeof w, "%s --align=%lld", path, aligns[a]);
