@@ -214,6 +214,7 @@ static void check_ram(const Network *net, const Plan *plan, long long budget)
                "the arena peaks in %s '%s'", count_grouped(budget, b1, sizeof b1),
                count_grouped(plan->arena_bytes, b2, sizeof b2), count_grouped(stack, b3, sizeof b3),
                count_grouped(plan->arena_bytes + stack, b4, sizeof b4), l->op, l->name);
+    layer_note_uses(l);
     if (plan->arena_bytes > plan->lower_bound)
         diag_note(l->loc, "the most bytes alive at one step are %s; the arena adds %s for "
                   "alignment and gaps", count_grouped(plan->lower_bound, b1, sizeof b1),
