@@ -364,8 +364,10 @@ int layer_resolve(Pool *pool, const Program *prog, Network *net);
  * evaluated, if branches chosen), names every layer by its scope path and
  * resolves from= references.  Fills net->layers (name, cname, named, loc,
  * name_loc, use, use_loc, node, index, inputs, input_locs) and nlayers;
- * warns about outputs nothing reads.  0 when all is well. */
-int expand_program(Pool *pool, const Program *prog, Network *net);
+ * warns about outputs nothing reads.  ops names the ops, which blocks may not
+ * be named after.  0 when all is well. */
+int expand_program(Pool *pool, const Program *prog, const char *const *ops, int nops,
+                   Network *net);
 /* A layer, group, block or network name: no reserved prefix (cnn_, cnnc_,
  * m4_), at most CNNC_MAX_NAME_LEN characters.  0 when fine, else reported. */
 int name_check(const char *what, const char *name, Loc loc);
