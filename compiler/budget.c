@@ -229,6 +229,8 @@ static void check_ram(const Network *net, const Plan *plan, long long budget)
             continue;
         }
         const Layer *h = holder_at(net, plan, b, k - 1);
+        if (!h)
+            diag_internal("buffer %d alive at step %d has no writer before it", b, k);
         bool read_here = false;
         for (int i = 0; i < lp->nins; i++)
             read_here |= lp->in_buffers[i] == b;
@@ -236,7 +238,7 @@ static void check_ram(const Network *net, const Plan *plan, long long budget)
         if (read_here)
             diag_note(h->loc, "alive there: the input %s (%s bytes), written by %s '%s'", s1, b1,
                       h->op, h->name);
-        else
+        else if (pb->last_reader >= 0)
             diag_note(h->loc, "alive there: %s (%s bytes), written by %s '%s', read last by %s "
                       "'%s'", s1, b1, h->op, h->name, net->layers[pb->last_reader].op,
                       net->layers[pb->last_reader].name);
