@@ -17,7 +17,8 @@
  * the arena at least that, and never more than TFLM's greedy-by-size
  * placement (recomputed here) of the same buffers.  For a stack the arena is
  * the stack bound: the most bytes, rounded to the alignment, live at a step.
- * ARENA after a file name is the arena cnnc has always given it (align 4).
+ * ARENA after a file name is the expected arena at align 4 (for the example
+ * stacks: what cnnc planned for them before it planned graphs).
  * A .net file may carry its own expectations in comment lines:
  *   # expect-arena: 24576             the arena at align 4
  *   # expect-in-place: a b            these layers overwrite an input
