@@ -77,16 +77,16 @@ typedef struct Expander {
     const LayerUse *use;        /* the innermost block use being expanded */
     int depth;
     const BlockDef *active[CNNC_MAX_USE_DEPTH];
+    bool *used;                 /* per block definition: expanded at least once */
 } Expander;
 
-/* Notes for the block uses that led to the current line. */
-static void use_notes(const LayerUse *u)
+void expand_note_uses(const LayerUse *u)
 {
     for (; u; u = u->outer)
         diag_note(u->loc, "in block '%s' used as '%s' here", u->block, u->name);
 }
 
-#define ERR(E, loc, ...) (diag_error(loc, __VA_ARGS__), use_notes((E)->use))
+#define ERR(E, loc, ...) (diag_error(loc, __VA_ARGS__), expand_note_uses((E)->use))
 
 /* A name for a layer, a group, a use or the network: no reserved prefix, no
  * longer than C99 guarantees to tell apart.  0 when it is fine. */
@@ -158,7 +158,7 @@ static Node *add_child(Expander *E, Scope *sc, NodeKind kind, const LayerNode *l
         n->name = ln->name;
         const char *what = kind == N_LAYER ? "layer" : kind == N_GROUP ? "group" : "block use";
         if (name_check(what, ln->name, n->loc) != 0) {
-            use_notes(E->use);
+            expand_note_uses(E->use);
         } else if (strcmp(ln->name, "input") == 0) {
             ERR(E, n->loc, "'input' names the input in from=; choose another name");
         } else {
@@ -438,12 +438,15 @@ static void unknown_name(Expander *E, const Scope *sc, const char *text, Loc loc
         for (const Node *c = s->first; c; c = c->next)
             names[k++] = c->name;
     const char *word = pool_strndup(E->pool, text, len);
-    const char *near = diag_nearest(word, names, k);
+    bool numeric = strspn(word, "0123456789") == len;
+    const char *near = numeric ? NULL : diag_nearest(word, names, k);
+    const char *where = sc->env ? " (a block's lines see only each other and 'input')" : "";
     if (near)
-        ERR(E, loc, "no layer named '%s' above this line; did you mean '%s'?", word, near);
+        ERR(E, loc, "no layer named '%s' above this line%s; did you mean '%s'?", word, where,
+            near);
     else
-        ERR(E, loc, "no layer named '%s' above this line; from= names an earlier layer, group "
-            "or block use, or 'input'", word);
+        ERR(E, loc, "no layer named '%s' above this line%s; from= names an earlier layer, group "
+            "or block use, or 'input'", word, where);
 }
 
 /* The layer a name reads (NONE, reported, if it reads nothing). */
@@ -748,7 +751,8 @@ static void expand_use(Expander *E, Scope *sc, const Stmt *s, int *prev, const B
         if (env->b[j].v)
             continue;
         if (b->params[j].dflt) {
-            const Value *v = subst(E, NULL, b->params[j].dflt);
+            /* A default may use the parameters bound so far. */
+            const Value *v = subst(E, env, b->params[j].dflt);
             if (!v) {
                 ok = false;
                 continue;
@@ -766,6 +770,9 @@ static void expand_use(Expander *E, Scope *sc, const Stmt *s, int *prev, const B
     if (!ok)
         return;
 
+    for (int i = 0; i < E->prog->nblocks; i++)
+        if (E->prog->blocks[i] == b)
+            E->used[i] = true;
     LayerUse *u = pool_alloc(E->pool, sizeof *u);
     u->block = b->name;
     u->name = full_name(E, sc, node->name);
@@ -836,7 +843,7 @@ static void check_names(Expander *E, bool warn)
         if (warn && reads[i] == 0) {
             diag_warning(l->loc, "%s '%s': nothing reads its output (it is not the network's "
                          "output either); remove it, or read it with from=", l->op, l->name);
-            use_notes(l->use);
+            expand_note_uses(l->use);
         }
     }
     for (int j = 0; j < n; j++) {
@@ -848,7 +855,7 @@ static void check_names(Expander *E, bool warn)
             if (strcmp(a->cname, b->cname) == 0 && strcmp(a->name, b->name) != 0) {
                 diag_error(b->name_loc, "'%s' and '%s' both become '%s' in C; rename one",
                            a->name, b->name, b->cname);
-                use_notes(b->use);
+                expand_note_uses(b->use);
                 diag_note(a->name_loc, "'%s' is here", a->name);
                 break;
             }
@@ -868,9 +875,14 @@ int expand_program(Pool *pool, const Program *prog, const char *const *ops, int 
         else
             name_check("block", b->name, b->loc);
     }
+    E.used = pool_alloc(pool, (size_t)(prog->nblocks ? prog->nblocks : 1) * sizeof *E.used);
     Scope *top = new_scope(&E, NULL, "", -1, NULL);
     int prev = -1;
     expand_stmts(&E, top, prog->body, &prev);
+    for (int i = 0; i < prog->nblocks && !E.stopped; i++)
+        if (!E.used[i] && !is_op(&E, prog->blocks[i]->name))
+            diag_warning(prog->blocks[i]->loc, "block '%s' is never used, so its lines are not "
+                         "checked", prog->blocks[i]->name);
     if (!net->layers)
         net->layers = pool_alloc(pool, sizeof(Layer));
     check_names(&E, diag_error_count() == errors_before);

@@ -131,8 +131,7 @@ int net_first_branch(const Network *net)
 
 void layer_note_uses(const Layer *l)
 {
-    for (const LayerUse *u = l->use; u; u = u->outer)
-        diag_note(u->loc, "in block '%s' used as '%s' here", u->block, u->name);
+    expand_note_uses(l->use);
 }
 
 Loc layer_attr_loc(const Layer *l, const char *key)
@@ -490,6 +489,9 @@ static void resolve_one(const Program *prog, Layer *l)
 static void check_arity(Layer *l)
 {
     int n = l->ninputs;
+    for (int k = 0; k < n; k++)
+        if (l->inputs[k] < -1)
+            return;         /* a from= that did not resolve: reported */
     if (l->kind == LK_ADD || l->kind == LK_CONCAT) {
         if (n < 2)
             diag_error(l->loc, "%s '%s' %s at least two inputs; name them with from=(a, b, ...)",

@@ -44,6 +44,7 @@ static void stmt_if(ParseCtx *ctx, YYLTYPE kw, Value *lhs, CmpOp cmp, YYLTYPE cl
 static void stmt_else(ParseCtx *ctx, YYLTYPE kw);
 static void stmt_end(ParseCtx *ctx, YYLTYPE kw);
 static void finish(ParseCtx *ctx);
+static void recover(ParseCtx *ctx, YYLTYPE nl);
 static void add_param(ParseCtx *ctx, const char *name, YYLTYPE l, Value *dflt);
 static Value *new_binary(ParseCtx *ctx, char op, Value *lhs, Value *rhs, YYLTYPE l);
 static Value *new_path(ParseCtx *ctx, const char *text, YYLTYPE l);
@@ -109,7 +110,7 @@ file
 line
     : NEWLINE
     | stmt NEWLINE
-    | error NEWLINE             { yyerrok; CTX(scanner)->nattrs = 0; CTX(scanner)->nparams = 0; }
+    | error NEWLINE             { yyerrok; recover(CTX(scanner), @2); }
     ;
 
 /* stmt: 'network' word | 'input' shape {attr} | op [name] {attr}
@@ -426,6 +427,17 @@ static void push(ParseCtx *ctx, int kind, Stmt *st, BlockDef *block, Loc loc, St
         ctx->in_block++;
 }
 
+/* Groups, blocks and ifs are bounded like layer lines, so a huge file cannot
+ * make a huge tree; past the limit they still open (their 'end' balances)
+ * but hold nothing. */
+static bool scope_allowed(ParseCtx *ctx, YYLTYPE kw)
+{
+    if (ctx->nscopes == CNNC_MAX_SCOPES)
+        diag_error(mkloc(ctx, kw), "too many groups, blocks and ifs (the limit is %d)",
+                   CNNC_MAX_SCOPES);
+    return ++ctx->nscopes <= CNNC_MAX_SCOPES;
+}
+
 static Stmt *new_stmt(ParseCtx *ctx, StmtKind kind, const char *op, YYLTYPE ol, const char *name,
                       YYLTYPE nl)
 {
@@ -465,13 +477,19 @@ static void stmt_group(ParseCtx *ctx, YYLTYPE kw, const char *name, YYLTYPE nl)
     Stmt *st = new_stmt(ctx, ST_GROUP, "group", kw, name, nl);
     if (!ctx->in_block)
         ctx->seen_layer = true;
-    append(ctx, st);
+    if (scope_allowed(ctx, kw))
+        append(ctx, st);
     push(ctx, FR_GROUP, st, NULL, st->node.op_loc, &st->body);
 }
 
 static void add_param(ParseCtx *ctx, const char *name, YYLTYPE l, Value *dflt)
 {
     Loc loc = mkloc(ctx, l);
+    if (strcmp(name, "from") == 0 || strcmp(name, "input") == 0) {
+        diag_error(loc, "a block parameter cannot be named '%s' (from=input names a block "
+                   "use's input); choose another name", name);
+        return;
+    }
     for (int i = 0; i < ctx->nparams; i++) {
         if (strcmp(ctx->params[i].name, name) == 0) {
             diag_error(loc, "parameter '%s' is given twice", name);
@@ -513,7 +531,9 @@ static void stmt_block(ParseCtx *ctx, YYLTYPE kw, const char *name, YYLTYPE nl)
     }
     b->nparams = n;
     ctx->nparams = 0;
-    if (ctx->depth > 0 || ctx->overflow) {
+    if (!scope_allowed(ctx, kw)) {
+        /* reported; opened but not registered */
+    } else if (ctx->depth > 0 || ctx->overflow) {
         /* Still opened, so its 'end' balances; but never registered. */
         diag_error(mkloc(ctx, kw), "block '%s' is defined inside a %s; define blocks at the top "
                    "level of the file", name,
@@ -549,7 +569,7 @@ static void stmt_if(ParseCtx *ctx, YYLTYPE kw, Value *lhs, CmpOp cmp, YYLTYPE cl
     if (!ctx->in_block && !ctx->overflow)
         diag_error(st->node.op_loc, "'if' is only for block bodies, where it compares the "
                    "block's parameters");
-    else
+    else if (scope_allowed(ctx, kw))
         append(ctx, st);
     push(ctx, FR_IF, st, NULL, st->node.op_loc, &st->body);
 }
@@ -591,6 +611,50 @@ static void stmt_end(ParseCtx *ctx, YYLTYPE kw)
     ctx->depth--;
 }
 
+/* After a syntax error on a line that opens or closes a scope, still open or
+ * close it (opening one that holds nothing), so one bad 'if' or 'end' does
+ * not unbalance the rest of the file. */
+static void recover(ParseCtx *ctx, YYLTYPE nl)
+{
+    ctx->nattrs = 0;
+    ctx->nparams = 0;
+    if (ctx->kw_line != nl.first_line)
+        return;
+    Loc loc = { ctx->src, ctx->kw_line, ctx->kw_col, 1 };
+    Stmt *orphan = pool_alloc(ctx->pool, sizeof *orphan);
+    switch (ctx->kw) {
+    case KW_GROUP:
+        push(ctx, FR_GROUP, orphan, NULL, loc, &orphan->body);
+        break;
+    case KW_IF:
+        push(ctx, FR_IF, orphan, NULL, loc, &orphan->body);
+        break;
+    case KW_BLOCK: {
+        BlockDef *b = pool_alloc(ctx->pool, sizeof *b);
+        b->name = "?";
+        push(ctx, FR_BLOCK, NULL, b, loc, &b->body);
+        break;
+    }
+    case KW_ELSE:
+        if (!ctx->overflow && ctx->frames[ctx->depth].kind == FR_IF) {
+            ctx->frames[ctx->depth].kind = FR_ELSE;
+            ctx->frames[ctx->depth].tail = &ctx->frames[ctx->depth].stmt->else_body;
+        }
+        break;
+    case KW_END:
+        if (ctx->overflow)
+            ctx->overflow--;
+        else if (ctx->depth > 0) {
+            if (ctx->frames[ctx->depth].kind == FR_BLOCK)
+                ctx->in_block--;
+            ctx->depth--;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
 static void finish(ParseCtx *ctx)
 {
     for (; ctx->depth > 0; ctx->depth--) {
@@ -599,9 +663,21 @@ static void finish(ParseCtx *ctx)
     }
 }
 
+/* Expressions are evaluated recursively, so their depth is bounded here. */
 static Value *new_binary(ParseCtx *ctx, char op, Value *lhs, Value *rhs, YYLTYPE l)
 {
+    int depth = 1 + (lhs->kind == VK_EXPR ? lhs->depth : 0);
+    if (rhs && rhs->kind == VK_EXPR && rhs->depth >= depth)
+        depth = rhs->depth + 1;
+    if (depth > CNNC_MAX_EXPR_DEPTH) {
+        if (depth == CNNC_MAX_EXPR_DEPTH + 1)
+            diag_error(mkloc(ctx, l), "an expression holds at most %d operators in a row "
+                       "(cnnc's limit)", CNNC_MAX_EXPR_DEPTH);
+        lhs->depth = CNNC_MAX_EXPR_DEPTH + 1;   /* reported once */
+        return lhs;
+    }
     Value *v = pool_alloc(ctx->pool, sizeof *v);
+    v->depth = depth;
     v->kind = VK_EXPR;
     v->loc = mkloc(ctx, l);
     v->op = op;
@@ -683,7 +759,10 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, yyscan_t scanner)
         used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s",
                                  i == 0 ? "" : i == n - 1 ? " or " : ", ", name);
     }
-    if (tok == YYSYMBOL_INT && n > 0 && expected[0] == YYSYMBOL_KEY)
+    if (tok == YYSYMBOL_KEY && ctx->kw == KW_IF && ctx->kw_line == loc.line)
+        diag_error(loc, "unexpected '%s ='; 'if' compares with '==', not '='",
+                   pool_strndup(ctx->pool, ctx->tok_text, (size_t)ctx->tok_len));
+    else if (tok == YYSYMBOL_INT && n > 0 && expected[0] == YYSYMBOL_KEY)
         diag_error(loc, "unexpected %s; attributes are written key=value, as in 'kernel=5'",
                    describe(ctx, tok));
     else if (n > 0)
