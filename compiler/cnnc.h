@@ -341,6 +341,7 @@ typedef struct BufRef {
 typedef struct LayerPlan {
     BufRef in;              /* where the layer reads */
     BufRef out;             /* where the layer writes (== in when in place) */
+    BufRef *ins;            /* one per input of the layer (ins[0] == in) */
     bool in_place;
     bool alias;             /* flatten, dropout: no code at all */
 } LayerPlan;

@@ -111,5 +111,10 @@ int plan_arena(Pool *pool, const Network *net, long long align, Plan *out)
         }
         cur = lp->out;
     }
+    for (int i = 0; i < n; i++) {
+        LayerPlan *lp = &out->layers[i];
+        lp->ins = pool_alloc(pool, sizeof *lp->ins);
+        lp->ins[0] = lp->in;
+    }
     return 0;
 }
