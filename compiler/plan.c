@@ -39,6 +39,53 @@ static long long round_up(long long v, long long align)
     return (v + align - 1) / align * align;
 }
 
+/* A graph, until the graph planner: every tensor gets its own aligned
+ * region (no reuse, nothing in place), aliases share their input's buffer,
+ * the last layer writes the caller's output.  Correct, not small. */
+static int plan_graph(Pool *pool, const Network *net, long long align, Plan *out)
+{
+    int n = net->nlayers;
+    int *last_read = pool_alloc(pool, (size_t)n * sizeof *last_read);
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < net->layers[i].ninputs; k++)
+            if (net->layers[i].inputs[k] >= 0)
+                last_read[net->layers[i].inputs[k]] = i;
+    BufRef input = { BUF_INPUT, 0, shape_elems(&net->input) * 4 };
+    for (int i = 0; i < n; i++) {
+        const Layer *l = &net->layers[i];
+        LayerPlan *lp = &out->layers[i];
+        lp->ins = pool_alloc(pool, (size_t)l->ninputs * sizeof *lp->ins);
+        for (int k = 0; k < l->ninputs; k++)
+            lp->ins[k] = l->inputs[k] < 0 ? input : out->layers[l->inputs[k]].out;
+        lp->in = lp->ins[0];
+        long long bytes = shape_elems(&l->out_shape) * 4;
+        if (i + 1 < n && op_class(l->kind) == OC_ALIAS) {
+            lp->alias = true;
+            lp->out = lp->in;
+        } else if (i + 1 == n) {
+            lp->out.kind = BUF_OUTPUT;
+        } else {
+            lp->out.kind = BUF_ARENA;
+            lp->out.offset = out->arena_bytes;
+            out->arena_bytes += round_up(bytes, align);
+        }
+        lp->out.bytes = bytes;
+    }
+    /* The bound: the most arena bytes live at one step (written, still to be read). */
+    for (int t = 0; t < n; t++) {
+        long long live = 0;
+        for (int i = 0; i <= t; i++)
+            if (out->layers[i].out.kind == BUF_ARENA && !out->layers[i].alias &&
+                (i == t || last_read[i] >= t))
+                live += out->layers[i].out.bytes;
+        if (live > out->lower_bound) {
+            out->lower_bound = live;
+            out->peak_layer = t;
+        }
+    }
+    return 0;
+}
+
 int plan_arena(Pool *pool, const Network *net, long long align, Plan *out)
 {
     int n = net->nlayers;
@@ -49,6 +96,8 @@ int plan_arena(Pool *pool, const Network *net, long long align, Plan *out)
     out->peak_layer = -1;
     if (!net->ok)
         return -1;
+    if (net_first_branch(net) >= 0)
+        return plan_graph(pool, net, align, out);
 
     /* The last layer that must write a new buffer: after it, only aliases and
      * in-place ops, which can all work on the caller's output. */
