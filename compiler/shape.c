@@ -377,6 +377,21 @@ static void shape_one(Pool *pool, const Network *net, int i, Layer *l, const Sha
     }
 }
 
+/* Layer i reads only layer i-1, and nothing else reads layer i-1: the two
+ * may run as one kernel without losing a tensor some branch still needs (a
+ * residual may read a conv's output before its batchnorm). */
+static bool sole_reader(const Network *net, int i)
+{
+    const Layer *l = &net->layers[i];
+    if (i == 0 || l->ninputs != 1 || l->inputs[0] != i - 1)
+        return false;
+    for (int j = 0; j < net->nlayers; j++)
+        for (int k = 0; k < net->layers[j].ninputs; k++)
+            if (j != i && net->layers[j].inputs[k] == i - 1)
+                return false;
+    return true;
+}
+
 int shape_check(Pool *pool, Network *net)
 {
     int errors_before = diag_error_count();
@@ -436,20 +451,28 @@ int shape_check(Pool *pool, Network *net)
     }
 
     /* Flash: batchnorm right after a conv or linear folds into its weights
-     * and bias (adding a bias if it had none); elsewhere it keeps scale and shift. */
+     * and bias (adding a bias if it had none); elsewhere it keeps scale and
+     * shift.  Folding and fusing need the later layer to be the only reader
+     * of the earlier one (sole_reader). */
     for (int i = 0; i < net->nlayers; i++) {
         Layer *l = &net->layers[i];
         if (l->kind == LK_BATCHNORM) {
             const Layer *prev = i > 0 ? &net->layers[i - 1] : NULL;
-            l->folded = prev && (prev->kind == LK_CONV || prev->kind == LK_LINEAR);
+            l->folded = prev && (prev->kind == LK_CONV || prev->kind == LK_LINEAR) &&
+                        sole_reader(net, i);
             l->stored_floats = l->folded ? 0 : 2 * l->in_shape.dims[0];
         } else if (l->kind == LK_RELU || l->kind == LK_RELU6 || l->kind == LK_LEAKY_RELU ||
                    l->kind == LK_SIGMOID || l->kind == LK_TANH) {
             const Layer *prev = i > 0 ? &net->layers[i - 1] : NULL;
             l->fused = prev && (prev->kind == LK_CONV || prev->kind == LK_LINEAR ||
-                                (prev->kind == LK_BATCHNORM && prev->folded));
-        } else if (l->kind == LK_CONV || l->kind == LK_LINEAR) {
-            bool gets_bias = i + 1 < net->nlayers && net->layers[i + 1].kind == LK_BATCHNORM;
+                                (prev->kind == LK_BATCHNORM && prev->folded)) &&
+                       sole_reader(net, i);
+        }
+    }
+    for (int i = 0; i < net->nlayers; i++) {
+        Layer *l = &net->layers[i];
+        if (l->kind == LK_CONV || l->kind == LK_LINEAR) {
+            bool gets_bias = i + 1 < net->nlayers && net->layers[i + 1].folded;
             l->stored_floats = l->ntensors ? l->params : 0;
             if (!l->bias && gets_bias)
                 l->stored_floats += l->out;
