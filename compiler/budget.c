@@ -96,6 +96,15 @@ static KindCost kind_cost(LayerKind k)
     case LK_PAD:
         c.funcs[0] = "cnn_pad2d_f32";
         break;
+    case LK_ADD:
+        c.funcs[0] = "cnn_add_f32";
+        break;
+    case LK_CONCAT:
+        c.funcs[0] = "cnn_concat_f32";
+        break;
+    case LK_MUL:
+        c.funcs[0] = "cnn_mul_f32";
+        break;
     case LK_RELU:
     case LK_RELU6:
     case LK_LEAKY_RELU:
@@ -118,7 +127,8 @@ static long long act_chain_stack(void)
 
 static bool layer_has_step(const Layer *l)
 {
-    if (l->folded || l->fused || l->kind == LK_FLATTEN || l->kind == LK_DROPOUT)
+    if (l->folded || l->fused || l->kind == LK_FLATTEN || l->kind == LK_DROPOUT ||
+        l->kind == LK_IDENTITY)
         return false;
     return true;
 }

@@ -532,6 +532,9 @@ typedef enum StepKind {
     SK_AFFINE,              /* batchnorm that could not be folded */
     SK_PAD,
     SK_COPY,                /* a network of aliases only: input to output */
+    SK_ADD,                 /* ins[0] + ins[1] + ... */
+    SK_CONCAT,              /* ins joined along channels */
+    SK_MUL,                 /* ins[0] * ins[1] (the gate, maybe per channel) */
 } StepKind;
 
 /* Activation kinds, numbered as the runtime's CnnActKind. */
@@ -557,6 +560,12 @@ typedef struct Step {
     const float *w, *b;
     long long nw, nb;
     const char *w_sym, *b_sym;  /* C names of the arrays */
+    /* add, concat, mul: every tensor read, in the order written (ins[0] ==
+     * in); concat: floats of each; mul: elements per channel of the gate. */
+    int nins;
+    const BufRef *ins;
+    const long long *in_sizes;
+    long long gate_spatial;
 } Step;
 
 typedef struct Lowered {
