@@ -203,6 +203,12 @@ static const Layer *holder_at(const Network *net, const Plan *plan, int buf, int
     return h;
 }
 
+/* A concat whose inputs are written into its buffer, before it runs. */
+static bool assembling(const Plan *plan, const PlanBuffer *pb, int step)
+{
+    return pb->producer >= step && pb->first <= step && plan->layers[pb->producer].alias;
+}
+
 /* The error points at the peak step and notes every tensor alive there: what
  * the peak layer reads, what it writes, and what waits for a later layer. */
 static void check_ram(const Network *net, const Plan *plan, long long budget)
@@ -233,6 +239,13 @@ static void check_ram(const Network *net, const Plan *plan, long long budget)
         int b = plan->peak_live[q];
         const PlanBuffer *pb = &plan->buffers[b];
         count_grouped(pb->bytes, b1, sizeof b1);
+        if (assembling(plan, pb, k)) {
+            const Layer *c = &net->layers[pb->producer];
+            diag_note(c->loc, "alive there: the output %s (%s bytes) of concat '%s', its inputs "
+                      "written straight into it", shape_str(&c->out_shape, s1, sizeof s1), b1,
+                      c->name);
+            continue;
+        }
         if (pb->first == k) {
             diag_note(l->loc, "alive there: the output %s (%s bytes) of %s '%s'",
                       shape_str(&l->out_shape, s1, sizeof s1), b1, l->op, l->name);

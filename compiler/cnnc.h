@@ -411,7 +411,8 @@ typedef struct LayerPlan {
     BufRef out;             /* where the layer writes (== ins[in_place_input] when in place) */
     bool in_place;
     int in_place_input;     /* which input the output overwrites; -1 unless in_place */
-    bool alias;             /* flatten, dropout, identity: no code at all */
+    bool alias;             /* flatten, dropout, identity, and a concat whose inputs
+                               were written into its buffer: no code at all */
     int buffer;             /* index into Plan.buffers of the output's buffer */
 } LayerPlan;
 
@@ -421,6 +422,9 @@ typedef struct PlanBuffer {
     int producer;           /* the layer that writes it first; -1 for the network input */
     int first, last;        /* steps: first write, last read (or write) */
     int last_reader;        /* the layer that reads it last; -1 when nothing reads it */
+    int parent;             /* a concat's input written straight into its slice of the
+                               concat's buffer: that buffer's index; else -1 */
+    long long parent_offset;    /* bytes into the parent */
 } PlanBuffer;
 
 typedef struct Plan {
@@ -446,6 +450,7 @@ typedef enum PlanOp {
     PO_ALIAS,               /* input 0's bytes, no code (flatten, dropout, identity) */
     PO_ELEMWISE,            /* may overwrite input 0 (activations, batchnorm, softmax) */
     PO_MERGE,               /* may overwrite any input of its own size (add, mul) */
+    PO_CONCAT,              /* its inputs may be written straight into its output */
 } PlanOp;
 
 typedef struct PlanNode {

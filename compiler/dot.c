@@ -153,7 +153,9 @@ void dot_print(FILE *fp, const Network *net, const Plan *plan)
         dot_text(fp, l->name);
         fprintf(fp, "\\n%s", l->op);
         key_attrs(fp, l);
-        if (lp->alias)
+        if (lp->alias && l->kind == LK_CONCAT)
+            fputs("\\n(inputs written into it, no code)", fp);
+        else if (lp->alias)
             fputs("\\n(alias, no code)", fp);
         else if (l->folded || l->fused)
             fputs("\\n(fused into the layer before)", fp);

@@ -57,6 +57,10 @@ typedef struct Graph {
     int *last_read;         /* value v's last reader at last_read[v + 1], -1 if none */
     PlanBuffer *bufs;
     int nbufs;
+    long long align;
+    bool merge_concats;     /* try writing concat inputs into the concat's buffer */
+    bool *no_merge;         /* per node: a concat that must not (its buffer is the output) */
+    int *nchildren;         /* per buffer: concat inputs placed inside it */
 } Graph;
 
 static int new_buffer(Graph *g, int producer, long long bytes, BufKind kind)
@@ -70,6 +74,8 @@ static int new_buffer(Graph *g, int producer, long long bytes, BufKind kind)
     b->first = producer < 0 ? 0 : producer;
     b->last = b->first;
     b->last_reader = -1;
+    b->parent = -1;
+    g->nchildren[g->nbufs] = 0;
     return g->nbufs++;
 }
 
@@ -105,6 +111,31 @@ static int in_place_input(const Graph *g, int i)
     return -1;
 }
 
+/* Can concat node i have its inputs written straight into its buffer?  Each
+ * input must be a distinct arena buffer that nothing uses after the concat,
+ * not already placed inside another, and its slice must start aligned. */
+static bool concat_in_place(const Graph *g, int i)
+{
+    const PlanNode *nd = &g->nodes[i];
+    if (!g->merge_concats || nd->op != PO_CONCAT || g->no_merge[i])
+        return false;
+    long long at = 0;
+    for (int k = 0; k < nd->ninputs; k++) {
+        if (nd->inputs[k] < 0)
+            return false;
+        int b = g->buf_of[nd->inputs[k] + 1];
+        const PlanBuffer *pb = &g->bufs[b];
+        if (pb->ref.kind != BUF_ARENA || pb->parent >= 0 || g->nchildren[b] > 0 ||
+            pb->last > i || at % g->align != 0)
+            return false;
+        for (int q = 0; q < k; q++)
+            if (g->buf_of[nd->inputs[q] + 1] == b)
+                return false;
+        at += pb->bytes;
+    }
+    return at == nd->bytes;
+}
+
 static void build_buffers(Graph *g, long long input_bytes, LayerPlan *lps)
 {
     int n = g->n;
@@ -125,6 +156,22 @@ static void build_buffers(Graph *g, long long input_bytes, LayerPlan *lps)
         if (nd->op == PO_ALIAS) {
             lp->alias = true;
             hold(g, i, g->buf_of[nd->inputs[0] + 1]);
+        } else if (concat_in_place(g, i)) {
+            /* The inputs' buffers become slices of the concat's, which lives
+             * from the first of them on; the concat itself has no code. */
+            int c = new_buffer(g, i, nd->bytes, BUF_ARENA);
+            long long at = 0;
+            for (int q = 0; q < nd->ninputs; q++) {
+                PlanBuffer *pb = &g->bufs[g->buf_of[nd->inputs[q] + 1]];
+                pb->parent = c;
+                pb->parent_offset = at;
+                at += pb->bytes;
+                if (pb->first < g->bufs[c].first)
+                    g->bufs[c].first = pb->first;
+            }
+            g->nchildren[c] = nd->ninputs;
+            lp->alias = true;
+            hold(g, i, c);
         } else if (k >= 0) {
             lp->in_place = true;
             lp->in_place_input = k;
@@ -147,7 +194,7 @@ static void build_buffers(Graph *g, long long input_bytes, LayerPlan *lps)
 
 static bool live_at(const PlanBuffer *b, int step)
 {
-    return b->ref.kind == BUF_ARENA && b->first <= step && step <= b->last;
+    return b->ref.kind == BUF_ARENA && b->parent < 0 && b->first <= step && step <= b->last;
 }
 
 static bool lifetimes_overlap(const PlanBuffer *a, const PlanBuffer *b)
@@ -319,8 +366,8 @@ static long long improve_by_swaps(const Graph *g, int *order, int norder, long l
     return arena;
 }
 
-int plan_graph(Pool *pool, const PlanNode *nodes, int n, long long input_bytes, long long align,
-               Plan *out)
+static void plan_once(Pool *pool, const PlanNode *nodes, int n, long long input_bytes,
+                      long long align, bool merge_concats, Plan *out)
 {
     memset(out, 0, sizeof *out);
     out->align = align;
@@ -328,11 +375,22 @@ int plan_graph(Pool *pool, const PlanNode *nodes, int n, long long input_bytes, 
     out->method = "none";
     out->layers = pool_alloc(pool, (size_t)(n ? n : 1) * sizeof(LayerPlan));
 
-    Graph g = { nodes, n, NULL, NULL, NULL, 0 };
+    Graph g = { nodes, n, NULL, NULL, NULL, 0, align, merge_concats, NULL, NULL };
     g.buf_of = pool_alloc(pool, (size_t)(n + 1) * sizeof *g.buf_of);
     g.last_read = pool_alloc(pool, (size_t)(n + 1) * sizeof *g.last_read);
     g.bufs = pool_alloc(pool, (size_t)(n + 2) * sizeof *g.bufs);
-    build_buffers(&g, input_bytes, out->layers);
+    g.nchildren = pool_alloc(pool, (size_t)(n + 2) * sizeof *g.nchildren);
+    g.no_merge = pool_alloc(pool, (size_t)(n + 1) * sizeof *g.no_merge);
+    for (;;) {
+        g.nbufs = 0;
+        memset(out->layers, 0, (size_t)(n ? n : 1) * sizeof(LayerPlan));
+        build_buffers(&g, input_bytes, out->layers);
+        int ob = n ? g.buf_of[n] : 0;
+        if (g.nchildren[ob] == 0)
+            break;
+        /* The caller's output cannot hold slices at offsets: that concat copies. */
+        g.no_merge[g.bufs[ob].producer] = true;
+    }
     for (int b = 0; b < g.nbufs; b++)
         if (g.bufs[b].ref.kind == BUF_ARENA)
             g.bufs[b].ref.bytes = round_up(g.bufs[b].bytes, align);
@@ -365,7 +423,7 @@ int plan_graph(Pool *pool, const PlanNode *nodes, int n, long long input_bytes, 
     int narena = 0;
     int *order = pool_alloc(pool, (size_t)g.nbufs * sizeof *order);
     for (int b = 0; b < g.nbufs; b++)
-        if (g.bufs[b].ref.kind == BUF_ARENA)
+        if (g.bufs[b].ref.kind == BUF_ARENA && g.bufs[b].parent < 0)
             order[narena++] = b;
     long long *off = pool_alloc(pool, (size_t)g.nbufs * sizeof *off);
     long long *best = pool_alloc(pool, (size_t)g.nbufs * sizeof *best);
@@ -413,8 +471,13 @@ int plan_graph(Pool *pool, const PlanNode *nodes, int n, long long input_bytes, 
         sort_graph = NULL;
         sort_breadth = NULL;
         for (int b = 0; b < g.nbufs; b++)
-            if (g.bufs[b].ref.kind == BUF_ARENA)
+            if (g.bufs[b].ref.kind == BUF_ARENA && g.bufs[b].parent < 0)
                 g.bufs[b].ref.offset = best[b];
+        for (int b = 0; b < g.nbufs; b++)
+            if (g.bufs[b].parent >= 0) {
+                g.bufs[b].ref.offset = g.bufs[g.bufs[b].parent].ref.offset + g.bufs[b].parent_offset;
+                g.bufs[b].ref.bytes = g.bufs[b].bytes;
+            }
         out->arena_bytes = best_arena;
     }
 
@@ -438,6 +501,29 @@ int plan_graph(Pool *pool, const PlanNode *nodes, int n, long long input_bytes, 
     }
     out->buffers = g.bufs;
     out->nbuffers = g.nbufs;
+}
+
+int plan_graph(Pool *pool, const PlanNode *nodes, int n, long long input_bytes, long long align,
+               Plan *out)
+{
+    plan_once(pool, nodes, n, input_bytes, align, false, out);
+    bool concat = false;
+    for (int i = 0; i < n; i++)
+        concat |= nodes[i].op == PO_CONCAT;
+    if (!concat)
+        return 0;
+    /* Concat inputs written into their concat's buffer save the copy, but
+     * reserve the whole output from its first input on: keep it when the
+     * arena is no larger. */
+    Plan merged;
+    plan_once(pool, nodes, n, input_bytes, align, true, &merged);
+    bool any = false;
+    for (int b = 0; b < merged.nbuffers; b++)
+        any |= merged.buffers[b].parent >= 0;
+    if (any && merged.arena_bytes <= out->arena_bytes) {
+        merged.method = pool_printf(pool, "%s, concat inputs in place", merged.method);
+        *out = merged;
+    }
     return 0;
 }
 
@@ -460,7 +546,9 @@ static PlanOp op_of(LayerKind k)
     case LK_ADD:
     case LK_MUL:
         return PO_MERGE;
-    default:                /* concat too: it writes a new buffer */
+    case LK_CONCAT:
+        return PO_CONCAT;
+    default:
         return PO_PRODUCE;
     }
 }

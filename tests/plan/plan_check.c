@@ -24,6 +24,7 @@
  *   # expect-arena: 24576             the arena at align 4
  *   # expect-in-place: a b            these layers overwrite an input
  *   # expect-new-buffer: t            these write a buffer of their own
+ *   # expect-concat-in-place: c       these concats' inputs are written into them
  */
 #include "cnnc.h"
 
@@ -132,6 +133,25 @@ static long long union_bytes(long long (*iv)[2], int n)
     return total;
 }
 
+/* Does the memory at r hold value v?  A concat written in place is a
+ * composite: each slice must hold its input. */
+static bool intact(const Memory *m, const PlanNode *nodes, const int *cid, int v, BufRef r)
+{
+    int c = cid[v + 1];
+    if (c >= 0)
+        return covered(m, r.kind, r.offset, r.offset + r.bytes, c) == r.bytes;
+    const PlanNode *cn = &nodes[-c - 1];
+    long long at = r.offset;
+    for (int k = 0; k < cn->ninputs; k++) {
+        int u = cn->inputs[k];
+        BufRef s = { r.kind, at, nodes[u].bytes };
+        if (u < 0 || !intact(m, nodes, cid, u, s))
+            return false;
+        at += nodes[u].bytes;
+    }
+    return at == r.offset + r.bytes;
+}
+
 /* TFLM's greedy by size over the planner's arena buffers. */
 static long long tflm_greedy(const Plan *p)
 {
@@ -142,7 +162,7 @@ static long long tflm_greedy(const Plan *p)
     long long (*iv)[2] = calloc((size_t)n + 1, sizeof *iv);
     int m = 0;
     for (int b = 0; b < n; b++)
-        if (p->buffers[b].ref.kind == BUF_ARENA)
+        if (p->buffers[b].ref.kind == BUF_ARENA && p->buffers[b].parent < 0)
             order[m++] = b;
     for (int i = 1; i < m; i++)     /* insertion sort: size down, then first use */
         for (int j = i; j > 0; j--) {
@@ -193,6 +213,7 @@ static void check_plan(const char *what, const PlanNode *nodes, int n, long long
                 last[nodes[i].inputs[k] + 1] = i;
     paint(&mem, BUF_INPUT, 0, in_bytes, 0);
     long long lower = 0, rounded = 0;
+    bool merged = false;
     do {
         CHECK(p->align == align, "align %lld, asked %lld", p->align, align);
         for (int i = 0; i < n; i++) {
@@ -203,8 +224,7 @@ static void check_plan(const char *what, const PlanNode *nodes, int n, long long
                 int v = nd->inputs[k];
                 BufRef want = v < 0 ? in_ref : p->layers[v].out;
                 CHECK(same(lp->ins[k], want), "layer %d input %d is not where %d wrote it", i, k, v);
-                CHECK(covered(&mem, want.kind, want.offset, want.offset + want.bytes, cid[v + 1]) ==
-                          want.bytes,
+                CHECK(intact(&mem, nodes, cid, v, want),
                       "layer %d reads input %d (layer %d) after it was overwritten", i, k, v);
             }
             BufRef o = lp->out;
@@ -214,7 +234,18 @@ static void check_plan(const char *what, const PlanNode *nodes, int n, long long
                           o.offset + round_up(o.bytes, align) <= p->arena_bytes,
                       "layer %d: offset %lld (%lld bytes) unaligned or outside the arena of %lld",
                       i, o.offset, o.bytes, p->arena_bytes);
-            if (lp->alias) {
+            if (lp->alias && nd->op == PO_CONCAT) {
+                /* Its inputs were written into consecutive slices of its buffer. */
+                long long at = o.offset;
+                for (int k = 0; k < nd->ninputs; k++) {
+                    CHECK(o.kind == BUF_ARENA && lp->ins[k].kind == o.kind && lp->ins[k].offset == at,
+                          "layer %d: concat input %d is not in its slice", i, k);
+                    at += lp->ins[k].bytes;
+                }
+                CHECK(at == o.offset + o.bytes, "layer %d: the slices do not fill the concat", i);
+                cid[i + 1] = -(i + 1);
+                merged = true;
+            } else if (lp->alias) {
                 CHECK(nd->op == PO_ALIAS && same(o, lp->ins[0]), "layer %d: a bad alias", i);
                 cid[i + 1] = cid[nd->inputs[0] + 1];
             } else {
@@ -248,8 +279,10 @@ static void check_plan(const char *what, const PlanNode *nodes, int n, long long
         }
         if (n > 0)
             CHECK(p->layers[n - 1].out.kind == BUF_OUTPUT, "the last layer does not write the output");
-        CHECK(p->lower_bound == lower, "lower bound %lld, the live tensors cover %lld",
-              p->lower_bound, lower);
+        /* A concat written in place reserves its whole buffer from its first
+         * input on, so its bound may exceed what the live tensors cover. */
+        CHECK(p->lower_bound == lower || (merged && p->lower_bound > lower),
+              "lower bound %lld, the live tensors cover %lld", p->lower_bound, lower);
         CHECK(p->arena_bytes >= lower, "arena %lld below the lower bound %lld", p->arena_bytes, lower);
         CHECK(p->arena_bytes == 0 || (p->peak_layer >= 0 && p->npeak_live > 0),
               "no peak step for an arena of %lld", p->arena_bytes);
@@ -278,9 +311,9 @@ static void check_expectations(const char *what, const SourceFile *src, const Ne
                                const Plan *plan, long long *want_arena)
 {
     static const char *const keys[] = { "# expect-arena:", "# expect-in-place:",
-                                        "# expect-new-buffer:" };
+                                        "# expect-new-buffer:", "# expect-concat-in-place:" };
     for (const char *line = src->text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 4; k++) {
             size_t kl = strlen(keys[k]);
             if (strncmp(line, keys[k], kl) != 0)
                 continue;
@@ -300,8 +333,11 @@ static void check_expectations(const char *what, const SourceFile *src, const Ne
                 const LayerPlan *lp = &plan->layers[l->index];
                 if (k == 1)
                     CHECK(lp->in_place && !lp->alias, "'%s' does not run in place", l->name);
-                else
+                else if (k == 2)
                     CHECK(!lp->in_place && !lp->alias, "'%s' does not write a new buffer", l->name);
+                else
+                    CHECK(l->kind == LK_CONCAT && lp->alias,
+                          "'%s' is not a concat whose inputs are written into it", l->name);
                 p += len;
             }
         }
@@ -341,6 +377,8 @@ static void check_file(const char *arg)
                 nodes[i].inputs = net.layers[i].inputs;
                 nodes[i].bytes = shape_elems(&net.layers[i].out_shape) * 4;
                 nodes[i].op = lp->alias ? PO_ALIAS : lp->in_place ? PO_ELEMWISE : PO_PRODUCE;
+                if (net.layers[i].kind == LK_CONCAT)
+                    nodes[i].op = PO_CONCAT;
                 if (lp->in_place && lp->nins > 1)
                     nodes[i].op = PO_MERGE;
                 stack &= net_first_branch(&net) < 0;
@@ -396,10 +434,16 @@ static void random_graph(PlanNode *nodes, int *inputs, int n, long long in_bytes
         if (r < 4) {
             nd->op = PO_PRODUCE;
             nd->bytes = 4 * (1 + rnd(24)) * (rnd(3) == 0 ? 16 : 1);
-            if (!stack && rnd(3) == 0) {        /* a concat-like merge */
+            if (!stack && rnd(3) == 0) {        /* several inputs; half of them concats */
                 nd->ninputs = 2 + (int)rnd(3);
                 for (int k = 1; k < nd->ninputs; k++)
                     in[k] = pick(i);
+                if (rnd(2) == 0) {
+                    nd->op = PO_CONCAT;
+                    nd->bytes = 0;
+                    for (int k = 0; k < nd->ninputs; k++)
+                        nd->bytes += in[k] < 0 ? in_bytes : nodes[in[k]].bytes;
+                }
             }
         } else if (r < 6) {
             nd->op = PO_ELEMWISE;
