@@ -391,7 +391,7 @@ typedef enum StepKind {
     SK_COPY,                /* a network of aliases only: input to output */
 } StepKind;
 
-/* Activation kinds, numbered as the runtime's CnnActKind. */
+/* Activation kinds; emit.c names the runtime function of each. */
 typedef enum ActKind { ACT_NONE, ACT_RELU, ACT_RELU6, ACT_LEAKY_RELU, ACT_SIGMOID, ACT_TANH } ActKind;
 
 typedef struct Step {

@@ -150,9 +150,11 @@ static const char *const step_kind_names[] = {
     "conv", "maxpool", "minpool", "avgpool", "global_maxpool", "global_avgpool",
     "linear", "act", "softmax", "affine", "pad", "copy",
 };
+/* The runtime function of each activation; a step names the one it runs, so
+ * that the image links no other (no dispatch on a kind at run time). */
 static const char *const act_names[] = {
-    "CNN_ACT_NONE", "CNN_ACT_RELU", "CNN_ACT_RELU6", "CNN_ACT_LEAKY_RELU", "CNN_ACT_SIGMOID",
-    "CNN_ACT_TANH",
+    "NULL", "cnn_relu_f32", "cnn_relu6_f32", "cnn_leaky_relu_f32", "cnn_sigmoid_f32",
+    "cnn_tanh_f32",
 };
 static const char *const pad_mode_c[] = {
     "CNN_PAD_ZEROS", "CNN_PAD_REFLECT", "CNN_PAD_REPLICATE", "CNN_PAD_CIRCULAR",

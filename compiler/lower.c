@@ -13,6 +13,7 @@
  * height 1), each with its buffers from the memory plan.
  */
 #include "cnnc.h"
+#include "cnn.h"
 
 #include <math.h>
 #include <string.h>
@@ -260,6 +261,19 @@ static const float *channels_last_columns(Pool *pool, const float *w, long long 
     return d;
 }
 
+/* linear's weights (and those of a conv lowered to linear) into the packed
+ * layout cnn_linear_f32 reads: cnn_linear_packed_index in cnn.h, the one
+ * place that says where weight[o][i] goes. */
+static void pack_linear(Pool *pool, Step *s)
+{
+    const int32_t n = (int32_t)s->in_c, m = (int32_t)s->out_c;
+    float *d = pool_alloc(pool, (size_t)s->nw * sizeof *d);
+    for (int32_t o = 0; o < m; o++)
+        for (int32_t i = 0; i < n; i++)
+            d[cnn_linear_packed_index(n, m, o, i)] = s->w[(long long)o * n + i];
+    s->w = d;
+}
+
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
                   long long random_seed, Lowered *out)
 {
@@ -319,6 +333,8 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
                 s->slope = s->act == ACT_LEAKY_RELU ? net->layers[i + 1].slope : 0.0;
                 s->last = ++i;
             }
+            if (s->kind == SK_LINEAR)
+                pack_linear(pool, s);
             break;
         }
         case LK_MAXPOOL:

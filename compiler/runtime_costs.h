@@ -16,14 +16,15 @@ typedef struct RuntimeCost {
 } RuntimeCost;
 
 static const RuntimeCost runtime_costs[] = {
-    { "cnn_act_f32", 288, 24 },
+    { "cnn_act_f32", 56, 4 },
     { "cnn_affine_f32", 76, 20 },
     { "cnn_avgpool2d_f32", 508, 152 },
-    { "cnn_conv2d_f32", 2736, 408 },
+    { "cnn_conv2d_f32", 2748, 408 },
     { "cnn_global_avgpool_f32", 76, 4 },
     { "cnn_global_maxpool_f32", 92, 4 },
     { "cnn_leaky_relu_f32", 36, 0 },
-    { "cnn_linear_f32", 152, 48 },
+    { "cnn_linear_f32", 376, 96 },
+    { "cnn_linear_ref_f32", 148, 48 },
     { "cnn_maxpool2d_f32", 8, 0 },
     { "cnn_minpool2d_f32", 8, 0 },
     { "cnn_pad2d_f32", 740, 144 },

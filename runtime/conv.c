@@ -132,7 +132,7 @@ static void conv_block4(const CnnConv2dParams *p, int32_t o, const float *CNN_RE
                 }
             }
         }
-        if (p->act.kind != CNN_ACT_NONE) {
+        if (p->act.fn) {
             float *rows[4] = { r0, r1, r2, r3 };
             for (j = 0; j < 4; j++)
                 cnn_act_f32(&p->act, rows[j], rows[j], p->out_w);
@@ -196,7 +196,7 @@ void cnn_conv2d_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                 }
             }
 
-            if (p->act.kind != CNN_ACT_NONE)
+            if (p->act.fn)
                 cnn_act_f32(&p->act, orow, orow, p->out_w);
         }
     }

@@ -76,10 +76,7 @@ m4_define(<|cnnc_emit_global|>,
 |>)
 
 m4_define(<|cnnc_emit_act|>,
-<|    {
-        static const CnnAct act = { cnnc_step($1, act), cnnc_step($1, slope) };
-        cnn_act_f32(&act, cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, count));
-    }
+<|    cnnc_step($1, act)(cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, count), cnnc_step($1, slope));
 |>)
 
 m4_define(<|cnnc_emit_softmax|>,

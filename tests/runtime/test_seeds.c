@@ -76,7 +76,7 @@ static CnnConv2dParams conv_params(int in_c, int in_h, int in_w, int out_c,
     p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = pad;
     p.groups = 1;
     p.pad_mode = mode;
-    p.act.kind = CNN_ACT_NONE;
+    p.act.fn = NULL;
     p.out_h = (int32_t)cnn_out_size(in_h, kh, stride, pad, pad, dil, 0);
     p.out_w = (int32_t)cnn_out_size(in_w, kw, stride, pad, pad, dil, 0);
     return p;
