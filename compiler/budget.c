@@ -82,7 +82,10 @@ static KindCost step_cost(const Network *net, int i)
     const Layer *act = l;
     switch (l->kind) {
     case LK_CONV:
-        c.funcs[0] = "cnn_conv2d_f32", c.funcs[1] = "cnn_act_f32";
+        if (lower_is_dwconv3x3(l, i == 0 && net->input_channels_last))
+            c.funcs[0] = "cnn_dwconv3x3_f32", c.funcs[1] = "dw_edge";
+        else
+            c.funcs[0] = "cnn_conv2d_f32", c.funcs[1] = "cnn_act_f32";
         act = NULL;
         break;
     case LK_LINEAR:

@@ -389,6 +389,7 @@ typedef enum StepKind {
     SK_AFFINE,              /* batchnorm that could not be folded */
     SK_PAD,
     SK_COPY,                /* a network of aliases only: input to output */
+    SK_DWCONV3X3,           /* conv that lower_is_dwconv3x3 accepts */
 } StepKind;
 
 /* Activation kinds; emit.c names the runtime function of each. */
@@ -424,6 +425,10 @@ typedef struct Lowered {
 /* wf may be NULL when random_seed >= 0: then weights are made up,
  * deterministically from the seed.  Reports missing, misshapen and unused
  * tensors.  0 on success. */
+/* A conv the depthwise 3x3 kernel computes (cnn_dwconv3x3_f32's conditions
+ * in cnn.h); in_hwc: it reads a channels-last network input. */
+bool lower_is_dwconv3x3(const Layer *l, bool in_hwc);
+
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
                   long long random_seed, Lowered *out);
 

@@ -148,7 +148,7 @@ static const char *buf_expr(Pool *pool, BufRef r)
 
 static const char *const step_kind_names[] = {
     "conv", "maxpool", "minpool", "avgpool", "global_maxpool", "global_avgpool",
-    "linear", "act", "softmax", "affine", "pad", "copy",
+    "linear", "act", "softmax", "affine", "pad", "copy", "dwconv3x3",
 };
 /* The runtime function of each activation; a step names the one it runs, so
  * that the image links no other (no dispatch on a kind at run time). */

@@ -274,6 +274,17 @@ static void pack_linear(Pool *pool, Step *s)
     s->w = d;
 }
 
+bool lower_is_dwconv3x3(const Layer *l, bool in_hwc)
+{
+    bool padded = false;
+    for (int a = 0; a < l->nsp; a++)
+        padded |= l->pad_lo[a] != 0 || l->pad_hi[a] != 0;
+    return l->kind == LK_CONV && l->nsp == 2 && !in_hwc && l->groups == l->in_shape.dims[0] &&
+           l->out == l->groups && l->kernel[0] == 3 && l->kernel[1] == 3 &&
+           l->dilation[0] == 1 && l->dilation[1] == 1 &&
+           (l->padding_mode == PM_ZEROS || !padded);
+}
+
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
                   long long random_seed, Lowered *out)
 {
@@ -335,6 +346,8 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
             }
             if (s->kind == SK_LINEAR)
                 pack_linear(pool, s);
+            if (lower_is_dwconv3x3(l, s->in_hwc))
+                s->kind = SK_DWCONV3X3;
             break;
         }
         case LK_MAXPOOL:

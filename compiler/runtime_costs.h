@@ -20,6 +20,7 @@ static const RuntimeCost runtime_costs[] = {
     { "cnn_affine_f32", 76, 20 },
     { "cnn_avgpool2d_f32", 508, 152 },
     { "cnn_conv2d_f32", 2748, 408 },
+    { "cnn_dwconv3x3_f32", 928, 168 },
     { "cnn_global_avgpool_f32", 76, 4 },
     { "cnn_global_maxpool_f32", 92, 4 },
     { "cnn_leaky_relu_f32", 36, 0 },
@@ -33,6 +34,7 @@ static const RuntimeCost runtime_costs[] = {
     { "cnn_sigmoid_f32", 60, 24 },
     { "cnn_softmax_f32", 196, 56 },
     { "cnn_tanh_f32", 36, 16 },
+    { "dw_edge", 84, 24 },
     { "pool_extreme", 540, 160 },
 };
 

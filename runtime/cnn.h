@@ -145,6 +145,29 @@ void cnn_conv2d_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                     float *CNN_RESTRICT out);
 
 /* ------------------------------------------------------------------------
+ * depthwise 3x3 conv2d (dwconv.c)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * The depthwise 3x3 fast path of cnn_conv2d_f32, for the layers where
+ *   groups == in_c == out_c, kernel_h == kernel_w == 3,
+ *   dilation_h == dilation_w == 1, in_hwc == 0,
+ *   and pad_mode == CNN_PAD_ZEROS (or no padding at all).
+ * Any stride and any padding per side; stride 1 (vectorized across output
+ * columns) and 2 are the cases it is built for.  The same params, the same
+ * weight (PyTorch's [C][1][3][3]: the nine taps of a channel in the order the
+ * kernel reads them, so no packing) and the same result as
+ * cnn_conv2d_f32, its portable reference twin: each output is the bias plus
+ * the taps in the same order, so the two agree bit for bit when the C
+ * compiler contracts neither into fused multiply-adds.  cnnc calls it for
+ * every conv that meets the conditions; outside them the result is
+ * undefined.
+ */
+void cnn_dwconv3x3_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                       const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                       float *CNN_RESTRICT out);
+
+/* ------------------------------------------------------------------------
  * Pooling (pool.c)
  * ------------------------------------------------------------------------ */
 

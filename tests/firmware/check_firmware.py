@@ -123,8 +123,8 @@ def generate(cnnc, net, outdir, weights=None):
     wopt = ["-w", weights] if weights else ["--random-weights=1"]
     run([cnnc, net, "-o", cfile, *wopt])
     rt = os.path.join(outdir, "rt")
-    if not os.path.isdir(rt):
-        run([cnnc, "--emit-runtime", rt])
+    shutil.rmtree(rt, ignore_errors=True)     # never a stale runtime from an older cnnc
+    run([cnnc, "--emit-runtime", rt])
     return name, cfile, rt
 
 
