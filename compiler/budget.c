@@ -57,7 +57,7 @@ static const char *const act_funcs[] = {
 };
 
 typedef struct KindCost {
-    const char *funcs[3];       /* the kernel and its private helpers */
+    const char *funcs[7];       /* the kernel and its private helpers */
     bool act;                   /* calls the activation dispatch */
     bool expf;                  /* calls expf itself */
 } KindCost;
@@ -67,7 +67,9 @@ static KindCost kind_cost(LayerKind k)
     KindCost c = { { NULL }, false, false };
     switch (k) {
     case LK_CONV:
-        c.funcs[0] = "cnn_conv2d_f32", c.act = true;
+        c.funcs[0] = "cnn_conv2d_f32", c.funcs[1] = "conv_rows8", c.funcs[2] = "conv_rows4";
+        c.funcs[3] = "conv_rows2", c.funcs[4] = "conv_rows1", c.funcs[5] = "conv_pixel";
+        c.act = true;
         break;
     case LK_LINEAR:
         c.funcs[0] = "cnn_linear_f32", c.act = true;
@@ -137,7 +139,7 @@ long long budget_code_estimate(const Network *net)
         KindCost c = kind_cost(l->kind);
         act |= c.act;
         expf |= c.expf;
-        for (int f = 0; f < 3 && c.funcs[f]; f++) {
+        for (int f = 0; f < 7 && c.funcs[f]; f++) {
             bool seen = false;
             for (int k = 0; k < nlinked; k++)
                 seen |= strcmp(linked[k], c.funcs[f]) == 0;
@@ -166,7 +168,7 @@ long long budget_stack_estimate(const Network *net)
             continue;
         KindCost c = kind_cost(l->kind);
         long long s = 0;
-        for (int f = 0; f < 3 && c.funcs[f]; f++)
+        for (int f = 0; f < 7 && c.funcs[f]; f++)
             s += cost_of(c.funcs[f])->stack;
         if (c.act)
             s += act_chain_stack();

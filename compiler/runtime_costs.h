@@ -19,7 +19,8 @@ static const RuntimeCost runtime_costs[] = {
     { "cnn_act_f32", 288, 24 },
     { "cnn_affine_f32", 76, 20 },
     { "cnn_avgpool2d_f32", 508, 152 },
-    { "cnn_conv2d_f32", 2736, 408 },
+    { "cnn_conv2d_f32", 436, 112 },
+    { "cnn_conv2d_ref_f32", 820, 152 },
     { "cnn_global_avgpool_f32", 76, 4 },
     { "cnn_global_maxpool_f32", 92, 4 },
     { "cnn_leaky_relu_f32", 36, 0 },
@@ -32,6 +33,11 @@ static const RuntimeCost runtime_costs[] = {
     { "cnn_sigmoid_f32", 60, 24 },
     { "cnn_softmax_f32", 196, 56 },
     { "cnn_tanh_f32", 36, 16 },
+    { "conv_pixel", 652, 128 },
+    { "conv_rows1", 1872, 192 },
+    { "conv_rows2", 2392, 256 },
+    { "conv_rows4", 2504, 248 },
+    { "conv_rows8", 2828, 240 },
     { "pool_extreme", 540, 160 },
 };
 
