@@ -68,7 +68,7 @@ static const char *act_func(LayerKind k)
 }
 
 typedef struct KindCost {
-    const char *funcs[4];       /* the kernel, its private helpers, its activation */
+    const char *funcs[8];       /* the kernel, its private helpers, its activation */
     bool expf, tanhf;           /* reaches libm's expf / tanhf */
 } KindCost;
 
@@ -82,10 +82,13 @@ static KindCost step_cost(const Network *net, int i)
     const Layer *act = l;
     switch (l->kind) {
     case LK_CONV:
-        if (lower_is_dwconv3x3(l, i == 0 && net->input_channels_last))
+        if (lower_is_dwconv3x3(l, i == 0 && net->input_channels_last)) {
             c.funcs[0] = "cnn_dwconv3x3_f32", c.funcs[1] = "dw_edge";
-        else
-            c.funcs[0] = "cnn_conv2d_f32", c.funcs[1] = "cnn_act_f32";
+        } else {
+            c.funcs[0] = "cnn_conv2d_f32", c.funcs[1] = "conv_rows8", c.funcs[2] = "conv_rows4";
+            c.funcs[3] = "conv_rows2", c.funcs[4] = "conv_rows1", c.funcs[5] = "conv_pixel";
+            c.funcs[6] = "cnn_act_f32";
+        }
         act = NULL;
         break;
     case LK_LINEAR:
@@ -158,7 +161,7 @@ long long budget_code_estimate(const Network *net)
         KindCost c = step_cost(net, i);
         expf |= c.expf;
         tanhf |= c.tanhf;
-        for (int f = 0; f < 4 && c.funcs[f]; f++) {
+        for (int f = 0; f < 8 && c.funcs[f]; f++) {
             bool seen = false;
             for (int k = 0; k < nlinked; k++)
                 seen |= strcmp(linked[k], c.funcs[f]) == 0;
@@ -184,7 +187,7 @@ long long budget_stack_estimate(const Network *net)
             continue;
         KindCost c = step_cost(net, i);
         long long s = 0;
-        for (int f = 0; f < 4 && c.funcs[f]; f++)
+        for (int f = 0; f < 8 && c.funcs[f]; f++)
             s += cost_of(c.funcs[f])->stack;
         if (c.expf || c.tanhf)
             s += STACK_LIBM;

@@ -448,8 +448,9 @@ static void write_weights(FILE *fp, Pool *pool, const Network *net, const Lowere
             continue;
         }
         write_array(fp, attr, s->w_sym, s->w, s->nw,
-                    pool_printf(pool, "layer %d '%s': %s weight %s (line %d)%s", l->index, l->name,
-                                l->op, sb, l->loc.line, note));
+                    pool_printf(pool, "layer %d '%s': %s weight %s (line %d)%s%s", l->index,
+                                l->name, l->op, sb, l->loc.line, note,
+                                s->kind == SK_CONV ? ", packed (cnn_pack.h)" : ""));
         if (s->b_sym) {
             if (s->b)
                 write_array(fp, attr, s->b_sym, s->b, s->nb,

@@ -8,11 +8,15 @@
  *             s = gamma / sqrt(var + eps), computed in double
  *   fuse      an activation right after a conv or linear (or the batchnorm
  *             folded into one) runs inside that kernel
+ *   pack      a conv's weights go into the blocked order its kernel reads
+ *             (cnn_pack.h); a 1x1 conv with stride 1 and no padding becomes
+ *             one long row of H*W pixels, so the kernel runs it as a GEMM
  *
  * The result is a list of Steps in the runtime's terms (1-D data as 2-D with
  * height 1), each with its buffers from the memory plan.
  */
 #include "cnnc.h"
+#include "cnn_pack.h"
 #include "cnn.h"
 
 #include <math.h>
@@ -285,6 +289,22 @@ bool lower_is_dwconv3x3(const Layer *l, bool in_hwc)
            (l->padding_mode == PM_ZEROS || !padded);
 }
 
+/* The conv kernel reads its weights packed (cnn_pack.h); the batchnorm is
+ * folded first, in PyTorch's layout. */
+static void pack_conv(Pool *pool, Step *s)
+{
+    float *packed = pool_alloc(pool, (size_t)s->nw * sizeof *packed);
+    cnn_conv2d_pack_f32(s->out_c, s->in_c, s->groups, s->kh, s->kw, s->w, packed);
+    s->w = packed;
+    /* 1x1, stride 1, no padding: output pixel p reads input pixel p, so the
+     * plane is one row and the kernel's pixel tiles run along all of it. */
+    if (s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && !s->in_hwc &&
+        s->pad_top + s->pad_bottom + s->pad_left + s->pad_right == 0) {
+        s->in_w *= s->in_h, s->out_w *= s->out_h;
+        s->in_h = s->out_h = 1;
+    }
+}
+
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
                   long long random_seed, Lowered *out)
 {
@@ -347,7 +367,9 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
             if (s->kind == SK_LINEAR)
                 pack_linear(pool, s);
             if (lower_is_dwconv3x3(l, s->in_hwc))
-                s->kind = SK_DWCONV3X3;
+                s->kind = SK_DWCONV3X3;     /* PyTorch's layout: nine taps per channel */
+            if (s->kind == SK_CONV)
+                pack_conv(pool, s);
             break;
         }
         case LK_MAXPOOL:

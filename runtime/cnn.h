@@ -18,7 +18,8 @@
  *     Kernels trust them and never read or write out of bounds for any
  *     output size that cnn_out_size() produces from the same parameters.
  *   - Kernels never allocate, use no globals and no stdio; the only library
- *     calls are expf and tanhf from libm.  No kernel needs scratch memory.
+ *     calls are expf and tanhf from libm (and fmaf, inlined as one
+ *     instruction, when the compiler targets a CPU with fused multiply-add).  No kernel needs scratch memory.
  *   - Parameters that describe a layer come in a small const struct; the
  *     kernels read it only.  Buffers marked restrict must not overlap; ops
  *     documented as "in place allowed" accept in == out (exactly equal, not
@@ -118,7 +119,9 @@ typedef struct CnnConv2dParams {
  * 2-D convolution (PyTorch's cross-correlation), nn.Conv2d semantics.
  *
  *   in      [in_c][in_h][in_w], or [in_h][in_w][in_c] when in_hwc is set
- *   weight  [out_c][in_c/groups][kernel_h][kernel_w]   (PyTorch's layout)
+ *   weight  cnn_conv2d_f32: packed by cnn_conv2d_pack_f32 (cnn_pack.h) from
+ *           cnn_conv2d_ref_f32's [out_c][in_c/groups][kernel_h][kernel_w]
+ *           (PyTorch's layout); out_c*(in_c/groups)*kernel_h*kernel_w floats
  *   bias    [out_c], or NULL for no bias
  *   out     [out_c][out_h][out_w]; must not overlap in, weight or bias
  *
@@ -144,6 +147,15 @@ void cnn_conv2d_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                     const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
                     float *CNN_RESTRICT out);
 
+/*
+ * The same formula with PyTorch's weight layout, one output element at a
+ * time (conv_ref.c): the reference twin the tests hold cnn_conv2d_f32 to.
+ * Slow; generated code does not call it.
+ */
+void cnn_conv2d_ref_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                        const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                        float *CNN_RESTRICT out);
+
 /* ------------------------------------------------------------------------
  * depthwise 3x3 conv2d (dwconv.c)
  * ------------------------------------------------------------------------ */
@@ -156,9 +168,10 @@ void cnn_conv2d_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
  * Any stride and any padding per side; stride 1 (vectorized across output
  * columns) and 2 are the cases it is built for.  The same params, the same
  * weight (PyTorch's [C][1][3][3]: the nine taps of a channel in the order the
- * kernel reads them, so no packing) and the same result as
- * cnn_conv2d_f32, its portable reference twin: each output is the bias plus
- * the taps in the same order, so the two agree bit for bit when the C
+ * kernel reads them; cnn_conv2d_pack_f32 leaves a conv whose groups have one
+ * channel each in that layout, so no packing) and the same result as
+ * cnn_conv2d_ref_f32, its portable reference twin: each output is the bias
+ * plus the taps in the same order, so the two agree bit for bit when the C
  * compiler contracts neither into fused multiply-adds.  cnnc calls it for
  * every conv that meets the conditions; outside them the result is
  * undefined.

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "cnn.h"
+#include "cnn_pack.h"
 #include "cnn_shape.h"
 
 #define TOL 1e-4
@@ -224,7 +225,7 @@ static int run_conv(Case *c)
     Tensor *x = tensor(c, "x", 1), *w = tensor(c, "w", 1), *b = tensor(c, "b", 0);
     Tensor *y = tensor(c, "y", 1);
     long long oh, ow;
-    float *out;
+    float *out, *packed;
     int ok;
 
     memset(&p, 0, sizeof p);
@@ -262,9 +263,20 @@ static int run_conv(Case *c)
         w->count != p.out_c * (p.in_c / p.groups) * p.kernel_h * p.kernel_w)
         die("conv tensor sizes disagree with the params");
 
+    /* The packed kernel, as generated code calls it, then its reference twin
+     * on PyTorch's layout: both against PyTorch. */
+    packed = malloc((size_t)w->count * sizeof *packed);
+    if (!packed)
+        die("out of memory");
+    cnn_conv2d_pack_f32(p.out_c, p.in_c, p.groups, p.kernel_h, p.kernel_w, w->data, packed);
     out = alloc_out(y->count);
-    cnn_conv2d_f32(&p, x->data, w->data, b ? b->data : NULL, out);
+    cnn_conv2d_f32(&p, x->data, packed, b ? b->data : NULL, out);
     ok = compare(c, y, out);
+    free(out);
+    free(packed);
+    out = alloc_out(y->count);
+    cnn_conv2d_ref_f32(&p, x->data, w->data, b ? b->data : NULL, out);
+    ok = compare(c, y, out) && ok;
     free(out);
     return ok;
 }

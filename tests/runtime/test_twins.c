@@ -3,7 +3,9 @@
  * reference twin, on the same inputs, over random odd sizes that leave
  * partial blocks and edge columns (CTest: runtime_twins, label "runtime").
  *
- *   cnn_dwconv3x3_f32  vs cnn_conv2d_f32 (groups == channels, 3x3)
+ *   cnn_dwconv3x3_f32  vs cnn_conv2d_ref_f32 (groups == channels, 3x3), and
+ *                      vs cnn_conv2d_f32 (its packed weights are PyTorch's
+ *                      layout when every group has one channel)
  *   cnn_linear_f32     vs cnn_linear_ref_f32 (weights packed with
  *                      cnn_linear_packed_index)
  *
@@ -79,7 +81,7 @@ static int dw_case(int k)
 {
     CnnConv2dParams p;
     char what[200];
-    float *in, *w, *b, *o1, *o2;
+    float *in, *w, *b, *o1, *o2, *o3;
     size_t n_out;
     int ok;
     memset(&p, 0, sizeof p);
@@ -111,13 +113,15 @@ static int dw_case(int k)
     b = buf((size_t)p.out_c, 1);
     o1 = buf(n_out, 0);
     o2 = buf(n_out, 0);
+    o3 = buf(n_out, 0);
     cnn_dwconv3x3_f32(&p, in, w, k % 3 ? b : NULL, o1);
-    cnn_conv2d_f32(&p, in, w, k % 3 ? b : NULL, o2);
+    cnn_conv2d_ref_f32(&p, in, w, k % 3 ? b : NULL, o2);
+    cnn_conv2d_f32(&p, in, w, k % 3 ? b : NULL, o3);
     snprintf(what, sizeof what, "dwconv3x3 case %d: c=%d %dx%d stride %dx%d pad t%d b%d l%d r%d",
              k, (int)p.in_c, (int)p.in_h, (int)p.in_w, (int)p.stride_h, (int)p.stride_w,
              (int)p.pad_top, (int)p.pad_bottom, (int)p.pad_left, (int)p.pad_right);
-    ok = same(what, o1, o2, n_out);
-    free(in), free(w), free(b), free(o1), free(o2);
+    ok = same(what, o1, o2, n_out) && same(what, o1, o3, n_out);
+    free(in), free(w), free(b), free(o1), free(o2), free(o3);
     return ok;
 }
 
