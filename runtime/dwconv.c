@@ -18,6 +18,7 @@
 
 #include "cnn.h"
 #include "cnn_internal.h"
+#include "cnn_mac.h"
 
 /* o[x] += w[0]*r[x*s + off] + w[1]*r[x*s + off + 1] + w[2]*r[x*s + off + 2],
  * each added in turn, for x in [lo, hi): one kernel row. */
@@ -29,9 +30,9 @@ static void dw_row3(float *CNN_RESTRICT o, const float *CNN_RESTRICT r, const fl
     for (x = lo; x < hi; x++) {
         const float *t = r + x * s + off;
         float a = o[x];
-        a += w0 * t[0];
-        a += w1 * t[1];
-        a += w2 * t[2];
+        a = CNN_MAC(a, w0, t[0]);
+        a = CNN_MAC(a, w1, t[1]);
+        a = CNN_MAC(a, w2, t[2]);
         o[x] = a;
     }
 }
@@ -47,15 +48,15 @@ static void dw_rows9(float *CNN_RESTRICT o, const float *CNN_RESTRICT r0,
     for (x = lo; x < hi; x++) {
         const int32_t k = x * s + off;
         float a = b;
-        a += w0 * r0[k];
-        a += w1 * r0[k + 1];
-        a += w2 * r0[k + 2];
-        a += w3 * r1[k];
-        a += w4 * r1[k + 1];
-        a += w5 * r1[k + 2];
-        a += w6 * r2[k];
-        a += w7 * r2[k + 1];
-        a += w8 * r2[k + 2];
+        a = CNN_MAC(a, w0, r0[k]);
+        a = CNN_MAC(a, w1, r0[k + 1]);
+        a = CNN_MAC(a, w2, r0[k + 2]);
+        a = CNN_MAC(a, w3, r1[k]);
+        a = CNN_MAC(a, w4, r1[k + 1]);
+        a = CNN_MAC(a, w5, r1[k + 2]);
+        a = CNN_MAC(a, w6, r2[k]);
+        a = CNN_MAC(a, w7, r2[k + 1]);
+        a = CNN_MAC(a, w8, r2[k + 2]);
         o[x] = a;
     }
 }
@@ -71,7 +72,7 @@ static float dw_edge(const float *const rows[3], const float *w, float b, int32_
             continue;
         for (kx = 0; kx < 3; kx++)
             if (c0 + kx >= 0 && c0 + kx < in_w)
-                a += w[ky * 3 + kx] * rows[ky][c0 + kx];
+                a = CNN_MAC(a, w[ky * 3 + kx], rows[ky][c0 + kx]);
     }
     return a;
 }

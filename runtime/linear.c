@@ -9,6 +9,7 @@
  * under AVX2 or NEON; on a Cortex-M4F one load and one multiply-add per MAC).
  */
 #include "cnn.h"
+#include "cnn_mac.h"
 
 enum { B = CNN_LINEAR_BLOCK };
 
@@ -18,13 +19,16 @@ static void linear_block(int32_t n, const float *CNN_RESTRICT in, const float *C
 {
     float a[B];
     int32_t i, j;
+    CNN_UNROLL8
     for (j = 0; j < B; j++)
         a[j] = 0.0f;
     for (i = 0; i < n; i++) {
         const float v = in[i];
+        CNN_UNROLL8
         for (j = 0; j < B; j++)
-            a[j] += w[i * B + j] * v;
+            a[j] = CNN_MAC(a[j], w[i * B + j], v);
     }
+    CNN_UNROLL8
     for (j = 0; j < B; j++)
         acc[j] = a[j];
 }
@@ -35,7 +39,7 @@ static float dot(int32_t n, const float *CNN_RESTRICT in, const float *CNN_RESTR
     float acc = 0.0f;
     int32_t i;
     for (i = 0; i < n; i++)
-        acc += w[i] * in[i];
+        acc = CNN_MAC(acc, w[i], in[i]);
     return acc;
 }
 
