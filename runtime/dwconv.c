@@ -10,6 +10,8 @@
  * the nine taps of a column are summed in one pass, in registers; otherwise
  * each existing row is added in a pass of its own.
  *
+ * The fused activation runs once per channel plane.
+ *
  * Each output is the bias, then the taps (ky, kx) in row-major order with the
  * padded ones left out: the order of cnn_conv2d_f32, its reference twin, so
  * the two agree bit for bit.
@@ -61,18 +63,20 @@ static void dw_rows9(float *CNN_RESTRICT o, const float *CNN_RESTRICT r0,
     }
 }
 
-/* One output column at the edge: the taps inside the input only. */
+/* One output column at the edge: the taps inside the input only.  The
+ * valid kx run [ka, kb) is found once, so the tap loop has no check. */
 static float dw_edge(const float *const rows[3], const float *w, float b, int32_t in_w,
                      int32_t c0)
 {
+    const int32_t ka = c0 < 0 ? -c0 : 0;
+    const int32_t kb = c0 + 3 > in_w ? in_w - c0 : 3;
     float a = b;
     int32_t ky, kx;
     for (ky = 0; ky < 3; ky++) {
         if (!rows[ky])
             continue;
-        for (kx = 0; kx < 3; kx++)
-            if (c0 + kx >= 0 && c0 + kx < in_w)
-                a = CNN_MAC(a, w[ky * 3 + kx], rows[ky][c0 + kx]);
+        for (kx = ka; kx < kb; kx++)
+            a = CNN_MAC(a, w[ky * 3 + kx], rows[ky][c0 + kx]);
     }
     return a;
 }
@@ -123,8 +127,11 @@ void cnn_dwconv3x3_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                 o[x] = dw_edge(rows, w, b, in_w, x * s + off);
             for (x = hi > lo ? hi : lo; x < out_w; x++)
                 o[x] = dw_edge(rows, w, b, in_w, x * s + off);
-            if (p->act.fn)
-                p->act.fn(o, o, out_w, p->act.slope);
         }
+        /* Once per channel: a depthwise plane is small and still in cache,
+         * and one call per row would cost more than the rows do. */
+        if (p->act.fn)
+            p->act.fn(out + c * out_h * out_w, out + c * out_h * out_w, out_h * out_w,
+                      p->act.slope);
     }
 }
