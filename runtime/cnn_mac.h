@@ -10,8 +10,9 @@
  *     rounds exactly so; gcc forms it only under -ffp-contract=fast, which
  *     would give VFMA and other bits, so it is written out;
  *   - elsewhere it is the plain expression (vectorized by the compiler);
- *   - -DCNN_PORTABLE forces the plain expression everywhere (the tests build
- *     both and get the same bits).
+ *   - -DCNN_PORTABLE forces the plain expression everywhere.  The Cortex-M
+ *     tests (tests/mcu) compare the VMLA images with the host's portable
+ *     build bit for bit.
  *
  * The rounding is the same as the reference twins', which is what lets the
  * twin tests and the Cortex-M tests demand identical bits.
