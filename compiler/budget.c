@@ -48,29 +48,52 @@ static const RuntimeCost *cost_of(const char *name)
     diag_internal("runtime_costs.h has no entry for %s", name);
 }
 
-/* The runtime functions a layer kind links, by name; the activation
- * dispatch (which conv and linear call for fused activations) brings all
- * five activations, and with them expf and tanhf. */
-static const char *const act_funcs[] = {
-    "cnn_act_f32", "cnn_relu_f32", "cnn_relu6_f32", "cnn_leaky_relu_f32", "cnn_sigmoid_f32",
-    "cnn_tanh_f32", NULL,
-};
+/* The runtime function of an activation layer kind, or NULL. */
+static const char *act_func(LayerKind k)
+{
+    switch (k) {
+    case LK_RELU:
+        return "cnn_relu_f32";
+    case LK_RELU6:
+        return "cnn_relu6_f32";
+    case LK_LEAKY_RELU:
+        return "cnn_leaky_relu_f32";
+    case LK_SIGMOID:
+        return "cnn_sigmoid_f32";
+    case LK_TANH:
+        return "cnn_tanh_f32";
+    default:
+        return NULL;
+    }
+}
 
 typedef struct KindCost {
-    const char *funcs[3];       /* the kernel and its private helpers */
-    bool act;                   /* calls the activation dispatch */
-    bool expf;                  /* calls expf itself */
+    const char *funcs[8];       /* the kernel, its private helpers, its activation */
+    bool expf, tanhf;           /* reaches libm's expf / tanhf */
 } KindCost;
 
-static KindCost kind_cost(LayerKind k)
+/* What layer i's step links: the generated code names each activation's own
+ * function, fused or stand-alone, so only the activations used are linked,
+ * and libm only for sigmoid, tanh and softmax. */
+static KindCost step_cost(const Network *net, int i)
 {
+    const Layer *l = &net->layers[i];
     KindCost c = { { NULL }, false, false };
-    switch (k) {
+    const Layer *act = l;
+    switch (l->kind) {
     case LK_CONV:
-        c.funcs[0] = "cnn_conv2d_f32", c.act = true;
+        if (lower_is_dwconv3x3(l, i == 0 && net->input_channels_last)) {
+            c.funcs[0] = "cnn_dwconv3x3_f32", c.funcs[1] = "dw_edge";
+        } else {
+            c.funcs[0] = "cnn_conv2d_f32", c.funcs[1] = "conv_rows8", c.funcs[2] = "conv_rows4";
+            c.funcs[3] = "conv_rows2", c.funcs[4] = "conv_rows1", c.funcs[5] = "conv_pixel";
+            c.funcs[6] = "cnn_act_f32";
+        }
+        act = NULL;
         break;
     case LK_LINEAR:
-        c.funcs[0] = "cnn_linear_f32", c.act = true;
+        c.funcs[0] = "cnn_linear_f32";
+        act = NULL;
         break;
     case LK_MAXPOOL:
         c.funcs[0] = "cnn_maxpool2d_f32", c.funcs[1] = "pool_extreme";
@@ -96,29 +119,40 @@ static KindCost kind_cost(LayerKind k)
     case LK_PAD:
         c.funcs[0] = "cnn_pad2d_f32";
         break;
-    case LK_RELU:
-    case LK_RELU6:
-    case LK_LEAKY_RELU:
-    case LK_SIGMOID:
-    case LK_TANH:
-        c.act = true;
+    case LK_ADD:
+        c.funcs[0] = "cnn_add_f32";
+        break;
+    case LK_CONCAT:
+        c.funcs[0] = "cnn_concat_f32";
+        break;
+    case LK_MUL:
+        c.funcs[0] = "cnn_mul_f32";
         break;
     default:
         break;
     }
+    if (!act) {     /* conv, linear: the activation fused after a folded batchnorm, if any */
+        int k = i + 1;
+        if (k < net->nlayers && net->layers[k].folded)
+            k++;
+        if (k < net->nlayers && net->layers[k].fused)
+            act = &net->layers[k];
+    }
+    if (act && act_func(act->kind)) {
+        int f = 0;
+        while (c.funcs[f])
+            f++;
+        c.funcs[f] = act_func(act->kind);
+        c.expf |= act->kind == LK_SIGMOID;
+        c.tanhf |= act->kind == LK_TANH;
+    }
     return c;
-}
-
-/* Deepest stack below the activation dispatch: sigmoid or tanh into libm. */
-static long long act_chain_stack(void)
-{
-    long long sig = cost_of("cnn_sigmoid_f32")->stack, tanh = cost_of("cnn_tanh_f32")->stack;
-    return cost_of("cnn_act_f32")->stack + (sig > tanh ? sig : tanh) + STACK_LIBM;
 }
 
 static bool layer_has_step(const Layer *l)
 {
-    if (l->folded || l->fused || l->kind == LK_FLATTEN || l->kind == LK_DROPOUT)
+    if (l->folded || l->fused || l->kind == LK_FLATTEN || l->kind == LK_DROPOUT ||
+        l->kind == LK_IDENTITY)
         return false;
     return true;
 }
@@ -127,17 +161,17 @@ long long budget_code_estimate(const Network *net)
 {
     const char *linked[32];
     int nlinked = 0;
-    bool act = false, expf = false;
+    bool expf = false, tanhf = false;
     long long code = CODE_RUN;
     for (int i = 0; i < net->nlayers; i++) {
         const Layer *l = &net->layers[i];
         if (!layer_has_step(l))
             continue;
         code += CODE_STEP + params_block(l->kind);
-        KindCost c = kind_cost(l->kind);
-        act |= c.act;
+        KindCost c = step_cost(net, i);
         expf |= c.expf;
-        for (int f = 0; f < 3 && c.funcs[f]; f++) {
+        tanhf |= c.tanhf;
+        for (int f = 0; f < 8 && c.funcs[f]; f++) {
             bool seen = false;
             for (int k = 0; k < nlinked; k++)
                 seen |= strcmp(linked[k], c.funcs[f]) == 0;
@@ -147,13 +181,10 @@ long long budget_code_estimate(const Network *net)
             }
         }
     }
-    if (act) {
-        for (int f = 0; act_funcs[f]; f++)
-            code += cost_of(act_funcs[f])->code;
-        code += COST_TANHF_CODE;
-    }
-    if (act || expf)
+    if (expf)
         code += COST_EXPF_CODE;
+    if (tanhf)
+        code += COST_TANHF_CODE;
     return code;
 }
 
@@ -164,13 +195,11 @@ long long budget_stack_estimate(const Network *net)
         const Layer *l = &net->layers[i];
         if (!layer_has_step(l))
             continue;
-        KindCost c = kind_cost(l->kind);
+        KindCost c = step_cost(net, i);
         long long s = 0;
-        for (int f = 0; f < 3 && c.funcs[f]; f++)
+        for (int f = 0; f < 8 && c.funcs[f]; f++)
             s += cost_of(c.funcs[f])->stack;
-        if (c.act)
-            s += act_chain_stack();
-        if (c.expf)
+        if (c.expf || c.tanhf)
             s += STACK_LIBM;
         if (s > deepest)
             deepest = s;
@@ -183,38 +212,79 @@ long long budget_flash(const Network *net)
     return net_weight_bytes(net) + budget_code_estimate(net);
 }
 
-/* The layer whose output a plan buffer holds: the last writer before i. */
-static const Layer *writer_of(const Network *net, const Plan *plan, int i)
+/* The last layer whose output a buffer holds: what it holds at a step. */
+static const Layer *holder_at(const Network *net, const Plan *plan, int buf, int step)
 {
-    for (int j = i - 1; j >= 0; j--)
-        if (!plan->layers[j].alias && !plan->layers[j].in_place)
-            return &net->layers[j];
-    return NULL;
+    const Layer *h = NULL;
+    for (int j = 0; j < net->nlayers && j <= step; j++)
+        if (plan->layers[j].buffer == buf)
+            h = &net->layers[j];
+    return h;
 }
 
+/* A concat whose inputs are written into its buffer, before it runs. */
+static bool assembling(const Plan *plan, const PlanBuffer *pb, int step)
+{
+    return pb->producer >= step && pb->first <= step && plan->layers[pb->producer].alias;
+}
+
+/* The error points at the peak step and notes every tensor alive there: what
+ * the peak layer reads, what it writes, and what waits for a later layer. */
 static void check_ram(const Network *net, const Plan *plan, long long budget)
 {
-    char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], s1[64], s2[64];
+    char b1[32], b2[32], b3[32], b4[32], s1[64];
     long long stack = budget_stack_estimate(net);
     if (plan->arena_bytes + stack <= budget)
         return;
     int k = plan->peak_layer;
+    if (k < 0) {
+        Loc at = net->nlayers ? net->layers[0].loc : net->prog->input_loc;
+        diag_error(at, "RAM budget of %s bytes exceeded: arena 0 + stack about %s bytes",
+                   count_grouped(budget, b1, sizeof b1), count_grouped(stack, b2, sizeof b2));
+        return;
+    }
     const Layer *l = &net->layers[k];
     const LayerPlan *lp = &plan->layers[k];
-    const Layer *src = writer_of(net, plan, k);
-    const Shape *in_shape = &l->in_shape;
     diag_error(l->loc, "RAM budget of %s bytes exceeded: arena %s + stack about %s = %s bytes; "
                "the arena peaks in %s '%s'", count_grouped(budget, b1, sizeof b1),
-               count_grouped(plan->arena_bytes, b2, sizeof b2), count_grouped(stack, b5, sizeof b5),
-               count_grouped(plan->arena_bytes + stack, b6, sizeof b6), l->op, l->name);
-    if (lp->in.kind == BUF_ARENA && src)
-        diag_note(src->loc, "alive there: the input %s (%s bytes), written by %s '%s'",
-                  shape_str(in_shape, s1, sizeof s1), count_grouped(lp->in.bytes, b3, sizeof b3),
-                  src->op, src->name);
-    if (lp->out.kind == BUF_ARENA)
-        diag_note(l->loc, "alive there: the output %s (%s bytes) of %s '%s'",
-                  shape_str(&l->out_shape, s2, sizeof s2), count_grouped(lp->out.bytes, b4, sizeof b4),
-                  l->op, l->name);
+               count_grouped(plan->arena_bytes, b2, sizeof b2), count_grouped(stack, b3, sizeof b3),
+               count_grouped(plan->arena_bytes + stack, b4, sizeof b4), l->op, l->name);
+    layer_note_uses(l);
+    if (plan->arena_bytes > plan->lower_bound)
+        diag_note(l->loc, "the most bytes alive at one step are %s; the arena adds %s for "
+                  "alignment and gaps", count_grouped(plan->lower_bound, b1, sizeof b1),
+                  count_grouped(plan->arena_bytes - plan->lower_bound, b2, sizeof b2));
+    for (int q = 0; q < plan->npeak_live; q++) {
+        int b = plan->peak_live[q];
+        const PlanBuffer *pb = &plan->buffers[b];
+        count_grouped(pb->bytes, b1, sizeof b1);
+        if (assembling(plan, pb, k)) {
+            const Layer *c = &net->layers[pb->producer];
+            diag_note(c->loc, "alive there: the output %s (%s bytes) of concat '%s', its inputs "
+                      "written straight into it", shape_str(&c->out_shape, s1, sizeof s1), b1,
+                      c->name);
+            continue;
+        }
+        if (pb->first == k) {
+            diag_note(l->loc, "alive there: the output %s (%s bytes) of %s '%s'",
+                      shape_str(&l->out_shape, s1, sizeof s1), b1, l->op, l->name);
+            continue;
+        }
+        const Layer *h = holder_at(net, plan, b, k - 1);
+        if (!h)
+            diag_internal("buffer %d alive at step %d has no writer before it", b, k);
+        bool read_here = false;
+        for (int i = 0; i < lp->nins; i++)
+            read_here |= lp->in_buffers[i] == b;
+        shape_str(&h->out_shape, s1, sizeof s1);
+        if (read_here)
+            diag_note(h->loc, "alive there: the input %s (%s bytes), written by %s '%s'", s1, b1,
+                      h->op, h->name);
+        else if (pb->last_reader >= 0)
+            diag_note(h->loc, "alive there: %s (%s bytes), written by %s '%s', read last by %s "
+                      "'%s'", s1, b1, h->op, h->name, net->layers[pb->last_reader].op,
+                      net->layers[pb->last_reader].name);
+    }
 }
 
 static void check_flash(const Network *net, long long budget)

@@ -22,6 +22,10 @@ m4_ifelse(cnnc_step($1, kind), <|conv|>, <|cnnc_emit_conv($1)|>,
           cnnc_step($1, kind), <|affine|>, <|cnnc_emit_affine($1)|>,
           cnnc_step($1, kind), <|pad|>, <|cnnc_emit_pad($1)|>,
           cnnc_step($1, kind), <|copy|>, <|cnnc_emit_copy($1)|>,
+          cnnc_step($1, kind), <|add|>, <|cnnc_emit_add($1)|>,
+          cnnc_step($1, kind), <|concat|>, <|cnnc_emit_concat($1)|>,
+          cnnc_step($1, kind), <|mul|>, <|cnnc_emit_mul($1)|>,
+          cnnc_step($1, kind), <|dwconv3x3|>, <|cnnc_emit_dwconv3x3($1)|>,
           <|m4_fatal_error(<|cnnc: skeleton: unknown step kind |>cnnc_step($1, kind))|>)|>)
 
 m4_define(<|cnnc_emit_conv|>,
@@ -53,6 +57,25 @@ m4_define(<|cnnc_emit_linear|>,
     }
 |>)
 
+m4_dnl A depthwise 3x3 conv: the fields its kernel reads (cnn.h).
+m4_define(<|cnnc_emit_dwconv3x3|>,
+<|    {
+        static const CnnConv2dParams p = {
+            .in_c = cnnc_step($1, in_c), .in_h = cnnc_step($1, in_h), .in_w = cnnc_step($1, in_w),
+            .out_c = cnnc_step($1, out_c), .out_h = cnnc_step($1, out_h), .out_w = cnnc_step($1, out_w),
+            .kernel_h = 3, .kernel_w = 3,
+            .stride_h = cnnc_step($1, sh), .stride_w = cnnc_step($1, sw),
+            .dilation_h = 1, .dilation_w = 1,
+            .pad_top = cnnc_step($1, pad_top), .pad_bottom = cnnc_step($1, pad_bottom),
+            .pad_left = cnnc_step($1, pad_left), .pad_right = cnnc_step($1, pad_right),
+            .groups = cnnc_step($1, groups),
+            .pad_mode = cnnc_step($1, pad_mode),
+            .act = { cnnc_step($1, act), cnnc_step($1, slope) },
+        };
+        cnn_dwconv3x3_f32(&p, cnnc_step($1, in), cnnc_step($1, w), cnnc_step($1, b), cnnc_step($1, out));
+    }
+|>)
+
 m4_dnl cnnc_emit_pool(I, max|min|avg)
 m4_define(<|cnnc_emit_pool|>,
 <|    {
@@ -76,10 +99,7 @@ m4_define(<|cnnc_emit_global|>,
 |>)
 
 m4_define(<|cnnc_emit_act|>,
-<|    {
-        static const CnnAct act = { cnnc_step($1, act), cnnc_step($1, slope) };
-        cnn_act_f32(&act, cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, count));
-    }
+<|    cnnc_step($1, act)(cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, count), cnnc_step($1, slope));
 |>)
 
 m4_define(<|cnnc_emit_softmax|>,
@@ -109,6 +129,27 @@ m4_define(<|cnnc_emit_copy|>,
         for (i = 0; i < cnnc_step($1, count); i++)
             cnnc_step($1, out)[i] = cnnc_step($1, in)[i];
     }
+|>)
+
+m4_dnl add, concat, mul: the tensors read are a list of pointers (any number).
+m4_define(<|cnnc_emit_add|>,
+<|    {
+        const float *const ins[cnnc_step($1, nins)] = { cnnc_step($1, ins) };
+        cnn_add_f32(ins, cnnc_step($1, nins), cnnc_step($1, out), cnnc_step($1, count));
+    }
+|>)
+
+m4_define(<|cnnc_emit_concat|>,
+<|    {
+        static const int32_t sizes[cnnc_step($1, nins)] = { cnnc_step($1, in_sizes) };
+        const float *const ins[cnnc_step($1, nins)] = { cnnc_step($1, ins) };
+        cnn_concat_f32(ins, sizes, cnnc_step($1, nins), cnnc_step($1, out));
+    }
+|>)
+
+m4_define(<|cnnc_emit_mul|>,
+<|    cnn_mul_f32(cnnc_step($1, in), cnnc_step($1, gate), cnnc_step($1, out),
+                cnnc_step($1, in_c), cnnc_step($1, spatial), cnnc_step($1, gate_spatial));
 |>)
 
 m4_dnl cnnc_attr(WEIGHTS|ARENA): the GCC/Clang attributes of that data.
