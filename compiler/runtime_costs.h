@@ -17,8 +17,10 @@ typedef struct RuntimeCost {
 
 static const RuntimeCost runtime_costs[] = {
     { "cnn_act_f32", 288, 24 },
+    { "cnn_add_f32", 112, 16 },
     { "cnn_affine_f32", 76, 20 },
     { "cnn_avgpool2d_f32", 508, 152 },
+    { "cnn_concat_f32", 76, 20 },
     { "cnn_conv2d_f32", 2736, 408 },
     { "cnn_global_avgpool_f32", 76, 4 },
     { "cnn_global_maxpool_f32", 92, 4 },
@@ -26,6 +28,7 @@ static const RuntimeCost runtime_costs[] = {
     { "cnn_linear_f32", 152, 48 },
     { "cnn_maxpool2d_f32", 8, 0 },
     { "cnn_minpool2d_f32", 8, 0 },
+    { "cnn_mul_f32", 104, 12 },
     { "cnn_pad2d_f32", 740, 144 },
     { "cnn_relu6_f32", 68, 0 },
     { "cnn_relu_f32", 44, 0 },

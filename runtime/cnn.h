@@ -277,6 +277,51 @@ typedef struct CnnPadParams {
 void cnn_pad2d_f32(const CnnPadParams *p, const float *CNN_RESTRICT in,
                    float *CNN_RESTRICT out);
 
+/* ------------------------------------------------------------------------
+ * Merging branches of a graph (merge.c)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Element-wise sum of nin >= 2 tensors of n floats each (PyTorch's
+ * a + b + c, summed left to right in float32).
+ *
+ *   ins  nin pointers, each to n floats;  out  n floats
+ *   out[i] = ((ins[0][i] + ins[1][i]) + ins[2][i]) + ...
+ *
+ * In place allowed: out may equal any ins[k] (exactly, not partly
+ * overlapping); the inputs may also equal each other (x + x).
+ */
+void cnn_add_f32(const float *const *ins, int32_t nin, float *out, int32_t n);
+
+/*
+ * Concatenation along channels, torch.cat(dim=1) of [C_k][H][W] (or [C_k][L],
+ * or vectors [N_k]).  With channels first, each input is one contiguous run
+ * of the output:
+ *
+ *   ins    nin pointers; ins[k] holds sizes[k] floats (C_k*H*W)
+ *   out    sum_k sizes[k] floats; out[o_k + i] = ins[k][i],
+ *          o_k = sizes[0] + ... + sizes[k-1]
+ *
+ * An input that already stands at its place (ins[k] == out + o_k: the
+ * memory plan had its producer write there) is not copied.  Any other input
+ * must not overlap out.
+ */
+void cnn_concat_f32(const float *const *ins, const int32_t *sizes, int32_t nin, float *out);
+
+/*
+ * Element-wise product x * gate, with the gate either x's shape or one value
+ * per channel broadcast over space (squeeze-and-excite: x * sigmoid(...)
+ * with a [C][1][1] gate).
+ *
+ *   x, out  [channels][spatial]   (spatial = H*W, L, or 1 for a vector)
+ *   gate    [channels][gate_spatial], gate_spatial == spatial or 1
+ *   out[c][s] = x[c][s] * gate[c][gate_spatial == 1 ? 0 : s]
+ *
+ * In place allowed: out may equal x, or gate when gate_spatial == spatial.
+ */
+void cnn_mul_f32(const float *x, const float *gate, float *out, int32_t channels,
+                 int32_t spatial, int32_t gate_spatial);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,10 +5,13 @@ shape_oracle.py - check cnnc's layer table against PyTorch.
     shape_oracle.py CNNC NETFILE        run `CNNC NETFILE --table=json` and check it
     shape_oracle.py --json TABLE.json   check a table read from a file (no cnnc needed)
 
-The network is rebuilt in PyTorch from the JSON alone: an nn.Sequential whose
-children carry the JSON layer names, one torch module per layer, built from the
-resolved `attrs` and the shape PyTorch actually produced so far (never the
-shape cnnc claims).  A random batch-1 input of the JSON input shape is run
+The network is rebuilt in PyTorch from the JSON alone: a GraphNet (below)
+that holds one torch module per layer under the layer's dotted name (so
+`stem.0` is child `0` of child `stem`, and the state dict has PyTorch's own
+hierarchical names), built from the resolved `attrs` and the shapes PyTorch
+actually produced so far (never the shape cnnc claims).  Each layer reads the
+outputs its `inputs` name ("input": the network input; a table without
+`inputs` is a stack).  A random batch-1 input of the JSON input shape is run
 through it, and for every layer the oracle compares with what cnnc printed:
 
   - input and output shape (batch dimension dropped);
@@ -16,14 +19,19 @@ through it, and for every layer the oracle compares with what cnnc printed:
   - tensors: names and shapes of the module's state_dict() (without
     num_batches_tracked), prefixed with the layer name, in state_dict order;
   - macs: conv  Cout*Hout*Wout * (Cin/groups)*kh*kw (from the output tensor
-    and the weight shape), linear in*out, everything else 0;
+    and the weight shape), linear in*out, everything else 0 (add, concat and
+    mul too: they multiply-accumulate nothing);
+  - inputs: every name refers to an earlier layer or to "input"; add needs
+    equal shapes, concat equal sizes but for channels, mul a gate of x's
+    shape or one value per channel (PyTorch itself checks the arithmetic);
   - the resolved attrs that PyTorch can confirm: conv/linear `in`, batchnorm
     `channels`, conv padding_lo/padding_hi (PyTorch's split for "same"), the
     number of entries per spatial axis, and the exact set of attr keys.
 
 and the totals: params, macs, weight_bytes (float32 kept in flash: conv and
-linear parameters, a batchnorm after a conv or linear folded into it, any other
-batchnorm as scale and shift; see flash_floats), the arena sizes' sanity, and
+linear parameters, a batchnorm that reads a conv or linear right before it with
+no other reader folded into it, any other batchnorm as scale and shift; see
+flash_floats), the arena sizes' sanity, and
 the optional top-level output and input/output_bytes when present.
 
 Exit status: 0 when everything agrees, 1 on any mismatch (each one printed with
@@ -79,7 +87,14 @@ ATTR_KEYS = {
     "softmax": (set(), set()),
     "pad": ({"padding", "mode", "value"}, set()),
     "dropout": ({"p"}, set()),
+    "add": (set(), set()),
+    "concat": (set(), set()),
+    "mul": (set(), set()),
+    "identity": (set(), set()),
 }
+
+# Ops that read more than one tensor, and how many they take.
+MERGE_OPS = {"add": (2, 16), "concat": (2, 16), "mul": (2, 2)}
 
 PAD_MODES = {"zeros": "constant", "reflect": "reflect",
              "replicate": "replicate", "circular": "circular"}
@@ -129,6 +144,67 @@ class Pad(nn.Module):
 
     def extra_repr(self):
         return f"padding={self.padding}, mode={self.mode}, value={self.value}"
+
+
+class Add(nn.Module):
+    """The add op: x + y + ..., left to right."""
+
+    def forward(self, *xs):
+        y = xs[0]
+        for x in xs[1:]:
+            y = y + x
+        return y
+
+
+class Concat(nn.Module):
+    """The concat op: torch.cat along channels (dim 1 with the batch axis)."""
+
+    def forward(self, *xs):
+        return torch.cat(xs, dim=1)
+
+
+class Mul(nn.Module):
+    """The mul op: x * gate, the gate x's shape or Cx1x1 (Cx1) broadcast."""
+
+    def forward(self, x, gate):
+        return x * gate
+
+
+class GraphNet(nn.Module):
+    """Layers run in the table's order; each reads the outputs named by its
+    `inputs`.  Modules sit in a tree of plain containers that follows the
+    dotted names, so state_dict() keys are the tensor names cnnc expects."""
+
+    def __init__(self):
+        super().__init__()
+        self.order = []             # (name, module, [input names])
+
+    def place(self, name, module):
+        parts = name.split(".")
+        node = self
+        for part in parts[:-1]:
+            child = node._modules.get(part)
+            if child is None:
+                child = nn.Module()
+                node.add_module(part, child)
+            elif child in (m for _, m, _ in self.order):
+                raise OracleError(f"'{name}': '{part}' is a layer, it cannot also hold layers")
+            node = child
+        if parts[-1] in node._modules:
+            raise OracleError(f"'{name}' names two modules")
+        node.add_module(parts[-1], module)
+
+    def add_layer(self, name, module, inputs):
+        self.place(name, module)
+        self.order.append((name, module, list(inputs)))
+
+    def forward(self, x):
+        outs = {"input": x}
+        y = x
+        for name, module, inputs in self.order:
+            y = module(*[outs[i] for i in inputs])
+            outs[name] = y
+        return y
 
 
 class Checker:
@@ -301,6 +377,15 @@ def build_module(layer, in_shape, where, chk):
             raise OracleError(f"{where}: attrs.p is {p}, outside [0, 1]")
         return nn.Dropout(p)
 
+    if op == "identity":
+        return nn.Identity()
+    if op == "add":
+        return Add()
+    if op == "concat":
+        return Concat()
+    if op == "mul":
+        return Mul()
+
     raise OracleError(f"{where}: unknown op '{op}'")
 
 
@@ -319,10 +404,49 @@ def module_macs(module, y):
     return 0
 
 
+def layer_inputs(layer, pos, prev, where):
+    """The names a layer reads: its `inputs`, or the line above in a table
+    that predates graphs."""
+    if "inputs" not in layer:
+        return [prev]
+    ins = layer["inputs"]
+    if not isinstance(ins, list) or not ins or not all(isinstance(i, str) for i in ins):
+        raise OracleError(f"{where}: inputs {ins!r} is not a non-empty list of names")
+    return ins
+
+
+def check_merge_shapes(op, names, shapes, where):
+    """What cnnc's language allows, checked here so that PyTorch's broadcasting
+    cannot hide a disagreement: add equal shapes, concat equal but for the
+    channels, mul a gate of x's shape or one value per channel."""
+    lo, hi = MERGE_OPS.get(op, (1, 1))
+    if not lo <= len(names) <= hi:
+        want = f"{lo}" if lo == hi else f"{lo} to {hi}"
+        raise OracleError(f"{where}: {op} reads {len(names)} tensor(s) "
+                          f"({', '.join(names)}), expected {want}")
+    listing = ", ".join(f"'{n}' {shape_str(sh)}" for n, sh in zip(names, shapes))
+    if op == "add" and any(sh != shapes[0] for sh in shapes):
+        raise OracleError(f"{where}: add of unequal shapes: {listing}")
+    if op == "concat" and any(len(sh) != len(shapes[0]) or sh[1:] != shapes[0][1:]
+                              for sh in shapes):
+        raise OracleError(f"{where}: concat of tensors whose sizes differ beyond "
+                          f"the channels: {listing}")
+    if op == "mul":
+        x, g = shapes
+        per_channel = [x[0]] + [1] * (len(x) - 1)
+        if g != x and (len(x) == 1 or g != per_channel):
+            raise OracleError(f"{where}: mul's gate is neither x's shape nor one value "
+                              f"per channel: {listing}")
+
+
 def check_layers(layers, x, rows, chk):
-    """Build and run every layer on x (batch 1); append one report row per layer."""
-    model = nn.Sequential()
+    """Build and run every layer (batch 1, x the network input); append one
+    report row per layer.  Returns the GraphNet and the final output shape."""
+    model = GraphNet()
+    outs = {"input": x}
     seen = {}
+    prev = "input"
+    y = x
     for pos, layer in enumerate(layers):
         lname = need(layer, "name", f"layer {pos}", str)
         op = need(layer, "op", f"layer {pos}", str)
@@ -335,24 +459,36 @@ def check_layers(layers, x, rows, chk):
         check_attr_keys(op, attrs, where, chk)
         if lname in seen:
             raise OracleError(f"{where}: name '{lname}' is also layer {seen[lname]}")
-        if not lname or "." in lname:
+        if (not lname or lname == "input"
+                or not all(p.isidentifier() or p.isdigit() for p in lname.split("."))):
             raise OracleError(f"{where}: '{lname}' cannot name a torch module")
         seen[lname] = pos
 
-        t_in = list(x.shape[1:])
+        names = layer_inputs(layer, pos, prev, where)
+        for n in names:
+            if n not in outs:
+                raise OracleError(f"{where}: input '{n}' is not an earlier layer "
+                                  f"nor the network input")
+        xs = [outs[n] for n in names]
+        shapes = [list(t.shape[1:]) for t in xs]
+        check_merge_shapes(op, names, shapes, where)
+
+        t_in = shapes[0]
         ok_in = chk.same(where, "input shape", need(layer, "input", where, list), t_in,
                          shape_str)
         try:
             module = build_module(layer, t_in, where, chk)
             module.eval()
             with torch.no_grad():
-                y = module(x)
+                y = module(*xs)
         except OracleError:
             raise
         except Exception as e:  # PyTorch refuses what cnnc accepted
-            raise OracleError(f"{where}: PyTorch refuses this layer on input "
-                              f"{shape_str(t_in)}: {e}") from None
-        model.add_module(lname, module)
+            raise OracleError(f"{where}: PyTorch refuses this layer on input(s) "
+                              f"{', '.join(shape_str(sh) for sh in shapes)}: {e}") from None
+        model.add_layer(lname, module, names)
+        outs[lname] = y
+        prev = lname
 
         t_out = list(y.shape[1:])
         t_params = sum(p.numel() for p in module.parameters())
@@ -380,8 +516,7 @@ def check_layers(layers, x, rows, chk):
         rows.append((pos, lname, op, line, shape_str(t_in), shape_str(c_out), shape_str(t_out),
                      c_params, t_params, c_macs, t_macs, len(t_tensors),
                      ok_in and ok_out and ok_par and ok_mac and ok_ten))
-        x = y
-    return model, list(x.shape[1:])
+    return model, list(y.shape[1:])
 
 
 def check_table(table, chk, out=None):
@@ -433,21 +568,33 @@ def check_table(table, chk, out=None):
 
 def flash_floats(model, layers, chk):
     """Floats the generated code keeps in flash, from PyTorch's modules: every
-    conv and linear parameter; a batchnorm right after a conv or linear is
-    folded into it (giving it a bias of Cout if it had none) and costs nothing
-    else; any other batchnorm keeps a scale and a shift per channel.  Running
-    statistics never reach flash.  Checks the batchnorms' `folded` attr too."""
-    mods = list(model.children())
+    conv and linear parameter; a batchnorm that reads the conv or linear right
+    before it, when nothing else reads that conv's output, is folded into it
+    (giving it a bias of Cout if it had none) and costs nothing else; any other
+    batchnorm keeps a scale and a shift per channel.  Running statistics never
+    reach flash.  Checks the batchnorms' `folded` attr too."""
+    order = model.order
+    readers = {}
+    for _, _, inputs in order:
+        for n in inputs:
+            readers[n] = readers.get(n, 0) + 1
+
+    def folds(i):
+        """Layer i is a batchnorm folded into layer i-1."""
+        if i == 0 or not isinstance(order[i][1], (nn.BatchNorm1d, nn.BatchNorm2d)):
+            return False
+        pname, pmod, _ = order[i - 1]
+        return (isinstance(pmod, (nn.Conv1d, nn.Conv2d, nn.Linear))
+                and order[i][2] == [pname] and readers.get(pname, 0) == 1)
+
     n = 0
-    for i, m in enumerate(mods):
-        after = mods[i - 1] if i > 0 else None
-        before = mods[i + 1] if i + 1 < len(mods) else None
+    for i, (_, m, _) in enumerate(order):
         if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Linear)):
             n += sum(p.numel() for p in m.parameters())
-            if m.bias is None and isinstance(before, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            if m.bias is None and i + 1 < len(order) and folds(i + 1):
                 n += m.weight.shape[0]
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            folded = isinstance(after, (nn.Conv1d, nn.Conv2d, nn.Linear))
+            folded = folds(i)
             if not folded:
                 n += 2 * m.num_features
             attrs = layers[i]["attrs"]
