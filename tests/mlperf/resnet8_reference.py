@@ -1,0 +1,291 @@
+#!/usr/bin/python3
+"""
+resnet8_reference.py - MLPerf Tiny's own PyTorch ResNet-8 through cnnc.
+
+    resnet8_reference.py --cnnc CNNC --workdir DIR [--cc gcc --cc clang]
+                         [--net examples/mlperf-tiny/resnet8.net] [--seed N]
+
+The acceptance test of graphs.  Resnet8v1EEMBC below is written to match the
+reference class of the same name in mlcommons/tiny
+(benchmark/training_torch/image_classification/utils/model.py): the same
+module attributes (stem, first_stack.block, first_stack.residual, ..., avgpool,
+fc) built the same way, so its state dict carries the reference's tensor
+names.  The test
+
+1. checks the PyTorch model has 78,186 parameters (MLPerf Tiny's count);
+2. gives it seeded random weights and random batchnorm statistics
+   (tests/e2e/e2elib.randomize), puts it in eval mode and saves its whole
+   state dict, num_batches_tracked included, with tools/export_safetensors.py;
+3. runs `cnnc NET --table=json`: 78,186 parameters, and the tensors the
+   table lists are exactly the state dict's names and shapes (nothing renamed,
+   nothing missing, nothing extra);
+4. rebuilds the network from that JSON with the shape oracle
+   (tests/oracle/shape_oracle.py), loads the reference state dict into it by
+   name (strict) and checks both PyTorch models give the same outputs: the
+   table's graph computes the reference's function;
+5. compiles NET with that safetensors file (`cnnc -o -w`), builds the C with
+   each compiler at -std=c99 -Wall -Wextra -Werror -pedantic and runs it on
+   several inputs: every output element within 1e-4 * max(1, |ref|) of the
+   reference model's output in float64.
+
+Exit status 0 when all holds, 1 otherwise (each failure printed), 77 without
+torch (CTest is not told to skip: the test fails).
+"""
+
+import argparse
+import io
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+
+try:
+    import e2elib            # also puts tests/oracle and tools on sys.path
+    import shape_oracle
+except ImportError as e:  # pragma: no cover
+    print(f"resnet8_reference: skipped: {e}", file=sys.stderr)
+    sys.exit(77)
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+REFERENCE_PARAMS = 78186
+
+
+class ResNetBlock(nn.Module):
+    """Two 3x3 convolutions with batchnorm (`block`) plus a shortcut
+    (`residual`: the input itself, or a strided 1x1 convolution when the
+    channels change), then relu."""
+
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride,
+                      padding=1, bias=True),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1, bias=True),
+            nn.BatchNorm2d(out_channels),
+        )
+        if in_channels == out_channels:
+            self.residual = nn.Identity()
+        else:
+            self.residual = nn.Conv2d(in_channels, out_channels, kernel_size=1,
+                                      stride=stride)
+
+    def forward(self, inputs):
+        return F.relu(self.block(inputs) + self.residual(inputs))
+
+
+class Resnet8v1EEMBC(nn.Module):
+    """ResNet-8 for 3x32x32 images and 10 classes, as MLPerf Tiny defines it."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, 16, kernel_size=3, padding=1, bias=True),
+            nn.BatchNorm2d(16),
+            nn.ReLU(inplace=True),
+        )
+        self.first_stack = ResNetBlock(16, 16, stride=1)
+        self.second_stack = ResNetBlock(16, 32, stride=2)
+        self.third_stack = ResNetBlock(32, 64, stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, inputs):
+        x = self.stem(inputs)
+        x = self.first_stack(x)
+        x = self.second_stack(x)
+        x = self.third_stack(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.fc(x)
+
+
+def inputs(seed):
+    """(label, 3x32x32 tensor): random ones, an image-like one, and extremes."""
+    g = torch.Generator().manual_seed(seed)
+    xs = [(f"normal #{i}", torch.randn(3, 32, 32, generator=g)) for i in range(4)]
+    xs.append(("uniform [0,1) (an image)", torch.rand(3, 32, 32, generator=g)))
+    mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(3, 1, 1)
+    std = torch.tensor([0.2470, 0.2435, 0.2616]).view(3, 1, 1)
+    xs.append(("CIFAR-normalized uniform", (torch.rand(3, 32, 32, generator=g) - mean) / std))
+    xs.append(("zeros", torch.zeros(3, 32, 32)))
+    xs.append(("large: 100 * normal", 100 * torch.randn(3, 32, 32, generator=g)))
+    return xs
+
+
+def table_tensors(table):
+    """{name: shape} of every tensor cnnc's JSON table lists."""
+    out = {}
+    for layer in table["layers"]:
+        for t in layer.get("tensors", []):
+            out[t["name"]] = list(t["shape"])
+    return out
+
+
+def check_names(table, state, problems):
+    """The table's tensors are exactly the reference state dict's (less
+    num_batches_tracked, which inference does not read), shapes included."""
+    want = {k: list(v.shape) for k, v in state.items()
+            if not k.endswith("num_batches_tracked")}
+    got = table_tensors(table)
+    missing = sorted(set(want) - set(got))
+    extra = sorted(set(got) - set(want))
+    if missing:
+        problems.append("tensors of the reference state dict that the table does not "
+                        "list: " + ", ".join(missing))
+    if extra:
+        problems.append("tensors the table lists that the reference state dict lacks: "
+                        + ", ".join(extra))
+    for k in sorted(set(want) & set(got)):
+        if want[k] != got[k]:
+            problems.append(f"tensor {k}: the table says {want[k]} -> {got[k]}")
+    return not (missing or extra)
+
+
+def check_oracle_graph(table, model, xs, problems):
+    """The graph the table describes, rebuilt in PyTorch by the shape oracle,
+    loads the reference state dict by name and computes the same outputs."""
+    chk = shape_oracle.Checker()
+    rebuilt = shape_oracle.check_table(table, chk, out=io.StringIO())
+    if chk.problems:
+        problems.append("the shape oracle disagrees with cnnc's table:\n  "
+                        + "\n  ".join(chk.problems))
+        return
+    state = {k: v for k, v in model.state_dict().items()
+             if not k.endswith("num_batches_tracked")}
+    try:
+        rebuilt.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        problems.append(f"the reference state dict does not load by name into the "
+                        f"table's graph: {e}")
+        return
+    rebuilt.eval()
+    before = len(problems)
+    worst = 0.0
+    with torch.no_grad():
+        for what, x in xs:
+            a = model(x.unsqueeze(0))[0]
+            b = rebuilt(x.unsqueeze(0))[0]
+            err = float((a - b).abs().max() / a.abs().max().clamp(min=1.0))
+            worst = max(worst, err)
+            if err > 1e-6:
+                problems.append(f"the table's graph in PyTorch differs from the reference "
+                                f"on input {what}: largest error {err:.3g}")
+    if len(problems) == before:
+        print(f"resnet8: the table's graph, rebuilt in PyTorch with the reference state "
+              f"dict, matches the reference (largest difference {worst:.2g})")
+
+
+def build_and_run(args, ccs, name, cfile, xs, refs, out_shape, problems):
+    wd = args.workdir
+    rt = os.path.join(wd, "runtime")
+    rt_srcs = e2elib.emit_runtime(args.cnnc, rt)
+    header = cfile[:-2] + ".h"
+    e2elib.write_nets_h(os.path.join(wd, "nets.h"), [(name, header)])
+    inpath = os.path.join(wd, "inputs.bin")
+    e2elib.write_records(inpath, [(0, [x for _, x in xs])])
+    out_size = 1
+    for d in out_shape:
+        out_size *= d
+    for cc in ccs:
+        objdir = os.path.join(wd, f"obj-{cc}")
+        objs, errs = e2elib.compile_objects(cc, [cfile, e2elib.HARNESS_C] + rt_srcs, objdir,
+                                            [wd, rt], args.opt)
+        if errs:
+            problems += [f"{cc} {args.opt}: {os.path.basename(s)} does not compile:\n{e}"
+                         for s, e in errs]
+            continue
+        exe = e2elib.link(cc, objs, os.path.join(wd, f"harness-{cc}"))
+        outs, crashes = e2elib.run_harness(exe, inpath, os.path.join(wd, f"outputs-{cc}.bin"),
+                                           [(0, [x for _, x in xs])], [out_size])
+        if crashes:
+            problems.append(f"{cc}: {next(iter(crashes.values()))}")
+            continue
+        worst = 0.0
+        for (what, _), y, (r64, r32) in zip(xs, outs[0], refs):
+            d = e2elib.compare(y, r64, r32, out_shape)
+            if d:
+                problems.append(f"{cc} {args.opt}, input {what}: {e2elib.describe(d)}")
+            worst = max(worst, e2elib.largest_error(y, r64))
+        print(f"resnet8: {cc} {args.opt}: {len(xs)} inputs, largest error {worst:.2g} "
+              f"(tolerance {e2elib.RTOL:g} * max(1, |ref|))")
+
+
+def run(args, ccs):
+    problems = []
+    torch.manual_seed(args.seed)
+    model = Resnet8v1EEMBC()
+    nparams = sum(p.numel() for p in model.parameters())
+    if nparams != REFERENCE_PARAMS:
+        return [f"the PyTorch Resnet8v1EEMBC has {nparams:,} parameters, "
+                f"MLPerf Tiny's has {REFERENCE_PARAMS:,}"]
+    e2elib.randomize(model, args.seed)          # also puts it in eval mode
+    state = model.state_dict()
+    os.makedirs(args.workdir, exist_ok=True)
+    wfile = os.path.join(args.workdir, "resnet8_reference.safetensors")
+    e2elib.save_weights(model, wfile)
+
+    r = e2elib.run([args.cnnc, args.net, "--table=json"], "cnnc --table=json")
+    if r.returncode != 0:
+        return [f"cnnc {args.net} --table=json failed (exit {r.returncode}):\n{r.stderr}"]
+    table = json.loads(r.stdout)
+    tparams = table["totals"]["params"]
+    if tparams != REFERENCE_PARAMS:
+        problems.append(f"cnnc counts {tparams:,} parameters, MLPerf Tiny's ResNet-8 has "
+                        f"{REFERENCE_PARAMS:,}")
+    else:
+        print(f"resnet8: {tparams:,} parameters in cnnc's table and in PyTorch")
+    if check_names(table, state, problems):
+        print(f"resnet8: the table lists the reference state dict's "
+              f"{len(table_tensors(table))} tensors by their own names")
+
+    xs = inputs(args.seed + 1)
+    check_oracle_graph(table, model, xs, problems)
+
+    name = table["network"]
+    cfile = os.path.join(args.workdir, f"{name}.c")
+    e2elib.cnnc_compile(args.cnnc, args.net, cfile, wfile)     # no renaming: the file as saved
+    refs = [e2elib.reference(model, x) for _, x in xs]
+    build_and_run(args, ccs, name, cfile, xs, refs, table["output"], problems)
+    return problems
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cnnc", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--cc", action="append", help="C compiler (repeatable; default gcc and clang)")
+    ap.add_argument("--opt", default="-O2")
+    ap.add_argument("--net", default=os.path.join(ROOT, "examples", "mlperf-tiny", "resnet8.net"))
+    ap.add_argument("--seed", type=int, default=8)
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    ccs = args.cc or ["gcc", "clang"]
+    missing = [c for c in ccs if not e2elib.find_compilers([c])]
+    if missing:
+        print(f"resnet8: FAIL: compiler(s) not found: {', '.join(missing)}")
+        return 1
+    try:
+        problems = run(args, ccs)
+    except (e2elib.E2EError, shape_oracle.OracleError) as e:
+        problems = [str(e)]
+    for p in problems:
+        print(f"resnet8: FAIL: {p}")
+    if problems:
+        print(f"resnet8: {len(problems)} failure(s) ({time.time() - t0:.1f} s)")
+        return 1
+    print(f"resnet8: MLPerf Tiny's ResNet-8 state dict compiles through {args.net} by its "
+          f"own names and the C agrees with PyTorch ({time.time() - t0:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
