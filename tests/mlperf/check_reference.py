@@ -1,32 +1,34 @@
 #!/usr/bin/python3
 """
-resnet8_reference.py - MLPerf Tiny's own PyTorch ResNet-8 through cnnc.
+check_reference.py - a published PyTorch model's state dict through an example.
 
-    resnet8_reference.py --cnnc CNNC --workdir DIR [--cc gcc --cc clang]
-                         [--net examples/mlperf-tiny/resnet8.net] [--seed N]
+    check_reference.py --cnnc CNNC --workdir DIR [--cc gcc --cc clang] [--seed N]
+                       EXAMPLE.net
 
-The acceptance test of graphs.  Resnet8v1EEMBC below is written to match the
-reference class of the same name in mlcommons/tiny
-(benchmark/training_torch/image_classification/utils/model.py): the same
-module attributes (stem, first_stack.block, first_stack.residual, ..., avgpool,
-fc) built the same way, so its state dict carries the reference's tensor
-names.  The test
+EXAMPLE is one of reference_models.MODELS (examples/mlperf-tiny/resnet8.net,
+examples/mobilenet_v2_tiny.net, examples/squeezenet_tiny.net): a .net file
+written after a PyTorch class, and that class rebuilt in reference_models.py
+with the published module attributes, so its state dict carries the published
+tensor names.  For ResNet-8 this is the acceptance test of graphs: MLPerf
+Tiny's Resnet8v1EEMBC (mlcommons/tiny,
+benchmark/training_torch/image_classification/utils/model.py).  The test
 
-1. checks the PyTorch model has 78,186 parameters (MLPerf Tiny's count);
+1. checks the PyTorch model has the published parameter count (78,186 for
+   ResNet-8);
 2. gives it seeded random weights and random batchnorm statistics
    (tests/e2e/e2elib.randomize), puts it in eval mode and saves its whole
    state dict, num_batches_tracked included, with tools/export_safetensors.py;
-3. runs `cnnc NET --table=json`: 78,186 parameters, and the tensors the
-   table lists are exactly the state dict's names and shapes (nothing renamed,
-   nothing missing, nothing extra);
+3. runs `cnnc EXAMPLE --table=json`: the same parameter count, and the
+   tensors the table lists are exactly the state dict's names and shapes
+   (nothing renamed, nothing missing, nothing extra);
 4. rebuilds the network from that JSON with the shape oracle
-   (tests/oracle/shape_oracle.py), loads the reference state dict into it by
-   name (strict) and checks both PyTorch models give the same outputs: the
+   (tests/oracle/shape_oracle.py), loads the state dict into it by name
+   (strict) and checks both PyTorch models give the same outputs: the
    table's graph computes the reference's function;
-5. compiles NET with that safetensors file (`cnnc -o -w`), builds the C with
-   each compiler at -std=c99 -Wall -Wextra -Werror -pedantic and runs it on
-   several inputs: every output element within 1e-4 * max(1, |ref|) of the
-   reference model's output in float64.
+5. compiles EXAMPLE with that safetensors file as saved (`cnnc -o -w`),
+   builds the C with each compiler at -std=c99 -Wall -Wextra -Werror
+   -pedantic and runs it on several inputs: every output element within
+   1e-4 * max(1, |ref|) of the reference model's output in float64.
 
 Exit status 0 when all holds, 1 otherwise (each failure printed), 77 without
 torch (CTest is not told to skip: the test fails).
@@ -46,78 +48,27 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 try:
     import e2elib            # also puts tests/oracle and tools on sys.path
     import shape_oracle
+    import reference_models
 except ImportError as e:  # pragma: no cover
-    print(f"resnet8_reference: skipped: {e}", file=sys.stderr)
+    print(f"check_reference: skipped: {e}", file=sys.stderr)
     sys.exit(77)
 
 import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
 
-REFERENCE_PARAMS = 78186
+TAG = "reference"
 
 
-class ResNetBlock(nn.Module):
-    """Two 3x3 convolutions with batchnorm (`block`) plus a shortcut
-    (`residual`: the input itself, or a strided 1x1 convolution when the
-    channels change), then relu."""
-
-    def __init__(self, in_channels, out_channels, stride=1):
-        super().__init__()
-        self.block = nn.Sequential(
-            nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride,
-                      padding=1, bias=True),
-            nn.BatchNorm2d(out_channels),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1, bias=True),
-            nn.BatchNorm2d(out_channels),
-        )
-        if in_channels == out_channels:
-            self.residual = nn.Identity()
-        else:
-            self.residual = nn.Conv2d(in_channels, out_channels, kernel_size=1,
-                                      stride=stride)
-
-    def forward(self, inputs):
-        return F.relu(self.block(inputs) + self.residual(inputs))
-
-
-class Resnet8v1EEMBC(nn.Module):
-    """ResNet-8 for 3x32x32 images and 10 classes, as MLPerf Tiny defines it."""
-
-    def __init__(self):
-        super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, 16, kernel_size=3, padding=1, bias=True),
-            nn.BatchNorm2d(16),
-            nn.ReLU(inplace=True),
-        )
-        self.first_stack = ResNetBlock(16, 16, stride=1)
-        self.second_stack = ResNetBlock(16, 32, stride=2)
-        self.third_stack = ResNetBlock(32, 64, stride=2)
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(64, 10)
-
-    def forward(self, inputs):
-        x = self.stem(inputs)
-        x = self.first_stack(x)
-        x = self.second_stack(x)
-        x = self.third_stack(x)
-        x = self.avgpool(x)
-        x = torch.flatten(x, 1)
-        return self.fc(x)
-
-
-def inputs(seed):
-    """(label, 3x32x32 tensor): random ones, an image-like one, and extremes."""
+def inputs(shape, seed):
+    """(label, tensor): random ones, image-like ones, and extremes."""
     g = torch.Generator().manual_seed(seed)
-    xs = [(f"normal #{i}", torch.randn(3, 32, 32, generator=g)) for i in range(4)]
-    xs.append(("uniform [0,1) (an image)", torch.rand(3, 32, 32, generator=g)))
-    mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(3, 1, 1)
-    std = torch.tensor([0.2470, 0.2435, 0.2616]).view(3, 1, 1)
-    xs.append(("CIFAR-normalized uniform", (torch.rand(3, 32, 32, generator=g) - mean) / std))
-    xs.append(("zeros", torch.zeros(3, 32, 32)))
-    xs.append(("large: 100 * normal", 100 * torch.randn(3, 32, 32, generator=g)))
+    xs = [(f"normal #{i}", torch.randn(shape, generator=g)) for i in range(4)]
+    xs.append(("uniform [0,1) (an image)", torch.rand(shape, generator=g)))
+    if shape[0] == 3:        # CIFAR-10's per-channel normalization
+        mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(3, 1, 1)
+        std = torch.tensor([0.2470, 0.2435, 0.2616]).view(3, 1, 1)
+        xs.append(("CIFAR-normalized uniform", (torch.rand(shape, generator=g) - mean) / std))
+    xs.append(("zeros", torch.zeros(shape)))
+    xs.append(("large: 100 * normal", 100 * torch.randn(shape, generator=g)))
     return xs
 
 
@@ -144,13 +95,13 @@ def check_names(table, state, problems):
     if extra:
         problems.append("tensors the table lists that the reference state dict lacks: "
                         + ", ".join(extra))
-    for k in sorted(set(want) & set(got)):
-        if want[k] != got[k]:
-            problems.append(f"tensor {k}: the table says {want[k]} -> {got[k]}")
-    return not (missing or extra)
+    bad = [k for k in sorted(set(want) & set(got)) if want[k] != got[k]]
+    for k in bad:
+        problems.append(f"tensor {k}: the reference has shape {want[k]}, the table {got[k]}")
+    return not (missing or extra or bad)
 
 
-def check_oracle_graph(table, model, xs, problems):
+def check_oracle_graph(table, model, xs, problems, tag):
     """The graph the table describes, rebuilt in PyTorch by the shape oracle,
     loads the reference state dict by name and computes the same outputs."""
     chk = shape_oracle.Checker()
@@ -180,11 +131,11 @@ def check_oracle_graph(table, model, xs, problems):
                 problems.append(f"the table's graph in PyTorch differs from the reference "
                                 f"on input {what}: largest error {err:.3g}")
     if len(problems) == before:
-        print(f"resnet8: the table's graph, rebuilt in PyTorch with the reference state "
+        print(f"{tag}: the table's graph, rebuilt in PyTorch with the reference state "
               f"dict, matches the reference (largest difference {worst:.2g})")
 
 
-def build_and_run(args, ccs, name, cfile, xs, refs, out_shape, problems):
+def build_and_run(args, ccs, name, cfile, xs, refs, out_shape, problems, tag):
     wd = args.workdir
     rt = os.path.join(wd, "runtime")
     rt_srcs = e2elib.emit_runtime(args.cnnc, rt)
@@ -215,22 +166,36 @@ def build_and_run(args, ccs, name, cfile, xs, refs, out_shape, problems):
             if d:
                 problems.append(f"{cc} {args.opt}, input {what}: {e2elib.describe(d)}")
             worst = max(worst, e2elib.largest_error(y, r64))
-        print(f"resnet8: {cc} {args.opt}: {len(xs)} inputs, largest error {worst:.2g} "
+        print(f"{tag}: {cc} {args.opt}: {len(xs)} inputs, largest error {worst:.2g} "
               f"(tolerance {e2elib.RTOL:g} * max(1, |ref|))")
 
 
-def run(args, ccs):
+def example_key(net):
+    """The MODELS key of a path: its part after examples/."""
+    path = os.path.abspath(net).replace(os.sep, "/")
+    marker = "/examples/"
+    if marker not in path:
+        return None
+    return path[path.rindex(marker) + len(marker):]
+
+
+def run(args, ccs, tag):
+    key = example_key(args.net)
+    if key not in reference_models.MODELS:
+        return [f"{args.net} has no reference model in tests/mlperf/reference_models.py "
+                f"(known: {', '.join(sorted(reference_models.MODELS))})"]
+    cls, shape, want_params = reference_models.MODELS[key]
     problems = []
     torch.manual_seed(args.seed)
-    model = Resnet8v1EEMBC()
+    model = cls()
     nparams = sum(p.numel() for p in model.parameters())
-    if nparams != REFERENCE_PARAMS:
-        return [f"the PyTorch Resnet8v1EEMBC has {nparams:,} parameters, "
-                f"MLPerf Tiny's has {REFERENCE_PARAMS:,}"]
+    if nparams != want_params:
+        return [f"the PyTorch {cls.__name__} has {nparams:,} parameters, "
+                f"the published model {want_params:,}"]
     e2elib.randomize(model, args.seed)          # also puts it in eval mode
     state = model.state_dict()
     os.makedirs(args.workdir, exist_ok=True)
-    wfile = os.path.join(args.workdir, "resnet8_reference.safetensors")
+    wfile = os.path.join(args.workdir, f"{cls.__name__}.safetensors")
     e2elib.save_weights(model, wfile)
 
     r = e2elib.run([args.cnnc, args.net, "--table=json"], "cnnc --table=json")
@@ -238,23 +203,23 @@ def run(args, ccs):
         return [f"cnnc {args.net} --table=json failed (exit {r.returncode}):\n{r.stderr}"]
     table = json.loads(r.stdout)
     tparams = table["totals"]["params"]
-    if tparams != REFERENCE_PARAMS:
-        problems.append(f"cnnc counts {tparams:,} parameters, MLPerf Tiny's ResNet-8 has "
-                        f"{REFERENCE_PARAMS:,}")
+    if tparams != want_params:
+        problems.append(f"cnnc counts {tparams:,} parameters, {cls.__name__} has "
+                        f"{want_params:,}")
     else:
-        print(f"resnet8: {tparams:,} parameters in cnnc's table and in PyTorch")
+        print(f"{tag}: {tparams:,} parameters in cnnc's table and in {cls.__name__}")
     if check_names(table, state, problems):
-        print(f"resnet8: the table lists the reference state dict's "
-              f"{len(table_tensors(table))} tensors by their own names")
+        print(f"{tag}: the table lists the {len(table_tensors(table))} tensors of "
+              f"{cls.__name__}'s state dict by their own names")
 
-    xs = inputs(args.seed + 1)
-    check_oracle_graph(table, model, xs, problems)
+    xs = inputs(shape, args.seed + 1)
+    check_oracle_graph(table, model, xs, problems, tag)
 
     name = table["network"]
     cfile = os.path.join(args.workdir, f"{name}.c")
-    e2elib.cnnc_compile(args.cnnc, args.net, cfile, wfile)     # no renaming: the file as saved
+    e2elib.cnnc_compile(args.cnnc, args.net, cfile, wfile)     # the file as saved
     refs = [e2elib.reference(model, x) for _, x in xs]
-    build_and_run(args, ccs, name, cfile, xs, refs, table["output"], problems)
+    build_and_run(args, ccs, name, cfile, xs, refs, table["output"], problems, tag)
     return problems
 
 
@@ -264,26 +229,27 @@ def main(argv=None):
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--cc", action="append", help="C compiler (repeatable; default gcc and clang)")
     ap.add_argument("--opt", default="-O2")
-    ap.add_argument("--net", default=os.path.join(ROOT, "examples", "mlperf-tiny", "resnet8.net"))
     ap.add_argument("--seed", type=int, default=8)
+    ap.add_argument("net")
     args = ap.parse_args(argv)
     t0 = time.time()
+    tag = f"{TAG} {args.net}"
     ccs = args.cc or ["gcc", "clang"]
     missing = [c for c in ccs if not e2elib.find_compilers([c])]
     if missing:
-        print(f"resnet8: FAIL: compiler(s) not found: {', '.join(missing)}")
+        print(f"{tag}: FAIL: compiler(s) not found: {', '.join(missing)}")
         return 1
     try:
-        problems = run(args, ccs)
+        problems = run(args, ccs, tag)
     except (e2elib.E2EError, shape_oracle.OracleError) as e:
         problems = [str(e)]
     for p in problems:
-        print(f"resnet8: FAIL: {p}")
+        print(f"{tag}: FAIL: {p}")
     if problems:
-        print(f"resnet8: {len(problems)} failure(s) ({time.time() - t0:.1f} s)")
+        print(f"{tag}: {len(problems)} failure(s) ({time.time() - t0:.1f} s)")
         return 1
-    print(f"resnet8: MLPerf Tiny's ResNet-8 state dict compiles through {args.net} by its "
-          f"own names and the C agrees with PyTorch ({time.time() - t0:.1f} s)")
+    print(f"{tag}: the reference state dict compiles by its own names and the C "
+          f"agrees with PyTorch ({time.time() - t0:.1f} s)")
     return 0
 
 
