@@ -168,6 +168,10 @@ typedef enum LayerKind {
     LK_SOFTMAX,
     LK_PAD,
     LK_DROPOUT,
+    LK_ADD,                 /* element-wise sum of two or more inputs of equal shape */
+    LK_CONCAT,              /* inputs joined along channels (equal spatial size) */
+    LK_MUL,                 /* x * gate; the gate is x's shape or Cx1x1 (Cx1) */
+    LK_IDENTITY,            /* nn.Identity: its input under another name, no code */
     LK_COUNT
 } LayerKind;
 
@@ -201,15 +205,35 @@ typedef struct Spatial {
     long long v[CNNC_MAX_TUPLE];
 } Spatial;
 
+/* A block use that a layer was expanded from, innermost first: errors in a
+ * block's body add "note: in block 'B' used as 'x' here" for each. */
+typedef struct LayerUse LayerUse;
+struct LayerUse {
+    const char *block;          /* the block's name */
+    const char *name;           /* the use's full dotted name */
+    Loc loc;                    /* the use line's first word */
+    const LayerUse *outer;      /* the use this one sits in, or NULL */
+};
+
 typedef struct Layer {
     LayerKind kind;
     const char *op;             /* spelling of the op */
-    const char *name;           /* given name, or the index as text */
-    bool named;                 /* true when the source gave the name */
-    int index;                  /* position in the stack, from 0 */
-    Loc loc;                    /* the op word */
+    const char *name;           /* full dotted name: scope path + own name or index
+                                   ("first_stack.block.0"); at top level as before */
+    const char *cname;          /* the name as a C identifier: '.' -> '_' */
+    bool named;                 /* true when the source gave the layer's own name */
+    int index;                  /* position in net->layers (execution order), from 0 */
+    Loc loc;                    /* the op word (inside a block: in the block's body) */
     Loc name_loc;
-    const LayerNode *node;
+    Loc use_loc;                /* the innermost block use line; line 0 when none */
+    const LayerUse *use;        /* the block uses this layer came from, or NULL */
+    const LayerNode *node;      /* the line, parameters substituted */
+
+    /* Producers, in the order written: indices into net->layers, -1 for the
+     * network's input.  A stack has inputs = {index - 1} ({-1} for layer 0). */
+    int ninputs;
+    int *inputs;
+    Loc *input_locs;            /* where each input is named (from=), else the op word */
 
     /* Attributes as resolved by layer.c (PyTorch's defaults filled in);
      * spatial ones are expanded per axis by shape.c once the rank is known. */
@@ -237,7 +261,7 @@ typedef struct Layer {
     double p;                   /* dropout */
 
     /* Filled by shape.c */
-    Shape in_shape;
+    Shape in_shape;             /* the first input's shape */
     Shape out_shape;
     long long params;           /* as PyTorch's parameters() counts */
     long long macs;
@@ -279,6 +303,13 @@ long long net_weight_bytes(const Network *net);
 long long net_macs(const Network *net);
 
 const char *layer_kind_name(LayerKind k);
+/* The shape of input k of layer l (the network's input for -1). */
+const Shape *layer_in_shape(const Network *net, const Layer *l, int k);
+/* The first layer that does not simply read the layer before it (a graph),
+ * or -1 for a plain stack. */
+int net_first_branch(const Network *net);
+/* Notes "in block 'B' used as 'x' here" for a layer made by block uses. */
+void layer_note_uses(const Layer *l);
 const char *pad_mode_name(PadMode m);
 /* Where key=value of a layer stands, or the op word if the key is absent. */
 Loc layer_attr_loc(const Layer *l, const char *key);

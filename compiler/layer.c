@@ -107,6 +107,28 @@ const char *pad_mode_name(PadMode m)
     return (unsigned)m < 4 ? mode_names[m] : "?";
 }
 
+const Shape *layer_in_shape(const Network *net, const Layer *l, int k)
+{
+    int p = l->inputs[k];
+    return p < 0 ? &net->input : &net->layers[p].out_shape;
+}
+
+int net_first_branch(const Network *net)
+{
+    for (int i = 0; i < net->nlayers; i++) {
+        const Layer *l = &net->layers[i];
+        if (l->ninputs != 1 || l->inputs[0] != i - 1)
+            return i;
+    }
+    return -1;
+}
+
+void layer_note_uses(const Layer *l)
+{
+    for (const LayerUse *u = l->use; u; u = u->outer)
+        diag_note(u->loc, "in block '%s' used as '%s' here", u->block, u->name);
+}
+
 Loc layer_attr_loc(const Layer *l, const char *key)
 {
     const LayerNode *n = l->node;
@@ -361,7 +383,13 @@ static void resolve_one(Pool *pool, const LayerNode *n, int index, Layer *l)
     l->op = n->op;
     l->named = n->name != NULL;
     l->name = n->name ? n->name : pool_printf(pool, "%d", index);
+    l->cname = l->name;
     l->name_loc = n->name ? n->name_loc : n->op_loc;
+    l->ninputs = 1;
+    l->inputs = pool_alloc(pool, sizeof *l->inputs);
+    l->inputs[0] = index - 1;
+    l->input_locs = pool_alloc(pool, sizeof *l->input_locs);
+    l->input_locs[0] = n->op_loc;
     l->ok = true;
 
     const OpSpec *op = find_op(n->op);
