@@ -96,6 +96,15 @@ static KindCost kind_cost(LayerKind k)
     case LK_PAD:
         c.funcs[0] = "cnn_pad2d_f32";
         break;
+    case LK_ADD:
+        c.funcs[0] = "cnn_add_f32";
+        break;
+    case LK_CONCAT:
+        c.funcs[0] = "cnn_concat_f32";
+        break;
+    case LK_MUL:
+        c.funcs[0] = "cnn_mul_f32";
+        break;
     case LK_RELU:
     case LK_RELU6:
     case LK_LEAKY_RELU:
@@ -118,7 +127,8 @@ static long long act_chain_stack(void)
 
 static bool layer_has_step(const Layer *l)
 {
-    if (l->folded || l->fused || l->kind == LK_FLATTEN || l->kind == LK_DROPOUT)
+    if (l->folded || l->fused || l->kind == LK_FLATTEN || l->kind == LK_DROPOUT ||
+        l->kind == LK_IDENTITY)
         return false;
     return true;
 }
@@ -183,38 +193,63 @@ long long budget_flash(const Network *net)
     return net_weight_bytes(net) + budget_code_estimate(net);
 }
 
-/* The layer whose output a plan buffer holds: the last writer before i. */
-static const Layer *writer_of(const Network *net, const Plan *plan, int i)
+/* The last layer whose output a buffer holds: what it holds at a step. */
+static const Layer *holder_at(const Network *net, const Plan *plan, int buf, int step)
 {
-    for (int j = i - 1; j >= 0; j--)
-        if (!plan->layers[j].alias && !plan->layers[j].in_place)
-            return &net->layers[j];
-    return NULL;
+    const Layer *h = NULL;
+    for (int j = 0; j < net->nlayers && j <= step; j++)
+        if (plan->layers[j].buffer == buf)
+            h = &net->layers[j];
+    return h;
 }
 
+/* The error points at the peak step and notes every tensor alive there: what
+ * the peak layer reads, what it writes, and what waits for a later layer. */
 static void check_ram(const Network *net, const Plan *plan, long long budget)
 {
-    char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], s1[64], s2[64];
+    char b1[32], b2[32], b3[32], b4[32], s1[64];
     long long stack = budget_stack_estimate(net);
     if (plan->arena_bytes + stack <= budget)
         return;
     int k = plan->peak_layer;
+    if (k < 0) {
+        Loc at = net->nlayers ? net->layers[0].loc : net->prog->input_loc;
+        diag_error(at, "RAM budget of %s bytes exceeded: arena 0 + stack about %s bytes",
+                   count_grouped(budget, b1, sizeof b1), count_grouped(stack, b2, sizeof b2));
+        return;
+    }
     const Layer *l = &net->layers[k];
     const LayerPlan *lp = &plan->layers[k];
-    const Layer *src = writer_of(net, plan, k);
-    const Shape *in_shape = &l->in_shape;
     diag_error(l->loc, "RAM budget of %s bytes exceeded: arena %s + stack about %s = %s bytes; "
                "the arena peaks in %s '%s'", count_grouped(budget, b1, sizeof b1),
-               count_grouped(plan->arena_bytes, b2, sizeof b2), count_grouped(stack, b5, sizeof b5),
-               count_grouped(plan->arena_bytes + stack, b6, sizeof b6), l->op, l->name);
-    if (lp->in.kind == BUF_ARENA && src)
-        diag_note(src->loc, "alive there: the input %s (%s bytes), written by %s '%s'",
-                  shape_str(in_shape, s1, sizeof s1), count_grouped(lp->in.bytes, b3, sizeof b3),
-                  src->op, src->name);
-    if (lp->out.kind == BUF_ARENA)
-        diag_note(l->loc, "alive there: the output %s (%s bytes) of %s '%s'",
-                  shape_str(&l->out_shape, s2, sizeof s2), count_grouped(lp->out.bytes, b4, sizeof b4),
-                  l->op, l->name);
+               count_grouped(plan->arena_bytes, b2, sizeof b2), count_grouped(stack, b3, sizeof b3),
+               count_grouped(plan->arena_bytes + stack, b4, sizeof b4), l->op, l->name);
+    if (plan->arena_bytes > plan->lower_bound)
+        diag_note(l->loc, "the most bytes alive at one step are %s; the arena adds %s for "
+                  "alignment and gaps", count_grouped(plan->lower_bound, b1, sizeof b1),
+                  count_grouped(plan->arena_bytes - plan->lower_bound, b2, sizeof b2));
+    for (int q = 0; q < plan->npeak_live; q++) {
+        int b = plan->peak_live[q];
+        const PlanBuffer *pb = &plan->buffers[b];
+        count_grouped(pb->bytes, b1, sizeof b1);
+        if (pb->first == k) {
+            diag_note(l->loc, "alive there: the output %s (%s bytes) of %s '%s'",
+                      shape_str(&l->out_shape, s1, sizeof s1), b1, l->op, l->name);
+            continue;
+        }
+        const Layer *h = holder_at(net, plan, b, k - 1);
+        bool read_here = false;
+        for (int i = 0; i < lp->nins; i++)
+            read_here |= lp->in_buffers[i] == b;
+        shape_str(&h->out_shape, s1, sizeof s1);
+        if (read_here)
+            diag_note(h->loc, "alive there: the input %s (%s bytes), written by %s '%s'", s1, b1,
+                      h->op, h->name);
+        else
+            diag_note(h->loc, "alive there: %s (%s bytes), written by %s '%s', read last by %s "
+                      "'%s'", s1, b1, h->op, h->name, net->layers[pb->last_reader].op,
+                      net->layers[pb->last_reader].name);
+    }
 }
 
 static void check_flash(const Network *net, long long budget)

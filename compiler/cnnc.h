@@ -5,7 +5,7 @@
  *
  *   source text -> tokens (grammar/lexer.l) -> AST (grammar/parser.y)
  *     -> checked layer list with shapes (layer.c, shape.c) -> memory plan (plan.c)
- *     -> tables (table.c) / weights (weights.c) -> muscles + m4 skeleton (emit.c)
+ *     -> tables (table.c, dot.c) / weights (weights.c) -> muscles + m4 skeleton (emit.c)
  *
  * Each section below is the interface of one file.  A phase only reads what
  * earlier phases produced; none reaches back.
@@ -322,9 +322,14 @@ int layer_resolve(Pool *pool, const Program *prog, Network *net);
 int shape_check(Pool *pool, Network *net);
 
 /*
- * plan.c: the activation memory plan.  Every intermediate tensor gets an
- * offset in one arena; input and output stay in the caller's buffers;
- * element-wise ops run in place.
+ * plan.c: the activation memory plan.  Every tensor's lifetime runs from the
+ * step that writes it to the last step that reads it (steps are layer
+ * indices).  A buffer is one piece of memory: a tensor plus the aliases
+ * (flatten, dropout, identity) and in-place results (activations, batchnorm,
+ * softmax; add and mul into an input that dies there) that reuse it.  The
+ * network's input stays in the caller's read-only buffer, the buffer holding
+ * the network's output is the caller's output, and every other buffer gets an
+ * offset in one arena (docs/architecture.md, "Memory plan").
  */
 typedef enum BufKind {
     BUF_INPUT,              /* the caller's input (read-only) */
@@ -339,22 +344,59 @@ typedef struct BufRef {
 } BufRef;
 
 typedef struct LayerPlan {
-    BufRef in;              /* where the layer reads */
-    BufRef out;             /* where the layer writes (== in when in place) */
+    BufRef in;              /* == ins[0]: where a one-input layer reads */
+    BufRef *ins;            /* one per input, in the layer's input order */
+    int *in_buffers;        /* index into Plan.buffers, per input */
+    int nins;
+    BufRef out;             /* where the layer writes (== ins[in_place_input] when in place) */
     bool in_place;
-    bool alias;             /* flatten, dropout: no code at all */
+    int in_place_input;     /* which input the output overwrites; -1 unless in_place */
+    bool alias;             /* flatten, dropout, identity: no code at all */
+    int buffer;             /* index into Plan.buffers of the output's buffer */
 } LayerPlan;
+
+typedef struct PlanBuffer {
+    BufRef ref;             /* where it lives (bytes rounded up to the alignment in the arena) */
+    long long bytes;        /* the tensor's bytes, unrounded */
+    int producer;           /* the layer that writes it first; -1 for the network input */
+    int first, last;        /* steps: first write, last read (or write) */
+    int last_reader;        /* the layer that reads it last; -1 when nothing reads it */
+} PlanBuffer;
 
 typedef struct Plan {
     LayerPlan *layers;      /* one per layer of the network */
+    PlanBuffer *buffers;    /* buffers[0] is the network input */
+    int nbuffers;
     long long align;        /* every arena offset is a multiple of this */
     long long arena_bytes;  /* what the plan uses */
-    long long lower_bound;  /* largest input+output pair that must coexist */
-    int peak_layer;         /* a layer where the arena use peaks, -1 if none */
+    long long lower_bound;  /* the most bytes live in the arena at one step */
+    int peak_layer;         /* the step where the most (rounded) arena bytes are live, -1 if none */
+    int *peak_live;         /* the arena buffers alive at peak_layer, by index */
+    int npeak_live;
+    const char *method;     /* how offsets were chosen: "ping-pong", "greedy by size", ... */
 } Plan;
 
 /* align: a power of two >= 4 (bytes); tensors start at multiples of it. */
 int plan_arena(Pool *pool, const Network *net, long long align, Plan *out);
+
+/* The planner on a bare dataflow graph, in schedule order (what plan_arena
+ * builds from a Network; tests feed it random graphs). */
+typedef enum PlanOp {
+    PO_PRODUCE,             /* writes a new buffer (conv, pool, concat, ...) */
+    PO_ALIAS,               /* input 0's bytes, no code (flatten, dropout, identity) */
+    PO_ELEMWISE,            /* may overwrite input 0 (activations, batchnorm, softmax) */
+    PO_MERGE,               /* may overwrite any input of its own size (add, mul) */
+} PlanOp;
+
+typedef struct PlanNode {
+    PlanOp op;
+    int ninputs;            /* >= 1 */
+    const int *inputs;      /* earlier nodes; -1 is the network input */
+    long long bytes;        /* of the output */
+} PlanNode;
+
+int plan_graph(Pool *pool, const PlanNode *nodes, int n, long long input_bytes, long long align,
+               Plan *out);
 
 /*
  * budget.c: what the model costs a microcontroller, and the --ram-budget /
@@ -376,6 +418,10 @@ int budget_check(const Network *net, const Plan *plan, const Budget *b);
 /* table.c: the layer table in text, markdown, json or csv. */
 typedef enum TableFormat { TF_TEXT, TF_MARKDOWN, TF_JSON, TF_CSV } TableFormat;
 void table_print(FILE *fp, const Network *net, const Plan *plan, TableFormat fmt);
+
+/* dot.c: the network as a Graphviz digraph, the memory plan's peak step
+ * highlighted (--graph=dot). */
+void dot_print(FILE *fp, const Network *net, const Plan *plan);
 
 /*
  * weights.c: safetensors reader.  Every tensor is converted to float32 on
@@ -426,6 +472,9 @@ typedef enum StepKind {
     SK_AFFINE,              /* batchnorm that could not be folded */
     SK_PAD,
     SK_COPY,                /* a network of aliases only: input to output */
+    SK_ADD,                 /* ins[0] + ins[1] + ... */
+    SK_CONCAT,              /* ins joined along channels */
+    SK_MUL,                 /* ins[0] * ins[1] (the gate, maybe per channel) */
 } StepKind;
 
 /* Activation kinds, numbered as the runtime's CnnActKind. */
@@ -451,6 +500,12 @@ typedef struct Step {
     const float *w, *b;
     long long nw, nb;
     const char *w_sym, *b_sym;  /* C names of the arrays */
+    /* add, concat, mul: every tensor read, in the order written (ins[0] ==
+     * in); concat: floats of each; mul: elements per channel of the gate. */
+    int nins;
+    const BufRef *ins;
+    const long long *in_sizes;
+    long long gate_spatial;
 } Step;
 
 typedef struct Lowered {

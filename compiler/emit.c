@@ -148,7 +148,7 @@ static const char *buf_expr(Pool *pool, BufRef r)
 
 static const char *const step_kind_names[] = {
     "conv", "maxpool", "minpool", "avgpool", "global_maxpool", "global_avgpool",
-    "linear", "act", "softmax", "affine", "pad", "copy",
+    "linear", "act", "softmax", "affine", "pad", "copy", "add", "concat", "mul",
 };
 static const char *const act_names[] = {
     "CNN_ACT_NONE", "CNN_ACT_RELU", "CNN_ACT_RELU6", "CNN_ACT_LEAKY_RELU", "CNN_ACT_SIGMOID",
@@ -167,6 +167,12 @@ static const char *step_comment(Pool *pool, const Network *net, const Step *s)
     char *c = pool_printf(pool, "layer %d '%s': %s %s -> %s (line %d)", l->index, l->name, l->op,
                           shape_str(&l->in_shape, ib, sizeof ib),
                           shape_str(&last->out_shape, ob, sizeof ob), l->loc.line);
+    if (l->ninputs > 1 || (l->ninputs == 1 && l->inputs[0] != s->first - 1)) {
+        c = pool_printf(pool, "%s, reads", c);
+        for (int k = 0; k < l->ninputs; k++)
+            c = pool_printf(pool, "%s%s '%s'", c, k ? "," : "",
+                            l->inputs[k] < 0 ? "input" : net->layers[l->inputs[k]].name);
+    }
     for (int k = s->first + 1; k <= s->last; k++) {
         const Layer *f = &net->layers[k];
         c = pool_printf(pool, "%s + %s '%s' %s (line %d)", c, f->op, f->name,
@@ -179,7 +185,28 @@ static const char *step_comment(Pool *pool, const Network *net, const Step *s)
     if (s->in.kind == BUF_ARENA && s->out.kind == BUF_ARENA && s->in.offset == s->out.offset &&
         s->kind == SK_ACT)
         c = pool_printf(pool, "%s, in place", c);
+    for (int k = 0; k < s->nins && s->kind != SK_CONCAT; k++)
+        if (s->ins[k].kind == s->out.kind && s->ins[k].offset == s->out.offset &&
+            s->ins[k].kind != BUF_INPUT) {
+            c = pool_printf(pool, "%s, in place on input %d", c, k);
+            break;
+        }
     return comment_safe(pool, c);
+}
+
+/* add, concat, mul: the tensors a step reads, as C initializer lists. */
+static void merge_muscles(Pool *pool, Buf *b, int i, const Step *s)
+{
+    const char *ins = "", *sizes = "";
+    for (int k = 0; k < s->nins; k++) {
+        ins = pool_printf(pool, "%s%s%s", ins, k ? ", " : "", buf_expr(pool, s->ins[k]));
+        sizes = pool_printf(pool, "%s%s%lld", sizes, k ? ", " : "", s->in_sizes[k]);
+    }
+    step_muscle(b, i, "nins", "%d", s->nins);
+    step_muscle(b, i, "ins", "%s", ins);
+    step_muscle(b, i, "in_sizes", "%s", sizes);
+    step_muscle(b, i, "gate", "%s", s->nins > 1 ? buf_expr(pool, s->ins[1]) : "NULL");
+    step_muscle(b, i, "gate_spatial", "%lld", s->gate_spatial);
 }
 
 static const char *basename_of(const char *path)
@@ -292,6 +319,8 @@ static void write_muscles(Pool *pool, Buf *b, const Network *net, const Plan *pl
         step_muscle(b, i, "b", "%s", s->b_sym ? s->b_sym : "NULL");
         step_muscle(b, i, "count", "%lld", s->in_w);
         step_muscle(b, i, "spatial", "%lld", s->in_w);
+        if (s->nins > 0)
+            merge_muscles(pool, b, i, s);
     }
     buf_add(b, "m4_divert(0)m4_dnl\n", 19);
 }

@@ -9,6 +9,12 @@
  *   fuse      an activation right after a conv or linear (or the batchnorm
  *             folded into one) runs inside that kernel
  *
+ * Folding and fusing happen only when the later layer is the only reader of
+ * the earlier one's output: a residual branch may read a conv's tensor before
+ * its batchnorm or activation, and then that tensor must exist.  Graph
+ * layers read the buffers of the plan's ins[]; add, concat and mul become
+ * steps of their own, identity is an alias like flatten and dropout.
+ *
  * The result is a list of Steps in the runtime's terms (1-D data as 2-D with
  * height 1), each with its buffers from the memory plan.
  */
@@ -260,9 +266,58 @@ static const float *channels_last_columns(Pool *pool, const float *w, long long 
     return d;
 }
 
+/* How many layers read layer i's output. */
+static int *count_readers(Pool *pool, const Network *net)
+{
+    int *n = pool_alloc(pool, (size_t)(net->nlayers ? net->nlayers : 1) * sizeof *n);
+    for (int i = 0; i < net->nlayers; i++)
+        for (int k = 0; k < net->layers[i].ninputs; k++)
+            if (net->layers[i].inputs[k] >= 0)
+                n[net->layers[i].inputs[k]]++;
+    return n;
+}
+
+/* Layer i+1 runs inside layer i's kernel (folded batchnorm, fused
+ * activation): shape.c marked it so, and nothing but it reads layer i.  A
+ * mark without the second condition would lose a tensor some branch reads. */
+static bool joins_previous(const Network *net, const int *readers, int i)
+{
+    if (i + 1 >= net->nlayers)
+        return false;
+    const Layer *next = &net->layers[i + 1];
+    if (!next->folded && !next->fused)
+        return false;
+    if (next->ninputs != 1 || next->inputs[0] != i || readers[i] != 1)
+        diag_internal("layer %d '%s' is marked %s into '%s', which another layer reads",
+                      i + 1, next->name, next->folded ? "folded" : "fused",
+                      net->layers[i].name);
+    return true;
+}
+
+/* add, concat, mul: every input's buffer, and what each kernel needs. */
+static void lower_merge(Pool *pool, Step *s, const Network *net, const Layer *l,
+                        const LayerPlan *lp)
+{
+    s->kind = l->kind == LK_ADD ? SK_ADD : l->kind == LK_CONCAT ? SK_CONCAT : SK_MUL;
+    s->nins = l->ninputs;
+    s->ins = lp->ins;
+    s->in_w = shape_elems(&l->out_shape);
+    long long *sizes = pool_alloc(pool, (size_t)l->ninputs * sizeof *sizes);
+    for (int k = 0; k < l->ninputs; k++)
+        sizes[k] = shape_elems(layer_in_shape(net, l, k));
+    s->in_sizes = sizes;
+    if (l->kind == LK_MUL) {
+        /* [C][spatial]; the gate has 1 or spatial elements per channel */
+        s->in_c = s->out_c;
+        s->in_w = s->in_w / s->out_c;
+        s->gate_spatial = sizes[1] / s->out_c;
+    }
+}
+
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
                   long long random_seed, Lowered *out)
 {
+    const int *readers = count_readers(pool, net);
     const float *(*data)[4] = pool_alloc(pool, (size_t)net->nlayers * sizeof *data);
     if (bind_weights(pool, net, wf, random_seed, data) != 0)
         return -1;
@@ -273,7 +328,7 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
         const Layer *l = &net->layers[i];
         const LayerPlan *lp = &plan->layers[i];
         if (lp->alias)
-            continue;       /* flatten, dropout: no code */
+            continue;       /* flatten, dropout, identity: no code */
         Step *s = &out->steps[out->nsteps++];
         memset(s, 0, sizeof *s);
         s->first = s->last = i;
@@ -301,20 +356,21 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
             }
             s->w = data[i][0];
             s->nw = spec_count(&l->tensors[0]);
-            s->w_sym = pool_printf(pool, "%s_%s_weight", net->name, l->name);
+            s->w_sym = pool_printf(pool, "%s_%s_weight", net->name, l->cname);
             if (l->bias) {
                 s->b = data[i][1];
                 s->nb = l->out;
             }
             if (l->kind == LK_LINEAR && s->in.kind == BUF_INPUT && net->input_channels_last)
                 s->w = channels_last_columns(pool, s->w, l->out, &net->input);
-            if (l->bias || (i + 1 < net->nlayers && net->layers[i + 1].folded))
-                s->b_sym = pool_printf(pool, "%s_%s_bias", net->name, l->name);
-            if (i + 1 < net->nlayers && net->layers[i + 1].folded) {
+            bool fold = joins_previous(net, readers, i) && net->layers[i + 1].folded;
+            if (l->bias || fold)
+                s->b_sym = pool_printf(pool, "%s_%s_bias", net->name, l->cname);
+            if (fold) {
                 fold_bn(pool, s, &net->layers[i + 1], data[i + 1]);
                 s->last = ++i;
             }
-            if (i + 1 < net->nlayers && net->layers[i + 1].fused) {
+            if (joins_previous(net, readers, i) && net->layers[i + 1].fused) {
                 s->act = act_of(net->layers[i + 1].kind);
                 s->slope = s->act == ACT_LEAKY_RELU ? net->layers[i + 1].slope : 0.0;
                 s->last = ++i;
@@ -355,13 +411,19 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
                 scale[k] = (float)sc;
                 shift[k] = (float)((double)data[i][1][k] - (double)data[i][2][k] * sc);
             }
-            s->w = scale, s->nw = c, s->w_sym = pool_printf(pool, "%s_%s_scale", net->name, l->name);
-            s->b = shift, s->nb = c, s->b_sym = pool_printf(pool, "%s_%s_shift", net->name, l->name);
+            s->w = scale, s->nw = c, s->w_sym = pool_printf(pool, "%s_%s_scale", net->name, l->cname);
+            s->b = shift, s->nb = c, s->b_sym = pool_printf(pool, "%s_%s_shift", net->name, l->cname);
             s->in_w = l->in_shape.rank == 1 ? 1 : spatial_of(&l->in_shape);
             break;
         }
+        case LK_ADD:
+        case LK_CONCAT:
+        case LK_MUL:
+            lower_merge(pool, s, net, l, lp);
+            break;
         case LK_FLATTEN:
         case LK_DROPOUT:
+        case LK_IDENTITY:
             s->kind = SK_COPY;      /* the plan made this alias write the output */
             s->in_w = shape_elems(&l->in_shape);
             break;

@@ -3,6 +3,7 @@
  *
  *   cnnc FILE.net                        check the model (silent when it is fine)
  *   cnnc FILE.net --table[=FMT]          print the layer table
+ *   cnnc FILE.net --graph=dot            print the network as a Graphviz digraph
  *   cnnc FILE.net -o NAME.c [-w W]       write NAME.c and NAME.h
  *   cnnc --emit-runtime DIR              write the runtime sources into DIR
  *
@@ -27,6 +28,7 @@ static void usage(FILE *fp)
           "\n"
           "options:\n"
           "  --table[=FORMAT]       print the layer table: text (default), markdown, json, csv\n"
+          "  --graph=dot            print the network as a Graphviz digraph (dot -Tsvg renders it)\n"
           "  -o NAME.c              write NAME.c and NAME.h ('-o -' writes the C to stdout)\n"
           "  -w FILE.safetensors    the weights (default: FILE.safetensors beside FILE.net)\n"
           "  --random-weights=SEED  deterministic made-up weights, for tests and benchmarks\n"
@@ -49,6 +51,7 @@ typedef struct Options {
     const char *input;
     bool table;
     TableFormat table_fmt;
+    bool graph;                 /* --graph=dot */
     const char *out_c;
     const char *weights;
     long long random_seed;      /* -1: none */
@@ -141,6 +144,12 @@ static int parse_args(Pool *pool, int argc, char **argv, Options *o)
                                        a + 8);
                 o->table_fmt = (TableFormat)k;
             }
+        } else if (is_opt(a, "--graph")) {
+            if (!(v = opt_value(argc, argv, &i, "--graph")))
+                return usage_error("%s needs a format: dot", "--graph");
+            if (strcmp(v, "dot") != 0)
+                return usage_error("unknown graph format '%s'; use dot", v);
+            o->graph = true;
         } else if (is_opt(a, "-o")) {
             if (!(v = opt_value(argc, argv, &i, "-o")) || !*v)
                 return usage_error("%s needs a file name", "-o");
@@ -208,8 +217,12 @@ static int parse_args(Pool *pool, int argc, char **argv, Options *o)
         usage(stderr);
         return -1;
     }
-    if (!o->input && (o->out_c || o->table || o->weights))
-        return usage_error("%s needs an input file", o->out_c ? "-o" : o->table ? "--table" : "-w");
+    if (!o->input && (o->out_c || o->table || o->weights || o->graph))
+        return usage_error("%s needs an input file", o->out_c ? "-o" : o->table ? "--table"
+                                                     : o->graph ? "--graph" : "-w");
+    if (o->graph && (o->table || (o->out_c && strcmp(o->out_c, "-") == 0)))
+        return usage_error("%s: --graph and it both write to stdout; run cnnc once for each",
+                           o->table ? "--table" : "-o -");
     if (o->weights && o->random_seed >= 0)
         return usage_error("%s: give either -w or --random-weights, not both", "-w");
     return 0;
@@ -283,10 +296,14 @@ static int compile(Pool *pool, const Options *opt)
     if (budget_check(&net, &plan, &opt->budget) != 0)
         return -1;
 
-    if (opt->table) {
-        table_print(stdout, &net, &plan, opt->table_fmt);
+    if (opt->table || opt->graph) {
+        if (opt->table)
+            table_print(stdout, &net, &plan, opt->table_fmt);
+        else
+            dot_print(stdout, &net, &plan);
         if (fflush(stdout) != 0 || ferror(stdout)) {
-            diag_file_error("<stdout>", "cannot write the table: %s", strerror(errno));
+            diag_file_error("<stdout>", "cannot write the %s: %s", opt->table ? "table" : "graph",
+                            strerror(errno));
             return -1;
         }
     }

@@ -1,26 +1,396 @@
 /*
  * plan.c - the activation memory plan.
  *
- * For a layer stack only a layer's input and output must coexist, so two
- * regions at opposite ends of one arena suffice: each new tensor goes to the
- * end its input does not occupy.  The arena is then exactly the lower bound,
- * the largest input+output pair held in the arena.  With an alignment above
- * 4 bytes each tensor is rounded up to it, and the arena may exceed the
- * bound by that rounding.  The network's input and
- * output stay in the caller's buffers (the input is read-only), flatten and
- * dropout alias their input, and element-wise ops run in place on any
- * writable buffer.
+ * The schedule is the layer order; step i runs layer i.  The plan works in
+ * three passes over a bare dataflow graph (plan_graph; plan_arena builds the
+ * graph from a Network):
+ *
+ * 1. Buffers.  Each layer's output either reuses a buffer or gets a new one.
+ *    Aliases (flatten, dropout, identity) reuse their input's.  Element-wise
+ *    ops (activations, batchnorm, softmax) overwrite their input, and add/mul
+ *    one of their inputs of the output's size, when that is legal: the buffer
+ *    is not the caller's read-only input, and nothing reads any tensor held in
+ *    it after this step (else a later consumer would read the overwritten
+ *    values).  The buffer that ends up holding the network's output is the
+ *    caller's output; when that is the caller's input (a network of aliases),
+ *    the last layer copies.
+ *
+ * 2. Lifetimes.  A buffer lives from the step that first writes it to the last
+ *    step that reads any tensor it holds.  The lower bound is the most arena
+ *    bytes live at one step; the peak step is where the most bytes, rounded up
+ *    to the alignment, are live (no placement can use less than that).
+ *
+ * 3. Offsets.  Several orders are tried and the smallest arena is kept:
+ *    - ping-pong, for a stack (every layer reads the one before): each new
+ *      buffer goes to the end of the arena its input does not occupy, which
+ *      meets the rounded peak exactly, as cnnc has always done;
+ *    - greedy by size, TFLM's method: largest buffer first, each at the lowest
+ *      offset that does not overlap an already placed buffer whose lifetime
+ *      overlaps its own (first fit among the gaps);
+ *    - the same first fit in three more orders: by breadth (the buffers of the
+ *      steps with the most live bytes first, largest first within a step, as
+ *      in Pisarchyk and Lee, "Efficient memory management for deep neural net
+ *      inference", 2020), by first use, and by lifetime length.
+ *    Since greedy by size is always among them, the arena is never larger than
+ *    TFLM's; ties keep the earlier method in the list above.
  */
 #include "cnnc.h"
 
-typedef enum OpClass { OC_ALIAS, OC_ELEMWISE, OC_PRODUCER } OpClass;
+#include <stdlib.h>
+#include <string.h>
 
-static OpClass op_class(LayerKind k)
+static long long round_up(long long v, long long align)
+{
+    return (v + align - 1) / align * align;
+}
+
+/* ---- 1 and 2: buffers and lifetimes ---------------------------------- */
+
+typedef struct Graph {
+    const PlanNode *nodes;
+    int n;
+    int *buf_of;            /* value v (-1..n-1) at buf_of[v + 1] */
+    int *last_read;         /* value v's last reader at last_read[v + 1], -1 if none */
+    PlanBuffer *bufs;
+    int nbufs;
+} Graph;
+
+static int new_buffer(Graph *g, int producer, long long bytes, BufKind kind)
+{
+    PlanBuffer *b = &g->bufs[g->nbufs];
+    memset(b, 0, sizeof *b);
+    b->ref.kind = kind;
+    b->bytes = bytes;
+    b->ref.bytes = bytes;
+    b->producer = producer;
+    b->first = producer < 0 ? 0 : producer;
+    b->last = b->first;
+    b->last_reader = -1;
+    return g->nbufs++;
+}
+
+/* Value v now lives in buffer b: the buffer lives until v's last read. */
+static void hold(Graph *g, int v, int b)
+{
+    PlanBuffer *pb = &g->bufs[b];
+    g->buf_of[v + 1] = b;
+    if (v > pb->last)
+        pb->last = v;
+    int r = g->last_read[v + 1];
+    if (r > pb->last)
+        pb->last = r;
+    if (r > pb->last_reader)
+        pb->last_reader = r;
+}
+
+/* Which input node i may overwrite, or -1. */
+static int in_place_input(const Graph *g, int i)
+{
+    const PlanNode *nd = &g->nodes[i];
+    if (nd->op != PO_ELEMWISE && nd->op != PO_MERGE)
+        return -1;
+    int nk = nd->op == PO_ELEMWISE ? 1 : nd->ninputs;
+    for (int k = 0; k < nk; k++) {
+        int b = g->buf_of[nd->inputs[k] + 1];
+        const PlanBuffer *pb = &g->bufs[b];
+        /* pb->last counts every read of every tensor the buffer holds so far;
+         * tensors added later are written at or after step i. */
+        if (pb->ref.kind != BUF_INPUT && pb->bytes == nd->bytes && pb->last <= i)
+            return k;
+    }
+    return -1;
+}
+
+static void build_buffers(Graph *g, long long input_bytes, LayerPlan *lps)
+{
+    int n = g->n;
+    for (int v = -1; v < n; v++)
+        g->last_read[v + 1] = -1;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < g->nodes[i].ninputs; k++) {
+            int v = g->nodes[i].inputs[k];
+            if (i > g->last_read[v + 1])
+                g->last_read[v + 1] = i;
+        }
+    hold(g, -1, new_buffer(g, -1, input_bytes, BUF_INPUT));
+    for (int i = 0; i < n; i++) {
+        const PlanNode *nd = &g->nodes[i];
+        LayerPlan *lp = &lps[i];
+        lp->in_place_input = -1;
+        int k = in_place_input(g, i);
+        if (nd->op == PO_ALIAS) {
+            lp->alias = true;
+            hold(g, i, g->buf_of[nd->inputs[0] + 1]);
+        } else if (k >= 0) {
+            lp->in_place = true;
+            lp->in_place_input = k;
+            hold(g, i, g->buf_of[nd->inputs[k] + 1]);
+        } else {
+            hold(g, i, new_buffer(g, i, nd->bytes, BUF_ARENA));
+        }
+    }
+    if (n == 0)
+        return;
+    int ob = g->buf_of[n];
+    if (g->bufs[ob].ref.kind == BUF_INPUT) {
+        /* Only aliases lead from the input to the output: the last one copies. */
+        lps[n - 1].alias = false;
+        ob = new_buffer(g, n - 1, g->nodes[n - 1].bytes, BUF_ARENA);
+        hold(g, n - 1, ob);
+    }
+    g->bufs[ob].ref.kind = BUF_OUTPUT;
+}
+
+static bool live_at(const PlanBuffer *b, int step)
+{
+    return b->ref.kind == BUF_ARENA && b->first <= step && step <= b->last;
+}
+
+static bool lifetimes_overlap(const PlanBuffer *a, const PlanBuffer *b)
+{
+    return a->first <= b->last && b->first <= a->last;
+}
+
+/* ---- 3: offsets -------------------------------------------------------- */
+
+/* Each new buffer at the end of the arena its input's buffer does not hold;
+ * only for a stack.  Returns the arena size. */
+static long long place_ping_pong(const Graph *g, long long arena, long long *off)
+{
+    bool at_bottom = false;     /* where the current tensor lives */
+    for (int i = 0; i < g->n; i++) {
+        int b = g->buf_of[i + 1];
+        const PlanBuffer *pb = &g->bufs[b];
+        if (pb->ref.kind != BUF_ARENA || pb->producer != i)
+            continue;
+        const PlanBuffer *in = &g->bufs[g->buf_of[g->nodes[i].inputs[0] + 1]];
+        bool bottom = in->ref.kind == BUF_ARENA ? !at_bottom : true;
+        off[b] = bottom ? 0 : arena - pb->ref.bytes;
+        at_bottom = bottom;
+    }
+    return arena;
+}
+
+typedef struct Span {
+    long long lo, hi;
+} Span;
+
+static int span_cmp(const void *a, const void *b)
+{
+    const Span *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* First fit in the given order: each buffer at the lowest offset clear of the
+ * placed buffers it coexists with.  Returns the arena size. */
+static long long place_first_fit(const Graph *g, const int *order, int norder, long long *off,
+                                 bool *placed, Span *spans)
+{
+    long long arena = 0;
+    for (int b = 0; b < g->nbufs; b++)
+        placed[b] = false;
+    for (int o = 0; o < norder; o++) {
+        int b = order[o];
+        const PlanBuffer *pb = &g->bufs[b];
+        int ns = 0;
+        for (int q = 0; q < g->nbufs; q++)
+            if (placed[q] && lifetimes_overlap(pb, &g->bufs[q]))
+                spans[ns++] = (Span){ off[q], off[q] + g->bufs[q].ref.bytes };
+        qsort(spans, (size_t)ns, sizeof *spans, span_cmp);
+        long long at = 0;
+        for (int s = 0; s < ns; s++) {
+            if (spans[s].lo - at >= pb->ref.bytes)
+                break;
+            if (spans[s].hi > at)
+                at = spans[s].hi;
+        }
+        off[b] = at;
+        placed[b] = true;
+        if (at + pb->ref.bytes > arena)
+            arena = at + pb->ref.bytes;
+    }
+    return arena;
+}
+
+/* Sort keys for the greedy orders; qsort_r is not C11, so a file-scope
+ * pointer carries the graph into the comparators. */
+static const Graph *sort_graph;
+static const long long *sort_breadth;
+
+static int cmp_size(const void *a, const void *b)
+{
+    const PlanBuffer *x = &sort_graph->bufs[*(const int *)a], *y = &sort_graph->bufs[*(const int *)b];
+    if (x->ref.bytes != y->ref.bytes)
+        return x->ref.bytes > y->ref.bytes ? -1 : 1;
+    if (x->first != y->first)
+        return x->first < y->first ? -1 : 1;
+    return *(const int *)a - *(const int *)b;
+}
+
+static int cmp_first(const void *a, const void *b)
+{
+    const PlanBuffer *x = &sort_graph->bufs[*(const int *)a], *y = &sort_graph->bufs[*(const int *)b];
+    if (x->first != y->first)
+        return x->first < y->first ? -1 : 1;
+    return cmp_size(a, b);
+}
+
+static int cmp_length(const void *a, const void *b)
+{
+    const PlanBuffer *x = &sort_graph->bufs[*(const int *)a], *y = &sort_graph->bufs[*(const int *)b];
+    if (x->last - x->first != y->last - y->first)
+        return x->last - x->first > y->last - y->first ? -1 : 1;
+    return cmp_size(a, b);
+}
+
+static int cmp_step_breadth(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    if (sort_breadth[x] != sort_breadth[y])
+        return sort_breadth[x] > sort_breadth[y] ? -1 : 1;
+    return x - y;
+}
+
+/* Steps by breadth, then each step's not yet listed buffers by size. */
+static int breadth_order(Pool *pool, const Graph *g, const long long *breadth, int *order)
+{
+    int *steps = pool_alloc(pool, (size_t)(g->n ? g->n : 1) * sizeof *steps);
+    bool *listed = pool_alloc(pool, (size_t)g->nbufs * sizeof *listed);
+    for (int s = 0; s < g->n; s++)
+        steps[s] = s;
+    sort_breadth = breadth;
+    qsort(steps, (size_t)g->n, sizeof *steps, cmp_step_breadth);
+    int norder = 0;
+    for (int si = 0; si < g->n; si++) {
+        int from = norder;
+        for (int b = 0; b < g->nbufs; b++)
+            if (!listed[b] && live_at(&g->bufs[b], steps[si])) {
+                listed[b] = true;
+                order[norder++] = b;
+            }
+        qsort(order + from, (size_t)(norder - from), sizeof *order, cmp_size);
+    }
+    return norder;
+}
+
+int plan_graph(Pool *pool, const PlanNode *nodes, int n, long long input_bytes, long long align,
+               Plan *out)
+{
+    memset(out, 0, sizeof *out);
+    out->align = align;
+    out->peak_layer = -1;
+    out->method = "none";
+    out->layers = pool_alloc(pool, (size_t)(n ? n : 1) * sizeof(LayerPlan));
+
+    Graph g = { nodes, n, NULL, NULL, NULL, 0 };
+    g.buf_of = pool_alloc(pool, (size_t)(n + 1) * sizeof *g.buf_of);
+    g.last_read = pool_alloc(pool, (size_t)(n + 1) * sizeof *g.last_read);
+    g.bufs = pool_alloc(pool, (size_t)(n + 2) * sizeof *g.bufs);
+    build_buffers(&g, input_bytes, out->layers);
+    for (int b = 0; b < g.nbufs; b++)
+        if (g.bufs[b].ref.kind == BUF_ARENA)
+            g.bufs[b].ref.bytes = round_up(g.bufs[b].bytes, align);
+
+    /* Live bytes per step: exact for the lower bound, rounded for the peak. */
+    long long *breadth = pool_alloc(pool, (size_t)(n ? n : 1) * sizeof *breadth);
+    long long peak = 0;
+    for (int s = 0; s < n; s++) {
+        long long exact = 0;
+        for (int b = 0; b < g.nbufs; b++)
+            if (live_at(&g.bufs[b], s)) {
+                exact += g.bufs[b].bytes;
+                breadth[s] += g.bufs[b].ref.bytes;
+            }
+        if (exact > out->lower_bound)
+            out->lower_bound = exact;
+        if (breadth[s] > peak) {
+            peak = breadth[s];
+            out->peak_layer = s;
+        }
+    }
+    if (out->peak_layer >= 0) {
+        out->peak_live = pool_alloc(pool, (size_t)g.nbufs * sizeof *out->peak_live);
+        for (int b = 0; b < g.nbufs; b++)
+            if (live_at(&g.bufs[b], out->peak_layer))
+                out->peak_live[out->npeak_live++] = b;
+    }
+
+    /* Offsets: every method, the smallest arena wins. */
+    int narena = 0;
+    int *order = pool_alloc(pool, (size_t)g.nbufs * sizeof *order);
+    for (int b = 0; b < g.nbufs; b++)
+        if (g.bufs[b].ref.kind == BUF_ARENA)
+            order[narena++] = b;
+    long long *off = pool_alloc(pool, (size_t)g.nbufs * sizeof *off);
+    long long *best = pool_alloc(pool, (size_t)g.nbufs * sizeof *best);
+    bool *placed = pool_alloc(pool, (size_t)g.nbufs * sizeof *placed);
+    Span *spans = pool_alloc(pool, (size_t)g.nbufs * sizeof *spans);
+    long long best_arena = -1;
+    if (narena > 0) {
+        bool stack = true;
+        for (int i = 0; i < n; i++)
+            stack &= nodes[i].ninputs == 1 && nodes[i].inputs[0] == i - 1;
+        if (stack) {
+            best_arena = place_ping_pong(&g, peak, best);
+            out->method = "ping-pong";
+        }
+        static const char *const names[] = { "greedy by size", "greedy by breadth",
+                                             "greedy by first use", "greedy by lifetime" };
+        int (*const cmps[])(const void *, const void *) = { cmp_size, NULL, cmp_first,
+                                                            cmp_length };
+        sort_graph = &g;
+        for (int m = 0; m < 4 && best_arena != peak; m++) {
+            int norder = narena;
+            if (cmps[m])
+                qsort(order, (size_t)narena, sizeof *order, cmps[m]);
+            else
+                norder = breadth_order(pool, &g, breadth, order);
+            long long a = place_first_fit(&g, order, norder, off, placed, spans);
+            if (best_arena < 0 || a < best_arena) {
+                best_arena = a;
+                out->method = names[m];
+                memcpy(best, off, (size_t)g.nbufs * sizeof *best);
+            }
+        }
+        sort_graph = NULL;
+        sort_breadth = NULL;
+        for (int b = 0; b < g.nbufs; b++)
+            if (g.bufs[b].ref.kind == BUF_ARENA)
+                g.bufs[b].ref.offset = best[b];
+        out->arena_bytes = best_arena;
+    }
+
+    /* Every layer's view: its inputs' buffers and its output's. */
+    for (int i = 0; i < n; i++) {
+        LayerPlan *lp = &out->layers[i];
+        const PlanNode *nd = &nodes[i];
+        lp->buffer = g.buf_of[i + 1];
+        lp->out = g.bufs[lp->buffer].ref;
+        lp->out.bytes = nd->bytes;
+        lp->nins = nd->ninputs;
+        lp->ins = pool_alloc(pool, (size_t)(nd->ninputs ? nd->ninputs : 1) * sizeof *lp->ins);
+        lp->in_buffers = pool_alloc(pool, (size_t)(nd->ninputs ? nd->ninputs : 1) * sizeof(int));
+        for (int k = 0; k < nd->ninputs; k++) {
+            int v = nd->inputs[k];
+            lp->in_buffers[k] = g.buf_of[v + 1];
+            lp->ins[k] = g.bufs[g.buf_of[v + 1]].ref;
+            lp->ins[k].bytes = v < 0 ? input_bytes : nodes[v].bytes;
+        }
+        lp->in = lp->ins[0];
+    }
+    out->buffers = g.bufs;
+    out->nbuffers = g.nbufs;
+    return 0;
+}
+
+/* How the planner sees each layer kind. */
+static PlanOp op_of(LayerKind k)
 {
     switch (k) {
     case LK_FLATTEN:
     case LK_DROPOUT:
-        return OC_ALIAS;
+    case LK_IDENTITY:
+        return PO_ALIAS;
     case LK_RELU:
     case LK_RELU6:
     case LK_LEAKY_RELU:
@@ -28,88 +398,32 @@ static OpClass op_class(LayerKind k)
     case LK_TANH:
     case LK_SOFTMAX:
     case LK_BATCHNORM:
-        return OC_ELEMWISE;
-    default:
-        return OC_PRODUCER;
+        return PO_ELEMWISE;
+    case LK_ADD:
+    case LK_MUL:
+        return PO_MERGE;
+    default:                /* concat too: it writes a new buffer */
+        return PO_PRODUCE;
     }
-}
-
-static long long round_up(long long v, long long align)
-{
-    return (v + align - 1) / align * align;
 }
 
 int plan_arena(Pool *pool, const Network *net, long long align, Plan *out)
 {
     int n = net->nlayers;
-    out->align = align;
-    out->layers = pool_alloc(pool, (size_t)(n ? n : 1) * sizeof(LayerPlan));
-    out->arena_bytes = 0;
-    out->lower_bound = 0;
-    out->peak_layer = -1;
-    if (!net->ok)
+    if (!net->ok) {
+        memset(out, 0, sizeof *out);
+        out->align = align;
+        out->peak_layer = -1;
+        out->layers = pool_alloc(pool, (size_t)(n ? n : 1) * sizeof(LayerPlan));
         return -1;
-
-    /* The last layer that must write a new buffer: after it, only aliases and
-     * in-place ops, which can all work on the caller's output. */
-    int last_writer = -1;
-    for (int i = 0; i < n; i++) {
-        OpClass c = op_class(net->layers[i].kind);
-        if (c == OC_PRODUCER || (c == OC_ELEMWISE && last_writer < 0))
-            last_writer = i;
     }
-    if (last_writer < 0)
-        last_writer = n - 1;    /* only aliases: the last one copies into the output */
-
-    /* Pass 1: which layers write where, and the largest pair. */
-    BufRef cur = { BUF_INPUT, 0, shape_elems(&net->input) * 4 };
+    PlanNode *nodes = pool_alloc(pool, (size_t)(n ? n : 1) * sizeof *nodes);
     for (int i = 0; i < n; i++) {
         const Layer *l = &net->layers[i];
-        LayerPlan *lp = &out->layers[i];
-        long long bytes = shape_elems(&l->out_shape) * 4;
-        OpClass c = op_class(l->kind);
-        lp->in = cur;
-        if (i != last_writer && (c == OC_ALIAS || (c == OC_ELEMWISE && cur.kind != BUF_INPUT))) {
-            lp->alias = c == OC_ALIAS;
-            lp->in_place = c == OC_ELEMWISE;
-            lp->out = cur;
-            lp->out.bytes = bytes;
-        } else {
-            lp->out.kind = i == last_writer ? BUF_OUTPUT : BUF_ARENA;
-            lp->out.bytes = bytes;
-            long long pair = (cur.kind == BUF_ARENA ? cur.bytes : 0) +
-                             (lp->out.kind == BUF_ARENA ? bytes : 0);
-            long long used = (cur.kind == BUF_ARENA ? round_up(cur.bytes, align) : 0) +
-                             (lp->out.kind == BUF_ARENA ? round_up(bytes, align) : 0);
-            if (pair > out->lower_bound)
-                out->lower_bound = pair;
-            if (used > out->arena_bytes) {
-                out->arena_bytes = used;
-                out->peak_layer = i;
-            }
-        }
-        cur = lp->out;
+        nodes[i].op = op_of(l->kind);
+        nodes[i].ninputs = l->ninputs;
+        nodes[i].inputs = l->inputs;
+        nodes[i].bytes = shape_elems(&l->out_shape) * 4;
     }
-
-    /* Pass 2: place arena tensors at alternating ends. */
-    long long arena = out->arena_bytes;
-    bool at_bottom = false;         /* where the current tensor lives */
-    cur.kind = BUF_INPUT;
-    for (int i = 0; i < n; i++) {
-        LayerPlan *lp = &out->layers[i];
-        if (lp->alias || lp->in_place) {
-            lp->in = cur;
-            lp->out.kind = cur.kind;
-            lp->out.offset = cur.offset;
-        } else {
-            lp->in = cur;
-            if (lp->out.kind == BUF_ARENA) {
-                bool bottom = cur.kind == BUF_ARENA ? !at_bottom : true;
-                lp->out.offset = bottom ? 0 : arena - round_up(lp->out.bytes, align);
-                at_bottom = bottom;
-            }
-        }
-        cur = lp->out;
-    }
-    return 0;
+    return plan_graph(pool, nodes, n, shape_elems(&net->input) * 4, align, out);
 }

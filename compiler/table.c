@@ -1,9 +1,11 @@
 /*
  * table.c - the layer shape table: text, markdown, json and csv.
  *
- * One row per layer (index, name, op, output shape, parameters, MACs) and the
- * totals: parameters, weight bytes, MACs and the activation memory of the plan
- * the generated code uses.  The JSON form is what tools read.
+ * One row per layer (index, name, op, output shape, parameters, MACs; the
+ * inputs too when some layer reads other than the row above) and the totals:
+ * parameters, weight bytes, MACs and the activation memory of the plan the
+ * generated code uses, beside its lower bound.  The JSON form is what tools
+ * read; it always lists every layer's inputs.
  */
 #include "cnnc.h"
 
@@ -35,6 +37,30 @@ static void json_ints(FILE *fp, const long long *v, int n)
 static void json_shape(FILE *fp, const Shape *s)
 {
     json_ints(fp, s->dims, s->rank);
+}
+
+/* The name of a layer's producer; "input" is the network's input. */
+static const char *input_name(const Network *net, int v)
+{
+    return v < 0 ? "input" : net->layers[v].name;
+}
+
+/* True when some layer reads other than the layer before it. */
+static bool is_graph(const Network *net)
+{
+    return net_first_branch(net) >= 0;
+}
+
+/* "a, b": a layer's inputs for the text forms. */
+static const char *inputs_str(const Network *net, int i, char *buf, size_t size)
+{
+    const Layer *l = &net->layers[i];
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < l->ninputs && used < size; k++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", k ? ", " : "",
+                                 input_name(net, l->inputs[k]));
+    return buf;
 }
 
 static void json_attrs(FILE *fp, const Layer *l)
@@ -132,7 +158,12 @@ static void print_json(FILE *fp, const Network *net, const Plan *plan)
         json_str(fp, l->name);
         fprintf(fp, ", \"op\": \"%s\", \"line\": %d, \"attrs\": ", l->op, l->loc.line);
         json_attrs(fp, l);
-        fputs(", \"input\": ", fp);
+        fputs(", \"inputs\": [", fp);
+        for (int k = 0; k < l->ninputs; k++) {
+            fputs(k ? ", " : "", fp);
+            json_str(fp, input_name(net, l->inputs[k]));
+        }
+        fputs("], \"input\": ", fp);
         json_shape(fp, &l->in_shape);
         fputs(", \"output\": ", fp);
         json_shape(fp, &l->out_shape);
@@ -153,24 +184,33 @@ static void print_json(FILE *fp, const Network *net, const Plan *plan)
     fprintf(fp, "  ],\n  \"totals\": {\"params\": %lld, \"weight_bytes\": %lld, \"macs\": %lld, "
             "\"arena_bytes\": %lld, \"arena_lower_bound\": %lld, \"arena_align\": %lld, "
             "\"input_bytes\": %lld, \"output_bytes\": %lld, \"code_bytes_estimate\": %lld, "
-            "\"flash_bytes\": %lld, \"stack_bytes_estimate\": %lld, \"ram_bytes\": %lld}\n}\n",
+            "\"flash_bytes\": %lld, \"stack_bytes_estimate\": %lld, \"ram_bytes\": %lld, "
+            "\"arena_method\": \"%s\", \"arena_peak_layer\": %d}\n}\n",
             net_params(net), net_weight_bytes(net), net_macs(net), plan->arena_bytes,
             plan->lower_bound, plan->align, shape_elems(&net->input) * 4,
             shape_elems(&net->layers[net->nlayers - 1].out_shape) * 4,
             budget_code_estimate(net), budget_flash(net), budget_stack_estimate(net),
-            plan->arena_bytes + budget_stack_estimate(net));
+            plan->arena_bytes + budget_stack_estimate(net), plan->method, plan->peak_layer);
 }
 
 static void print_csv(FILE *fp, const Network *net)
 {
-    fputs("index,name,op,line,output,params,macs\n", fp);
+    bool graph = is_graph(net);
+    fprintf(fp, "index,name,op,line,output,params,macs%s\n", graph ? ",inputs" : "");
     for (int i = 0; i < net->nlayers; i++) {
         const Layer *l = &net->layers[i];
         char sb[64];
-        fprintf(fp, "%d,%s,%s,%d,%s,%lld,%lld\n", l->index, l->name, l->op, l->loc.line,
+        fprintf(fp, "%d,%s,%s,%d,%s,%lld,%lld", l->index, l->name, l->op, l->loc.line,
                 shape_str(&l->out_shape, sb, sizeof sb), l->params, l->macs);
+        if (graph) {
+            /* Names are identifiers and dots, so a space separates them. */
+            fputc(',', fp);
+            for (int k = 0; k < l->ninputs; k++)
+                fprintf(fp, "%s%s", k ? " " : "", input_name(net, l->inputs[k]));
+        }
+        fputc('\n', fp);
     }
-    fprintf(fp, ",total,,,,%lld,%lld\n", net_params(net), net_macs(net));
+    fprintf(fp, ",total,,,,%lld,%lld%s\n", net_params(net), net_macs(net), graph ? "," : "");
 }
 
 static int width_of(const char *s)
@@ -178,11 +218,15 @@ static int width_of(const char *s)
     return (int)strlen(s);
 }
 
+/* Room for 16 inputs of the longest names. */
+#define INPUTS_BUF (16 * (CNNC_MAX_NAME_LEN + 2) * 4)
+
 static void print_rows(FILE *fp, const Network *net, bool markdown)
 {
     /* Column widths from the data. */
-    int wname = 4, wop = 2, wshape = 6, wparams = 6, wmacs = 4;
-    char b1[64], b2[64];
+    int wname = 4, wop = 2, wshape = 6, wparams = 6, wmacs = 4, wins = 6;
+    bool graph = is_graph(net);
+    char b1[64], b2[64], ins[INPUTS_BUF];
     for (int i = 0; i < net->nlayers; i++) {
         const Layer *l = &net->layers[i];
         int w;
@@ -196,6 +240,8 @@ static void print_rows(FILE *fp, const Network *net, bool markdown)
             wparams = w;
         if ((w = width_of(count_grouped(l->macs, b2, sizeof b2))) > wmacs)
             wmacs = w;
+        if (graph && (w = width_of(inputs_str(net, i, ins, sizeof ins))) > wins)
+            wins = w;
     }
     if ((int)strlen(count_grouped(net_params(net), b2, sizeof b2)) > wparams)
         wparams = (int)strlen(b2);
@@ -209,27 +255,33 @@ static void print_rows(FILE *fp, const Network *net, bool markdown)
     const char *sep = markdown ? " | " : "  ";
     const char *lead = markdown ? "| " : "";
     const char *tail = markdown ? " |" : "";
-    fprintf(fp, "%s%3s%s%-*s%s%-*s%s%-*s%s%*s%s%*s%s%4s%s\n", lead, "#", sep, wname, "name", sep,
-            wop, "op", sep, wshape, "output", sep, wparams, "params", sep, wmacs, "MACs", sep,
-            "line", tail);
-    if (markdown) {
-        fprintf(fp, "|--:|:%s|:%s|:%s|%s:|%s:|--:|\n", "---", "---", "---", "---", "---");
-    }
-    fprintf(fp, "%s%3s%s%-*s%s%-*s%s%-*s%s%*s%s%*s%s%4s%s\n", lead, "", sep, wname, "", sep, wop,
-            "input", sep, wshape, ib, sep, wparams, "", sep, wmacs, "", sep, "", tail);
+    /* The inputs column, last, only for a graph; no trailing blanks in text. */
+    int wlast = markdown ? wins : 0;
+#define ROW "%s%3s%s%-*s%s%-*s%s%-*s%s%*s%s%*s%s%4s"
+#define INS(v) (graph ? sep : ""), (graph ? wlast : 0), (graph ? (v) : ""), tail
+    fprintf(fp, ROW "%s%-*s%s\n", lead, "#", sep, wname, "name", sep, wop, "op", sep, wshape,
+            "output", sep, wparams, "params", sep, wmacs, "MACs", sep, "line", INS("inputs"));
+    if (markdown)
+        fprintf(fp, "|--:|:---|:---|:---|---:|---:|--:|%s\n", graph ? ":---|" : "");
+    fprintf(fp, ROW "%s%-*s%s\n", lead, "", sep, wname, "", sep, wop, "input", sep, wshape, ib,
+            sep, wparams, "", sep, wmacs, "", sep, "", INS(""));
     for (int i = 0; i < net->nlayers; i++) {
         const Layer *l = &net->layers[i];
-        char pb[32], mb[32], line[16];
+        char pb[32], mb[32], line[16], idx[16];
         snprintf(line, sizeof line, "%d", l->loc.line);
-        fprintf(fp, "%s%3d%s%-*s%s%-*s%s%-*s%s%*s%s%*s%s%4s%s\n", lead, l->index, sep, wname,
-                l->name, sep, wop, l->op, sep, wshape, shape_str(&l->out_shape, b1, sizeof b1),
-                sep, wparams, count_grouped(l->params, pb, sizeof pb), sep, wmacs,
-                count_grouped(l->macs, mb, sizeof mb), sep, line, tail);
+        snprintf(idx, sizeof idx, "%d", l->index);
+        fprintf(fp, ROW "%s%-*s%s\n", lead, idx, sep, wname, l->name, sep, wop, l->op, sep,
+                wshape, shape_str(&l->out_shape, b1, sizeof b1), sep, wparams,
+                count_grouped(l->params, pb, sizeof pb), sep, wmacs,
+                count_grouped(l->macs, mb, sizeof mb), sep, line,
+                INS(inputs_str(net, i, ins, sizeof ins)));
     }
     char pb[32], mb[32];
-    fprintf(fp, "%s%3s%s%-*s%s%-*s%s%-*s%s%*s%s%*s%s%4s%s\n", lead, "", sep, wname, "total", sep,
-            wop, "", sep, wshape, "", sep, wparams, count_grouped(net_params(net), pb, sizeof pb), sep,
-            wmacs, count_grouped(net_macs(net), mb, sizeof mb), sep, "", tail);
+    fprintf(fp, ROW "%s%-*s%s\n", lead, "", sep, wname, "total", sep, wop, "", sep, wshape, "",
+            sep, wparams, count_grouped(net_params(net), pb, sizeof pb), sep, wmacs,
+            count_grouped(net_macs(net), mb, sizeof mb), sep, "", INS(""));
+#undef INS
+#undef ROW
 }
 
 static void print_text(FILE *fp, const Network *net, const Plan *plan, bool markdown)
@@ -248,9 +300,10 @@ static void print_text(FILE *fp, const Network *net, const Plan *plan, bool mark
             count_grouped(net_weight_bytes(net), b[1], sizeof b[1]),
             count_grouped(budget_code_estimate(net), b[2], sizeof b[2]));
     fprintf(fp, "%sMACs:         %s per inference\n", item, count_grouped(net_macs(net), b[0], sizeof b[0]));
-    fprintf(fp, "%sRAM:          %s bytes: arena %s (lower bound for this stack: %s) + stack about %s",
+    fprintf(fp, "%sRAM:          %s bytes: arena %s (lower bound for this %s: %s) + stack about %s",
             item, count_grouped(plan->arena_bytes + budget_stack_estimate(net), b[2], sizeof b[2]),
             count_grouped(plan->arena_bytes, b[0], sizeof b[0]),
+            is_graph(net) ? "graph" : "stack",
             count_grouped(plan->lower_bound, b[1], sizeof b[1]),
             count_grouped(budget_stack_estimate(net), b[3], sizeof b[3]));
     if (plan->peak_layer >= 0 && plan->arena_bytes > 0)

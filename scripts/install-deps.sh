@@ -2,7 +2,8 @@
 # install-deps.sh [build|test] - make sure the tools cnnc needs are present.
 #
 #   build: a C compiler, make, cmake, flex, bison, m4 and cJSON (the demo)
-#   test:  the above plus Debian's PyTorch (the oracle tests run against it)
+#   test:  the above plus Debian's PyTorch (the oracle tests run against it) and
+#          graphviz (the --graph=dot test renders with dot -Tsvg)
 #
 # Missing Debian packages are installed with apt-get when we are root (or
 # sudo works without a password); otherwise the script prints the exact
@@ -13,7 +14,7 @@ what=${1:-build}
 pkgs=(build-essential cmake flex bison m4 libcjson-dev)
 if [ "$what" = test ]; then
   pkgs+=(python3 python3-torch python3-numpy dataset-fashion-mnist clang libclang-rt-dev
-         gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
+         gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm graphviz)
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -22,6 +22,9 @@ m4_ifelse(cnnc_step($1, kind), <|conv|>, <|cnnc_emit_conv($1)|>,
           cnnc_step($1, kind), <|affine|>, <|cnnc_emit_affine($1)|>,
           cnnc_step($1, kind), <|pad|>, <|cnnc_emit_pad($1)|>,
           cnnc_step($1, kind), <|copy|>, <|cnnc_emit_copy($1)|>,
+          cnnc_step($1, kind), <|add|>, <|cnnc_emit_add($1)|>,
+          cnnc_step($1, kind), <|concat|>, <|cnnc_emit_concat($1)|>,
+          cnnc_step($1, kind), <|mul|>, <|cnnc_emit_mul($1)|>,
           <|m4_fatal_error(<|cnnc: skeleton: unknown step kind |>cnnc_step($1, kind))|>)|>)
 
 m4_define(<|cnnc_emit_conv|>,
@@ -109,6 +112,27 @@ m4_define(<|cnnc_emit_copy|>,
         for (i = 0; i < cnnc_step($1, count); i++)
             cnnc_step($1, out)[i] = cnnc_step($1, in)[i];
     }
+|>)
+
+m4_dnl add, concat, mul: the tensors read are a list of pointers (any number).
+m4_define(<|cnnc_emit_add|>,
+<|    {
+        const float *const ins[cnnc_step($1, nins)] = { cnnc_step($1, ins) };
+        cnn_add_f32(ins, cnnc_step($1, nins), cnnc_step($1, out), cnnc_step($1, count));
+    }
+|>)
+
+m4_define(<|cnnc_emit_concat|>,
+<|    {
+        static const int32_t sizes[cnnc_step($1, nins)] = { cnnc_step($1, in_sizes) };
+        const float *const ins[cnnc_step($1, nins)] = { cnnc_step($1, ins) };
+        cnn_concat_f32(ins, sizes, cnnc_step($1, nins), cnnc_step($1, out));
+    }
+|>)
+
+m4_define(<|cnnc_emit_mul|>,
+<|    cnn_mul_f32(cnnc_step($1, in), cnnc_step($1, gate), cnnc_step($1, out),
+                cnnc_step($1, in_c), cnnc_step($1, spatial), cnnc_step($1, gate_spatial));
 |>)
 
 m4_dnl cnnc_attr(WEIGHTS|ARENA): the GCC/Clang attributes of that data.
