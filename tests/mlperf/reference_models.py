@@ -14,6 +14,9 @@ names the published class gives its tensors:
   SqueezeNetTiny     torchvision.models.SqueezeNet 1.1's layout (features,
                      Fire.squeeze/expand1x1/expand3x3, classifier) at a quarter
                      of its widths -> examples/squeezenet_tiny.net
+  SETiny             a small CNN with torchvision.ops.SqueezeExcitation blocks
+                     (avgpool, fc1, activation, fc2, scale_activation)
+                     -> examples/se_tiny.net
 
 MODELS maps an example to (class, input shape, parameter count).
 """
@@ -186,3 +189,44 @@ MODELS = {
     "mobilenet_v2_tiny.net": (MobileNetV2Tiny, (3, 32, 32), 36170),
     "squeezenet_tiny.net": (SqueezeNetTiny, (3, 64, 64), 47322),
 }
+
+
+# --- squeeze-and-excitation, torchvision.ops.SqueezeExcitation's layout -------
+
+class SqueezeExcitation(nn.Module):
+    def __init__(self, channels, squeeze):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+        self.activation = nn.ReLU()
+        self.scale_activation = nn.Sigmoid()
+
+    def forward(self, x):
+        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+        return scale * x
+
+
+class SETiny(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.se1 = SqueezeExcitation(16, 4)
+        self.conv2 = nn.Conv2d(16, 32, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(32)
+        self.se2 = SqueezeExcitation(32, 8)
+        self.conv3 = nn.Conv2d(32, 64, 3, padding=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(64)
+        self.se3 = SqueezeExcitation(64, 16)
+        self.fc = nn.Linear(64, num_classes)
+
+    def forward(self, x):
+        x = F.max_pool2d(self.se1(F.relu(self.bn1(self.conv1(x)))), 2)
+        x = F.max_pool2d(self.se2(F.relu(self.bn2(self.conv2(x)))), 2)
+        x = self.se3(F.relu(self.bn3(self.conv3(x))))
+        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        return self.fc(x)
+
+
+MODELS["se_tiny.net"] = (SETiny, (3, 32, 32), 27174)
