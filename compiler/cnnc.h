@@ -26,7 +26,12 @@
 #define CNNC_MAX_NAME_LEN   63        /* C99's guaranteed significant initial characters */
 #define CNNC_MAX_LAYERS     1024
 #define CNNC_MAX_ATTRS      32        /* key=value pairs on one line */
-#define CNNC_MAX_TUPLE      4         /* items in one (a, b, ...) tuple */
+#define CNNC_MAX_TUPLE      16        /* items in one (a, b, ...) tuple */
+#define CNNC_MAX_SIDES      4         /* values of a spatial attribute or a pad */
+#define CNNC_MAX_INPUTS     16        /* inputs of one layer: from=(a, b, ...) */
+#define CNNC_MAX_NESTING    32        /* group / block / if nested in the source */
+#define CNNC_MAX_USE_DEPTH  32        /* block uses inside block uses */
+#define CNNC_MAX_PATH_LEN   255       /* a full dotted layer name */
 #define CNNC_MAX_DIM        (1LL << 24)   /* one axis of a tensor */
 #define CNNC_MAX_ELEMS      (1LL << 28)   /* elements of one tensor: bytes fit in int32 */
 #define CNNC_MAX_SOURCE     (16L << 20)   /* bytes of one .net file */
@@ -88,8 +93,10 @@ const char *diag_nearest(const char *word, const char *const *candidates, int n)
 typedef enum ValueKind {
     VK_INT,                 /* 5, -1 */
     VK_FLOAT,               /* 1e-5, 0.5 */
-    VK_WORD,                /* same, reflect, true */
+    VK_WORD,                /* same, reflect, true, a block parameter */
     VK_TUPLE,               /* (3, 5) */
+    VK_PATH,                /* stem.2: a dotted layer name, for from= */
+    VK_EXPR,                /* cin*6, cout-1, -k: evaluated when blocks expand */
 } ValueKind;
 
 typedef struct Value Value;
@@ -101,6 +108,8 @@ struct Value {
     const char *text;       /* source spelling */
     Value **items;          /* VK_TUPLE */
     int nitems;
+    char op;                /* VK_EXPR: '+', '-', '*', '/', or 'n' (negate lhs) */
+    Value *lhs, *rhs;       /* VK_EXPR operands */
 };
 
 typedef struct Attr {
@@ -118,6 +127,37 @@ typedef struct LayerNode {
     int nattrs;
 } LayerNode;
 
+/* A statement of a scope: a layer line (or block use), a group, an if. */
+typedef enum StmtKind { ST_LAYER, ST_GROUP, ST_IF } StmtKind;
+typedef enum CmpOp { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE } CmpOp;
+
+typedef struct Stmt Stmt;
+struct Stmt {
+    StmtKind kind;
+    LayerNode node;         /* ST_LAYER: the line; ST_GROUP: op "group", its name and
+                               attrs; ST_IF: op "if" at the keyword */
+    Stmt *body;             /* ST_GROUP: its lines; ST_IF: the lines kept when true */
+    Stmt *else_body;        /* ST_IF: the lines kept when false */
+    Stmt *next;             /* the next statement of the same scope */
+    Value *lhs, *rhs;       /* ST_IF: the condition lhs CMP rhs */
+    CmpOp cmp;
+    Loc cmp_loc;
+};
+
+typedef struct BlockParam {
+    const char *name;
+    Loc loc;
+    Value *dflt;            /* NULL: required at every use */
+} BlockParam;
+
+typedef struct BlockDef {
+    const char *name;
+    Loc loc;                /* the name */
+    BlockParam *params;
+    int nparams;
+    Stmt *body;
+} BlockDef;
+
 typedef struct Program {
     const SourceFile *file;
     const char *network;    /* NULL when absent: derived from the file name */
@@ -128,8 +168,9 @@ typedef struct Program {
     Loc input_loc;          /* the dims token */
     Attr *input_attrs;
     int ninput_attrs;
-    LayerNode *layers;
-    int nlayers;
+    Stmt *body;             /* the top-level statements, in order */
+    BlockDef **blocks;      /* block definitions, in order */
+    int nblocks;
 } Program;
 
 /* parse.c (wraps grammar/parser.y + grammar/lexer.l): returns 0 when the file
@@ -202,7 +243,7 @@ typedef struct TensorSpec {
 /* A spatial attribute as written: one number for every axis, or a tuple. */
 typedef struct Spatial {
     int n;                  /* 0: not given; 1: a number; else tuple length */
-    long long v[CNNC_MAX_TUPLE];
+    long long v[CNNC_MAX_SIDES];
 } Spatial;
 
 /* A block use that a layer was expanded from, innermost first: errors in a
@@ -305,17 +346,29 @@ long long net_macs(const Network *net);
 const char *layer_kind_name(LayerKind k);
 /* The shape of input k of layer l (the network's input for -1). */
 const Shape *layer_in_shape(const Network *net, const Layer *l, int k);
-/* The first layer that does not simply read the layer before it (a graph),
- * or -1 for a plain stack. */
+/* The first layer that makes the network more than a plain stack of the
+ * original ops (it reads something other than the layer before it, is a
+ * merge op or identity, or has a dotted name), or -1 for a plain stack. */
 int net_first_branch(const Network *net);
 /* Notes "in block 'B' used as 'x' here" for a layer made by block uses. */
 void layer_note_uses(const Layer *l);
 const char *pad_mode_name(PadMode m);
 /* Where key=value of a layer stands, or the op word if the key is absent. */
 Loc layer_attr_loc(const Layer *l, const char *key);
-/* Resolve attributes of every LayerNode (reports unknown ops and keys,
- * wrong kinds, missing required keys, duplicate names). */
+/* Expand the program (expand.c) and resolve attributes of every layer
+ * (reports unknown ops and keys, wrong kinds, missing required keys). */
 int layer_resolve(Pool *pool, const Program *prog, Network *net);
+
+/* expand.c: block expansion and name resolution.  Walks the program's
+ * statements, instantiates block uses (parameters substituted, expressions
+ * evaluated, if branches chosen), names every layer by its scope path and
+ * resolves from= references.  Fills net->layers (name, cname, named, loc,
+ * name_loc, use, use_loc, node, index, inputs, input_locs) and nlayers;
+ * warns about outputs nothing reads.  0 when all is well. */
+int expand_program(Pool *pool, const Program *prog, Network *net);
+/* A layer, group, block or network name: no reserved prefix (cnn_, cnnc_,
+ * m4_), at most CNNC_MAX_NAME_LEN characters.  0 when fine, else reported. */
+int name_check(const char *what, const char *name, Loc loc);
 
 /* shape.c: propagate shapes through the stack and compute params, MACs and
  * expected tensors.  Reports every shape error.  0 when all is well. */

@@ -88,6 +88,10 @@ static const OpSpec ops[] = {
         { "mode", AT_MODE, false, NULL },
         { "value", AT_FLOAT, false, NULL }) },
     { "dropout", LK_DROPOUT, ATTRS({ "p", AT_PROB, false, NULL }) },
+    { "identity", LK_IDENTITY, NO_ATTRS },
+    { "add", LK_ADD, NO_ATTRS },
+    { "concat", LK_CONCAT, NO_ATTRS },
+    { "mul", LK_MUL, NO_ATTRS },
 };
 
 enum { NOPS = sizeof ops / sizeof ops[0] };
@@ -117,7 +121,9 @@ int net_first_branch(const Network *net)
 {
     for (int i = 0; i < net->nlayers; i++) {
         const Layer *l = &net->layers[i];
-        if (l->ninputs != 1 || l->inputs[0] != i - 1)
+        if (l->ninputs != 1 || l->inputs[0] != i - 1 || l->kind == LK_ADD ||
+            l->kind == LK_CONCAT || l->kind == LK_MUL || l->kind == LK_IDENTITY ||
+            strcmp(l->name, l->cname) != 0)
             return i;
     }
     return -1;
@@ -163,6 +169,10 @@ static const char *kind_word(ValueKind k)
         return "a word";
     case VK_TUPLE:
         return "a tuple";
+    case VK_PATH:
+        return "a dotted name";
+    case VK_EXPR:
+        return "an expression";
     }
     return "a value";
 }
@@ -202,7 +212,12 @@ static bool get_spatial(const Layer *l, const char *key, const Value *v, long lo
         return get_int(l, key, v, lo, &out->v[0]);
     }
     bool ok = true;
-    int n = v->nitems < CNNC_MAX_TUPLE ? v->nitems : CNNC_MAX_TUPLE;
+    int n = v->nitems;
+    if (n > CNNC_MAX_SIDES) {
+        diag_error(v->loc, "%s '%s': %s takes one number, or one per axis or side (at most %d), "
+                   "not %d", l->op, l->name, key, CNNC_MAX_SIDES, n);
+        return false;
+    }
     for (int i = 0; i < n; i++)
         ok &= get_int(l, key, v->items[i], lo, &out->v[i]);
     out->n = n;
@@ -373,37 +388,30 @@ static void set_defaults(Layer *l)
     l->p = 0.5;
 }
 
-static void resolve_one(Pool *pool, const LayerNode *n, int index, Layer *l)
+/* Typed attributes for a layer expand.c made (names and inputs are set). */
+static void resolve_one(const Program *prog, Layer *l)
 {
-    memset(l, 0, sizeof *l);
+    const LayerNode *n = l->node;
     set_defaults(l);
-    l->node = n;
-    l->index = index;
-    l->loc = n->op_loc;
-    l->op = n->op;
-    l->named = n->name != NULL;
-    l->name = n->name ? n->name : pool_printf(pool, "%d", index);
-    l->cname = l->name;
-    l->name_loc = n->name ? n->name_loc : n->op_loc;
-    l->ninputs = 1;
-    l->inputs = pool_alloc(pool, sizeof *l->inputs);
-    l->inputs[0] = index - 1;
-    l->input_locs = pool_alloc(pool, sizeof *l->input_locs);
-    l->input_locs[0] = n->op_loc;
     l->ok = true;
 
     const OpSpec *op = find_op(n->op);
     if (!op) {
-        const char *names[NOPS];
+        /* An op or a block name: whichever is nearest. */
+        int nb = prog->nblocks < 64 ? prog->nblocks : 64;
+        const char *names[NOPS + 64];
         for (int i = 0; i < NOPS; i++)
             names[i] = ops[i].name;
-        const char *near = diag_nearest(n->op, names, NOPS);
+        for (int i = 0; i < nb; i++)
+            names[NOPS + i] = prog->blocks[i]->name;
+        const char *near = diag_nearest(n->op, names, NOPS + nb);
         if (near)
             diag_error(n->op_loc, "unknown op '%s'; did you mean '%s'?", n->op, near);
         else
             diag_error(n->op_loc, "unknown op '%s'; the ops are conv, maxpool, avgpool, minpool, "
                        "global_maxpool, global_avgpool, linear, flatten, batchnorm, relu, relu6, "
-                       "leaky_relu, sigmoid, tanh, softmax, pad, dropout", n->op);
+                       "leaky_relu, sigmoid, tanh, softmax, pad, dropout, identity, add, concat, "
+                       "mul%s", n->op, prog->nblocks ? ", or a block defined in this file" : "");
         l->ok = false;
         l->kind = LK_COUNT;
         return;
@@ -466,21 +474,23 @@ static void resolve_one(Pool *pool, const LayerNode *n, int index, Layer *l)
     }
 }
 
-static bool check_name(const char *what, const char *name, Loc loc)
+/* How many inputs an op reads: merge ops two or more (mul exactly two),
+ * every other op one. */
+static void check_arity(Layer *l)
 {
-    size_t len = strlen(name);
-    if (strncmp(name, "cnnc_", 5) == 0 || strncmp(name, "m4_", 3) == 0 ||
-        strncmp(name, "cnn_", 4) == 0) {
-        diag_error(loc, "%s name '%.*s' starts with a prefix cnnc reserves for generated code "
-                   "(cnn_, cnnc_, m4_); choose another", what, len > 40 ? 40 : (int)len, name);
-        return false;
+    int n = l->ninputs;
+    if (l->kind == LK_ADD || l->kind == LK_CONCAT) {
+        if (n < 2)
+            diag_error(l->loc, "%s '%s' %s at least two inputs; name them with from=(a, b, ...)",
+                       l->op, l->name, l->kind == LK_ADD ? "sums" : "joins");
+    } else if (l->kind == LK_MUL) {
+        if (n != 2)
+            diag_error(n > 2 ? l->input_locs[2] : l->loc, "mul '%s' multiplies two inputs, x "
+                       "and a gate; name them with from=(x, gate)", l->name);
+    } else if (n > 1) {
+        diag_error(l->input_locs[1], "%s '%s' reads one input, but from= names %d", l->op,
+                   l->name, n);
     }
-    if (len > CNNC_MAX_NAME_LEN) {
-        diag_error(loc, "%s name is %zu characters long; the limit is %d (it becomes part of C "
-                   "identifiers)", what, len, CNNC_MAX_NAME_LEN);
-        return false;
-    }
-    return true;
 }
 
 /* A C identifier from the file name: "models/le-net.net" -> "le_net". */
@@ -511,11 +521,11 @@ int layer_resolve(Pool *pool, const Program *prog, Network *net)
 
     if (prog->network) {
         net->name = prog->network;
-        check_name("network", prog->network, prog->network_loc);
+        name_check("network", prog->network, prog->network_loc);
     } else {
         net->name = name_from_path(pool, prog->file->path);
         if (net->name)
-            check_name("network", net->name, file_loc);
+            name_check("network", net->name, file_loc);
         else {
             diag_error(file_loc, "no 'network NAME' line, and the file name does not make a C "
                        "identifier; add a first line like 'network mynet'");
@@ -568,26 +578,26 @@ int layer_resolve(Pool *pool, const Program *prog, Network *net)
         }
     }
 
-    if (prog->nlayers == 0 && prog->has_input && diag_error_count() == 0) {
+    for (int i = 0; i < prog->nblocks; i++)
+        if (find_op(prog->blocks[i]->name))
+            diag_error(prog->blocks[i]->loc, "block '%s' has the name of an op; choose another",
+                       prog->blocks[i]->name);
+
+    expand_program(pool, prog, net);
+    if (net->nlayers == 0 && prog->has_input && diag_error_count() == 0) {
         Loc at = prog->input_loc;
         diag_error(at, "the model has no layers; list them after the input, one a line");
     }
 
-    net->nlayers = prog->nlayers;
-    net->layers = pool_alloc(pool, (size_t)(prog->nlayers ? prog->nlayers : 1) * sizeof(Layer));
-    for (int i = 0; i < prog->nlayers; i++) {
+    for (int i = 0; i < net->nlayers; i++) {
         Layer *l = &net->layers[i];
-        resolve_one(pool, &prog->layers[i], i, l);
-        if (l->named && !check_name("layer", l->name, l->name_loc))
+        int before = diag_error_count();
+        resolve_one(prog, l);
+        if (l->ok)
+            check_arity(l);
+        if (diag_error_count() != before) {
             l->ok = false;
-        for (int j = 0; j < i && l->named; j++) {
-            if (net->layers[j].named && strcmp(net->layers[j].name, l->name) == 0) {
-                diag_error(l->name_loc, "layer name '%s' is used twice; names must be unique "
-                           "(they name the weights: '%s.weight')", l->name, l->name);
-                diag_note(net->layers[j].name_loc, "'%s' is first used here", l->name);
-                l->ok = false;
-                break;
-            }
+            layer_note_uses(l);
         }
     }
     return diag_error_count() == errors_before ? 0 : -1;

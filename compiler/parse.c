@@ -42,7 +42,9 @@ int parse_program(Pool *pool, const SourceFile *src, Program *out)
         line++;
     }
 
-    ParseCtx ctx = { .pool = pool, .src = src, .prog = out, .line = 1, .col = 1 };
+    ParseCtx ctx = { .pool = pool, .src = src, .prog = out, .line = 1, .col = 1, .bol = true };
+    ctx.frames[0].kind = FR_TOP;
+    ctx.frames[0].tail = &out->body;
     yyscan_t scanner;
     if (cnnc_yylex_init_extra(&ctx, &scanner) != 0)
         diag_internal("cannot start the lexer");
@@ -52,7 +54,5 @@ int parse_program(Pool *pool, const SourceFile *src, Program *out)
     cnnc_yylex_destroy(scanner);
     if (rc == 2)
         diag_internal("parser ran out of memory");
-    if (out->nlayers > CNNC_MAX_LAYERS)
-        out->nlayers = CNNC_MAX_LAYERS;
     return diag_error_count() == errors_before ? 0 : -1;
 }

@@ -1,7 +1,8 @@
 /*
- * shape.c - shape propagation through the layer stack.
+ * shape.c - shape propagation through the layer graph.
  *
- * Walks the layers from the input, expands spatial attributes per axis,
+ * Walks the layers in execution order (every producer comes before its
+ * readers), expands spatial attributes per axis,
  * computes every output shape with the formulas of runtime/cnn_shape.h (the
  * same header the kernels use), and fills in parameters, MACs and the weight
  * tensors each layer expects.  Every error says what is wrong with the numbers
@@ -52,23 +53,30 @@ static bool expand(const Layer *l, const char *key, const Spatial *s, long long 
     return true;
 }
 
-/* Where the input of layer i comes from, for messages. */
-static const char *producer(const Network *net, int i, char *buf, size_t size)
+/* Where input k of a layer comes from, for messages. */
+static const char *producer_k(const Network *net, const Layer *l, int k, char *buf, size_t size)
 {
-    if (i == 0)
+    int p = l->inputs[k];
+    if (p < 0)
         snprintf(buf, size, "the input");
     else
-        snprintf(buf, size, "%s '%s' (line %d)", net->layers[i - 1].op, net->layers[i - 1].name,
-                 net->layers[i - 1].loc.line);
+        snprintf(buf, size, "%s '%s' (line %d)", net->layers[p].op, net->layers[p].name,
+                 net->layers[p].loc.line);
     return buf;
 }
 
-/* The layer whose output channel count is what layer i sees, for a note. */
+static const char *producer(const Network *net, int i, char *buf, size_t size)
+{
+    return producer_k(net, &net->layers[i], 0, buf, size);
+}
+
+/* The layer whose output channel count is what layer i sees, for a note:
+ * back along first inputs through the layers that keep the channels. */
 static const Layer *channel_source(const Network *net, int i)
 {
-    for (int j = i - 1; j >= 0; j--) {
+    for (int j = net->layers[i].inputs[0]; j >= 0; j = net->layers[j].inputs[0]) {
         LayerKind k = net->layers[j].kind;
-        if (k == LK_CONV || k == LK_LINEAR || k == LK_FLATTEN)
+        if (k == LK_CONV || k == LK_LINEAR || k == LK_FLATTEN || k == LK_CONCAT)
             return &net->layers[j];
     }
     return NULL;
@@ -82,7 +90,9 @@ static void check_in(const Network *net, int i, Layer *l, long long have, const 
     diag_error(layer_attr_loc(l, "in"), "%s '%s': in=%lld, but %s produces %lld %s", l->op,
                l->name, l->in_check, producer(net, i, buf, sizeof buf), have, unit);
     const Layer *src = channel_source(net, i);
-    if (src && src->kind != LK_FLATTEN)
+    if (src && src->kind == LK_CONCAT)
+        diag_note(src->loc, "concat '%s' joins the channels of its inputs", src->name);
+    else if (src && src->kind != LK_FLATTEN)
         diag_note(layer_attr_loc(src, "out"), "%s '%s' makes %lld %s; change its out= or this "
                   "layer's in=", src->op, src->name, have, unit);
     else if (!src)
@@ -308,6 +318,71 @@ static bool needs_spatial(const Network *net, int i, Layer *l, const Shape *in)
     return false;   /* shape_one leaves the output unknown */
 }
 
+/* "conv 'a' (line 3) makes 16x8x8, conv 'b' (line 5) makes 16x4x4" */
+static void list_inputs(const Network *net, const Layer *l, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < l->ninputs && used < size; k++) {
+        char pb[200], sb[64];
+        used += (size_t)snprintf(buf + used, size - used, "%s%s makes %s", k ? ", " : "",
+                                 producer_k(net, l, k, pb, sizeof pb),
+                                 shape_str(layer_in_shape(net, l, k), sb, sizeof sb));
+    }
+}
+
+/* add: equal shapes; concat: equal rank and spatial size, channels summed;
+ * mul: the gate is x's shape or x's channels with size 1 along every
+ * spatial axis. */
+static void shape_merge(const Network *net, Layer *l, Shape *out)
+{
+    const Shape *x = layer_in_shape(net, l, 0);
+    char list[1200];
+    *out = *x;
+    if (l->kind == LK_MUL) {
+        const Shape *g = layer_in_shape(net, l, 1);
+        bool same = g->rank == x->rank, gate = g->rank == x->rank && x->rank >= 2;
+        for (int a = 0; a < x->rank && g->rank == x->rank; a++) {
+            same &= g->dims[a] == x->dims[a];
+            gate &= a == 0 ? g->dims[0] == x->dims[0] : g->dims[a] == 1;
+        }
+        if (!same && !gate) {
+            char sb[64], gb[64];
+            list_inputs(net, l, list, sizeof list);
+            Shape want = *x;
+            for (int a = 1; a < want.rank; a++)
+                want.dims[a] = 1;
+            diag_error(l->input_locs[1], "mul '%s': the gate must have x's shape %s%s%s; but %s",
+                       l->name, shape_str(x, sb, sizeof sb), x->rank >= 2 ? " or " : "",
+                       x->rank >= 2 ? shape_str(&want, gb, sizeof gb) : "", list);
+            l->ok = false;
+        }
+        return;
+    }
+    long long channels = x->dims[0];
+    for (int k = 1; k < l->ninputs; k++) {
+        const Shape *y = layer_in_shape(net, l, k);
+        bool ok = y->rank == x->rank;
+        for (int a = l->kind == LK_CONCAT ? 1 : 0; ok && a < x->rank; a++)
+            ok = y->dims[a] == x->dims[a];
+        if (!ok) {
+            list_inputs(net, l, list, sizeof list);
+            if (l->kind == LK_ADD)
+                diag_error(l->input_locs[k], "add '%s' needs inputs of one shape, but %s", l->name,
+                           list);
+            else
+                diag_error(l->input_locs[k], "concat '%s' joins along channels and needs inputs "
+                           "of one %s, but %s", l->name, x->rank == 1 ? "rank" : "spatial size",
+                           list);
+            l->ok = false;
+            return;
+        }
+        channels = count_add(channels, y->dims[0]);
+    }
+    if (l->kind == LK_CONCAT)
+        out->dims[0] = channels;
+}
+
 static void shape_one(Pool *pool, const Network *net, int i, Layer *l, const Shape *in, Shape *out)
 {
     char buf[200], sb[64];
@@ -372,91 +447,140 @@ static void shape_one(Pool *pool, const Network *net, int i, Layer *l, const Sha
         l->params = 2 * c;
         break;
     }
+    case LK_ADD:
+    case LK_CONCAT:
+    case LK_MUL:
+        shape_merge(net, l, out);
+        break;
     default:
         break;      /* element-wise: same shape */
     }
 }
 
+/* One layer whose inputs are known: its output shape, unless an error
+ * leaves it unknown. */
+static void check_layer(Pool *pool, const Network *net, Layer *l, bool *known)
+{
+    const Shape *in = layer_in_shape(net, l, 0);
+    l->in_shape = *in;
+    Shape out;
+    shape_one(pool, net, l->index, l, in, &out);
+    if (out.rank == 0)
+        return;     /* the error leaves the output unknown */
+    long long n = shape_elems(&out);
+    if (n > CNNC_MAX_ELEMS) {
+        char sb[64], nb[32];
+        diag_error(l->loc, "%s '%s' produces %s = %s elements; cnnc's limit for one "
+                   "tensor is %lld (reduce the sizes)", l->op, l->name,
+                   shape_str(&out, sb, sizeof sb), count_str(n, nb, sizeof nb), CNNC_MAX_ELEMS);
+        l->ok = false;
+        return;
+    }
+    for (int t = 0; t < l->ntensors; t++) {
+        long long cnt = 1;
+        for (int d = 0; d < l->tensors[t].ndim; d++)
+            cnt = count_mul(cnt, l->tensors[t].shape[d]);
+        if (cnt > CNNC_MAX_ELEMS) {
+            char nb[32];
+            diag_error(l->loc, "%s '%s': tensor %s has %s elements; cnnc's limit for one "
+                       "tensor is %lld", l->op, l->name, l->tensors[t].name,
+                       count_str(cnt, nb, sizeof nb), CNNC_MAX_ELEMS);
+            l->ok = false;
+        }
+    }
+    l->out_shape = out;
+    *known = true;
+}
+
+/* Whether input k of a layer has a checked shape. */
+static bool input_known(const Network *net, const Layer *l, int k, const bool *known)
+{
+    int p = l->inputs[k];
+    return p == -1 ? net->input.rank > 0 : p >= 0 && p < l->index && known[p];
+}
+
 int shape_check(Pool *pool, Network *net)
 {
     int errors_before = diag_error_count();
-    Shape cur = net->input;
-    bool known = net->input.rank > 0;
-    for (int i = 0; i < net->nlayers; i++) {
+    int n = net->nlayers;
+    bool *known = pool_alloc(pool, (size_t)(n ? n : 1) * sizeof *known);
+    int *readers = pool_alloc(pool, (size_t)(n ? n : 1) * sizeof *readers);
+    bool all_known = true;
+    for (int i = 0; i < n; i++) {
         Layer *l = &net->layers[i];
-        if (!known || !l->ok) {
-            known = false;      /* cannot say what later layers see */
+        bool in_known = l->ok;
+        for (int k = 0; k < l->ninputs; k++) {
+            in_known &= input_known(net, l, k, known);
+            if (l->inputs[k] >= 0)
+                readers[l->inputs[k]]++;
+        }
+        if (!in_known) {
+            all_known = false;  /* cannot say what this layer sees */
             continue;
         }
-        l->in_shape = cur;
-        Shape out;
-        shape_one(pool, net, i, l, &cur, &out);
-        if (out.rank == 0) {
-            /* The error leaves the output unknown: later layers cannot be checked. */
-            known = false;
-            continue;
-        }
-        long long n = shape_elems(&out);
-        if (n > CNNC_MAX_ELEMS) {
-            char sb[64], nb[32];
-            diag_error(l->loc, "%s '%s' produces %s = %s elements; cnnc's limit for one "
-                       "tensor is %lld (reduce the sizes)", l->op, l->name,
-                       shape_str(&out, sb, sizeof sb), count_str(n, nb, sizeof nb),
-                       CNNC_MAX_ELEMS);
-            l->ok = false;
-            known = false;
-            continue;
-        }
-        for (int t = 0; t < l->ntensors; t++) {
-            long long cnt = 1;
-            for (int d = 0; d < l->tensors[t].ndim; d++)
-                cnt = count_mul(cnt, l->tensors[t].shape[d]);
-            if (cnt > CNNC_MAX_ELEMS) {
-                char nb[32];
-                diag_error(l->loc, "%s '%s': tensor %s has %s elements; cnnc's limit for one "
-                           "tensor is %lld", l->op, l->name, l->tensors[t].name,
-                           count_str(cnt, nb, sizeof nb), CNNC_MAX_ELEMS);
-                l->ok = false;
-            }
-        }
-        l->out_shape = out;
-        cur = out;
+        int before = diag_error_count();
+        check_layer(pool, net, l, &known[i]);
+        if (diag_error_count() != before)
+            layer_note_uses(l);
+        all_known &= known[i];
     }
     /* A channels-last input is read in place by the first layer: a conv reads
      * it with strides, a linear after flatten gets its columns permuted. */
-    if (net->input_channels_last && net->nlayers > 0 && known) {
+    if (net->input_channels_last && net->nlayers > 0 && all_known) {
         const Layer *l0 = &net->layers[0];
         bool ok = l0->kind == LK_CONV ||
-                  (l0->kind == LK_FLATTEN && net->nlayers > 1 && net->layers[1].kind == LK_LINEAR);
+                  (l0->kind == LK_FLATTEN && net->nlayers > 1 && net->layers[1].kind == LK_LINEAR &&
+                   net->layers[1].inputs[0] == 0 && readers[0] == 1);
         if (!ok) {
             diag_error(net->layout_loc, "a channels-last input needs a conv first, or flatten "
                        "then linear; %s '%s' would need the input copied", l0->op, l0->name);
             diag_note(l0->loc, "the first layer is here");
         }
+        for (int i = 1; ok && i < n; i++) {
+            const Layer *l = &net->layers[i];
+            for (int k = 0; k < l->ninputs; k++) {
+                if (l->inputs[k] == -1) {
+                    diag_error(l->input_locs[k], "%s '%s' reads the channels-last input, which "
+                               "only the first layer can read in place; read it after the first "
+                               "layer, or give the input layout=%s", l->op, l->name,
+                               net->input.rank == 3 ? "chw" : "cl");
+                    ok = false;
+                    break;
+                }
+            }
+        }
     }
 
     /* Flash: batchnorm right after a conv or linear folds into its weights
-     * and bias (adding a bias if it had none); elsewhere it keeps scale and shift. */
-    for (int i = 0; i < net->nlayers; i++) {
+     * and bias (adding a bias if it had none); elsewhere it keeps scale and
+     * shift.  "Right after" means: the next layer, reading only it, and the
+     * only reader of its output (else the unfolded output is still needed). */
+    for (int i = 0; i < n; i++) {
         Layer *l = &net->layers[i];
+        const Layer *prev = NULL;
+        if (i > 0 && l->ninputs == 1 && l->inputs[0] == i - 1 && readers[i - 1] == 1)
+            prev = &net->layers[i - 1];
         if (l->kind == LK_BATCHNORM) {
-            const Layer *prev = i > 0 ? &net->layers[i - 1] : NULL;
             l->folded = prev && (prev->kind == LK_CONV || prev->kind == LK_LINEAR);
             l->stored_floats = l->folded ? 0 : 2 * l->in_shape.dims[0];
         } else if (l->kind == LK_RELU || l->kind == LK_RELU6 || l->kind == LK_LEAKY_RELU ||
                    l->kind == LK_SIGMOID || l->kind == LK_TANH) {
-            const Layer *prev = i > 0 ? &net->layers[i - 1] : NULL;
             l->fused = prev && (prev->kind == LK_CONV || prev->kind == LK_LINEAR ||
                                 (prev->kind == LK_BATCHNORM && prev->folded));
-        } else if (l->kind == LK_CONV || l->kind == LK_LINEAR) {
-            bool gets_bias = i + 1 < net->nlayers && net->layers[i + 1].kind == LK_BATCHNORM;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        Layer *l = &net->layers[i];
+        if (l->kind == LK_CONV || l->kind == LK_LINEAR) {
+            bool gets_bias = i + 1 < n && net->layers[i + 1].kind == LK_BATCHNORM &&
+                             net->layers[i + 1].folded;
             l->stored_floats = l->ntensors ? l->params : 0;
             if (!l->bias && gets_bias)
                 l->stored_floats += l->out;
         }
     }
-    bool all = known;
-    for (int i = 0; i < net->nlayers; i++)
+    bool all = all_known;
+    for (int i = 0; i < n; i++)
         all &= net->layers[i].ok;
     net->ok = all && net->nlayers > 0 && diag_error_count() == errors_before;
     return diag_error_count() == errors_before ? 0 : -1;

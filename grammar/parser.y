@@ -2,9 +2,13 @@
  * parser.y - grammar of the .net language (pure bison, with locations).
  *
  * The parser only builds the Program (grammar-level facts with locations);
- * the meaning of ops and keys is checked by compiler/layer.c.  Every line is
- * its own statement, so error recovery resynchronises at the newline and all
- * syntax errors of a file are reported.
+ * the meaning of ops and keys is checked by compiler/layer.c, blocks and
+ * names by compiler/expand.c.  Every line is its own statement, so error
+ * recovery resynchronises at the newline and all syntax errors of a file are
+ * reported.  Nesting (group/block/if ... end) is kept by the actions on a
+ * stack of frames, not by the grammar: the grammar stays flat, the parser's
+ * stack stays shallow whatever the input, and an unbalanced 'end' is an
+ * ordinary located error.
  */
 %code requires {
 #include "cnnc.h"
@@ -34,6 +38,17 @@ static Attr *take_attrs(ParseCtx *ctx, int *n);
 static void stmt_network(ParseCtx *ctx, const char *name, YYLTYPE kw, YYLTYPE l);
 static void stmt_input(ParseCtx *ctx, const char *dims, YYLTYPE kw, YYLTYPE l);
 static void stmt_layer(ParseCtx *ctx, const char *op, YYLTYPE ol, const char *name, YYLTYPE nl);
+static void stmt_group(ParseCtx *ctx, YYLTYPE kw, const char *name, YYLTYPE nl);
+static void stmt_block(ParseCtx *ctx, YYLTYPE kw, const char *name, YYLTYPE nl);
+static void stmt_if(ParseCtx *ctx, YYLTYPE kw, Value *lhs, CmpOp cmp, YYLTYPE cl, Value *rhs);
+static void stmt_else(ParseCtx *ctx, YYLTYPE kw);
+static void stmt_end(ParseCtx *ctx, YYLTYPE kw);
+static void finish(ParseCtx *ctx);
+static void add_param(ParseCtx *ctx, const char *name, YYLTYPE l, Value *dflt);
+static Value *new_binary(ParseCtx *ctx, char op, Value *lhs, Value *rhs, YYLTYPE l);
+static Value *new_path(ParseCtx *ctx, const char *text, YYLTYPE l);
+static Value *signed_number(ParseCtx *ctx, int sign, const char *text, YYLTYPE nl, bool is_int,
+                            YYLTYPE all);
 static void cnnc_yyerror(YYLTYPE *l, yyscan_t scanner, const char *msg);
 }
 
@@ -48,6 +63,8 @@ static void cnnc_yyerror(YYLTYPE *l, yyscan_t scanner, const char *msg);
     const char *text;
     Value *value;
     struct { Value **items; int n; } list;
+    CmpOp cmp;
+    int sign;
 }
 
 %token <text> IDENT "word"
@@ -55,15 +72,32 @@ static void cnnc_yyerror(YYLTYPE *l, yyscan_t scanner, const char *msg);
 %token <text> INT "integer"
 %token <text> FLOAT "number"
 %token <text> DIMS "shape"
+%token <text> PATH "dotted name"
 %token KW_NETWORK "'network'"
 %token KW_INPUT "'input'"
+%token KW_GROUP "'group'"
+%token KW_BLOCK "'block'"
+%token KW_IF "'if'"
+%token KW_ELSE "'else'"
+%token KW_END "'end'"
+%token EQ "'=='"
+%token NE "'!='"
+%token LE "'<='"
+%token GE "'>='"
 %token NEWLINE "end of line"
 %token LEX_ERROR "bad character"
 
-%type <value> value scalar
+%type <value> value scalar expr term factor
 %type <list> items
+%type <cmp> cmp
+%type <sign> signs
 
 %%
+
+/* start: file, then every open group, block or if is reported */
+start
+    : file                      { finish(CTX(scanner)); }
+    ;
 
 /* file: { line } */
 file
@@ -75,16 +109,41 @@ file
 line
     : NEWLINE
     | stmt NEWLINE
-    | error NEWLINE             { yyerrok; CTX(scanner)->nattrs = 0; }
+    | error NEWLINE             { yyerrok; CTX(scanner)->nattrs = 0; CTX(scanner)->nparams = 0; }
     ;
 
-/* stmt: 'network' word | 'input' shape {attr} | op [name] {attr} */
+/* stmt: 'network' word | 'input' shape {attr} | op [name] {attr}
+ *     | 'group' [name] {attr} | 'block' name {param} | 'if' expr cmp expr
+ *     | 'else' | 'end' */
 stmt
     : KW_NETWORK IDENT          { stmt_network(CTX(scanner), $2, @1, @2); }
     | KW_INPUT DIMS attrs       { stmt_input(CTX(scanner), $2, @1, @2); }
     | KW_INPUT INT attrs        { stmt_input(CTX(scanner), $2, @1, @2); }
     | IDENT attrs               { stmt_layer(CTX(scanner), $1, @1, NULL, @1); }
     | IDENT IDENT attrs         { stmt_layer(CTX(scanner), $1, @1, $2, @2); }
+    | KW_GROUP attrs            { stmt_group(CTX(scanner), @1, NULL, @1); }
+    | KW_GROUP IDENT attrs      { stmt_group(CTX(scanner), @1, $2, @2); }
+    | KW_BLOCK IDENT params     { stmt_block(CTX(scanner), @1, $2, @2); }
+    | KW_IF expr cmp expr       { stmt_if(CTX(scanner), @1, $2, $3, @3, $4); }
+    | KW_ELSE                   { stmt_else(CTX(scanner), @1); }
+    | KW_END                    { stmt_end(CTX(scanner), @1); }
+    ;
+
+/* params: { word | word '=' value } */
+params
+    : %empty
+    | params IDENT              { add_param(CTX(scanner), $2, @2, NULL); }
+    | params KEY '=' value      { add_param(CTX(scanner), $2, @2, $4); }
+    ;
+
+/* cmp: '==' | '!=' | '<' | '<=' | '>' | '>=' */
+cmp
+    : EQ                        { $$ = CMP_EQ; }
+    | NE                        { $$ = CMP_NE; }
+    | '<'                       { $$ = CMP_LT; }
+    | LE                        { $$ = CMP_LE; }
+    | '>'                       { $$ = CMP_GT; }
+    | GE                        { $$ = CMP_GE; }
     ;
 
 /* attrs: { key '=' value } */
@@ -102,7 +161,7 @@ value
                                   v->kind = VK_TUPLE;
                                   v->loc = mkloc(ctx, @$);
                                   v->items = $2.items;
-                                  v->nitems = $2.n;
+                                  v->nitems = $2.n < CNNC_MAX_TUPLE ? $2.n : CNNC_MAX_TUPLE;
                                   v->text = "tuple";
                                   $$ = v;
                                 }
@@ -119,19 +178,54 @@ items
                                   $$ = $1;
                                   if ($$.n == CNNC_MAX_TUPLE) {
                                       if ($$.n++ == CNNC_MAX_TUPLE)
-                                          diag_error($3->loc, "a tuple holds at most %d values "
-                                                     "(one per side or axis)", CNNC_MAX_TUPLE);
+                                          diag_error($3->loc, "a tuple holds at most %d values",
+                                                     CNNC_MAX_TUPLE);
                                   } else if ($$.n < CNNC_MAX_TUPLE) {
                                       $$.items[$$.n++] = $3;
                                   }
                                 }
     ;
 
-/* scalar: integer | number | word */
+/* scalar: expr | [signs] number | path */
 scalar
-    : INT                       { $$ = new_number(CTX(scanner), $1, @1, true); }
+    : expr
     | FLOAT                     { $$ = new_number(CTX(scanner), $1, @1, false); }
+    | signs FLOAT               { $$ = signed_number(CTX(scanner), $1, $2, @2, false, @$); }
+    | PATH                      { $$ = new_path(CTX(scanner), $1, @1); }
+    ;
+
+/* expr: term { ('+' | '-') term } */
+expr
+    : term
+    | expr '+' term             { $$ = new_binary(CTX(scanner), '+', $1, $3, @$); }
+    | expr '-' term             { $$ = new_binary(CTX(scanner), '-', $1, $3, @$); }
+    ;
+
+/* term: factor { ('*' | '/') factor } */
+term
+    : factor
+    | term '*' factor           { $$ = new_binary(CTX(scanner), '*', $1, $3, @$); }
+    | term '/' factor           { $$ = new_binary(CTX(scanner), '/', $1, $3, @$); }
+    ;
+
+/* factor: [signs] (integer | word) */
+factor
+    : INT                       { $$ = new_number(CTX(scanner), $1, @1, true); }
     | IDENT                     { $$ = new_word(CTX(scanner), $1, @1); }
+    | signs INT                 { $$ = signed_number(CTX(scanner), $1, $2, @2, true, @$); }
+    | signs IDENT               {
+                                  $$ = new_word(CTX(scanner), $2, @2);
+                                  if ($1 < 0)
+                                      $$ = new_binary(CTX(scanner), 'n', $$, NULL, @$);
+                                }
+    ;
+
+/* signs: ('-' | '+') { '-' | '+' }, left recursive so a long run stays shallow */
+signs
+    : '-'                       { $$ = -1; }
+    | '+'                       { $$ = 1; }
+    | signs '-'                 { $$ = -$1; }
+    | signs '+'                 { $$ = $1; }
     ;
 
 %%
@@ -235,7 +329,7 @@ static void stmt_network(ParseCtx *ctx, const char *name, YYLTYPE kw, YYLTYPE l)
         diag_note(p->network_loc, "first named here");
         return;
     }
-    if (ctx->seen_layer || p->has_input)
+    if (ctx->seen_layer || p->has_input || ctx->depth || ctx->overflow || p->nblocks)
         diag_error(mkloc(ctx, kw), "'network' must come first, before 'input' and the layers");
     p->network = name;
     p->network_loc = loc;
@@ -254,6 +348,9 @@ static void stmt_input(ParseCtx *ctx, const char *dims, YYLTYPE kw, YYLTYPE l)
     }
     if (ctx->seen_layer)
         diag_error(mkloc(ctx, kw), "'input' must come before the first layer");
+    else if (ctx->depth || ctx->overflow)
+        diag_error(mkloc(ctx, kw), "'input' belongs at the top level of the file; inside a "
+                   "group or block, 'from=input' names the block's input");
     p->has_input = true;
     p->input_loc = loc;
     p->input_attrs = attrs;
@@ -300,35 +397,238 @@ static void stmt_input(ParseCtx *ctx, const char *dims, YYLTYPE kw, YYLTYPE l)
     p->input_rank = rank;
 }
 
+/* Where a new statement goes: the innermost open scope, or nowhere when the
+ * nesting limit was passed (reported where it happened). */
+static void append(ParseCtx *ctx, Stmt *st)
+{
+    if (ctx->overflow)
+        return;
+    struct Frame *f = &ctx->frames[ctx->depth];
+    *f->tail = st;
+    f->tail = &st->next;
+}
+
+static void push(ParseCtx *ctx, int kind, Stmt *st, BlockDef *block, Loc loc, Stmt **tail)
+{
+    if (ctx->overflow || ctx->depth == CNNC_MAX_NESTING) {
+        if (ctx->overflow++ == 0)
+            diag_error(loc, "groups, blocks and ifs nest at most %d deep here (cnnc's limit)",
+                       CNNC_MAX_NESTING);
+        return;
+    }
+    struct Frame *f = &ctx->frames[++ctx->depth];
+    f->kind = kind;
+    f->stmt = st;
+    f->block = block;
+    f->loc = loc;
+    f->tail = tail;
+    if (kind == FR_BLOCK)
+        ctx->in_block++;
+}
+
+static Stmt *new_stmt(ParseCtx *ctx, StmtKind kind, const char *op, YYLTYPE ol, const char *name,
+                      YYLTYPE nl)
+{
+    Stmt *st = pool_alloc(ctx->pool, sizeof *st);
+    st->kind = kind;
+    st->node.op = op;
+    st->node.op_loc = mkloc(ctx, ol);
+    st->node.name = name;
+    if (name)
+        st->node.name_loc = mkloc(ctx, nl);
+    st->node.attrs = take_attrs(ctx, &st->node.nattrs);
+    return st;
+}
+
 static void stmt_layer(ParseCtx *ctx, const char *op, YYLTYPE ol, const char *name, YYLTYPE nl)
 {
+    Stmt *st = new_stmt(ctx, ST_LAYER, op, ol, name, nl);
+    /* Lines outside blocks each make at least one layer; block bodies are
+     * bounded too, so a huge file cannot make a huge tree. */
+    int *count = ctx->in_block ? &ctx->nlines_block : &ctx->nlines_top;
+    if (!ctx->in_block)
+        ctx->seen_layer = true;
+    if (*count == CNNC_MAX_LAYERS) {
+        if (ctx->in_block)
+            diag_error(st->node.op_loc, "too many lines in block bodies (the limit is %d)",
+                       CNNC_MAX_LAYERS);
+        else
+            diag_error(st->node.op_loc, "too many layers (the limit is %d)", CNNC_MAX_LAYERS);
+    }
+    if (++*count > CNNC_MAX_LAYERS)
+        return;
+    append(ctx, st);
+}
+
+static void stmt_group(ParseCtx *ctx, YYLTYPE kw, const char *name, YYLTYPE nl)
+{
+    Stmt *st = new_stmt(ctx, ST_GROUP, "group", kw, name, nl);
+    if (!ctx->in_block)
+        ctx->seen_layer = true;
+    append(ctx, st);
+    push(ctx, FR_GROUP, st, NULL, st->node.op_loc, &st->body);
+}
+
+static void add_param(ParseCtx *ctx, const char *name, YYLTYPE l, Value *dflt)
+{
+    Loc loc = mkloc(ctx, l);
+    for (int i = 0; i < ctx->nparams; i++) {
+        if (strcmp(ctx->params[i].name, name) == 0) {
+            diag_error(loc, "parameter '%s' is given twice", name);
+            diag_note(ctx->params[i].loc, "first given here");
+            return;
+        }
+    }
+    if (ctx->nparams == CNNC_MAX_ATTRS) {
+        diag_error(loc, "too many parameters (the limit is %d)", CNNC_MAX_ATTRS);
+        ctx->nparams++;
+        return;
+    }
+    if (ctx->nparams > CNNC_MAX_ATTRS)
+        return;
+    if (ctx->nparams == ctx->param_cap) {
+        int cap = ctx->param_cap ? ctx->param_cap * 2 : 8;
+        BlockParam *a = pool_alloc(ctx->pool, (size_t)cap * sizeof *a);
+        if (ctx->nparams)
+            memcpy(a, ctx->params, (size_t)ctx->nparams * sizeof *a);
+        ctx->params = a;
+        ctx->param_cap = cap;
+    }
+    BlockParam *p = &ctx->params[ctx->nparams++];
+    p->name = name;
+    p->loc = loc;
+    p->dflt = dflt;
+}
+
+static void stmt_block(ParseCtx *ctx, YYLTYPE kw, const char *name, YYLTYPE nl)
+{
     Program *p = ctx->prog;
-    int nattrs;
-    Attr *attrs = take_attrs(ctx, &nattrs);
-    ctx->seen_layer = true;
-    if (p->nlayers == CNNC_MAX_LAYERS) {
-        diag_error(mkloc(ctx, ol), "too many layers (the limit is %d)", CNNC_MAX_LAYERS);
-        p->nlayers++;
+    BlockDef *b = pool_alloc(ctx->pool, sizeof *b);
+    b->name = name;
+    b->loc = mkloc(ctx, nl);
+    int n = ctx->nparams > CNNC_MAX_ATTRS ? CNNC_MAX_ATTRS : ctx->nparams;
+    if (n) {
+        b->params = pool_alloc(ctx->pool, (size_t)n * sizeof *b->params);
+        memcpy(b->params, ctx->params, (size_t)n * sizeof *b->params);
+    }
+    b->nparams = n;
+    ctx->nparams = 0;
+    if (ctx->depth > 0 || ctx->overflow) {
+        /* Still opened, so its 'end' balances; but never registered. */
+        diag_error(mkloc(ctx, kw), "block '%s' is defined inside a %s; define blocks at the top "
+                   "level of the file", name,
+                   ctx->overflow ? "nested scope" : ctx->in_block ? "block" : "group or if");
+    } else {
+        for (int i = 0; i < p->nblocks; i++) {
+            if (strcmp(p->blocks[i]->name, name) == 0) {
+                diag_error(b->loc, "block '%s' is defined twice", name);
+                diag_note(p->blocks[i]->loc, "first defined here");
+                break;
+            }
+        }
+        if (p->nblocks == ctx->block_cap) {
+            int cap = ctx->block_cap ? ctx->block_cap * 2 : 8;
+            BlockDef **a = pool_alloc(ctx->pool, (size_t)cap * sizeof *a);
+            if (p->nblocks)
+                memcpy(a, p->blocks, (size_t)p->nblocks * sizeof *a);
+            p->blocks = a;
+            ctx->block_cap = cap;
+        }
+        p->blocks[p->nblocks++] = b;
+    }
+    push(ctx, FR_BLOCK, NULL, b, mkloc(ctx, kw), &b->body);
+}
+
+static void stmt_if(ParseCtx *ctx, YYLTYPE kw, Value *lhs, CmpOp cmp, YYLTYPE cl, Value *rhs)
+{
+    Stmt *st = new_stmt(ctx, ST_IF, "if", kw, NULL, kw);
+    st->lhs = lhs;
+    st->rhs = rhs;
+    st->cmp = cmp;
+    st->cmp_loc = mkloc(ctx, cl);
+    if (!ctx->in_block && !ctx->overflow)
+        diag_error(st->node.op_loc, "'if' is only for block bodies, where it compares the "
+                   "block's parameters");
+    else
+        append(ctx, st);
+    push(ctx, FR_IF, st, NULL, st->node.op_loc, &st->body);
+}
+
+static void stmt_else(ParseCtx *ctx, YYLTYPE kw)
+{
+    Loc loc = mkloc(ctx, kw);
+    if (ctx->overflow)
+        return;
+    struct Frame *f = &ctx->frames[ctx->depth];
+    if (f->kind == FR_IF) {
+        f->kind = FR_ELSE;
+        f->tail = &f->stmt->else_body;
+    } else if (f->kind == FR_ELSE) {
+        diag_error(loc, "this 'if' already has its 'else'");
+        diag_note(f->loc, "the 'if' is here");
+    } else {
+        diag_error(loc, "'else' without 'if'");
+    }
+}
+
+static const char *frame_word(int kind)
+{
+    return kind == FR_GROUP ? "group" : kind == FR_BLOCK ? "block" : "if";
+}
+
+static void stmt_end(ParseCtx *ctx, YYLTYPE kw)
+{
+    if (ctx->overflow) {
+        ctx->overflow--;
         return;
     }
-    if (p->nlayers > CNNC_MAX_LAYERS)
+    if (ctx->depth == 0) {
+        diag_error(mkloc(ctx, kw), "'end' without an open group, block or if");
         return;
-    if (p->nlayers == ctx->layer_cap) {
-        int cap = ctx->layer_cap ? ctx->layer_cap * 2 : 16;
-        LayerNode *a = pool_alloc(ctx->pool, (size_t)cap * sizeof *a);
-        if (p->nlayers)
-            memcpy(a, p->layers, (size_t)p->nlayers * sizeof *a);
-        p->layers = a;
-        ctx->layer_cap = cap;
     }
-    LayerNode *n = &p->layers[p->nlayers++];
-    n->op = op;
-    n->op_loc = mkloc(ctx, ol);
-    n->name = name;
-    if (name)
-        n->name_loc = mkloc(ctx, nl);
-    n->attrs = attrs;
-    n->nattrs = nattrs;
+    if (ctx->frames[ctx->depth].kind == FR_BLOCK)
+        ctx->in_block--;
+    ctx->depth--;
+}
+
+static void finish(ParseCtx *ctx)
+{
+    for (; ctx->depth > 0; ctx->depth--) {
+        struct Frame *f = &ctx->frames[ctx->depth];
+        diag_error(f->loc, "this %s has no 'end'", frame_word(f->kind));
+    }
+}
+
+static Value *new_binary(ParseCtx *ctx, char op, Value *lhs, Value *rhs, YYLTYPE l)
+{
+    Value *v = pool_alloc(ctx->pool, sizeof *v);
+    v->kind = VK_EXPR;
+    v->loc = mkloc(ctx, l);
+    v->op = op;
+    v->lhs = lhs;
+    v->rhs = rhs;
+    v->text = "expression";
+    return v;
+}
+
+static Value *new_path(ParseCtx *ctx, const char *text, YYLTYPE l)
+{
+    Value *v = new_word(ctx, text, l);
+    v->kind = VK_PATH;
+    return v;
+}
+
+static Value *signed_number(ParseCtx *ctx, int sign, const char *text, YYLTYPE nl, bool is_int,
+                            YYLTYPE all)
+{
+    Value *v = new_number(ctx, text, nl, is_int);
+    v->loc = mkloc(ctx, all);
+    if (sign < 0) {
+        v->i = -v->i;
+        v->f = is_int ? (double)v->i : -v->f;
+        v->text = pool_printf(ctx->pool, "-%s", text);
+    }
+    return v;
 }
 
 /* Describe the offending token for a syntax error. */
@@ -356,6 +656,20 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, yyscan_t scanner)
     enum { MAXEXP = 8 };
     yysymbol_kind_t expected[MAXEXP];
     int n = yypcontext_expected_tokens(yyctx, expected, MAXEXP);
+    /* Operators and dotted names are possible almost anywhere a value is; the
+     * list reads better without them unless nothing else would do. */
+    int kept = 0;
+    yysymbol_kind_t plain[MAXEXP];
+    for (int i = 0; i < n; i++) {
+        const char *name = yysymbol_name(expected[i]);
+        if (expected[i] != YYSYMBOL_PATH && strcmp(name, "'+'") != 0 &&
+            strcmp(name, "'-'") != 0 && strcmp(name, "'*'") != 0 && strcmp(name, "'/'") != 0)
+            plain[kept++] = expected[i];
+    }
+    if (kept > 0) {
+        memcpy(expected, plain, (size_t)kept * sizeof *plain);
+        n = kept;
+    }
     char buf[256] = "";
     size_t used = 0;
     for (int i = 0; i < n && used < sizeof buf; i++) {
@@ -364,6 +678,8 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, yyscan_t scanner)
             name = "key=value";
         else if (expected[i] == YYSYMBOL_DIMS)
             name = "a shape like 1x28x28";
+        else if (expected[i] == YYSYMBOL_PATH)
+            name = "a dotted name";
         used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s",
                                  i == 0 ? "" : i == n - 1 ? " or " : ", ", name);
     }
@@ -377,8 +693,8 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, yyscan_t scanner)
     return 0;
 }
 
-/* Only reached for "memory exhausted": nesting is flat, so this means a
- * pathological file. */
+/* Only reached for "memory exhausted": the grammar keeps nesting off the
+ * parser's stack, so this means a pathological file. */
 static void cnnc_yyerror(YYLTYPE *l, yyscan_t scanner, const char *msg)
 {
     ParseCtx *ctx = CTX(scanner);

@@ -28,7 +28,7 @@ def cases():
     yield "unterminated_tuple", b"input 1x8x8\nconv c1 out=4 kernel=(3, 3\nrelu\n", r":2:27: error: unexpected end of line, expected '\)' or ','"
     yield "unterminated_tuple_eof", b"input 1x8x8\nconv c1 out=4 kernel=(3,", r":2:25: error: unexpected end of line"
     yield "nested_tuples", b"input 1x8x8\nconv c1 out=4 kernel=" + b"(" * 10000 + b"\n", r":2:23: error: unexpected '\(', expected word, integer or number"
-    yield "long_tuple", b"input 1x8x8\nconv c1 out=4 kernel=(" + b"3, " * 500 + b"3)\n", r":2:\d+: error: a tuple holds at most 4 values"
+    yield "long_tuple", b"input 1x8x8\nconv c1 out=4 kernel=(" + b"3, " * 500 + b"3)\n", r":2:\d+: error: a tuple holds at most 16 values"
     digits = "9" * 10000
     yield "huge_int_attr", (LENET_HEAD + "conv c1 out=%s kernel=5\n" % digits).encode(), r":3:13: error: integer 9999999999999999\.\.\.\(10000 characters\) is too large"
     yield "huge_int_input", ("input 1x%sx28\nrelu\n" % digits).encode(), r":1:7: error: input dimension .* is too large"
