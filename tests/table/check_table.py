@@ -3,6 +3,9 @@
 
 For a .net file: the JSON form must parse and hold every documented key; the
 CSV, markdown and text forms must show the same rows and totals as the JSON.
+Every layer lists its inputs in the JSON; the other forms show them in an
+`inputs` column exactly when some layer reads other than the row above.  A
+stack's arena is its lower bound; a graph's is at least that.
 With --expect-shapes and --expect-totals the numbers themselves are checked
 (used for LeNet-5, whose table the project's acceptance names).
 """
@@ -39,7 +42,7 @@ def main():
         if key not in j:
             fails.append("JSON has no %r" % key)
     for l in j["layers"]:
-        for key in ("index", "name", "op", "line", "attrs", "output", "params", "macs", "tensors"):
+        for key in ("index", "name", "op", "line", "attrs", "inputs", "output", "params", "macs", "tensors"):
             if key not in l:
                 fails.append("layer %s has no %r" % (l.get("index"), key))
     for key in ("params", "weight_bytes", "macs", "arena_bytes"):
@@ -49,8 +52,20 @@ def main():
         fails.append("params do not add up")
     if sum(l["macs"] for l in j["layers"]) != j["totals"]["macs"]:
         fails.append("MACs do not add up")
-    if j["totals"]["arena_bytes"] != j["totals"]["arena_lower_bound"]:
-        fails.append("arena %d is not the lower bound %d" % (j["totals"]["arena_bytes"], j["totals"]["arena_lower_bound"]))
+    names = ["input"] + [l["name"] for l in j["layers"]]
+    graph = False
+    for i, l in enumerate(j["layers"]):
+        ins = l.get("inputs", [])
+        if not ins or any(n not in names[:i + 1] for n in ins):
+            fails.append("layer %d: inputs %r are not earlier layers or 'input'" % (i, ins))
+        graph |= ins != [names[i]]
+    t = j["totals"]
+    if graph and t["arena_bytes"] < t["arena_lower_bound"]:
+        fails.append("arena %d below the lower bound %d" % (t["arena_bytes"], t["arena_lower_bound"]))
+    if not graph and t["arena_bytes"] != t["arena_lower_bound"]:
+        fails.append("arena %d is not the lower bound %d" % (t["arena_bytes"], t["arena_lower_bound"]))
+    if t["arena_bytes"] > 0 and not 0 <= t["arena_peak_layer"] < len(j["layers"]):
+        fails.append("arena without a peak layer")
 
     shape = lambda s: "x".join(map(str, s))
     rows = list(csv.DictReader(io.StringIO(run(a.cnnc, a.net, "csv"))))
@@ -61,6 +76,10 @@ def main():
         if (int(r["index"]), r["name"], r["op"], r["output"], int(r["params"]), int(r["macs"])) != \
            (l["index"], l["name"], l["op"], shape(l["output"]), l["params"], l["macs"]):
             fails.append("CSV row %s differs from JSON" % r["index"])
+        if graph and r.get("inputs", "").split(" ") != l["inputs"]:
+            fails.append("CSV row %s: inputs %r, JSON %r" % (r["index"], r.get("inputs"), l["inputs"]))
+    if ("inputs" in (rows[0].keys() if rows else [])) != graph:
+        fails.append("CSV %s an inputs column for a %s" % ("lacks" if graph else "has", "graph" if graph else "stack"))
 
     for fmt in ("text", "markdown"):
         out = run(a.cnnc, a.net, fmt)
@@ -68,6 +87,13 @@ def main():
             line = [x for x in out.splitlines() if x.lstrip("| ").split(" ")[0] == str(l["index"])]
             if not line or shape(l["output"]) not in line[0] or group(l["params"]) not in line[0]:
                 fails.append("%s table: no row for layer %d with %s and %s params" % (fmt, l["index"], shape(l["output"]), group(l["params"])))
+            elif graph and not line[0].rstrip(" |").endswith(", ".join(l["inputs"])):
+                fails.append("%s table: row %d does not end with its inputs %s" % (fmt, l["index"], l["inputs"]))
+        header = [x for x in out.splitlines() if "params" in x and "MACs" in x]
+        if not header or ("inputs" in header[0]) != graph:
+            fails.append("%s table: the inputs column should be there only for a graph" % fmt)
+        if "lower bound for this %s" % ("graph" if graph else "stack") not in out:
+            fails.append("%s table: the RAM line does not say 'lower bound for this %s'" % (fmt, "graph" if graph else "stack"))
         for total in (j["totals"]["params"], j["totals"]["macs"], j["totals"]["arena_bytes"]):
             if group(total) not in out:
                 fails.append("%s table does not show %s" % (fmt, group(total)))
