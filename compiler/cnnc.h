@@ -32,6 +32,8 @@
 #define CNNC_MAX_NESTING    32        /* group / block / if nested in the source */
 #define CNNC_MAX_USE_DEPTH  32        /* block uses inside block uses */
 #define CNNC_MAX_PATH_LEN   255       /* a full dotted layer name */
+#define CNNC_MAX_EXPR_DEPTH 64        /* operators in a row in one expression */
+#define CNNC_MAX_SCOPES     4096      /* group, block and if lines in a file */
 #define CNNC_MAX_DIM        (1LL << 24)   /* one axis of a tensor */
 #define CNNC_MAX_ELEMS      (1LL << 28)   /* elements of one tensor: bytes fit in int32 */
 #define CNNC_MAX_SOURCE     (16L << 20)   /* bytes of one .net file */
@@ -110,6 +112,7 @@ struct Value {
     int nitems;
     char op;                /* VK_EXPR: '+', '-', '*', '/', or 'n' (negate lhs) */
     Value *lhs, *rhs;       /* VK_EXPR operands */
+    int depth;              /* VK_EXPR: operators on the longest path, <= CNNC_MAX_EXPR_DEPTH */
 };
 
 typedef struct Attr {
@@ -364,11 +367,15 @@ int layer_resolve(Pool *pool, const Program *prog, Network *net);
  * evaluated, if branches chosen), names every layer by its scope path and
  * resolves from= references.  Fills net->layers (name, cname, named, loc,
  * name_loc, use, use_loc, node, index, inputs, input_locs) and nlayers;
- * warns about outputs nothing reads.  0 when all is well. */
-int expand_program(Pool *pool, const Program *prog, Network *net);
+ * warns about outputs nothing reads.  ops names the ops, which blocks may not
+ * be named after.  0 when all is well. */
+int expand_program(Pool *pool, const Program *prog, const char *const *ops, int nops,
+                   Network *net);
 /* A layer, group, block or network name: no reserved prefix (cnn_, cnnc_,
  * m4_), at most CNNC_MAX_NAME_LEN characters.  0 when fine, else reported. */
 int name_check(const char *what, const char *name, Loc loc);
+/* Notes "in block 'B' used as 'x' here" for u and each use around it. */
+void expand_note_uses(const LayerUse *u);
 
 /* shape.c: propagate shapes through the stack and compute params, MACs and
  * expected tensors.  Reports every shape error.  0 when all is well. */

@@ -68,6 +68,8 @@ struct Scope {
 typedef struct Expander {
     Pool *pool;
     const Program *prog;
+    const char *const *ops;     /* the op names: a block may not take one */
+    int nops;
     Network *net;
     int cap;
     int visits;
@@ -77,14 +79,13 @@ typedef struct Expander {
     const BlockDef *active[CNNC_MAX_USE_DEPTH];
 } Expander;
 
-/* Notes for the block uses that led to the current line. */
-static void use_notes(const LayerUse *u)
+void expand_note_uses(const LayerUse *u)
 {
     for (; u; u = u->outer)
         diag_note(u->loc, "in block '%s' used as '%s' here", u->block, u->name);
 }
 
-#define ERR(E, loc, ...) (diag_error(loc, __VA_ARGS__), use_notes((E)->use))
+#define ERR(E, loc, ...) (diag_error(loc, __VA_ARGS__), expand_note_uses((E)->use))
 
 /* A name for a layer, a group, a use or the network: no reserved prefix, no
  * longer than C99 guarantees to tell apart.  0 when it is fine. */
@@ -105,11 +106,22 @@ int name_check(const char *what, const char *name, Loc loc)
     return 0;
 }
 
-static const BlockDef *find_block(const Program *prog, const char *name)
+static bool is_op(const Expander *E, const char *name)
 {
-    for (int i = 0; i < prog->nblocks; i++)
-        if (strcmp(prog->blocks[i]->name, name) == 0)
-            return prog->blocks[i];
+    for (int i = 0; i < E->nops; i++)
+        if (strcmp(E->ops[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* The block a line uses, if its op word names one (an op's name stays the op). */
+static const BlockDef *find_block(const Expander *E, const char *name)
+{
+    if (is_op(E, name))
+        return NULL;
+    for (int i = 0; i < E->prog->nblocks; i++)
+        if (strcmp(E->prog->blocks[i]->name, name) == 0)
+            return E->prog->blocks[i];
     return NULL;
 }
 
@@ -145,7 +157,7 @@ static Node *add_child(Expander *E, Scope *sc, NodeKind kind, const LayerNode *l
         n->name = ln->name;
         const char *what = kind == N_LAYER ? "layer" : kind == N_GROUP ? "group" : "block use";
         if (name_check(what, ln->name, n->loc) != 0) {
-            use_notes(E->use);
+            expand_note_uses(E->use);
         } else if (strcmp(ln->name, "input") == 0) {
             ERR(E, n->loc, "'input' names the input in from=; choose another name");
         } else {
@@ -425,12 +437,15 @@ static void unknown_name(Expander *E, const Scope *sc, const char *text, Loc loc
         for (const Node *c = s->first; c; c = c->next)
             names[k++] = c->name;
     const char *word = pool_strndup(E->pool, text, len);
-    const char *near = diag_nearest(word, names, k);
+    bool numeric = strspn(word, "0123456789") == len;
+    const char *near = numeric ? NULL : diag_nearest(word, names, k);
+    const char *where = sc->env ? " (a block's lines see only each other and 'input')" : "";
     if (near)
-        ERR(E, loc, "no layer named '%s' above this line; did you mean '%s'?", word, near);
+        ERR(E, loc, "no layer named '%s' above this line%s; did you mean '%s'?", word, where,
+            near);
     else
-        ERR(E, loc, "no layer named '%s' above this line; from= names an earlier layer, group "
-            "or block use, or 'input'", word);
+        ERR(E, loc, "no layer named '%s' above this line%s; from= names an earlier layer, group "
+            "or block use, or 'input'", word, where);
 }
 
 /* The layer a name reads (NONE, reported, if it reads nothing). */
@@ -462,12 +477,21 @@ static int resolve_name(Expander *E, const Scope *sc, const char *text, Loc loc)
             int k = 0;
             for (const Node *x = n->inner->first; x; x = x->next)
                 names[k++] = x->name;
-            const char *near = diag_nearest(pool_strndup(E->pool, p, l), names, k);
-            if (near)
+            bool numeric = strspn(p, "0123456789") >= l;
+            const char *near = numeric ? NULL : diag_nearest(pool_strndup(E->pool, p, l), names, k);
+            if (near) {
                 ERR(E, loc, "'%.*s' has no '%.*s'; did you mean '%s'?", (int)(p - 1 - text),
                     text, (int)l, p, near);
-            else
-                ERR(E, loc, "'%.*s' has no '%.*s'", (int)(p - 1 - text), text, (int)l, p);
+            } else {
+                char list[200];
+                size_t used = 0;
+                list[0] = '\0';
+                for (int i = 0; i < k && used < sizeof list - 8; i++)
+                    used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
+                                             i ? ", " : "", names[i]);
+                ERR(E, loc, "'%.*s' has no '%.*s'; its lines are %s", (int)(p - 1 - text), text,
+                    (int)l, p, list);
+            }
             return NONE;
         }
         n = c;
@@ -639,12 +663,11 @@ static void expand_group(Expander *E, Scope *sc, const Stmt *s, int *prev)
     int in = single_input(E, sc, src, *prev, "group");
     Scope *inner = new_scope(E, sc, full_name(E, sc, node->name), sc->block_input, sc->env);
     node->inner = inner;
-    int p = in;
+    int p = in, errors = diag_error_count();
     expand_stmts(E, inner, s->body, &p);
-    if (inner->nchildren == 0 && !E->stopped) {
+    if (inner->nchildren == 0 && !E->stopped && diag_error_count() == errors) {
         ERR(E, src->op_loc, "group '%s' is empty; give it at least one line, or remove it",
             node->name);
-        p = NONE;
     }
     node->out = p;
     node->done = true;
@@ -727,7 +750,8 @@ static void expand_use(Expander *E, Scope *sc, const Stmt *s, int *prev, const B
         if (env->b[j].v)
             continue;
         if (b->params[j].dflt) {
-            const Value *v = subst(E, NULL, b->params[j].dflt);
+            /* A default may use the parameters bound so far. */
+            const Value *v = subst(E, env, b->params[j].dflt);
             if (!v) {
                 ok = false;
                 continue;
@@ -740,8 +764,9 @@ static void expand_use(Expander *E, Scope *sc, const Stmt *s, int *prev, const B
             ok = false;
         }
     }
+    /* An unknown input still lets the body be checked (its shapes are not). */
     int in = single_input(E, sc, src, before, "block use");
-    if (!ok || in == NONE)
+    if (!ok)
         return;
 
     LayerUse *u = pool_alloc(E->pool, sizeof *u);
@@ -754,14 +779,13 @@ static void expand_use(Expander *E, Scope *sc, const Stmt *s, int *prev, const B
     node->done = false;
     E->use = u;
     E->active[E->depth++] = b;
-    int p = in;
+    int p = in, errors = diag_error_count();
     expand_stmts(E, inner, b->body, &p);
     E->depth--;
     E->use = u->outer;
-    if (inner->nchildren == 0 && !E->stopped) {
+    if (inner->nchildren == 0 && !E->stopped && diag_error_count() == errors) {
         ERR(E, src->op_loc, "block '%s' makes no layers here (its if branches left none)",
             b->name);
-        p = NONE;
     }
     node->out = p;
     node->done = true;
@@ -789,7 +813,7 @@ static void expand_stmts(Expander *E, Scope *sc, const Stmt *s, int *prev)
             expand_group(E, sc, s, prev);
             break;
         case ST_LAYER: {
-            const BlockDef *b = find_block(E->prog, s->node.op);
+            const BlockDef *b = find_block(E, s->node.op);
             if (b)
                 expand_use(E, sc, s, prev, b);
             else
@@ -801,7 +825,7 @@ static void expand_stmts(Expander *E, Scope *sc, const Stmt *s, int *prev)
 }
 
 /* Warn about outputs nothing reads, and reject two names with one C name. */
-static void check_names(Expander *E)
+static void check_names(Expander *E, bool warn)
 {
     Network *net = E->net;
     int n = net->nlayers;
@@ -812,10 +836,10 @@ static void check_names(Expander *E)
                 reads[net->layers[i].inputs[k]]++;
     for (int i = 0; i + 1 < n; i++) {
         const Layer *l = &net->layers[i];
-        if (reads[i] == 0) {
+        if (warn && reads[i] == 0) {
             diag_warning(l->loc, "%s '%s': nothing reads its output (it is not the network's "
                          "output either); remove it, or read it with from=", l->op, l->name);
-            use_notes(l->use);
+            expand_note_uses(l->use);
         }
     }
     for (int j = 0; j < n; j++) {
@@ -827,7 +851,7 @@ static void check_names(Expander *E)
             if (strcmp(a->cname, b->cname) == 0 && strcmp(a->name, b->name) != 0) {
                 diag_error(b->name_loc, "'%s' and '%s' both become '%s' in C; rename one",
                            a->name, b->name, b->cname);
-                use_notes(b->use);
+                expand_note_uses(b->use);
                 diag_note(a->name_loc, "'%s' is here", a->name);
                 break;
             }
@@ -835,18 +859,23 @@ static void check_names(Expander *E)
     }
 }
 
-int expand_program(Pool *pool, const Program *prog, Network *net)
+int expand_program(Pool *pool, const Program *prog, const char *const *ops, int nops,
+                   Network *net)
 {
     int errors_before = diag_error_count();
-    Expander E = { .pool = pool, .prog = prog, .net = net };
-    for (int i = 0; i < prog->nblocks; i++)
-        name_check("block", prog->blocks[i]->name, prog->blocks[i]->loc);
+    Expander E = { .pool = pool, .prog = prog, .ops = ops, .nops = nops, .net = net };
+    for (int i = 0; i < prog->nblocks; i++) {
+        const BlockDef *b = prog->blocks[i];
+        if (is_op(&E, b->name))
+            diag_error(b->loc, "block '%s' has the name of an op; choose another", b->name);
+        else
+            name_check("block", b->name, b->loc);
+    }
     Scope *top = new_scope(&E, NULL, "", -1, NULL);
     int prev = -1;
     expand_stmts(&E, top, prog->body, &prev);
     if (!net->layers)
         net->layers = pool_alloc(pool, sizeof(Layer));
-    if (diag_error_count() == errors_before)
-        check_names(&E);
+    check_names(&E, diag_error_count() == errors_before);
     return diag_error_count() == errors_before ? 0 : -1;
 }

@@ -131,8 +131,7 @@ int net_first_branch(const Network *net)
 
 void layer_note_uses(const Layer *l)
 {
-    for (const LayerUse *u = l->use; u; u = u->outer)
-        diag_note(u->loc, "in block '%s' used as '%s' here", u->block, u->name);
+    expand_note_uses(l->use);
 }
 
 Loc layer_attr_loc(const Layer *l, const char *key)
@@ -180,6 +179,13 @@ static const char *kind_word(ValueKind k)
 /* One integer in [lo, CNNC_MAX_DIM]. */
 static bool get_int(const Layer *l, const char *key, const Value *v, long long lo, long long *out)
 {
+    if (v->kind == VK_EXPR)
+        return false;       /* expand.c reported why it has no value */
+    if (v->kind == VK_WORD && l->use) {
+        diag_error(v->loc, "%s '%s': %s must be an integer, and '%s' is not a parameter of block "
+                   "'%s'", l->op, l->name, key, v->text, l->use->block);
+        return false;
+    }
     if (v->kind != VK_INT) {
         if (v->kind == VK_FLOAT && v->f == floor(v->f))
             diag_error(v->loc, "%s '%s': %s must be written as an integer, e.g. '%s=%.0f'",
@@ -226,6 +232,8 @@ static bool get_spatial(const Layer *l, const char *key, const Value *v, long lo
 
 static bool get_float(const Layer *l, const char *key, const Value *v, double *out)
 {
+    if (v->kind == VK_EXPR)
+        return false;       /* expand.c reported why it has no value */
     if (v->kind != VK_INT && v->kind != VK_FLOAT) {
         diag_error(v->loc, "%s '%s': %s must be a number, not %s", l->op, l->name, key,
                    kind_word(v->kind));
@@ -242,6 +250,8 @@ static bool get_float(const Layer *l, const char *key, const Value *v, double *o
 static bool get_word(const Layer *l, const char *key, const Value *v, const char *const *words,
                      int n, int *out)
 {
+    if (v->kind == VK_EXPR)
+        return false;       /* expand.c reported why it has no value */
     if (v->kind == VK_WORD) {
         for (int i = 0; i < n; i++) {
             if (strcmp(v->text, words[i]) == 0) {
@@ -479,6 +489,9 @@ static void resolve_one(const Program *prog, Layer *l)
 static void check_arity(Layer *l)
 {
     int n = l->ninputs;
+    for (int k = 0; k < n; k++)
+        if (l->inputs[k] < -1)
+            return;         /* a from= that did not resolve: reported */
     if (l->kind == LK_ADD || l->kind == LK_CONCAT) {
         if (n < 2)
             diag_error(l->loc, "%s '%s' %s at least two inputs; name them with from=(a, b, ...)",
@@ -578,12 +591,10 @@ int layer_resolve(Pool *pool, const Program *prog, Network *net)
         }
     }
 
-    for (int i = 0; i < prog->nblocks; i++)
-        if (find_op(prog->blocks[i]->name))
-            diag_error(prog->blocks[i]->loc, "block '%s' has the name of an op; choose another",
-                       prog->blocks[i]->name);
-
-    expand_program(pool, prog, net);
+    const char *op_names[NOPS];
+    for (int i = 0; i < NOPS; i++)
+        op_names[i] = ops[i].name;
+    expand_program(pool, prog, op_names, NOPS, net);
     if (net->nlayers == 0 && prog->has_input && diag_error_count() == 0) {
         Loc at = prog->input_loc;
         diag_error(at, "the model has no layers; list them after the input, one a line");

@@ -352,7 +352,7 @@ static void shape_merge(const Network *net, Layer *l, Shape *out)
             Shape want = *x;
             for (int a = 1; a < want.rank; a++)
                 want.dims[a] = 1;
-            diag_error(l->input_locs[1], "mul '%s': the gate must have x's shape %s%s%s; but %s",
+            diag_error(l->input_locs[1], "mul '%s': the gate must have x's shape %s%s%s, but %s",
                        l->name, shape_str(x, sb, sizeof sb), x->rank >= 2 ? " or " : "",
                        x->rank >= 2 ? shape_str(&want, gb, sizeof gb) : "", list);
             l->ok = false;

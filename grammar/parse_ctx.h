@@ -27,6 +27,7 @@ typedef struct ParseCtx {
     bool seen_layer;
     int nlines_top;             /* layer lines outside block bodies */
     int nlines_block;           /* layer lines inside block bodies */
+    int nscopes;                /* group, block and if lines */
 
     /* Open groups, blocks and ifs; frames[0] is the file's top level. */
     struct Frame {

@@ -426,6 +426,17 @@ static void push(ParseCtx *ctx, int kind, Stmt *st, BlockDef *block, Loc loc, St
         ctx->in_block++;
 }
 
+/* Groups, blocks and ifs are bounded like layer lines, so a huge file cannot
+ * make a huge tree; past the limit they still open (their 'end' balances)
+ * but hold nothing. */
+static bool scope_allowed(ParseCtx *ctx, YYLTYPE kw)
+{
+    if (ctx->nscopes == CNNC_MAX_SCOPES)
+        diag_error(mkloc(ctx, kw), "too many groups, blocks and ifs (the limit is %d)",
+                   CNNC_MAX_SCOPES);
+    return ++ctx->nscopes <= CNNC_MAX_SCOPES;
+}
+
 static Stmt *new_stmt(ParseCtx *ctx, StmtKind kind, const char *op, YYLTYPE ol, const char *name,
                       YYLTYPE nl)
 {
@@ -465,13 +476,19 @@ static void stmt_group(ParseCtx *ctx, YYLTYPE kw, const char *name, YYLTYPE nl)
     Stmt *st = new_stmt(ctx, ST_GROUP, "group", kw, name, nl);
     if (!ctx->in_block)
         ctx->seen_layer = true;
-    append(ctx, st);
+    if (scope_allowed(ctx, kw))
+        append(ctx, st);
     push(ctx, FR_GROUP, st, NULL, st->node.op_loc, &st->body);
 }
 
 static void add_param(ParseCtx *ctx, const char *name, YYLTYPE l, Value *dflt)
 {
     Loc loc = mkloc(ctx, l);
+    if (strcmp(name, "from") == 0 || strcmp(name, "input") == 0) {
+        diag_error(loc, "a block parameter cannot be named '%s' (from=input names a block "
+                   "use's input); choose another name", name);
+        return;
+    }
     for (int i = 0; i < ctx->nparams; i++) {
         if (strcmp(ctx->params[i].name, name) == 0) {
             diag_error(loc, "parameter '%s' is given twice", name);
@@ -513,7 +530,9 @@ static void stmt_block(ParseCtx *ctx, YYLTYPE kw, const char *name, YYLTYPE nl)
     }
     b->nparams = n;
     ctx->nparams = 0;
-    if (ctx->depth > 0 || ctx->overflow) {
+    if (!scope_allowed(ctx, kw)) {
+        /* reported; opened but not registered */
+    } else if (ctx->depth > 0 || ctx->overflow) {
         /* Still opened, so its 'end' balances; but never registered. */
         diag_error(mkloc(ctx, kw), "block '%s' is defined inside a %s; define blocks at the top "
                    "level of the file", name,
@@ -549,7 +568,7 @@ static void stmt_if(ParseCtx *ctx, YYLTYPE kw, Value *lhs, CmpOp cmp, YYLTYPE cl
     if (!ctx->in_block && !ctx->overflow)
         diag_error(st->node.op_loc, "'if' is only for block bodies, where it compares the "
                    "block's parameters");
-    else
+    else if (scope_allowed(ctx, kw))
         append(ctx, st);
     push(ctx, FR_IF, st, NULL, st->node.op_loc, &st->body);
 }
@@ -599,9 +618,21 @@ static void finish(ParseCtx *ctx)
     }
 }
 
+/* Expressions are evaluated recursively, so their depth is bounded here. */
 static Value *new_binary(ParseCtx *ctx, char op, Value *lhs, Value *rhs, YYLTYPE l)
 {
+    int depth = 1 + (lhs->kind == VK_EXPR ? lhs->depth : 0);
+    if (rhs && rhs->kind == VK_EXPR && rhs->depth >= depth)
+        depth = rhs->depth + 1;
+    if (depth > CNNC_MAX_EXPR_DEPTH) {
+        if (depth == CNNC_MAX_EXPR_DEPTH + 1)
+            diag_error(mkloc(ctx, l), "an expression holds at most %d operators in a row "
+                       "(cnnc's limit)", CNNC_MAX_EXPR_DEPTH);
+        lhs->depth = CNNC_MAX_EXPR_DEPTH + 1;   /* reported once */
+        return lhs;
+    }
     Value *v = pool_alloc(ctx->pool, sizeof *v);
+    v->depth = depth;
     v->kind = VK_EXPR;
     v->loc = mkloc(ctx, l);
     v->op = op;

@@ -49,6 +49,32 @@ def cases():
     yield "huge_product", b"input 16777216x16777216x16777216\nrelu\n", r":1:7: error: input 16777216x16777216x16777216 has more than 2\^63 elements"
     yield "crlf_error", b"input 1x8x8\r\nconv c1 out=4 kernel=9\r\n", r":2:15: error: conv 'c1': kernel 9x9 does not fit the input 8x8"
     yield "not_a_file", None, r": error: cannot open"
+    # Graphs and blocks.
+    yield "deep_groups", (LENET_HEAD + "group g\n" * 10000 + "relu\n" + "end\n" * 10000).encode(), r":35:1: error: groups, blocks and ifs nest at most 32 deep"
+    yield "deep_ifs", (LENET_HEAD + "block B\n" + "if 1 == 1\n" * 5000 + "relu\n" + "end\n" * 5001 + "B b\n").encode(), r":35:1: error: groups, blocks and ifs nest at most 32 deep"
+    yield "unclosed_groups", (LENET_HEAD + "group g\n  relu\n" * 20).encode(), r":\d+:1: error: this group has no 'end'"
+    yield "recursive_block", (LENET_HEAD + "block A\n  relu\n  A again\nend\nA a\n").encode(), r":5:3: error: block 'A' uses itself"
+    yield "mutual_recursion", (LENET_HEAD + "block A\n  B b\nend\nblock B\n  relu\n  C c\nend\nblock C\n  A a\nend\nA top\n").encode(), r":11:3: error: block 'A' uses itself through block 'C'"
+    yield "block_10000_uses", (LENET_HEAD + "block B\n  relu\nend\n" + "B\n" * 10000).encode(), r":1030:1: error: too many layers \(the limit is 1024\)"
+    chain = "block B0\n  relu\nend\n" + "".join("block B%d\n%send\n" % (i, "  B%d\n" % (i - 1) * 10) for i in range(1, 5))
+    yield "block_uses_multiply", (LENET_HEAD + chain + "B4\n").encode(), r":\d+:3: error: the network has more than 1024 layers once its blocks are expanded"
+    empty = "block E\n  if 1 == 2\n    relu\n  end\nend\n" + "".join("block F%d\n%send\n" % (i, "  %s\n" % ("E" if i == 0 else "F%d" % (i - 1)) * 30) for i in range(5))
+    yield "blocks_of_nothing", (LENET_HEAD + empty + "relu\nF4\n").encode(), r":\d+:\d+: error: "
+    deep = "".join("block D%d\n  %s\nend\n" % (i, "relu" if i == 0 else "D%d" % (i - 1)) for i in range(40))
+    yield "deep_block_uses", (LENET_HEAD + deep + "D39\n").encode(), r":\d+:3: error: block uses nest more than 32 deep"
+    yield "huge_fan_in", (LENET_HEAD + "relu a\nadd from=(" + ", ".join(["a"] * 5000) + ")\n").encode(), r":4:\d+: error: a tuple holds at most 16 values"
+    yield "overflow_expr", (LENET_HEAD + "conv out=9223372036854775807*2 kernel=1\n").encode(), r":3:10: error: the expression overflows"
+    yield "overflow_neg", (LENET_HEAD + "conv out=-9223372036854775807-2 kernel=1\n").encode(), r":3:10: error: the expression overflows"
+    yield "overflow_param", (LENET_HEAD + "block B n\n  conv out=n*n*n kernel=1\nend\nB b n=3000000\n").encode(), r":4:12: error: the expression overflows"
+    yield "division_by_zero", (LENET_HEAD + "block B n\n  conv out=4/n kernel=1\nend\nB b n=0\n").encode(), r":4:12: error: division by zero"
+    yield "long_expr", (LENET_HEAD + "conv out=" + "+".join(["1"] * 20000) + " kernel=1\n").encode(), r":3:10: error: an expression holds at most 64 operators"
+    yield "many_signs", (LENET_HEAD + "conv out=" + "-" * 60001 + "4 kernel=1\n").encode(), r":3:10: error: conv '0': out must be at least 1, got -4"
+    yield "long_word", (LENET_HEAD + "relu " + "a" * 65000 + "\n").encode(), r":3:6: error: layer name is 65000 characters long"
+    yield "long_path", (LENET_HEAD + "relu a\nrelu from=" + ".".join(["a"] * 30000) + "\n").encode(), r":4:11: error: 'a' is a layer, not a group or block use"
+    yield "long_full_name", (LENET_HEAD + "".join("group %s%d\n" % ("g" * 60, i) for i in range(6)) + "relu\n" + "end\n" * 6).encode(), r":9:1: error: the full name of this layer is \d+ characters long; the limit is 255"
+    yield "many_groups", (LENET_HEAD + "relu\n" + "group g\nend\n" * 200000).encode(), r":8196:1: error: too many groups, blocks and ifs \(the limit is 4096\)"
+    yield "from_later", (LENET_HEAD + "relu from=b\nrelu b\n").encode(), r":3:11: error: 'b' is defined later, on line 4"
+
 
 
 def main():
