@@ -224,6 +224,7 @@ static void check_ram(const Network *net, const Plan *plan, long long budget)
                "the arena peaks in %s '%s'", count_grouped(budget, b1, sizeof b1),
                count_grouped(plan->arena_bytes, b2, sizeof b2), count_grouped(stack, b3, sizeof b3),
                count_grouped(plan->arena_bytes + stack, b4, sizeof b4), l->op, l->name);
+    layer_note_uses(l);
     if (plan->arena_bytes > plan->lower_bound)
         diag_note(l->loc, "the most bytes alive at one step are %s; the arena adds %s for "
                   "alignment and gaps", count_grouped(plan->lower_bound, b1, sizeof b1),
@@ -238,6 +239,8 @@ static void check_ram(const Network *net, const Plan *plan, long long budget)
             continue;
         }
         const Layer *h = holder_at(net, plan, b, k - 1);
+        if (!h)
+            diag_internal("buffer %d alive at step %d has no writer before it", b, k);
         bool read_here = false;
         for (int i = 0; i < lp->nins; i++)
             read_here |= lp->in_buffers[i] == b;
@@ -245,7 +248,7 @@ static void check_ram(const Network *net, const Plan *plan, long long budget)
         if (read_here)
             diag_note(h->loc, "alive there: the input %s (%s bytes), written by %s '%s'", s1, b1,
                       h->op, h->name);
-        else
+        else if (pb->last_reader >= 0)
             diag_note(h->loc, "alive there: %s (%s bytes), written by %s '%s', read last by %s "
                       "'%s'", s1, b1, h->op, h->name, net->layers[pb->last_reader].op,
                       net->layers[pb->last_reader].name);

@@ -30,9 +30,13 @@
  *    - the same first fit in three more orders: by breadth (the buffers of the
  *      steps with the most live bytes first, largest first within a step, as
  *      in Pisarchyk and Lee, "Efficient memory management for deep neural net
- *      inference", 2020), by first use, and by lifetime length.
+ *      inference", 2020), by first use, and by lifetime length;
+ *    - when the best of those is still above the rounded peak, a bounded,
+ *      deterministic local search: swap two buffers in the best order, place
+ *      again by first fit, keep the swap unless the arena grows.
  *    Since greedy by size is always among them, the arena is never larger than
- *    TFLM's; ties keep the earlier method in the list above.
+ *    TFLM's; ties keep the earlier method in the list above.  The search stops
+ *    as soon as an arena equals the rounded peak.
  */
 #include "cnnc.h"
 
@@ -273,6 +277,48 @@ static int breadth_order(Pool *pool, const Graph *g, const long long *breadth, i
     return norder;
 }
 
+/* Local search from the best greedy order: swap two buffers of the order,
+ * place again, keep the swap unless the arena grows.  Deterministic (a fixed
+ * LCG), and bounded: about PLAN_SEARCH_WORK buffer pairs compared in all.
+ * Returns the best arena found; its offsets are in best. */
+#define PLAN_SEARCH_WORK 40000000LL
+#define PLAN_SEARCH_ROUNDS 400
+
+static long long improve_by_swaps(const Graph *g, int *order, int norder, long long arena,
+                                  long long target, long long *off, long long *best,
+                                  bool *placed, Span *spans)
+{
+    long long pairs = (long long)g->nbufs * norder + 1;
+    long long rounds = PLAN_SEARCH_WORK / pairs;
+    if (rounds > PLAN_SEARCH_ROUNDS)
+        rounds = PLAN_SEARCH_ROUNDS;
+    unsigned long long rng = 0x9e3779b97f4a7c15ULL;
+    long long cur = arena;
+    for (long long r = 0; r < rounds && arena > target && norder > 1; r++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        int i = (int)((rng >> 33) % (unsigned long long)norder);
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        int j = (int)((rng >> 33) % (unsigned long long)norder);
+        if (i == j)
+            continue;
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+        long long a = place_first_fit(g, order, norder, off, placed, spans);
+        if (a <= cur) {
+            cur = a;
+            if (a < arena) {
+                arena = a;
+                memcpy(best, off, (size_t)g->nbufs * sizeof *best);
+            }
+        } else {
+            order[j] = order[i];
+            order[i] = t;
+        }
+    }
+    return arena;
+}
+
 int plan_graph(Pool *pool, const PlanNode *nodes, int n, long long input_bytes, long long align,
                Plan *out)
 {
@@ -323,6 +369,8 @@ int plan_graph(Pool *pool, const PlanNode *nodes, int n, long long input_bytes, 
             order[narena++] = b;
     long long *off = pool_alloc(pool, (size_t)g.nbufs * sizeof *off);
     long long *best = pool_alloc(pool, (size_t)g.nbufs * sizeof *best);
+    int *best_order = pool_alloc(pool, (size_t)g.nbufs * sizeof *best_order);
+    int best_norder = 0;
     bool *placed = pool_alloc(pool, (size_t)g.nbufs * sizeof *placed);
     Span *spans = pool_alloc(pool, (size_t)g.nbufs * sizeof *spans);
     long long best_arena = -1;
@@ -350,6 +398,16 @@ int plan_graph(Pool *pool, const PlanNode *nodes, int n, long long input_bytes, 
                 best_arena = a;
                 out->method = names[m];
                 memcpy(best, off, (size_t)g.nbufs * sizeof *best);
+                memcpy(best_order, order, (size_t)norder * sizeof *order);
+                best_norder = norder;
+            }
+        }
+        if (best_arena > peak && best_norder > 0) {
+            long long a = improve_by_swaps(&g, best_order, best_norder, best_arena, peak, off,
+                                           best, placed, spans);
+            if (a < best_arena) {
+                best_arena = a;
+                out->method = pool_printf(pool, "%s, improved by swaps", out->method);
             }
         }
         sort_graph = NULL;

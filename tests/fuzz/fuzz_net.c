@@ -37,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (sink) {
             for (int f = TF_TEXT; f <= TF_CSV; f++)
                 table_print(sink, &net, &plan, (TableFormat)f);
+            dot_print(sink, &net, &plan);
             fclose(sink);
         }
         long long weights = 0;

@@ -18,6 +18,10 @@
  * placement (recomputed here) of the same buffers.  For a stack the arena is
  * the stack bound: the most bytes, rounded to the alignment, live at a step.
  * ARENA after a file name is the arena cnnc has always given it (align 4).
+ * A .net file may carry its own expectations in comment lines:
+ *   # expect-arena: 24576             the arena at align 4
+ *   # expect-in-place: a b            these layers overwrite an input
+ *   # expect-new-buffer: t            these write a buffer of their own
  */
 #include "cnnc.h"
 
@@ -259,6 +263,49 @@ static void check_plan(const char *what, const PlanNode *nodes, int n, long long
 
 /* ---- examples ---------------------------------------------------------- */
 
+static const Layer *find_layer(const Network *net, const char *name, size_t len)
+{
+    for (int i = 0; i < net->nlayers; i++)
+        if (strlen(net->layers[i].name) == len && strncmp(net->layers[i].name, name, len) == 0)
+            return &net->layers[i];
+    return NULL;
+}
+
+/* The "# expect-...:" lines of the source against the align-4 plan. */
+static void check_expectations(const char *what, const SourceFile *src, const Network *net,
+                               const Plan *plan, long long *want_arena)
+{
+    static const char *const keys[] = { "# expect-arena:", "# expect-in-place:",
+                                        "# expect-new-buffer:" };
+    for (const char *line = src->text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        for (int k = 0; k < 3; k++) {
+            size_t kl = strlen(keys[k]);
+            if (strncmp(line, keys[k], kl) != 0)
+                continue;
+            const char *p = line + kl;
+            if (k == 0) {
+                *want_arena = atoll(p);
+                continue;
+            }
+            for (;;) {
+                while (*p == ' ')
+                    p++;
+                size_t len = strcspn(p, " \n");
+                if (!len)
+                    break;
+                const Layer *l = find_layer(net, p, len);
+                CHECK(l != NULL, "no layer '%.*s'", (int)len, p);
+                const LayerPlan *lp = &plan->layers[l->index];
+                if (k == 1)
+                    CHECK(lp->in_place && !lp->alias, "'%s' does not run in place", l->name);
+                else
+                    CHECK(!lp->in_place && !lp->alias, "'%s' does not write a new buffer", l->name);
+                p += len;
+            }
+        }
+    }
+}
+
 static void check_file(const char *arg)
 {
     char path[4096];
@@ -300,9 +347,10 @@ static void check_file(const char *arg)
             snprintf(w, sizeof w, "%s --align=%lld", path, aligns[a]);
             int before = failures;
             check_plan(w, nodes, net.nlayers, shape_elems(&net.input) * 4, aligns[a], &plan, stack);
+            if (a == 0)
+                check_expectations(w, &src, &net, &plan, &want);
             if (a == 0 && want >= 0 && plan.arena_bytes != want) {
-                fprintf(stderr, "FAIL %s: arena %lld, cnnc has always given %lld\n", w,
-                        plan.arena_bytes, want);
+                fprintf(stderr, "FAIL %s: arena %lld, expected %lld\n", w, plan.arena_bytes, want);
                 failures++;
             }
             if (failures == before)
