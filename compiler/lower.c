@@ -436,8 +436,15 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
                 diag_internal("layer %d '%s' has no kernel", i, l->name);
             break;
         }
-        /* A fused range ends where its last layer's plan says. */
+        /* A fused range ends where its last layer's plan says; the layers
+         * folded and fused into it must work in place on the first one's
+         * output, or the kernel would write a buffer the plan has not yet
+         * given it. */
         s->out = plan->layers[s->last].out;
+        for (int k = s->first + 1; k <= s->last; k++)
+            if (!plan->layers[k].in_place && !plan->layers[k].alias)
+                diag_internal("layer %d '%s' runs inside '%s', but the plan does not put it "
+                              "in place", k, net->layers[k].name, l->name);
     }
     return 0;
 }
