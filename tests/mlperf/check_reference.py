@@ -109,7 +109,7 @@ def check_oracle_graph(table, model, xs, problems, tag):
     if chk.problems:
         problems.append("the shape oracle disagrees with cnnc's table:\n  "
                         + "\n  ".join(chk.problems))
-        return
+        return False
     state = {k: v for k, v in model.state_dict().items()
              if not k.endswith("num_batches_tracked")}
     try:
@@ -117,7 +117,7 @@ def check_oracle_graph(table, model, xs, problems, tag):
     except RuntimeError as e:
         problems.append(f"the reference state dict does not load by name into the "
                         f"table's graph: {e}")
-        return
+        return False
     rebuilt.eval()
     before = len(problems)
     worst = 0.0
@@ -130,9 +130,11 @@ def check_oracle_graph(table, model, xs, problems, tag):
             if err > 1e-6:
                 problems.append(f"the table's graph in PyTorch differs from the reference "
                                 f"on input {what}: largest error {err:.3g}")
-    if len(problems) == before:
-        print(f"{tag}: the table's graph, rebuilt in PyTorch with the reference state "
-              f"dict, matches the reference (largest difference {worst:.2g})")
+    if len(problems) != before:
+        return False
+    print(f"{tag}: the table's graph, rebuilt in PyTorch with the reference state "
+          f"dict, matches the reference (largest difference {worst:.2g})")
+    return True
 
 
 def build_and_run(args, ccs, name, cfile, xs, refs, out_shape, problems, tag):
@@ -179,19 +181,20 @@ def example_key(net):
     return path[path.rindex(marker) + len(marker):]
 
 
-def run(args, ccs, tag):
-    key = example_key(args.net)
+def run(args, ccs, tag, problems):
+    key = args.model or example_key(args.net)
     if key not in reference_models.MODELS:
-        return [f"{args.net} has no reference model in tests/mlperf/reference_models.py "
-                f"(known: {', '.join(sorted(reference_models.MODELS))})"]
+        problems.append(f"{args.net} has no reference model in tests/mlperf/reference_models.py "
+                        f"(known: {', '.join(sorted(reference_models.MODELS))})")
+        return
     cls, shape, want_params = reference_models.MODELS[key]
-    problems = []
     torch.manual_seed(args.seed)
     model = cls()
     nparams = sum(p.numel() for p in model.parameters())
     if nparams != want_params:
-        return [f"the PyTorch {cls.__name__} has {nparams:,} parameters, "
-                f"the published model {want_params:,}"]
+        problems.append(f"the PyTorch {cls.__name__} has {nparams:,} parameters, "
+                        f"the published model {want_params:,}")
+        return
     e2elib.randomize(model, args.seed)          # also puts it in eval mode
     state = model.state_dict()
     os.makedirs(args.workdir, exist_ok=True)
@@ -200,7 +203,9 @@ def run(args, ccs, tag):
 
     r = e2elib.run([args.cnnc, args.net, "--table=json"], "cnnc --table=json")
     if r.returncode != 0:
-        return [f"cnnc {args.net} --table=json failed (exit {r.returncode}):\n{r.stderr}"]
+        problems.append(f"cnnc {args.net} --table=json failed (exit {r.returncode}):\n"
+                        f"{r.stderr}")
+        return
     table = json.loads(r.stdout)
     tparams = table["totals"]["params"]
     if tparams != want_params:
@@ -208,19 +213,20 @@ def run(args, ccs, tag):
                         f"{want_params:,}")
     else:
         print(f"{tag}: {tparams:,} parameters in cnnc's table and in {cls.__name__}")
-    if check_names(table, state, problems):
-        print(f"{tag}: the table lists the {len(table_tensors(table))} tensors of "
-              f"{cls.__name__}'s state dict by their own names")
+    if not check_names(table, state, problems):
+        return                  # the weights cannot load; nothing further to learn
+    print(f"{tag}: the table lists the {len(table_tensors(table))} tensors of "
+          f"{cls.__name__}'s state dict by their own names")
 
     xs = inputs(shape, args.seed + 1)
-    check_oracle_graph(table, model, xs, problems, tag)
+    if not check_oracle_graph(table, model, xs, problems, tag):
+        return                  # the C would be compared with the wrong function
 
     name = table["network"]
     cfile = os.path.join(args.workdir, f"{name}.c")
     e2elib.cnnc_compile(args.cnnc, args.net, cfile, wfile)     # the file as saved
     refs = [e2elib.reference(model, x) for _, x in xs]
     build_and_run(args, ccs, name, cfile, xs, refs, table["output"], problems, tag)
-    return problems
 
 
 def main(argv=None):
@@ -230,6 +236,8 @@ def main(argv=None):
     ap.add_argument("--cc", action="append", help="C compiler (repeatable; default gcc and clang)")
     ap.add_argument("--opt", default="-O2")
     ap.add_argument("--seed", type=int, default=8)
+    ap.add_argument("--model", help="the reference_models.MODELS key to use (default: "
+                    "the example's path under examples/)")
     ap.add_argument("net")
     args = ap.parse_args(argv)
     t0 = time.time()
@@ -239,10 +247,11 @@ def main(argv=None):
     if missing:
         print(f"{tag}: FAIL: compiler(s) not found: {', '.join(missing)}")
         return 1
+    problems = []
     try:
-        problems = run(args, ccs, tag)
+        run(args, ccs, tag, problems)
     except (e2elib.E2EError, shape_oracle.OracleError) as e:
-        problems = [str(e)]
+        problems.append(str(e))
     for p in problems:
         print(f"{tag}: FAIL: {p}")
     if problems:
