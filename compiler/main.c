@@ -309,18 +309,6 @@ static int compile(Pool *pool, const Options *opt)
     }
     if (!opt->out_c)
         return 0;
-    /* Code generation handles layer stacks; graphs are checked and tabled. */
-    int branch = net_first_branch(&net);
-    if (branch >= 0) {
-        const Layer *l = &net.layers[branch];
-        diag_error(l->loc, "%s '%s' makes this network a graph (%s); cnnc checks graphs and "
-                   "prints their tables, but writes C only for layer stacks so far", l->op,
-                   l->name, l->ninputs != 1 || l->inputs[0] != branch - 1
-                                ? "it reads something other than the line above"
-                                : strcmp(l->name, l->cname) != 0 ? "it sits in a group or block"
-                                                                 : "a merge op or identity");
-        return -1;
-    }
 
     WeightFile wf, *wfp = NULL;
     const char *wpath = opt->weights;
