@@ -26,9 +26,22 @@ present), in one run on one machine:
   4. The outputs are compared (max |C - torch| / max(1, |torch|)) so a fast
      but wrong number is visible; the benchmark asserts nothing about time.
 
+Variants timed side by side (all in the same rounds):
+
+  cnnc -O2        CC CFLAGS (default gcc -std=c99 -O2), as a firmware build would be
+  cnnc native     CC NATIVE_CFLAGS (default -std=c99 -O3 -march=native)
+  torch eager     the nn.Sequential called directly
+  torch jit       torch.jit.trace + torch.jit.freeze + torch.jit.optimize_for_inference
+                  (oneDNN convolutions where PyTorch has them), one thread
+  torch best      the faster of the two PyTorch modes, named in column "best"
+
+The machine's single-core FMA peak is measured by bench/fma_peak.c (built
+with -O3 -march=native; the best of its runs before and after the networks),
+and "% peak" is 2 * MACs / time of cnnc native / peak.
+
 Columns: MACs (multiply-accumulates per inference, from cnnc's table), the
-median microseconds per inference of each side, ratio = torch / cnnc (> 1
-means the generated C is faster), effective MMAC/s = MACs / time, and the
+median microseconds per inference of each variant, the ratios torch best /
+cnnc (> 1 means the generated C is faster), % of the FMA peak, and the
 output error.  Exit status is 0 unless something failed to build or run, or
 an output disagrees with PyTorch by more than 1e-3.
 """
@@ -117,6 +130,32 @@ def time_torch(model, x, repeats, warmup, min_time):
         return [batch(n) / n for _ in range(repeats)], model(x)
 
 
+def torch_jit(model, x):
+    """trace + freeze + optimize_for_inference, or None where PyTorch cannot."""
+    try:
+        with torch.no_grad():
+            traced = torch.jit.trace(model, x)
+            frozen = torch.jit.freeze(traced)
+            opt = torch.jit.optimize_for_inference(frozen)
+            opt(x)
+            opt(x)
+        return opt
+    except Exception as e:      # noqa: BLE001  (any failure: eager only)
+        print(f"  (torch.jit path unavailable: {str(e).splitlines()[0][:100]})",
+              file=sys.stderr, flush=True)
+        return None
+
+
+def fma_peak(args, work):
+    """GFLOP/s of bench/fma_peak.c at -O3 -march=native on one core."""
+    exe = os.path.join(work, "fma_peak")
+    if not os.path.exists(exe):
+        run([args.cc, "-std=gnu99", "-O3", "-march=native", "-ffp-contract=fast",
+             os.path.join(ROOT, "bench", "fma_peak.c"), "-o", exe])
+    out = dict(l.split(None, 1) for l in run([exe, "0.3"]).splitlines() if " " in l)
+    return float(out["gflops"]), int(out["lanes"])
+
+
 def bench_one(label, net, args, work, rt_objs):
     d = os.path.join(work, label.replace("/", "_"))
     os.makedirs(d, exist_ok=True)
@@ -136,11 +175,14 @@ def bench_one(label, net, args, work, rt_objs):
     cfile = os.path.join(d, name + ".c")
     run([args.cnnc, net, "-o", cfile, "-w", wfile])
     up = name.upper()
-    exe = os.path.join(d, "bench")
-    run([args.cc, *shlex.split(args.cflags), "-I", d, "-I", os.path.join(work, "rt"),
-         f'-DNET_HEADER="{name}.h"', f"-DNET_RUN={name}_run",
-         f"-DNET_IN={up}_INPUT_SIZE", f"-DNET_OUT={up}_OUTPUT_SIZE",
-         os.path.join(ROOT, "bench", "driver.c"), cfile, *rt_objs, "-o", exe, "-lm"])
+    exes = {}
+    for variant, flags in (("o2", args.cflags), ("native", args.native_cflags)):
+        exes[variant] = os.path.join(d, "bench-" + variant)
+        run([args.cc, *shlex.split(flags), "-I", d, "-I", os.path.join(work, "rt"),
+             f'-DNET_HEADER="{name}.h"', f"-DNET_RUN={name}_run",
+             f"-DNET_IN={up}_INPUT_SIZE", f"-DNET_OUT={up}_OUTPUT_SIZE",
+             os.path.join(ROOT, "bench", "driver.c"), cfile, *rt_objs[variant], "-o",
+             exes[variant], "-lm"])
 
     g = torch.Generator().manual_seed(args.seed)
     x = torch.randn(1, *table["input"], generator=g)
@@ -149,34 +191,50 @@ def bench_one(label, net, args, work, rt_objs):
 
     # Alternate the two sides over a few rounds, so a change of load on a
     # shared machine hits both rather than one.
+    jit = torch_jit(model, x)
     per_round = -(-args.repeats // args.rounds)
-    c_samples, t_samples = [], []
+    samples = {"o2": [], "native": [], "eager": [], "jit": []}
+    errs = []
     for _ in range(args.rounds):
-        out = run([exe, xfile, yfile, str(per_round), str(args.warmup), str(args.min_time)])
-        lines = dict(l.split(None, 1) for l in out.splitlines() if " " in l)
-        if "samples_ns" not in lines:
-            raise RuntimeError(f"{exe}: unexpected output {out!r}")
-        c_samples += [float(v) * 1e-9 for v in lines["samples_ns"].split()]
-        samples, ref = time_torch(model, x, per_round, args.warmup, args.min_time)
-        t_samples += samples
-    c_s, t_s = statistics.median(c_samples), statistics.median(t_samples)
-    y = torch.from_numpy(numpy.fromfile(yfile, dtype="<f4")).reshape(ref.shape)
-    err = ((y - ref).abs() / ref.abs().clamp(min=1.0)).max().item()
-    return dict(label=label, macs=table["totals"]["macs"], c_us=c_s * 1e6, t_us=t_s * 1e6,
-                err=err, weights=wnote)
+        for variant, exe in exes.items():
+            out = run([exe, xfile, yfile, str(per_round), str(args.warmup), str(args.min_time)])
+            lines = dict(l.split(None, 1) for l in out.splitlines() if " " in l)
+            if "samples_ns" not in lines:
+                raise RuntimeError(f"{exe}: unexpected output {out!r}")
+            samples[variant] += [float(v) * 1e-9 for v in lines["samples_ns"].split()]
+            y = numpy.fromfile(yfile, dtype="<f4")
+            errs.append((variant, y))
+        t, ref = time_torch(model, x, per_round, args.warmup, args.min_time)
+        samples["eager"] += t
+        if jit is not None:
+            t, _ = time_torch(jit, x, per_round, args.warmup, args.min_time)
+            samples["jit"] += t
+    med = {k: statistics.median(v) * 1e6 if v else None for k, v in samples.items()}
+    err = 0.0
+    for _, y in errs:
+        yt = torch.from_numpy(y).reshape(ref.shape)
+        err = max(err, ((yt - ref).abs() / ref.abs().clamp(min=1.0)).max().item())
+    best = "jit" if med["jit"] is not None and med["jit"] < med["eager"] else "eager"
+    return dict(label=label, macs=table["totals"]["macs"], c_us=med["o2"],
+                n_us=med["native"], e_us=med["eager"], j_us=med["jit"], best=best,
+                t_us=med[best], err=err, weights=wnote)
 
 
-def fmt_table(rows, markdown):
-    head = ["network", "MACs", "cnnc us", "torch us", "torch/cnnc",
-            "cnnc MMAC/s", "torch MMAC/s", "max err", "weights"]
+def fmt_table(rows, markdown, peak):
+    head = ["network", "MACs", "cnnc -O2 us", "cnnc native us", "torch eager us",
+            "torch jit us", "best", "best/cnnc -O2", "best/cnnc native", "native MMAC/s",
+            "% peak", "max err", "weights"]
     body = []
     for r in rows:
         mm = lambda us: f"{r['macs'] / us:,.0f}" if r["macs"] else "-"   # MAC/us = MMAC/s
-        body.append([r["label"], f"{r['macs']:,}", f"{r['c_us']:,.2f}", f"{r['t_us']:,.2f}",
-                     f"{r['t_us'] / r['c_us']:.2f}", mm(r["c_us"]), mm(r["t_us"]),
-                     f"{r['err']:.1e}", r["weights"]])
+        pct = f"{200.0 * r['macs'] / r['n_us'] / (peak * 1e3):.1f}" if r["macs"] and peak else "-"
+        body.append([r["label"], f"{r['macs']:,}", f"{r['c_us']:,.2f}", f"{r['n_us']:,.2f}",
+                     f"{r['e_us']:,.2f}",
+                     f"{r['j_us']:,.2f}" if r["j_us"] is not None else "-", r["best"],
+                     f"{r['t_us'] / r['c_us']:.2f}", f"{r['t_us'] / r['n_us']:.2f}",
+                     mm(r["n_us"]), pct, f"{r['err']:.1e}", r["weights"]])
     w = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
-    right = lambda i: 0 < i < 8
+    right = lambda i: 0 < i < 12 and i != 6
     cell = lambda s, i: s.rjust(w[i]) if right(i) else s.ljust(w[i])
     lines = []
     if markdown:
@@ -206,6 +264,8 @@ def main(argv=None):
                     help="networks to run, by label or glob (lenet5, 'fashion-mnist/*', 'pad_*')")
     ap.add_argument("--cc", default=os.environ.get("CC", "gcc"))
     ap.add_argument("--cflags", default="-std=c99 -O2", help="default '-std=c99 -O2'")
+    ap.add_argument("--native-cflags", default="-std=c99 -O3 -march=native",
+                    help="the second build (default '-std=c99 -O3 -march=native')")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
     ap.add_argument("--keep", metavar="DIR", help="build in DIR and keep it")
@@ -236,14 +296,19 @@ def main(argv=None):
     try:
         rtdir = os.path.join(work, "rt")
         run([args.cnnc, "--emit-runtime", rtdir])
-        rt_objs = []
-        for src in sorted(glob.glob(os.path.join(rtdir, "*.c"))):
-            obj = src[:-2] + ".o"
-            run([args.cc, *shlex.split(args.cflags), "-I", rtdir, "-c", src, "-o", obj])
-            rt_objs.append(obj)
+        rt_objs = {"o2": [], "native": []}
+        for variant, flags in (("o2", args.cflags), ("native", args.native_cflags)):
+            for src in sorted(glob.glob(os.path.join(rtdir, "*.c"))):
+                obj = src[:-2] + "." + variant + ".o"
+                run([args.cc, *shlex.split(flags), "-I", rtdir, "-c", src, "-o", obj])
+                rt_objs[variant].append(obj)
 
+        peak, lanes = fma_peak(args, work)
         cc_version = run([args.cc, "--version"]).splitlines()[0]
-        print(f"cnnc bench: {args.cc} {args.cflags} ({cc_version}); torch {torch.__version__}, "
+        print(f"cnnc bench: {args.cc} ({cc_version}): '{args.cflags}' and "
+              f"'{args.native_cflags}'; torch {torch.__version__} eager and jit "
+              f"(trace+freeze+optimize_for_inference, mkldnn "
+              f"{'on' if torch.backends.mkldnn.is_available() else 'off'}), "
               f"1 thread; median of {args.repeats} batches of >= {args.min_time} s "
               f"after {args.warmup} warm-up calls", flush=True)
         rows, failed = [], []
@@ -259,8 +324,11 @@ def main(argv=None):
                 failed.append(label)
                 print(f"{label}: output differs from PyTorch by {r['err']:.2e}",
                       file=sys.stderr, flush=True)
+        peak = max(peak, fma_peak(args, work)[0])
+        print(f"cnnc bench: measured single-core FMA peak {peak:.1f} GFLOP/s "
+              f"(bench/fma_peak.c, {lanes} float lanes, -O3 -march=native; best of two runs)")
         if rows:
-            print(fmt_table(rows, args.markdown))
+            print(fmt_table(rows, args.markdown, peak))
         if failed:
             print(f"cnnc bench: {len(failed)} failed: {' '.join(failed)}", file=sys.stderr)
             return 1

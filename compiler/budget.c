@@ -48,29 +48,52 @@ static const RuntimeCost *cost_of(const char *name)
     diag_internal("runtime_costs.h has no entry for %s", name);
 }
 
-/* The runtime functions a layer kind links, by name; the activation
- * dispatch (which conv and linear call for fused activations) brings all
- * five activations, and with them expf and tanhf. */
-static const char *const act_funcs[] = {
-    "cnn_act_f32", "cnn_relu_f32", "cnn_relu6_f32", "cnn_leaky_relu_f32", "cnn_sigmoid_f32",
-    "cnn_tanh_f32", NULL,
-};
+/* The runtime function of an activation layer kind, or NULL. */
+static const char *act_func(LayerKind k)
+{
+    switch (k) {
+    case LK_RELU:
+        return "cnn_relu_f32";
+    case LK_RELU6:
+        return "cnn_relu6_f32";
+    case LK_LEAKY_RELU:
+        return "cnn_leaky_relu_f32";
+    case LK_SIGMOID:
+        return "cnn_sigmoid_f32";
+    case LK_TANH:
+        return "cnn_tanh_f32";
+    default:
+        return NULL;
+    }
+}
 
 typedef struct KindCost {
-    const char *funcs[3];       /* the kernel and its private helpers */
-    bool act;                   /* calls the activation dispatch */
-    bool expf;                  /* calls expf itself */
+    const char *funcs[8];       /* the kernel, its private helpers, its activation */
+    bool expf, tanhf;           /* reaches libm's expf / tanhf */
 } KindCost;
 
-static KindCost kind_cost(LayerKind k)
+/* What layer i's step links: the generated code names each activation's own
+ * function, fused or stand-alone, so only the activations used are linked,
+ * and libm only for sigmoid, tanh and softmax. */
+static KindCost step_cost(const Network *net, int i)
 {
+    const Layer *l = &net->layers[i];
     KindCost c = { { NULL }, false, false };
-    switch (k) {
+    const Layer *act = l;
+    switch (l->kind) {
     case LK_CONV:
-        c.funcs[0] = "cnn_conv2d_f32", c.act = true;
+        if (lower_is_dwconv3x3(l, i == 0 && net->input_channels_last)) {
+            c.funcs[0] = "cnn_dwconv3x3_f32", c.funcs[1] = "dw_edge";
+        } else {
+            c.funcs[0] = "cnn_conv2d_f32", c.funcs[1] = "conv_rows8", c.funcs[2] = "conv_rows4";
+            c.funcs[3] = "conv_rows2", c.funcs[4] = "conv_rows1", c.funcs[5] = "conv_pixel";
+            c.funcs[6] = "cnn_act_f32";
+        }
+        act = NULL;
         break;
     case LK_LINEAR:
-        c.funcs[0] = "cnn_linear_f32", c.act = true;
+        c.funcs[0] = "cnn_linear_f32";
+        act = NULL;
         break;
     case LK_MAXPOOL:
         c.funcs[0] = "cnn_maxpool2d_f32", c.funcs[1] = "pool_extreme";
@@ -105,24 +128,25 @@ static KindCost kind_cost(LayerKind k)
     case LK_MUL:
         c.funcs[0] = "cnn_mul_f32";
         break;
-    case LK_RELU:
-    case LK_RELU6:
-    case LK_LEAKY_RELU:
-    case LK_SIGMOID:
-    case LK_TANH:
-        c.act = true;
-        break;
     default:
         break;
     }
+    if (!act) {     /* conv, linear: the activation fused after a folded batchnorm, if any */
+        int k = i + 1;
+        if (k < net->nlayers && net->layers[k].folded)
+            k++;
+        if (k < net->nlayers && net->layers[k].fused)
+            act = &net->layers[k];
+    }
+    if (act && act_func(act->kind)) {
+        int f = 0;
+        while (c.funcs[f])
+            f++;
+        c.funcs[f] = act_func(act->kind);
+        c.expf |= act->kind == LK_SIGMOID;
+        c.tanhf |= act->kind == LK_TANH;
+    }
     return c;
-}
-
-/* Deepest stack below the activation dispatch: sigmoid or tanh into libm. */
-static long long act_chain_stack(void)
-{
-    long long sig = cost_of("cnn_sigmoid_f32")->stack, tanh = cost_of("cnn_tanh_f32")->stack;
-    return cost_of("cnn_act_f32")->stack + (sig > tanh ? sig : tanh) + STACK_LIBM;
 }
 
 static bool layer_has_step(const Layer *l)
@@ -137,17 +161,17 @@ long long budget_code_estimate(const Network *net)
 {
     const char *linked[32];
     int nlinked = 0;
-    bool act = false, expf = false;
+    bool expf = false, tanhf = false;
     long long code = CODE_RUN;
     for (int i = 0; i < net->nlayers; i++) {
         const Layer *l = &net->layers[i];
         if (!layer_has_step(l))
             continue;
         code += CODE_STEP + params_block(l->kind);
-        KindCost c = kind_cost(l->kind);
-        act |= c.act;
+        KindCost c = step_cost(net, i);
         expf |= c.expf;
-        for (int f = 0; f < 3 && c.funcs[f]; f++) {
+        tanhf |= c.tanhf;
+        for (int f = 0; f < 8 && c.funcs[f]; f++) {
             bool seen = false;
             for (int k = 0; k < nlinked; k++)
                 seen |= strcmp(linked[k], c.funcs[f]) == 0;
@@ -157,13 +181,10 @@ long long budget_code_estimate(const Network *net)
             }
         }
     }
-    if (act) {
-        for (int f = 0; act_funcs[f]; f++)
-            code += cost_of(act_funcs[f])->code;
-        code += COST_TANHF_CODE;
-    }
-    if (act || expf)
+    if (expf)
         code += COST_EXPF_CODE;
+    if (tanhf)
+        code += COST_TANHF_CODE;
     return code;
 }
 
@@ -174,13 +195,11 @@ long long budget_stack_estimate(const Network *net)
         const Layer *l = &net->layers[i];
         if (!layer_has_step(l))
             continue;
-        KindCost c = kind_cost(l->kind);
+        KindCost c = step_cost(net, i);
         long long s = 0;
-        for (int f = 0; f < 3 && c.funcs[f]; f++)
+        for (int f = 0; f < 8 && c.funcs[f]; f++)
             s += cost_of(c.funcs[f])->stack;
-        if (c.act)
-            s += act_chain_stack();
-        if (c.expf)
+        if (c.expf || c.tanhf)
             s += STACK_LIBM;
         if (s > deepest)
             deepest = s;

@@ -535,9 +535,10 @@ typedef enum StepKind {
     SK_ADD,                 /* ins[0] + ins[1] + ... */
     SK_CONCAT,              /* ins joined along channels */
     SK_MUL,                 /* ins[0] * ins[1] (the gate, maybe per channel) */
+    SK_DWCONV3X3,           /* conv that lower_is_dwconv3x3 accepts */
 } StepKind;
 
-/* Activation kinds, numbered as the runtime's CnnActKind. */
+/* Activation kinds; emit.c names the runtime function of each. */
 typedef enum ActKind { ACT_NONE, ACT_RELU, ACT_RELU6, ACT_LEAKY_RELU, ACT_SIGMOID, ACT_TANH } ActKind;
 
 typedef struct Step {
@@ -576,6 +577,10 @@ typedef struct Lowered {
 /* wf may be NULL when random_seed >= 0: then weights are made up,
  * deterministically from the seed.  Reports missing, misshapen and unused
  * tensors.  0 on success. */
+/* A conv the depthwise 3x3 kernel computes (cnn_dwconv3x3_f32's conditions
+ * in cnn.h); in_hwc: it reads a channels-last network input. */
+bool lower_is_dwconv3x3(const Layer *l, bool in_hwc);
+
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
                   long long random_seed, Lowered *out);
 

@@ -149,10 +149,13 @@ static const char *buf_expr(Pool *pool, BufRef r)
 static const char *const step_kind_names[] = {
     "conv", "maxpool", "minpool", "avgpool", "global_maxpool", "global_avgpool",
     "linear", "act", "softmax", "affine", "pad", "copy", "add", "concat", "mul",
+    "dwconv3x3",
 };
+/* The runtime function of each activation; a step names the one it runs, so
+ * that the image links no other (no dispatch on a kind at run time). */
 static const char *const act_names[] = {
-    "CNN_ACT_NONE", "CNN_ACT_RELU", "CNN_ACT_RELU6", "CNN_ACT_LEAKY_RELU", "CNN_ACT_SIGMOID",
-    "CNN_ACT_TANH",
+    "NULL", "cnn_relu_f32", "cnn_relu6_f32", "cnn_leaky_relu_f32", "cnn_sigmoid_f32",
+    "cnn_tanh_f32",
 };
 static const char *const pad_mode_c[] = {
     "CNN_PAD_ZEROS", "CNN_PAD_REFLECT", "CNN_PAD_REPLICATE", "CNN_PAD_CIRCULAR",
@@ -475,8 +478,9 @@ static void write_weights(FILE *fp, Pool *pool, const Network *net, const Lowere
             continue;
         }
         write_array(fp, attr, s->w_sym, s->w, s->nw,
-                    pool_printf(pool, "layer %d '%s': %s weight %s (line %d)%s", l->index, l->name,
-                                l->op, sb, l->loc.line, note));
+                    pool_printf(pool, "layer %d '%s': %s weight %s (line %d)%s%s", l->index,
+                                l->name, l->op, sb, l->loc.line, note,
+                                s->kind == SK_CONV ? ", packed (cnn_pack.h)" : ""));
         if (s->b_sym) {
             if (s->b)
                 write_array(fp, attr, s->b_sym, s->b, s->nb,

@@ -77,6 +77,7 @@ typedef struct Expander {
     const LayerUse *use;        /* the innermost block use being expanded */
     int depth;
     const BlockDef *active[CNNC_MAX_USE_DEPTH];
+    bool *used;                 /* per block definition: expanded at least once */
 } Expander;
 
 void expand_note_uses(const LayerUse *u)
@@ -769,6 +770,9 @@ static void expand_use(Expander *E, Scope *sc, const Stmt *s, int *prev, const B
     if (!ok)
         return;
 
+    for (int i = 0; i < E->prog->nblocks; i++)
+        if (E->prog->blocks[i] == b)
+            E->used[i] = true;
     LayerUse *u = pool_alloc(E->pool, sizeof *u);
     u->block = b->name;
     u->name = full_name(E, sc, node->name);
@@ -871,9 +875,14 @@ int expand_program(Pool *pool, const Program *prog, const char *const *ops, int 
         else
             name_check("block", b->name, b->loc);
     }
+    E.used = pool_alloc(pool, (size_t)(prog->nblocks ? prog->nblocks : 1) * sizeof *E.used);
     Scope *top = new_scope(&E, NULL, "", -1, NULL);
     int prev = -1;
     expand_stmts(&E, top, prog->body, &prev);
+    for (int i = 0; i < prog->nblocks && !E.stopped; i++)
+        if (!E.used[i] && !is_op(&E, prog->blocks[i]->name))
+            diag_warning(prog->blocks[i]->loc, "block '%s' is never used, so its lines are not "
+                         "checked", prog->blocks[i]->name);
     if (!net->layers)
         net->layers = pool_alloc(pool, sizeof(Layer));
     check_names(&E, diag_error_count() == errors_before);

@@ -8,6 +8,9 @@
  *             s = gamma / sqrt(var + eps), computed in double
  *   fuse      an activation right after a conv or linear (or the batchnorm
  *             folded into one) runs inside that kernel
+ *   pack      a conv's weights go into the blocked order its kernel reads
+ *             (cnn_pack.h); a 1x1 conv with stride 1 and no padding becomes
+ *             one long row of H*W pixels, so the kernel runs it as a GEMM
  *
  * Folding and fusing happen only when the later layer is the only reader of
  * the earlier one's output: a residual branch may read a conv's tensor before
@@ -19,6 +22,8 @@
  * height 1), each with its buffers from the memory plan.
  */
 #include "cnnc.h"
+#include "cnn_pack.h"
+#include "cnn.h"
 
 #include <math.h>
 #include <string.h>
@@ -314,6 +319,46 @@ static void lower_merge(Pool *pool, Step *s, const Network *net, const Layer *l,
     }
 }
 
+/* linear's weights (and those of a conv lowered to linear) into the packed
+ * layout cnn_linear_f32 reads: cnn_linear_packed_index in cnn.h, the one
+ * place that says where weight[o][i] goes. */
+static void pack_linear(Pool *pool, Step *s)
+{
+    const int32_t n = (int32_t)s->in_c, m = (int32_t)s->out_c;
+    float *d = pool_alloc(pool, (size_t)s->nw * sizeof *d);
+    for (int32_t o = 0; o < m; o++)
+        for (int32_t i = 0; i < n; i++)
+            d[cnn_linear_packed_index(n, m, o, i)] = s->w[(long long)o * n + i];
+    s->w = d;
+}
+
+bool lower_is_dwconv3x3(const Layer *l, bool in_hwc)
+{
+    bool padded = false;
+    for (int a = 0; a < l->nsp; a++)
+        padded |= l->pad_lo[a] != 0 || l->pad_hi[a] != 0;
+    return l->kind == LK_CONV && l->nsp == 2 && !in_hwc && l->groups == l->in_shape.dims[0] &&
+           l->out == l->groups && l->kernel[0] == 3 && l->kernel[1] == 3 &&
+           l->dilation[0] == 1 && l->dilation[1] == 1 &&
+           (l->padding_mode == PM_ZEROS || !padded);
+}
+
+/* The conv kernel reads its weights packed (cnn_pack.h); the batchnorm is
+ * folded first, in PyTorch's layout. */
+static void pack_conv(Pool *pool, Step *s)
+{
+    float *packed = pool_alloc(pool, (size_t)s->nw * sizeof *packed);
+    cnn_conv2d_pack_f32(s->out_c, s->in_c, s->groups, s->kh, s->kw, s->w, packed);
+    s->w = packed;
+    /* 1x1, stride 1, no padding: output pixel p reads input pixel p, so the
+     * plane is one row and the kernel's pixel tiles run along all of it. */
+    if (s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && !s->in_hwc &&
+        s->pad_top + s->pad_bottom + s->pad_left + s->pad_right == 0) {
+        s->in_w *= s->in_h, s->out_w *= s->out_h;
+        s->in_h = s->out_h = 1;
+    }
+}
+
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
                   long long random_seed, Lowered *out)
 {
@@ -375,6 +420,12 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
                 s->slope = s->act == ACT_LEAKY_RELU ? net->layers[i + 1].slope : 0.0;
                 s->last = ++i;
             }
+            if (s->kind == SK_LINEAR)
+                pack_linear(pool, s);
+            if (lower_is_dwconv3x3(l, s->in_hwc))
+                s->kind = SK_DWCONV3X3;     /* PyTorch's layout: nine taps per channel */
+            if (s->kind == SK_CONV)
+                pack_conv(pool, s);
             break;
         }
         case LK_MAXPOOL:

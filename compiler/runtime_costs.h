@@ -16,16 +16,19 @@ typedef struct RuntimeCost {
 } RuntimeCost;
 
 static const RuntimeCost runtime_costs[] = {
-    { "cnn_act_f32", 288, 24 },
+    { "cnn_act_f32", 56, 4 },
     { "cnn_add_f32", 112, 16 },
     { "cnn_affine_f32", 76, 20 },
     { "cnn_avgpool2d_f32", 508, 152 },
     { "cnn_concat_f32", 76, 20 },
-    { "cnn_conv2d_f32", 2736, 408 },
+    { "cnn_conv2d_f32", 436, 112 },
+    { "cnn_conv2d_ref_f32", 820, 152 },
+    { "cnn_dwconv3x3_f32", 960, 216 },
     { "cnn_global_avgpool_f32", 76, 4 },
     { "cnn_global_maxpool_f32", 92, 4 },
     { "cnn_leaky_relu_f32", 36, 0 },
-    { "cnn_linear_f32", 152, 48 },
+    { "cnn_linear_f32", 424, 56 },
+    { "cnn_linear_ref_f32", 144, 48 },
     { "cnn_maxpool2d_f32", 8, 0 },
     { "cnn_minpool2d_f32", 8, 0 },
     { "cnn_mul_f32", 104, 12 },
@@ -35,6 +38,12 @@ static const RuntimeCost runtime_costs[] = {
     { "cnn_sigmoid_f32", 60, 24 },
     { "cnn_softmax_f32", 196, 56 },
     { "cnn_tanh_f32", 36, 16 },
+    { "conv_pixel", 652, 128 },
+    { "conv_rows1", 1844, 192 },
+    { "conv_rows2", 2388, 256 },
+    { "conv_rows4", 2504, 248 },
+    { "conv_rows8", 2828, 240 },
+    { "dw_edge", 88, 16 },
     { "pool_extreme", 540, 160 },
 };
 

@@ -17,6 +17,7 @@ typedef struct ParseCtx {
     bool skipped_line;
     bool bol;                   /* no token yet on this line: keywords are keywords */
     bool was_bol;               /* bol before the current token */
+    int kw, kw_line, kw_col;    /* the last line-opening keyword and where it was */
 
     /* Growing arrays, pool-allocated. */
     Attr *attrs;                /* attributes of the line being parsed */

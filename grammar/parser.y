@@ -44,6 +44,7 @@ static void stmt_if(ParseCtx *ctx, YYLTYPE kw, Value *lhs, CmpOp cmp, YYLTYPE cl
 static void stmt_else(ParseCtx *ctx, YYLTYPE kw);
 static void stmt_end(ParseCtx *ctx, YYLTYPE kw);
 static void finish(ParseCtx *ctx);
+static void recover(ParseCtx *ctx, YYLTYPE nl);
 static void add_param(ParseCtx *ctx, const char *name, YYLTYPE l, Value *dflt);
 static Value *new_binary(ParseCtx *ctx, char op, Value *lhs, Value *rhs, YYLTYPE l);
 static Value *new_path(ParseCtx *ctx, const char *text, YYLTYPE l);
@@ -109,7 +110,7 @@ file
 line
     : NEWLINE
     | stmt NEWLINE
-    | error NEWLINE             { yyerrok; CTX(scanner)->nattrs = 0; CTX(scanner)->nparams = 0; }
+    | error NEWLINE             { yyerrok; recover(CTX(scanner), @2); }
     ;
 
 /* stmt: 'network' word | 'input' shape {attr} | op [name] {attr}
@@ -610,6 +611,50 @@ static void stmt_end(ParseCtx *ctx, YYLTYPE kw)
     ctx->depth--;
 }
 
+/* After a syntax error on a line that opens or closes a scope, still open or
+ * close it (opening one that holds nothing), so one bad 'if' or 'end' does
+ * not unbalance the rest of the file. */
+static void recover(ParseCtx *ctx, YYLTYPE nl)
+{
+    ctx->nattrs = 0;
+    ctx->nparams = 0;
+    if (ctx->kw_line != nl.first_line)
+        return;
+    Loc loc = { ctx->src, ctx->kw_line, ctx->kw_col, 1 };
+    Stmt *orphan = pool_alloc(ctx->pool, sizeof *orphan);
+    switch (ctx->kw) {
+    case KW_GROUP:
+        push(ctx, FR_GROUP, orphan, NULL, loc, &orphan->body);
+        break;
+    case KW_IF:
+        push(ctx, FR_IF, orphan, NULL, loc, &orphan->body);
+        break;
+    case KW_BLOCK: {
+        BlockDef *b = pool_alloc(ctx->pool, sizeof *b);
+        b->name = "?";
+        push(ctx, FR_BLOCK, NULL, b, loc, &b->body);
+        break;
+    }
+    case KW_ELSE:
+        if (!ctx->overflow && ctx->frames[ctx->depth].kind == FR_IF) {
+            ctx->frames[ctx->depth].kind = FR_ELSE;
+            ctx->frames[ctx->depth].tail = &ctx->frames[ctx->depth].stmt->else_body;
+        }
+        break;
+    case KW_END:
+        if (ctx->overflow)
+            ctx->overflow--;
+        else if (ctx->depth > 0) {
+            if (ctx->frames[ctx->depth].kind == FR_BLOCK)
+                ctx->in_block--;
+            ctx->depth--;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
 static void finish(ParseCtx *ctx)
 {
     for (; ctx->depth > 0; ctx->depth--) {
@@ -714,7 +759,10 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, yyscan_t scanner)
         used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s",
                                  i == 0 ? "" : i == n - 1 ? " or " : ", ", name);
     }
-    if (tok == YYSYMBOL_INT && n > 0 && expected[0] == YYSYMBOL_KEY)
+    if (tok == YYSYMBOL_KEY && ctx->kw == KW_IF && ctx->kw_line == loc.line)
+        diag_error(loc, "unexpected '%s ='; 'if' compares with '==', not '='",
+                   pool_strndup(ctx->pool, ctx->tok_text, (size_t)ctx->tok_len));
+    else if (tok == YYSYMBOL_INT && n > 0 && expected[0] == YYSYMBOL_KEY)
         diag_error(loc, "unexpected %s; attributes are written key=value, as in 'kernel=5'",
                    describe(ctx, tok));
     else if (n > 0)

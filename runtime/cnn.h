@@ -18,7 +18,8 @@
  *     Kernels trust them and never read or write out of bounds for any
  *     output size that cnn_out_size() produces from the same parameters.
  *   - Kernels never allocate, use no globals and no stdio; the only library
- *     calls are expf and tanhf from libm.  No kernel needs scratch memory.
+ *     calls are expf and tanhf from libm (and fmaf, inlined as one
+ *     instruction, when the compiler targets a CPU with fused multiply-add).  No kernel needs scratch memory.
  *   - Parameters that describe a layer come in a small const struct; the
  *     kernels read it only.  Buffers marked restrict must not overlap; ops
  *     documented as "in place allowed" accept in == out (exactly equal, not
@@ -49,37 +50,40 @@ extern "C" {
  * Activations.  Used stand-alone (act.c) and fused into conv and linear.
  * ------------------------------------------------------------------------ */
 
-typedef enum CnnActKind {
-    CNN_ACT_NONE,           /* y = x */
-    CNN_ACT_RELU,           /* y = max(x, 0) */
-    CNN_ACT_RELU6,          /* y = min(max(x, 0), 6) */
-    CNN_ACT_LEAKY_RELU,     /* y = x > 0 ? x : slope*x */
-    CNN_ACT_SIGMOID,        /* y = 1 / (1 + exp(-x)) */
-    CNN_ACT_TANH            /* y = tanh(x) */
-} CnnActKind;
-
-typedef struct CnnAct {
-    CnnActKind kind;
-    float slope;            /* CNN_ACT_LEAKY_RELU only (PyTorch's default is 0.01) */
-} CnnAct;
-
 /*
  * Element-wise activations over n floats.  In place allowed (in == out).
+ * All have one signature, so that a kernel can take any of them as its fused
+ * activation; slope is leaky_relu's negative slope, the others ignore it.
  *
  *   relu:        y = max(x, 0)
  *   relu6:       y = min(max(x, 0), 6)
- *   leaky_relu:  y = x > 0 ? x : slope*x
+ *   leaky_relu:  y = x > 0 ? x : slope*x   (PyTorch's default slope is 0.01)
  *   sigmoid:     y = 1 / (1 + expf(-x)); saturates to exactly 0 or 1 for
  *                large |x| (expf overflows to inf, 1/inf = 0), never NaN
  *   tanh:        y = tanhf(x)
- *   cnn_act_f32: dispatches on act->kind (CNN_ACT_NONE copies, or does
- *                nothing when in == out)
+ *
+ * Only sigmoid and tanh call libm.  A program links the activations it names
+ * and no other: nothing in the runtime dispatches on a kind of activation,
+ * so a ReLU-only firmware image contains neither expf nor tanhf (nor the
+ * errno that newlib's versions set).
  */
-void cnn_relu_f32(const float *in, float *out, int32_t n);
-void cnn_relu6_f32(const float *in, float *out, int32_t n);
+typedef void (*CnnActFn)(const float *in, float *out, int32_t n, float slope);
+
+void cnn_relu_f32(const float *in, float *out, int32_t n, float slope);
+void cnn_relu6_f32(const float *in, float *out, int32_t n, float slope);
 void cnn_leaky_relu_f32(const float *in, float *out, int32_t n, float slope);
-void cnn_sigmoid_f32(const float *in, float *out, int32_t n);
-void cnn_tanh_f32(const float *in, float *out, int32_t n);
+void cnn_sigmoid_f32(const float *in, float *out, int32_t n, float slope);
+void cnn_tanh_f32(const float *in, float *out, int32_t n, float slope);
+
+/* The activation fused into a kernel: fn (one of the above) runs on each
+ * finished part of the output, in place, after the bias; NULL: none. */
+typedef struct CnnAct {
+    CnnActFn fn;
+    float slope;            /* passed to fn */
+} CnnAct;
+
+/* out = act->fn(in), or a copy of in when act->fn is NULL (nothing when
+ * in == out).  Calls no activation but act->fn. */
 void cnn_act_f32(const CnnAct *act, const float *in, float *out, int32_t n);
 
 /* ------------------------------------------------------------------------
@@ -115,7 +119,9 @@ typedef struct CnnConv2dParams {
  * 2-D convolution (PyTorch's cross-correlation), nn.Conv2d semantics.
  *
  *   in      [in_c][in_h][in_w], or [in_h][in_w][in_c] when in_hwc is set
- *   weight  [out_c][in_c/groups][kernel_h][kernel_w]   (PyTorch's layout)
+ *   weight  cnn_conv2d_f32: packed by cnn_conv2d_pack_f32 (cnn_pack.h) from
+ *           cnn_conv2d_ref_f32's [out_c][in_c/groups][kernel_h][kernel_w]
+ *           (PyTorch's layout); out_c*(in_c/groups)*kernel_h*kernel_w floats
  *   bias    [out_c], or NULL for no bias
  *   out     [out_c][out_h][out_w]; must not overlap in, weight or bias
  *
@@ -140,6 +146,39 @@ typedef struct CnnConv2dParams {
 void cnn_conv2d_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                     const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
                     float *CNN_RESTRICT out);
+
+/*
+ * The same formula with PyTorch's weight layout, one output element at a
+ * time (conv_ref.c): the reference twin the tests hold cnn_conv2d_f32 to.
+ * Slow; generated code does not call it.
+ */
+void cnn_conv2d_ref_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                        const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                        float *CNN_RESTRICT out);
+
+/* ------------------------------------------------------------------------
+ * depthwise 3x3 conv2d (dwconv.c)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * The depthwise 3x3 fast path of cnn_conv2d_f32, for the layers where
+ *   groups == in_c == out_c, kernel_h == kernel_w == 3,
+ *   dilation_h == dilation_w == 1, in_hwc == 0,
+ *   and pad_mode == CNN_PAD_ZEROS (or no padding at all).
+ * Any stride and any padding per side; stride 1 (vectorized across output
+ * columns) and 2 are the cases it is built for.  The same params, the same
+ * weight (PyTorch's [C][1][3][3]: the nine taps of a channel in the order the
+ * kernel reads them; cnn_conv2d_pack_f32 leaves a conv whose groups have one
+ * channel each in that layout, so no packing) and the same result as
+ * cnn_conv2d_ref_f32, its portable reference twin: each output is the bias
+ * plus the taps in the same order, so the two agree bit for bit when the C
+ * compiler contracts neither into fused multiply-adds.  cnnc calls it for
+ * every conv that meets the conditions; outside them the result is
+ * undefined.
+ */
+void cnn_dwconv3x3_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                       const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                       float *CNN_RESTRICT out);
 
 /* ------------------------------------------------------------------------
  * Pooling (pool.c)
@@ -208,19 +247,54 @@ typedef struct CnnLinearParams {
     CnnAct act;             /* fused activation, applied after the bias */
 } CnnLinearParams;
 
+/* Output rows per block of the packed weight layout (and per pass of the
+ * kernel: CNN_LINEAR_BLOCK accumulators held in registers). */
+#define CNN_LINEAR_BLOCK 8
+
+/*
+ * The packed weight layout of cnn_linear_f32: where PyTorch's weight[o][i]
+ * (out_features x in_features) goes.  The first out_features rounded down to
+ * a multiple of B = CNN_LINEAR_BLOCK rows are stored in blocks of B rows,
+ * column by column ([out/B][in][B]: the B weights that multiply in[i] are
+ * adjacent); the last out_features % B rows follow unchanged, row by row.
+ * Same number of floats as the unpacked weight.  cnnc packs at compile time
+ * with this function; code that calls the kernel by hand packs likewise.
+ */
+static inline int32_t cnn_linear_packed_index(int32_t in_features, int32_t out_features,
+                                              int32_t o, int32_t i)
+{
+    const int32_t full = out_features - out_features % CNN_LINEAR_BLOCK;
+    if (o >= full)
+        return o * in_features + i;
+    return ((o / CNN_LINEAR_BLOCK) * in_features + i) * CNN_LINEAR_BLOCK + o % CNN_LINEAR_BLOCK;
+}
+
 /*
  * Fully connected layer, nn.Linear semantics.
  *
  *   in      [in_features]  (a flattened [C][H][W] tensor is already this)
- *   weight  [out_features][in_features]   (PyTorch's layout)
+ *   weight  packed: PyTorch's weight[o][i] at cnn_linear_packed_index(in, out, o, i)
  *   bias    [out_features], or NULL
  *   out     [out_features]; must not overlap in, weight or bias
  *
  *   out[o] = act( bias[o] + sum_i weight[o][i] * in[i] )
+ *
+ * A block of CNN_LINEAR_BLOCK outputs is one pass over in[]: each in[i] is
+ * loaded once and multiplies B adjacent weights into B accumulators (a
+ * vector of them once vectorized).  Every output is still summed in the
+ * order i = 0, 1, ..., then the bias added, so the result is bit for bit the
+ * reference's.
+ *
+ * cnn_linear_ref_f32 is the portable reference twin: the same function on
+ * PyTorch's unpacked [out][in] weight, one dot product per output.  The
+ * tests compare the two; cnnc never emits calls to it.
  */
 void cnn_linear_f32(const CnnLinearParams *p, const float *CNN_RESTRICT in,
                     const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
                     float *CNN_RESTRICT out);
+void cnn_linear_ref_f32(const CnnLinearParams *p, const float *CNN_RESTRICT in,
+                        const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                        float *CNN_RESTRICT out);
 
 /* ------------------------------------------------------------------------
  * softmax (softmax.c)

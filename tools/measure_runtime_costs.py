@@ -39,13 +39,16 @@ def kernels(cnnc, tmp):
         obj = os.path.join(tmp, f[:-2] + ".o")
         run([CC] + FLAGS + ["-fstack-usage", "-I", rt, "-c", os.path.join(rt, f), "-o", obj])
         for line in run(["arm-none-eabi-size", "-A", obj]).splitlines():
-            m = re.match(r"^\.text\.(\w+)\s+(\d+)", line)
+            # gcc may clone a static helper (conv_rows8.constprop.0): count it
+            # under its own name.
+            m = re.match(r"^\.text\.(\w+)(?:\.\w+)*\s+(\d+)", line)
             if m:
-                code[m.group(1)] = int(m.group(2))
+                code[m.group(1)] = code.get(m.group(1), 0) + int(m.group(2))
         with open(obj[:-2] + ".su") as su:
             for line in su:
                 name, frame = line.split("\t")[0].split(":")[-1], int(line.split("\t")[1])
-                stack[name] = frame
+                name = name.split(".")[0]
+                stack[name] = max(stack.get(name, 0), frame)
     return code, stack
 
 

@@ -25,6 +25,7 @@ m4_ifelse(cnnc_step($1, kind), <|conv|>, <|cnnc_emit_conv($1)|>,
           cnnc_step($1, kind), <|add|>, <|cnnc_emit_add($1)|>,
           cnnc_step($1, kind), <|concat|>, <|cnnc_emit_concat($1)|>,
           cnnc_step($1, kind), <|mul|>, <|cnnc_emit_mul($1)|>,
+          cnnc_step($1, kind), <|dwconv3x3|>, <|cnnc_emit_dwconv3x3($1)|>,
           <|m4_fatal_error(<|cnnc: skeleton: unknown step kind |>cnnc_step($1, kind))|>)|>)
 
 m4_define(<|cnnc_emit_conv|>,
@@ -56,6 +57,25 @@ m4_define(<|cnnc_emit_linear|>,
     }
 |>)
 
+m4_dnl A depthwise 3x3 conv: the fields its kernel reads (cnn.h).
+m4_define(<|cnnc_emit_dwconv3x3|>,
+<|    {
+        static const CnnConv2dParams p = {
+            .in_c = cnnc_step($1, in_c), .in_h = cnnc_step($1, in_h), .in_w = cnnc_step($1, in_w),
+            .out_c = cnnc_step($1, out_c), .out_h = cnnc_step($1, out_h), .out_w = cnnc_step($1, out_w),
+            .kernel_h = 3, .kernel_w = 3,
+            .stride_h = cnnc_step($1, sh), .stride_w = cnnc_step($1, sw),
+            .dilation_h = 1, .dilation_w = 1,
+            .pad_top = cnnc_step($1, pad_top), .pad_bottom = cnnc_step($1, pad_bottom),
+            .pad_left = cnnc_step($1, pad_left), .pad_right = cnnc_step($1, pad_right),
+            .groups = cnnc_step($1, groups),
+            .pad_mode = cnnc_step($1, pad_mode),
+            .act = { cnnc_step($1, act), cnnc_step($1, slope) },
+        };
+        cnn_dwconv3x3_f32(&p, cnnc_step($1, in), cnnc_step($1, w), cnnc_step($1, b), cnnc_step($1, out));
+    }
+|>)
+
 m4_dnl cnnc_emit_pool(I, max|min|avg)
 m4_define(<|cnnc_emit_pool|>,
 <|    {
@@ -79,10 +99,7 @@ m4_define(<|cnnc_emit_global|>,
 |>)
 
 m4_define(<|cnnc_emit_act|>,
-<|    {
-        static const CnnAct act = { cnnc_step($1, act), cnnc_step($1, slope) };
-        cnn_act_f32(&act, cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, count));
-    }
+<|    cnnc_step($1, act)(cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, count), cnnc_step($1, slope));
 |>)
 
 m4_define(<|cnnc_emit_softmax|>,

@@ -280,8 +280,8 @@ class Case:
         g = torch.Generator().manual_seed(seed * 7919 + index)
         self.inputs = [torch.randn(d.in_shape, generator=g),
                        torch.rand(d.in_shape, generator=g) * 4 - 2,
-                       torch.randn(d.in_shape, generator=g) * 20]
-        self.input_kinds = ["normal", "uniform[-2,2)", "20 * normal"]
+                       torch.randn(d.in_shape, generator=g) * 4]
+        self.input_kinds = ["normal", "uniform[-2,2)", "4 * normal"]
 
     def ops(self):
         return " ".join(op for _, op, _, _, _ in self.draw.lines)

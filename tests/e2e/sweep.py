@@ -6,7 +6,12 @@ sweep.py - randomized end-to-end sweep of cnnc against PyTorch.
     sweep.py --cnnc CNNC --workdir DIR --seed S --case I [--case J ...]   (replay)
 
 Draws COUNT small networks of one, two or three layers over every op and
-attribute of the language (see GENERATORS), writes each as a .net file,
+attribute of the language (see GENERATORS), and layers drawn to land on each
+fast kernel path with odd sizes that leave partial tiles (PATH_GENERATORS:
+1x1 convs with many channels, depthwise 3x3 at stride 1 and 2, first layers
+on 1-3 channels with channels-last inputs, convs whose window is the whole
+input, linear with sizes off multiples of 4/8/16, reflect/replicate/circular
+padding on multi-channel convs, long rows), writes each as a .net file,
 builds the same network in PyTorch straight from the generator's choices
 (never from cnnc's reading of the file, so a misread attribute shows up),
 gives it seeded random weights and saves them as safetensors.  A case that
@@ -334,6 +339,174 @@ SPATIAL_OPS = ["conv", "maxpool", "minpool", "avgpool", "global_maxpool", "globa
 VECTOR_OK = ["linear", "flatten", "batchnorm", "relu", "relu6", "leaky_relu", "sigmoid",
              "tanh", "softmax", "dropout"]
 
+# --- the kernels' fast paths: layers drawn to land on each one ------------
+# Sizes are odd on purpose, so that every blocked loop ends in a partial
+# block (of 4, 8 or 16) and every vectorized row in a scalar tail.
+
+ODD_SIZES = [1, 2, 3, 5, 7, 9, 11, 13, 15, 17, 19, 23, 25, 31, 33, 37, 41]
+
+
+def conv_module(c, out, k, stride=1, padding=0, groups=1, bias=True, mode="zeros", nsp=2):
+    cls = nn.Conv1d if nsp == 1 else nn.Conv2d
+    return cls(c, out, k, stride=stride, padding=padding, groups=groups, bias=bias,
+               padding_mode=mode)
+
+
+def kv_bias(rng, kv):
+    bias = rng.random() < 0.7
+    if not bias or rng.random() < 0.2:
+        kv.append(("bias", "true" if bias else "false"))
+    return bias
+
+
+def p_conv1x1(shape, rng):
+    """1x1 conv with many channels: a GEMM over channels x pixels."""
+    if len(shape) != 3:
+        raise Rejected("2-D input")
+    out = rng.choice(ODD_SIZES + [16, 24, 40])
+    kv = [("out", str(out)), ("kernel", "1")]
+    stride = 1
+    if rng.random() < 0.2:
+        stride = 2
+        kv.append(("stride", "2"))
+    bias = kv_bias(rng, kv)
+    return "conv", kv, conv_module(shape[0], out, 1, stride, bias=bias), True
+
+
+def p_dw3x3(shape, rng):
+    """Depthwise 3x3, stride 1 or 2, the paddings MobileNets use and odd ones."""
+    if len(shape) != 3:
+        raise Rejected("2-D input")
+    c = shape[0]
+    mult = 2 if rng.random() < 0.1 else 1           # channel multiplier 2: the general path
+    kv = [("out", str(c * mult)), ("kernel", "3"), ("groups", str(c))]
+    sh, sw = rng.choice([(1, 1), (2, 2), (2, 2), (1, 2), (2, 1)])
+    if (sh, sw) != (1, 1):
+        kv.append(("stride", str(sh) if sh == sw else f"({sh}, {sw})"))
+    pad = rng.choice([(1, 1), (1, 1), (0, 0), (1, 0), (0, 1), (2, 2)])
+    padding = pad
+    if pad != (0, 0) or rng.random() < 0.3:
+        kv.append(("padding", str(pad[0]) if pad[0] == pad[1] else f"({pad[0]}, {pad[1]})"))
+    if (sh, sw) == (1, 1) and rng.random() < 0.2:
+        kv = [x for x in kv if x[0] != "padding"] + [("padding", "same")]
+        padding = "same"
+    bias = kv_bias(rng, kv)
+    return "conv", kv, conv_module(c, c * mult, 3, (sh, sw), padding, c, bias), True
+
+
+def p_first(shape, rng):
+    """A first layer on 1-3 input channels (the input may be channels-last)."""
+    if len(shape) != 3:
+        raise Rejected("2-D input")
+    k = rng.choice([3, 3, 5, 7, 2])
+    out = rng.choice(ODD_SIZES[:10] + [8, 16])
+    kv = [("out", str(out)), ("kernel", str(k))]
+    stride = rng.choice([1, 1, 2])
+    if stride > 1:
+        kv.append(("stride", str(stride)))
+    pad = rng.randint(0, k // 2)
+    if pad:
+        kv.append(("padding", str(pad)))
+    bias = kv_bias(rng, kv)
+    return "conv", kv, conv_module(shape[0], out, k, stride, pad, bias=bias), True
+
+
+def p_whole(shape, rng):
+    """A conv whose one window is its whole input: a matrix-vector product."""
+    if len(shape) < 2:
+        raise Rejected("spatial input")
+    k = shape[1:]
+    out = rng.choice(ODD_SIZES + [8, 16, 32])
+    kt = str(k[0]) if len(k) == 1 or k[0] == k[1] else f"({k[0]}, {k[1]})"
+    kv = [("out", str(out)), ("kernel", kt)]
+    bias = kv_bias(rng, kv)
+    return "conv", kv, conv_module(shape[0], out, tuple(k), bias=bias, nsp=len(k)), True
+
+
+def p_linear_odd(shape, rng):
+    """linear with sizes that are not multiples of 4, 8 or 16."""
+    if len(shape) != 1:
+        raise Rejected("linear needs a vector")
+    out = rng.choice(ODD_SIZES + [8, 16, 24, 47, 63, 65])
+    kv = [("out", str(out))]
+    bias = kv_bias(rng, kv)
+    return "linear", kv, nn.Linear(shape[0], out, bias=bias), True
+
+
+def p_padconv(shape, rng):
+    """reflect / replicate / circular padding on a multi-channel conv."""
+    if len(shape) < 2:
+        raise Rejected("spatial input")
+    nsp = len(shape) - 1
+    mode = rng.choice(["reflect", "replicate", "circular"])
+    k = rng.choice([3, 3, 5, 2])
+    pad = rng.randint(1, max(1, min(k - 1, min(shape[1:]) - 1)))
+    out = rng.choice(ODD_SIZES[:12] + [8, 16])
+    stride = rng.choice([1, 1, 2])
+    kv = [("out", str(out)), ("kernel", str(k)), ("padding", str(pad)),
+          ("padding_mode", mode)]
+    if stride > 1:
+        kv.append(("stride", str(stride)))
+    groups = 1
+    if shape[0] > 1 and rng.random() < 0.25:
+        groups = shape[0]
+        kv.append(("groups", str(groups)))
+        out = groups
+        kv[0] = ("out", str(out))
+    bias = kv_bias(rng, kv)
+    return "conv", kv, conv_module(shape[0], out, k, stride, pad, groups, bias, mode, nsp), True
+
+
+def p_wide(shape, rng):
+    """A conv over long rows: the vectorized inner loops and their tails."""
+    if len(shape) < 2:
+        raise Rejected("spatial input")
+    nsp = len(shape) - 1
+    k = rng.choice([1, 3, 3, 5])
+    out = rng.choice([1, 3, 5, 8, 9])
+    pad = rng.randint(0, k // 2)
+    kv = [("out", str(out)), ("kernel", str(k))]
+    if pad:
+        kv.append(("padding", str(pad)))
+    stride = rng.choice([1, 1, 1, 2])
+    if stride > 1:
+        kv.append(("stride", str(stride)))
+    bias = kv_bias(rng, kv)
+    return "conv", kv, conv_module(shape[0], out, k, stride, pad, bias=bias, nsp=nsp), True
+
+
+PATH_GENERATORS = {
+    "conv1x1": p_conv1x1, "dw3x3": p_dw3x3, "first": p_first, "whole": p_whole,
+    "linear_odd": p_linear_odd, "padconv": p_padconv, "wide": p_wide,
+}
+
+
+def path_input(path, rng):
+    """The input shape (and channels-last flag) a path template starts from."""
+    odd = lambda lo, hi: rng.choice([v for v in range(lo, hi + 1) if v % 2] or [lo])
+    if path == "conv1x1":
+        return [rng.randint(5, 40), rng.randint(1, 9), rng.randint(1, 21)], False
+    if path == "dw3x3":
+        return [rng.randint(1, 12), rng.randint(1, 15), rng.randint(1, 40)], False
+    if path == "first":
+        return [rng.randint(1, 3), rng.randint(3, 16), rng.randint(3, 40)], rng.random() < 0.5
+    if path == "whole":
+        if rng.random() < 0.25:
+            return [rng.randint(1, 16), rng.randint(1, 20)], False
+        return [rng.randint(1, 16), rng.randint(1, 7), rng.randint(1, 9)], False
+    if path == "linear_odd":
+        return [rng.choice([odd(1, 99), rng.randint(1, 130)])], False
+    if path == "padconv":
+        if rng.random() < 0.25:
+            return [rng.randint(2, 8), rng.randint(3, 30)], False
+        return [rng.randint(2, 8), rng.randint(2, 11), rng.randint(2, 23)], False
+    if path == "wide":
+        if rng.random() < 0.4:
+            return [rng.randint(1, 4), rng.randint(64, 400)], False
+        return [rng.randint(1, 4), rng.randint(1, 5), rng.randint(64, 200)], False
+    raise AssertionError(path)
+
+
 # Templates: the op sequence of a case.  "*" is any op that fits the shape,
 # "act" an activation, "ew" an element-wise op.
 TEMPLATES = [
@@ -356,6 +529,22 @@ TEMPLATES = [
     (3, ["pool", "act"]),
     (5, ["*", "*", "*", "*"]),          # longer stacks: the arena plan
     (2, ["ew", "ew", "ew"]),            # element-wise ops in place
+    # the fast paths (PATH_GENERATORS), with what is fused into them
+    (5, ["conv1x1"]),
+    (3, ["conv1x1", "batchnorm", "act"]),
+    (5, ["dw3x3"]),
+    (4, ["dw3x3", "batchnorm", "act"]),
+    (2, ["dw3x3", "conv1x1", "act"]),   # a separable block
+    (6, ["first"]),
+    (2, ["first", "act", "pool"]),
+    (4, ["whole"]),
+    (2, ["whole", "act"]),
+    (4, ["linear_odd"]),
+    (3, ["linear_odd", "act"]),
+    (2, ["linear_odd", "batchnorm", "act", "linear_odd"]),
+    (5, ["padconv"]),
+    (2, ["padconv", "act"]),
+    (4, ["wide"]),
 ]
 
 
@@ -381,7 +570,10 @@ def draw_case(rng):
         if pick <= 0:
             break
     first = tpl[0]
-    if first in ("linear",):
+    hwc = False
+    if first in PATH_GENERATORS:
+        shape, hwc = path_input(first, rng)
+    elif first in ("linear",):
         shape = draw_input(rng, 0)
     elif first in ("conv", "pad", "pool"):
         shape = draw_input(rng, rng.choice([1, 2, 2]))
@@ -410,11 +602,11 @@ def draw_case(rng):
             op = slot
         layers.append(make_layer(op, shape, rng))
         x, shape = apply(layers[-1], x)
-    return in_shape, layers
+    return in_shape, layers, hwc, first if first in PATH_GENERATORS else None
 
 
 def make_layer(op, shape, rng):
-    op, kv, module, has_w = GENERATORS[op](shape, rng)
+    op, kv, module, has_w = (PATH_GENERATORS.get(op) or GENERATORS[op])(shape, rng)
     module.eval()
     name = None
     if rng.random() < (0.6 if has_w else 0.15):
@@ -433,11 +625,11 @@ def apply(layer, x):
     return y, list(y.shape[1:])
 
 
-def net_text(name, in_shape, layers, rng, with_network_line):
+def net_text(name, in_shape, layers, rng, with_network_line, hwc=False):
     lines = [f"# sweep case {name}"]
     if with_network_line:
         lines.append(f"network {name}")
-    lines.append("input " + "x".join(str(d) for d in in_shape))
+    lines.append("input " + "x".join(str(d) for d in in_shape) + (" layout=hwc" if hwc else ""))
     for layer in layers:
         parts = [layer["op"]]
         if layer["name"]:
@@ -456,7 +648,7 @@ class Case:
         while True:
             used = set()
             try:
-                self.in_shape, self.layers = draw_case(rng)
+                self.in_shape, self.layers, self.hwc, self.path = draw_case(rng)
                 names = [l["name"] for l in self.layers if l["name"]]
                 if len(set(names)) != len(names):
                     raise Rejected("duplicate name")
@@ -471,7 +663,7 @@ class Case:
             model.add_module(l["name"] or str(i), l["module"])
         self.model = e2elib.randomize(model, seed * 1000003 + index)
         self.text = net_text(self.name, self.in_shape, self.layers, rng,
-                             rng.random() < 0.85)
+                             rng.random() < 0.85, self.hwc)
         with torch.no_grad():
             self.out_shape = list(self.model(torch.zeros(1, *self.in_shape)).shape[1:])
         g = torch.Generator().manual_seed(seed * 7919 + index)
@@ -505,7 +697,14 @@ class Case:
         self.inputs = xs
 
     def ops(self):
-        return " + ".join(l["op"] for l in self.layers)
+        return (f"[{self.path}{', hwc' if self.hwc else ''}] " if self.path else "") + \
+            " + ".join(l["op"] for l in self.layers)
+
+    def c_inputs(self):
+        """The inputs as the generated C reads them: channels-last for layout=hwc."""
+        if not self.hwc:
+            return self.inputs
+        return [x.permute(1, 2, 0) for x in self.inputs]
 
     def out_size(self):
         n = 1
@@ -617,7 +816,7 @@ def main(argv=None):
         exe = e2elib.link(cc, objs + rt_objs + hobjs, os.path.join(wd, f"sweep-{cc}"))
         t_cc[cc] = time.time() - tc
         tr = time.time()
-        records = [(k, c.inputs) for k, c in enumerate(live)]
+        records = [(k, c.c_inputs()) for k, c in enumerate(live)]
         inpath = os.path.join(wd, "inputs.bin")
         e2elib.write_records(inpath, records)
         outs, crashes = e2elib.run_harness(exe, inpath, os.path.join(wd, f"outputs-{cc}.bin"),
@@ -674,6 +873,12 @@ def main(argv=None):
           f"layers; {skipped} draws PyTorch refused were drawn again); "
           f"{len(cases) - len(failures)} passed, {len(failures)} failed")
     print("sweep: layers per op: " + ", ".join(f"{k} {v}" for k, v in sorted(ops_seen.items())))
+    paths = {}
+    for c in cases:
+        if c.path:
+            key = c.path + (" (hwc)" if c.hwc else "")
+            paths[key] = paths.get(key, 0) + 1
+    print("sweep: cases per kernel path: " + ", ".join(f"{k} {v}" for k, v in sorted(paths.items())))
     if worst[1] is not None:
         print(f"sweep: largest error among passing outputs {worst[0]:.3g} "
               f"(case {worst[1]}, {worst[2]}; tolerance {e2elib.RTOL:g} * max(1, |ref|))")

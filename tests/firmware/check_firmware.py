@@ -6,6 +6,8 @@ check_firmware.py - the generated code is fit for firmware (CTest label "firmwar
     check_firmware.py selftest (same options as arm)
     check_firmware.py host --cnnc C --cc CC [--cc CC ...] --nm NM --objdump OBJDUMP --work DIR NET
     check_firmware.py determinism --cnnc C --work DIR NET [NET ...]
+    check_firmware.py linked --cnnc C --cc ARM_GCC --nm NM --size SIZE --work DIR
+                             --without NET[:W] [--without ...] --with NET [--with ...]
 
 arm:  cnnc compiles NET (weights W, or --random-weights=1), and the generated
       C and every runtime source are compiled for a Cortex-M4 with
@@ -21,6 +23,14 @@ selftest: the symbol check must be able to fail.  Each of a list of
       reject it naming the culprit; the untouched copy must pass.
 determinism: cnnc run twice with the same command line (from two working
       directories) writes byte-identical NAME.c and NAME.h; --emit-runtime too.
+linked: link only what runs.  Each NET is linked into a whole Cortex-M4
+      image (tests/mcu's startup and linker script, -Wl,--gc-sections, -lm)
+      and nm lists what the image holds.  An image of a --without network
+      (ReLU-only: no sigmoid, tanh or softmax) must hold no expf, no tanhf,
+      no errno (newlib's __errno, _impure_ptr, impure_data) and no activation
+      it does not use; an image of a --with network must hold expf, so the
+      check is seen to be able to fail.  arm-none-eabi-size's text, data
+      and bss are printed for each image.
 
 The symbol check, per object file:
   * no undefined reference to an allocator (malloc, calloc, realloc, free,
@@ -32,6 +42,12 @@ The symbol check, per object file:
   * the writable allocated sections (objdump -h: ALLOC without READONLY or
     CODE) add up to exactly <NET>_ARENA_BYTES over all objects, so nothing
     writable hides behind an unnamed symbol.
+  * Exception: .data.rel.ro ("read-only after relocation").  A position-
+    independent host build puts there the const parameter blocks that hold
+    a pointer (a fused activation's function); the loader relocates them,
+    then maps them read-only.  A firmware build (no PIC) puts the same
+    blocks in .rodata, and the Cortex-M check holds it to that: there, a
+    .data.rel.ro section is counted as writable like any other.
 
 Exit status 0 when all is well, 1 otherwise (a missing tool included: the
 message says how to install it).
@@ -65,6 +81,8 @@ INSTALL_HINT = {
                          "(Debian: sudo apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi, "
                          "or run scripts/install-deps.sh test); CI installs them",
     "clang": "install clang (Debian: sudo apt-get install clang)",
+    "arm-none-eabi-nm": "install binutils-arm-none-eabi (Debian; it comes with gcc-arm-none-eabi)",
+    "arm-none-eabi-size": "install binutils-arm-none-eabi (Debian; it comes with gcc-arm-none-eabi)",
 }
 
 
@@ -105,8 +123,8 @@ def generate(cnnc, net, outdir, weights=None):
     wopt = ["-w", weights] if weights else ["--random-weights=1"]
     run([cnnc, net, "-o", cfile, *wopt])
     rt = os.path.join(outdir, "rt")
-    if not os.path.isdir(rt):
-        run([cnnc, "--emit-runtime", rt])
+    shutil.rmtree(rt, ignore_errors=True)     # never a stale runtime from an older cnnc
+    run([cnnc, "--emit-runtime", rt])
     return name, cfile, rt
 
 
@@ -128,13 +146,30 @@ def arena_bytes(hfile, name):
     return int(m.group(1))
 
 
-def writable_section_bytes(objdump, obj):
+RELRO = re.compile(r"^\.data\.rel\.ro(\.|$)")
+
+
+def relro_symbols(objdump, obj):
+    """Names of the symbols objdump -t places in a .data.rel.ro section."""
+    names = set()
+    for line in run([objdump, "-t", obj]).splitlines():
+        parts = line.split()
+        for k, part in enumerate(parts):
+            if RELRO.match(part) and k + 2 < len(parts):
+                names.add(parts[-1])
+                break
+    return names
+
+
+def writable_section_bytes(objdump, obj, relro_ok=False):
     """Sizes of allocated, writable sections (objdump -h: ALLOC, not READONLY/CODE)."""
     out = run([objdump, "-h", obj]).splitlines()
     total, found = 0, []
     for i, line in enumerate(out):
         m = re.match(r"\s*\d+\s+(\S+)\s+([0-9a-fA-F]+)\s", line)
         if not m or i + 1 >= len(out):
+            continue
+        if relro_ok and RELRO.match(m.group(1)):
             continue
         flags = {f.strip() for f in out[i + 1].split(",")}
         if "ALLOC" in flags and not flags & {"READONLY", "CODE"}:
@@ -145,7 +180,7 @@ def writable_section_bytes(objdump, obj):
     return total, found
 
 
-def check_objects(objs, nm, objdump, name, arena):
+def check_objects(objs, nm, objdump, name, arena, relro_ok=False):
     """Problems found in the objects of one build (empty list: all good)."""
     problems = []
     arena_sym = name + "_arena"
@@ -153,6 +188,7 @@ def check_objects(objs, nm, objdump, name, arena):
     writable_total, writable_where = 0, []
     for obj in objs:
         base = os.path.basename(obj)
+        relro = relro_symbols(objdump, obj) if relro_ok else set()
         for line in run([nm, obj]).splitlines():
             parts = line.split()
             if len(parts) == 2:
@@ -163,7 +199,7 @@ def check_objects(objs, nm, objdump, name, arena):
                 continue
             if typ == "U" and FORBIDDEN.match(sym):
                 problems.append(f"{base}: calls {sym} (allocation or stdio)")
-            elif typ in WRITABLE_TYPES:
+            elif typ in WRITABLE_TYPES and sym not in relro:
                 if sym == arena_sym and typ in "bB":
                     seen_arena = True
                 elif sym == arena_sym:
@@ -171,7 +207,7 @@ def check_objects(objs, nm, objdump, name, arena):
                 else:
                     problems.append(f"{base}: writable data symbol {sym} (nm type '{typ}'); "
                                     f"only {arena_sym} may be writable")
-        size, where = writable_section_bytes(objdump, obj)
+        size, where = writable_section_bytes(objdump, obj, relro_ok)
         writable_total += size
         writable_where += [f"{base}:{w}" for w in where]
     if arena > 0 and not seen_arena:
@@ -183,11 +219,11 @@ def check_objects(objs, nm, objdump, name, arena):
     return problems
 
 
-def build_and_check(cc, flags, nm, objdump, name, cfile, rt, objdir):
+def build_and_check(cc, flags, nm, objdump, name, cfile, rt, objdir, relro_ok=False):
     sources = [cfile] + sorted(glob.glob(os.path.join(rt, "*.c")))
     objs = compile_all(cc, flags, sources, [os.path.dirname(cfile), rt], objdir)
     arena = arena_bytes(cfile[:-2] + ".h", name)
-    return check_objects(objs, nm, objdump, name, arena), len(objs), arena
+    return check_objects(objs, nm, objdump, name, arena, relro_ok), len(objs), arena
 
 
 def cmd_arm(a):
@@ -277,7 +313,7 @@ def cmd_host(a):
     for cc in a.cc:
         tag = os.path.basename(cc)
         problems, n, arena = build_and_check(cc, STRICT, a.nm, a.objdump, name, cfile, rt,
-                                             os.path.join(a.work, "obj-" + tag))
+                                             os.path.join(a.work, "obj-" + tag), relro_ok=True)
         all_problems += [f"[{tag}] {p}" for p in problems]
         if not problems:
             print(f"{name}: {tag} {' '.join(STRICT)}: {n} objects, no warnings, no allocation, "
@@ -319,6 +355,72 @@ def cmd_determinism(a):
     print(f"{len(a.nets)} networks and the runtime: {n} files byte-identical over two runs")
 
 
+# What a ReLU-only image must not hold: libm's exp and tanh and newlib's
+# errno machinery (with_errnof and __errno set it; _impure_ptr and
+# impure_data are the reentrancy block it lives in, about 1 KB of RAM).
+LIBM_SYMBOLS = re.compile(r"^(expf|tanhf|__ieee754_expf|__ieee754_tanhf|__errno|errno"
+                          r"|with_errnof|_impure_ptr|impure_data)$")
+ACT_SYMBOLS = ("cnn_relu_f32", "cnn_relu6_f32", "cnn_leaky_relu_f32", "cnn_sigmoid_f32",
+               "cnn_tanh_f32")
+
+
+def image_symbols(nm, elf):
+    syms = set()
+    for line in run([nm, elf]).splitlines():
+        parts = line.split()
+        if len(parts) >= 2:
+            syms.add(parts[-1])
+    return syms
+
+
+def cmd_linked(a):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "mcu"))
+    import mcu_harness as mh  # noqa: E402  (tests/mcu: the image builder)
+    need_tool(a.cc, "arm-none-eabi-gcc")
+    need_tool(a.nm, "arm-none-eabi-nm")
+    need_tool(a.size, "arm-none-eabi-size")
+    problems = []
+    for kind, nets in (("without", a.without), ("with", a.with_)):
+        for spec in nets:
+            net, _, weights = spec.partition(":")
+            stem = re.sub(r"[^A-Za-z0-9_]", "_", os.path.relpath(net, a.work))[-40:]
+            work = os.path.join(a.work, kind + "-" + stem)
+            try:
+                n = mh.Network(a.cnnc, net, work, weights=weights or None)
+                elf = n.build_arm(a.cc, "m4")
+            except mh.Failure as e:
+                raise Failure(str(e)) from None
+            syms = image_symbols(a.nm, elf)
+            sizes = run([a.size, elf]).splitlines()[-1].split()
+            text, data, bss = sizes[0], sizes[1], sizes[2]
+            acts = sorted(s for s in syms if s in ACT_SYMBOLS)
+            print(f"{n.name} ({os.path.relpath(net)}): Cortex-M4 image text {text}, data {data}, "
+                  f"bss {bss} bytes; activations linked: {', '.join(acts) or 'none'}")
+            used = {l["op"] for l in n.layers} | {l.get("attrs", {}).get("act")
+                                                   for l in n.layers}
+            if kind == "without":
+                if used & {"sigmoid", "tanh", "softmax"}:
+                    raise Failure(f"{net} uses sigmoid, tanh or softmax; --without wants a "
+                                  f"network that does not")
+                bad = sorted(s for s in syms if LIBM_SYMBOLS.match(s))
+                if bad:
+                    problems.append(f"{net}: the image links {', '.join(bad)}, which no layer "
+                                    f"of the network needs")
+                unused = [s for s in acts if s[4:-4] not in used]
+                if unused:
+                    problems.append(f"{net}: the image links {', '.join(unused)}, an activation "
+                                    f"the network does not use")
+                if int(data) != 0:
+                    problems.append(f"{net}: the image has {data} bytes of .data "
+                                    f"(initialised RAM); a network needs none")
+            elif "expf" not in syms:
+                problems.append(f"{net}: a network with sigmoid/softmax, but no expf in its "
+                                f"image: the symbol check would not see it")
+    if problems:
+        raise Failure("\n".join(problems))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Check that cnnc's output is fit for firmware.")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -331,6 +433,14 @@ def main(argv=None):
         p.add_argument("--work", required=True)
         p.add_argument("-w", dest="weights", help="weights (default --random-weights=1)")
         p.add_argument("net")
+    p = sub.add_parser("linked")
+    p.add_argument("--cnnc", required=True)
+    p.add_argument("--cc", required=True)
+    p.add_argument("--nm", required=True)
+    p.add_argument("--size", required=True)
+    p.add_argument("--work", required=True)
+    p.add_argument("--without", action="append", default=[], metavar="NET[:W]")
+    p.add_argument("--with", dest="with_", action="append", default=[], metavar="NET[:W]")
     p = sub.add_parser("determinism")
     p.add_argument("--cnnc", required=True)
     p.add_argument("--work", required=True)
@@ -338,7 +448,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     try:
         {"arm": cmd_arm, "selftest": cmd_selftest, "host": cmd_host,
-         "determinism": cmd_determinism}[a.cmd](a)
+         "determinism": cmd_determinism, "linked": cmd_linked}[a.cmd](a)
     except Failure as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1

@@ -2,7 +2,8 @@
  * plan_check.c - the memory planner against a dataflow simulation.
  *
  *   plan_check FILE.net[=ARENA]...     every example, at alignments 4, 16, 64
- *   plan_check --random N SEED         N random graphs and N random stacks
+ *   plan_check --random N SEED [MAX]   N random graphs and N random stacks of up
+ *                                      to MAX layers (default 60)
  *   plan_check --cases                 small graphs with known plans
  *
  * The check does not trust the planner's own bookkeeping.  It runs the
@@ -17,7 +18,8 @@
  * the arena at least that, and never more than TFLM's greedy-by-size
  * placement (recomputed here) of the same buffers.  For a stack the arena is
  * the stack bound: the most bytes, rounded to the alignment, live at a step.
- * ARENA after a file name is the arena cnnc has always given it (align 4).
+ * ARENA after a file name is the expected arena at align 4 (for the example
+ * stacks: what cnnc planned for them before it planned graphs).
  * A .net file may carry its own expectations in comment lines:
  *   # expect-arena: 24576             the arena at align 4
  *   # expect-in-place: a b            these layers overwrite an input
@@ -420,7 +422,7 @@ static void random_graph(PlanNode *nodes, int *inputs, int n, long long in_bytes
     }
 }
 
-static void check_random(int count, unsigned long long seed)
+static void check_random(int count, unsigned long long seed, int max_nodes)
 {
     rng_state = seed;
     int ok = 0;
@@ -428,7 +430,7 @@ static void check_random(int count, unsigned long long seed)
     int better = 0;
     for (int t = 0; t < 2 * count; t++) {
         bool stack = t >= count;
-        int n = 1 + (int)rnd(60);
+        int n = 1 + (int)rnd((unsigned)max_nodes);
         long long in_bytes = 4 * (1 + rnd(64));
         long long align = 4LL << rnd(5);
         PlanNode *nodes = calloc((size_t)n, sizeof *nodes);
@@ -436,7 +438,7 @@ static void check_random(int count, unsigned long long seed)
         random_graph(nodes, inputs, n, in_bytes, stack);
         Pool pool = { 0 };
         Plan plan;
-        char what[96];
+        char what[128];
         snprintf(what, sizeof what, "random %s %d (seed %llu, %d nodes, align %lld)",
                  stack ? "stack" : "graph", t, seed, n, align);
         int before = failures;
@@ -541,7 +543,8 @@ static void check_cases(void)
 int main(int argc, char **argv)
 {
     if (argc >= 4 && strcmp(argv[1], "--random") == 0)
-        check_random(atoi(argv[2]), strtoull(argv[3], NULL, 10));
+        check_random(atoi(argv[2]), strtoull(argv[3], NULL, 10),
+                     argc >= 5 && atoi(argv[4]) > 0 ? atoi(argv[4]) : 60);
     else if (argc == 2 && strcmp(argv[1], "--cases") == 0)
         check_cases();
     else

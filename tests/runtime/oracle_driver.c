@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "cnn.h"
+#include "cnn_pack.h"
 #include "cnn_shape.h"
 
 #define TOL 1e-4
@@ -197,10 +198,23 @@ static int shape_fail(const Case *c, const char *what, long long got_h, long lon
     return 0;
 }
 
+/* The runtime function of each activation, in gen_oracle.py's ACTS order. */
+static const CnnActFn act_fns[] = {
+    NULL, cnn_relu_f32, cnn_relu6_f32, cnn_leaky_relu_f32, cnn_sigmoid_f32, cnn_tanh_f32,
+};
+
+static CnnActFn act_fn(const Case *c)
+{
+    int k = ipar(c, "act");
+    if (k < 0 || k >= (int)(sizeof act_fns / sizeof act_fns[0]))
+        die("bad activation");
+    return act_fns[k];
+}
+
 static CnnAct act_of(const Case *c)
 {
     CnnAct a;
-    a.kind = (CnnActKind)ipar(c, "act");
+    a.fn = act_fn(c);
     a.slope = (float)par(c, "slope");
     return a;
 }
@@ -211,7 +225,7 @@ static int run_conv(Case *c)
     Tensor *x = tensor(c, "x", 1), *w = tensor(c, "w", 1), *b = tensor(c, "b", 0);
     Tensor *y = tensor(c, "y", 1);
     long long oh, ow;
-    float *out;
+    float *out, *packed;
     int ok;
 
     memset(&p, 0, sizeof p);
@@ -249,9 +263,20 @@ static int run_conv(Case *c)
         w->count != p.out_c * (p.in_c / p.groups) * p.kernel_h * p.kernel_w)
         die("conv tensor sizes disagree with the params");
 
+    /* The packed kernel, as generated code calls it, then its reference twin
+     * on PyTorch's layout: both against PyTorch. */
+    packed = malloc((size_t)w->count * sizeof *packed);
+    if (!packed)
+        die("out of memory");
+    cnn_conv2d_pack_f32(p.out_c, p.in_c, p.groups, p.kernel_h, p.kernel_w, w->data, packed);
     out = alloc_out(y->count);
-    cnn_conv2d_f32(&p, x->data, w->data, b ? b->data : NULL, out);
+    cnn_conv2d_f32(&p, x->data, packed, b ? b->data : NULL, out);
     ok = compare(c, y, out);
+    free(out);
+    free(packed);
+    out = alloc_out(y->count);
+    cnn_conv2d_ref_f32(&p, x->data, w->data, b ? b->data : NULL, out);
+    ok = compare(c, y, out) && ok;
     free(out);
     return ok;
 }
@@ -315,19 +340,30 @@ static int run_global(Case *c)
     return ok;
 }
 
+/* The packed kernel (weights packed here as cnnc packs them) and its
+ * reference twin on PyTorch's layout, each against PyTorch. */
 static int run_linear(Case *c)
 {
     CnnLinearParams p;
     Tensor *x = tensor(c, "x", 1), *w = tensor(c, "w", 1), *b = tensor(c, "b", 0);
     Tensor *y = tensor(c, "y", 1);
-    float *out = alloc_out(y->count);
+    float *out = alloc_out(y->count), *ref = alloc_out(y->count);
+    float *packed = alloc_out(w->count);
+    int32_t o, i;
     int ok;
     p.in_features = ipar(c, "in_f");
     p.out_features = ipar(c, "out_f");
     p.act = act_of(c);
-    cnn_linear_f32(&p, x->data, w->data, b ? b->data : NULL, out);
-    ok = compare(c, y, out);
+    for (o = 0; o < p.out_features; o++)
+        for (i = 0; i < p.in_features; i++)
+            packed[cnn_linear_packed_index(p.in_features, p.out_features, o, i)] =
+                w->data[o * p.in_features + i];
+    cnn_linear_f32(&p, x->data, packed, b ? b->data : NULL, out);
+    cnn_linear_ref_f32(&p, x->data, w->data, b ? b->data : NULL, ref);
+    ok = compare(c, y, out) && compare(c, y, ref);
     free(out);
+    free(ref);
+    free(packed);
     return ok;
 }
 
@@ -353,20 +389,15 @@ static int run_act(Case *c)
     int n = ipar(c, "n"), ok;
     float slope = (float)par(c, "slope");
     /* the named entry points, and cnn_act_f32 on odd-length cases */
+    if (!act_fn(c))
+        die("bad activation");
     if (n % 2) {
         CnnAct a;
-        a.kind = (CnnActKind)ipar(c, "act");
+        a.fn = act_fn(c);
         a.slope = slope;
         cnn_act_f32(&a, in, out, n);
     } else {
-        switch ((CnnActKind)ipar(c, "act")) {
-        case CNN_ACT_RELU: cnn_relu_f32(in, out, n); break;
-        case CNN_ACT_RELU6: cnn_relu6_f32(in, out, n); break;
-        case CNN_ACT_LEAKY_RELU: cnn_leaky_relu_f32(in, out, n, slope); break;
-        case CNN_ACT_SIGMOID: cnn_sigmoid_f32(in, out, n); break;
-        case CNN_ACT_TANH: cnn_tanh_f32(in, out, n); break;
-        default: die("bad activation");
-        }
+        act_fn(c)(in, out, n, slope);
     }
     ok = compare(c, y, out);
     free(out);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cnn.h"
+#include "cnn_pack.h"
 #include "cnn_shape.h"
 
 #define MAXBUF 1024
@@ -76,7 +77,7 @@ static CnnConv2dParams conv_params(int in_c, int in_h, int in_w, int out_c,
     p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = pad;
     p.groups = 1;
     p.pad_mode = mode;
-    p.act.kind = CNN_ACT_NONE;
+    p.act.fn = NULL;
     p.out_h = (int32_t)cnn_out_size(in_h, kh, stride, pad, pad, dil, 0);
     p.out_w = (int32_t)cnn_out_size(in_w, kw, stride, pad, pad, dil, 0);
     return p;
@@ -104,13 +105,18 @@ static CnnPool2dParams pool_params(int c, int in_h, int in_w, int kh, int kw,
 }
 
 static float out[MAXBUF];
+static float packed[MAXBUF];
 
 static void run_conv(const char *name, const CnnConv2dParams *p, const float *in,
                      const float *w, const float *want, int want_h, int want_w)
 {
     expect_dims(name, p->out_h, p->out_w, want_h, want_w);
     poison(out, MAXBUF);
-    cnn_conv2d_f32(p, in, w, NULL, out);
+    cnn_conv2d_pack_f32(p->out_c, p->in_c, p->groups, p->kernel_h, p->kernel_w, w, packed);
+    cnn_conv2d_f32(p, in, packed, NULL, out);
+    expect(name, out, want, p->out_c, p->out_h, p->out_w);
+    poison(out, MAXBUF);
+    cnn_conv2d_ref_f32(p, in, w, NULL, out);
     expect(name, out, want, p->out_c, p->out_h, p->out_w);
 }
 
@@ -456,7 +462,8 @@ static void seed003(void)
             filt[(i * 2 + j) * 9 + k] = 1.0f;
     cp = conv_params(2, 6, 6, 4, 3, 3, 1, 0, 1, CNN_PAD_ZEROS);
     poison(out, MAXBUF);
-    cnn_conv2d_f32(&cp, in2, filt, NULL, out);
+    cnn_conv2d_pack_f32(cp.out_c, cp.in_c, cp.groups, cp.kernel_h, cp.kernel_w, filt, packed);
+    cnn_conv2d_f32(&cp, in2, packed, NULL, out);
     expect("seed003 batches and channels (printed prefix)", out, want_batch_prefix, 1, 2, 4);
 }
 
