@@ -67,8 +67,11 @@ static KindCost kind_cost(LayerKind k)
     KindCost c = { { NULL }, false, false };
     switch (k) {
     case LK_CONV:
-        c.funcs[0] = "cnn_conv2d_f32", c.funcs[1] = "conv_rows8", c.funcs[2] = "conv_rows4";
-        c.funcs[3] = "conv_rows2", c.funcs[4] = "conv_rows1", c.funcs[5] = "conv_pixel";
+        /* The general entry; a fixed-width variant (cnn_conv2d_k3_f32) is
+         * about as large. */
+        c.funcs[0] = "cnn_conv2d_f32", c.funcs[1] = "conv_blocks", c.funcs[2] = "conv_rows8_any";
+        c.funcs[3] = "conv_rows4_any", c.funcs[4] = "conv_rows2_any";
+        c.funcs[5] = "conv_rows1_any", c.funcs[6] = "conv_pixel_wide";
         c.act = true;
         break;
     case LK_LINEAR:
