@@ -69,7 +69,9 @@ static inline float conv_vmla(float acc, float w, float v)
     !defined(CNN_CONV_SCALAR_TILES)
 #define CONV_MR(nb) 8
 #define CONV_NH(nb) (nb)
+#define CONV_UNROLL_TAPS 0     /* gcc 12 then stops vectorizing the tile */
 #else
+#define CONV_UNROLL_TAPS 1
 #define CONV_MR(nb) ((nb) >= 8 ? 2 : (nb) == 4 ? 4 : 8)
 #define CONV_NH(nb) (nb)
 #endif
@@ -161,7 +163,7 @@ CONV_INLINE void conv_tile(const ConvCtx *c, const ConvRows *rows, const float *
             for (i = 0; i < c->icg; i++, src += c->cs, wk += c->khkw * nb) {
                 const float *s = src;
                 const float *wt = wk;
-                if (kwc) {
+                if (kwc && CONV_UNROLL_TAPS) {
                     /* Unrolled: neighbouring taps share their input loads. */
                     CONV_UNROLL
                     for (kx = 0; kx < kwc; kx++)
