@@ -415,6 +415,7 @@ typedef struct Step {
     const float *w, *b;
     long long nw, nb;
     const char *w_sym, *b_sym;  /* C names of the arrays */
+    const char *kernel;         /* conv: the runtime function lower.c chose */
 } Step;
 
 typedef struct Lowered {
