@@ -85,9 +85,12 @@ static KindCost step_cost(const Network *net, int i)
         if (lower_is_dwconv3x3(l, i == 0 && net->input_channels_last)) {
             c.funcs[0] = "cnn_dwconv3x3_f32", c.funcs[1] = "dw_edge";
         } else {
-            c.funcs[0] = "cnn_conv2d_f32", c.funcs[1] = "conv_rows8", c.funcs[2] = "conv_rows4";
-            c.funcs[3] = "conv_rows2", c.funcs[4] = "conv_rows1", c.funcs[5] = "conv_pixel";
-            c.funcs[6] = "cnn_act_f32";
+            /* The general entry; a fixed-width variant (cnn_conv2d_k3_f32) is
+             * about as large. */
+            c.funcs[0] = "cnn_conv2d_f32", c.funcs[1] = "conv_blocks", c.funcs[2] = "conv_rows8_any";
+            c.funcs[3] = "conv_rows4_any", c.funcs[4] = "conv_rows2_any";
+            c.funcs[5] = "conv_rows1_any", c.funcs[6] = "conv_pixel_wide";
+            c.funcs[7] = "cnn_act_f32";
         }
         act = NULL;
         break;

@@ -572,6 +572,7 @@ typedef struct Step {
     const BufRef *ins;
     const long long *in_sizes;
     long long gate_spatial;
+    const char *kernel;         /* conv: the runtime function lower.c chose */
 } Step;
 
 typedef struct Lowered {

@@ -318,6 +318,7 @@ static void write_muscles(Pool *pool, Buf *b, const Network *net, const Plan *pl
         step_muscle(b, i, "value", "%s", c_float(fb, sizeof fb, s->pad_value));
         step_muscle(b, i, "act", "%s", act_names[s->act]);
         step_muscle(b, i, "slope", "%s", c_float(fb, sizeof fb, s->slope));
+        step_muscle(b, i, "kernel", "%s", s->kernel ? s->kernel : "");
         step_muscle(b, i, "w", "%s", s->w_sym ? s->w_sym : "NULL");
         step_muscle(b, i, "b", "%s", s->b_sym ? s->b_sym : "NULL");
         step_muscle(b, i, "count", "%lld", s->in_w);

@@ -357,6 +357,17 @@ static void pack_conv(Pool *pool, Step *s)
         s->in_w *= s->in_h, s->out_w *= s->out_h;
         s->in_h = s->out_h = 1;
     }
+    /* The kernel widths with a variant of their own, for unit column steps:
+     * there the tap loop is unrolled and input loads have fixed offsets. */
+    s->kernel = "cnn_conv2d_f32";
+    if (s->sw == 1 && s->dw == 1 && !s->in_hwc) {
+        if (s->kw == 1)
+            s->kernel = "cnn_conv2d_k1_f32";
+        else if (s->kw == 3)
+            s->kernel = "cnn_conv2d_k3_f32";
+        else if (s->kw == 5)
+            s->kernel = "cnn_conv2d_k5_f32";
+    }
 }
 
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,

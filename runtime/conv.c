@@ -12,12 +12,13 @@
  * without -ffast-math); on a Cortex-M4F/M7 each multiply-add is one VMLA.
  *
  * Only the interior of a row, where every tap of every pixel lies inside the
- * input, goes through conv_tile.  The border pixels (at most the padding's
- * width on each side) go through conv_pixel, which checks each tap and, for
- * the non-zero padding modes, reads through the index map.  Padded rows cost
- * nothing: a row outside the input is skipped (zeros) or replaced by its
- * mapped row before the tap loop.  So reflect, replicate and circular
- * padding run at the speed of zero padding.
+ * input, goes through conv_tile.  The border pixels (about the padding's
+ * width on each side) go through conv_pixel, which first lists the pixel's
+ * taps: zero padding's are left out, the other modes' read through the
+ * index map, and the (ky, i) loops then run over that list with no check.
+ * Padded rows cost nothing either: a row outside the input is skipped
+ * (zeros) or replaced by its mapped row before the tap loop.  So reflect,
+ * replicate and circular padding run at the speed of zero padding.
  *
  * Every sum starts at the bias and adds its taps in the order (ky, i, kx),
  * whatever tile computes it, so the result does not depend on the tile
@@ -54,14 +55,25 @@ static inline float conv_vmla(float acc, float w, float v)
 #define CONV_MAC(acc, w, v) ((acc) + (w) * (v))
 #endif
 
-/* Pixels per tile for a block of nb channels.  With SIMD registers the nb
- * lanes are one register and 8 pixels give 8 independent accumulators; with
- * 32 scalar float registers (Cortex-M4F/M7) 16 accumulators leave room for
- * the weights and inputs of one tap. */
-#if defined(__x86_64__) || defined(_M_X64) || defined(__aarch64__) || defined(__ARM_NEON)
+/* Pixels per tile for a block of nb channels (CONV_MR), and channels per
+ * pass over the taps (CONV_NH, which may split a block).  With SIMD
+ * registers the nb lanes are one register and 8 pixels give 8 independent
+ * accumulators.  With 32 scalar float registers (Cortex-M4F/M7) 16
+ * accumulators leave room for the weights and inputs of a tap.  (Splitting
+ * 8-wide blocks into two passes of 4 channels x 4 pixels loads fewer
+ * weights, but wider tiles leave more pixels to the border path: measured
+ * under qemu it won on 32-pixel rows and lost on VGG's and LeNet's others.)
+ * (-DCNN_CONV_SCALAR_TILES selects the latter anywhere: the tests use it to
+ * run the Cortex-M tiling on the host.) */
+#if (defined(__x86_64__) || defined(_M_X64) || defined(__aarch64__) || defined(__ARM_NEON)) && \
+    !defined(CNN_CONV_SCALAR_TILES)
 #define CONV_MR(nb) 8
+#define CONV_NH(nb) (nb)
+#define CONV_UNROLL_TAPS 0     /* gcc 12 then stops vectorizing the tile */
 #else
+#define CONV_UNROLL_TAPS 1
 #define CONV_MR(nb) ((nb) >= 8 ? 2 : (nb) == 4 ? 4 : 8)
+#define CONV_NH(nb) (nb)
 #endif
 #define CONV_MR_MAX 8
 
@@ -94,65 +106,148 @@ CONV_INLINE int32_t conv_in_row(const CnnConv2dParams *p, int32_t y, int32_t ky)
     return r;
 }
 
-/*
- * The micro-kernel: nb channels x mr pixels (x .. x+mr-1 of row y, all in the
- * interior), stored at out[n*plane + m].  unit: the input columns of
- * neighbouring pixels are adjacent (stride_w * es == 1), so their loads have
- * constant offsets.
- */
-CONV_INLINE void conv_tile(const ConvCtx *c, const float *CNN_RESTRICT w,
-                           const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,
-                           int32_t y, int32_t x, const int nb, const int mr, const int unit)
-{
-    const CnnConv2dParams *p = c->p;
-    const int32_t cstep = unit ? 1 : p->stride_w * c->es;
-    const int32_t dstep = p->dilation_w * c->es;
-    const int32_t kw = p->kernel_w;
-    const float *col = c->in + (x * p->stride_w - p->pad_left) * c->es;
-    float acc[CONV_MR_MAX][CNN_CONV_NR];
-    int32_t ky, i, kx;
-    int m, n;
+/* Kernel heights and widths up to these get their rows and a border pixel's
+ * columns listed once; larger kernels take conv_pixel_wide. */
+enum { CONV_MAX_KH = 32, CONV_MAX_KW = 32 };
 
-    CONV_UNROLL
-    for (m = 0; m < mr; m++)
-        CONV_UNROLL
-        for (n = 0; n < nb; n++)
-            acc[m][n] = bias ? bias[n] : 0.0f;
-    for (ky = 0; ky < p->kernel_h; ky++) {
-        const int32_t r = conv_in_row(p, y, ky);
-        const float *src, *wk;
+/* The kernel rows of one output row that read the input: the input row's
+ * offset (mapped for the non-zero modes) and the packed weights' offset of
+ * that ky; zero padding rows are left out. */
+typedef struct ConvRows {
+    int32_t n;
+    int32_t off[CONV_MAX_KH], w[CONV_MAX_KH];
+} ConvRows;
+
+static inline void conv_list_rows(const ConvCtx *c, ConvRows *rows, int32_t y, int nb,
+                                  int32_t kw)
+{
+    int32_t ky;
+    rows->n = 0;
+    for (ky = 0; ky < c->p->kernel_h; ky++) {
+        const int32_t r = conv_in_row(c->p, y, ky);
         if (r < 0)
             continue;
-        src = col + r * c->rs;
-        wk = w + ky * kw * nb;
-        for (i = 0; i < c->icg; i++, src += c->cs, wk += c->khkw * nb) {
-            const float *s = src;
-            const float *wt = wk;
-            for (kx = 0; kx < kw; kx++, s += dstep, wt += nb) {
-                float v[CONV_MR_MAX];
-                CONV_UNROLL
-                for (m = 0; m < mr; m++)
-                    v[m] = s[m * cstep];
-                CONV_UNROLL
-                for (m = 0; m < mr; m++)
+        rows->off[rows->n] = r * c->rs;
+        rows->w[rows->n++] = ky * kw * nb;
+    }
+}
+
+/*
+ * The micro-kernel: nb channels x mr pixels (x .. x+mr-1 of row y, all in the
+ * interior), stored at out[n*plane + m].
+ */
+CONV_INLINE void conv_tile(const ConvCtx *c, const ConvRows *rows, const float *CNN_RESTRICT w,
+                           const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,
+                           int32_t x, const int nb, const int mr, const int kwc)
+{
+    const CnnConv2dParams *p = c->p;
+    /* kwc: the kernel width as a constant, with unit strides (see CONV_VARIANT) */
+    const int32_t cstep = kwc ? 1 : p->stride_w * c->es;
+    const int32_t dstep = kwc ? 1 : p->dilation_w * c->es;
+    const int32_t kw = kwc ? kwc : p->kernel_w;
+    const float *col = c->in + (kwc ? x - p->pad_left : (x * p->stride_w - p->pad_left) * c->es);
+    const int nh = CONV_NH(nb);     /* channels per pass over the taps */
+    float acc[CONV_MR_MAX][CNN_CONV_NR];
+    int32_t t, i, kx;
+    int m, n, h;
+
+    for (h = 0; h < nb; h += nh) {
+        CONV_UNROLL
+        for (m = 0; m < mr; m++)
+            CONV_UNROLL
+            for (n = 0; n < nh; n++)
+                acc[m][n] = bias ? bias[h + n] : 0.0f;
+        for (t = 0; t < rows->n; t++) {
+            const float *src = col + rows->off[t];
+            const float *wk = w + rows->w[t] + h;
+            for (i = 0; i < c->icg; i++, src += c->cs, wk += c->khkw * nb) {
+                const float *s = src;
+                const float *wt = wk;
+                if (kwc && CONV_UNROLL_TAPS) {
+                    /* Unrolled: neighbouring taps share their input loads. */
                     CONV_UNROLL
-                    for (n = 0; n < nb; n++)
-                        acc[m][n] = CONV_MAC(acc[m][n], wt[n], v[m]);
+                    for (kx = 0; kx < kwc; kx++)
+                        CONV_UNROLL
+                        for (m = 0; m < mr; m++)
+                            CONV_UNROLL
+                            for (n = 0; n < nh; n++)
+                                acc[m][n] = CONV_MAC(acc[m][n], wt[kx * nb + n], s[kx + m]);
+                    continue;
+                }
+                for (kx = 0; kx < kw; kx++, s += dstep, wt += nb) {
+                    float v[CONV_MR_MAX];
+                    CONV_UNROLL
+                    for (m = 0; m < mr; m++)
+                        v[m] = s[m * cstep];
+                    CONV_UNROLL
+                    for (m = 0; m < mr; m++)
+                        CONV_UNROLL
+                        for (n = 0; n < nh; n++)
+                            acc[m][n] = CONV_MAC(acc[m][n], wt[n], v[m]);
+                }
             }
         }
+        CONV_UNROLL
+        for (n = 0; n < nh; n++)
+            CONV_UNROLL
+            for (m = 0; m < mr; m++)
+                out[(h + n) * c->plane + m] = acc[m][n];
+    }
+}
+
+/*
+ * One pixel of nb channels anywhere in the row: its taps that read the
+ * input (with the non-zero modes' columns already mapped; zero padding
+ * taps left out) are listed once, then every (ky, i) runs over the list.
+ * Border pixels and the interior's last few go through here.
+ */
+CONV_INLINE void conv_pixel(const ConvCtx *c, const ConvRows *rows, const float *CNN_RESTRICT w,
+                            const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,
+                            int32_t x, const int nb, const int kwc)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t kw = kwc ? kwc : p->kernel_w;
+    int32_t tcol[CONV_MAX_KW], tw[CONV_MAX_KW];
+    int32_t ky, i, t, nt = 0, kx;
+    float acc[CNN_CONV_NR];
+    int n;
+
+    tcol[0] = tw[0] = 0;        /* (gcc cannot tell that nt counts the set ones) */
+    for (kx = 0; kx < kw; kx++) {
+        int32_t s = x * p->stride_w - p->pad_left + kx * p->dilation_w;
+        if (s < 0 || s >= p->in_w) {
+            if (p->pad_mode == CNN_PAD_ZEROS)
+                continue;
+            s = cnn_pad_index(s, p->in_w, p->pad_mode);
+        }
+        tcol[nt] = s * c->es;
+        tw[nt++] = kx * nb;
     }
     CONV_UNROLL
     for (n = 0; n < nb; n++)
-        CONV_UNROLL
-        for (m = 0; m < mr; m++)
-            out[n * c->plane + m] = acc[m][n];
+        acc[n] = bias ? bias[n] : 0.0f;
+    for (ky = 0; ky < rows->n; ky++) {
+        const float *row = c->in + rows->off[ky];
+        const float *wk = w + rows->w[ky];
+        for (i = 0; i < c->icg; i++, row += c->cs, wk += c->khkw * nb)
+            for (t = 0; t < nt; t++) {
+                const float v = row[tcol[t]];
+                const float *wt = wk + tw[t];
+                CONV_UNROLL
+                for (n = 0; n < nb; n++)
+                    acc[n] = CONV_MAC(acc[n], wt[n], v);
+            }
+    }
+    CONV_UNROLL
+    for (n = 0; n < nb; n++)
+        out[n * c->plane] = acc[n];
 }
 
-/* One border pixel of nb channels: each tap's column is checked, and read
- * through the index map for the non-zero modes.  Same order of sums. */
-static void conv_pixel(const ConvCtx *c, const float *CNN_RESTRICT w,
-                       const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,
-                       int32_t y, int32_t x, int nb)
+/* A pixel of a kernel wider than CONV_MAX_KW or taller than CONV_MAX_KH:
+ * each tap is checked in the loop.  Same order of sums. */
+static void conv_pixel_wide(const ConvCtx *c, const float *CNN_RESTRICT w,
+                            const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,
+                            int32_t y, int32_t x, int nb)
 {
     const CnnConv2dParams *p = c->p;
     float acc[CNN_CONV_NR];
@@ -190,104 +285,130 @@ static void conv_pixel(const ConvCtx *c, const float *CNN_RESTRICT w,
  * channel.  The activation runs on each finished row while it is in cache. */
 CONV_INLINE void conv_rows(const ConvCtx *c, const float *CNN_RESTRICT w,
                            const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,
-                           int32_t y0, int32_t y1, const int nb)
+                           int32_t y0, int32_t y1, const int nb, const int kwc)
 {
     const CnnConv2dParams *p = c->p;
     const int mr = CONV_MR(nb);
-    const int unit = p->stride_w * c->es == 1;
-    int32_t y, x;
+    int32_t y, x, x1;
     int n;
 
     for (y = y0; y < y1; y++) {
         float *orow = out + y * p->out_w;
-        for (x = 0; x < c->xlo; x++)
-            conv_pixel(c, w, bias, orow + x, y, x, nb);
-        if (unit)
-            for (; x + mr <= c->xhi; x += mr)
-                conv_tile(c, w, bias, orow + x, y, x, nb, mr, 1);
-        else
-            for (; x + mr <= c->xhi; x += mr)
-                conv_tile(c, w, bias, orow + x, y, x, nb, mr, 0);
-        for (; x < c->xhi; x++)
-            conv_tile(c, w, bias, orow + x, y, x, nb, 1, 1);
-        for (; x < p->out_w; x++)
-            conv_pixel(c, w, bias, orow + x, y, x, nb);
+        if (!kwc && (p->kernel_w > CONV_MAX_KW || p->kernel_h > CONV_MAX_KH)) {
+            for (x = 0; x < p->out_w; x++)
+                conv_pixel_wide(c, w, bias, orow + x, y, x, nb);
+        } else {
+            ConvRows rows;
+            conv_list_rows(c, &rows, y, nb, kwc ? kwc : p->kernel_w);
+            /* One loop with one call of each, so each is inlined once. */
+            x1 = c->xlo + (c->xhi - c->xlo) / mr * mr;
+            for (x = 0; x < p->out_w; x++) {
+                if (x == c->xlo)
+                    for (; x < x1; x += mr)
+                        conv_tile(c, &rows, w, bias, orow + x, x, nb, mr, kwc);
+                if (x < p->out_w)
+                    conv_pixel(c, &rows, w, bias, orow + x, x, nb, kwc);
+            }
+        }
         if (p->act.fn)
             for (n = 0; n < nb; n++)
                 cnn_act_f32(&p->act, orow + n * c->plane, orow + n * c->plane, p->out_w);
     }
 }
 
-/* One function per block width, so each gets its own unrolled tiles. */
-static void conv_rows8(const ConvCtx *c, const float *CNN_RESTRICT w,
-                       const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,
-                       int32_t y0, int32_t y1)
-{
-    conv_rows(c, w, bias, out, y0, y1, 8);
-}
+typedef void ConvRowsFn(const ConvCtx *c, const float *CNN_RESTRICT w,
+                        const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,
+                        int32_t y0, int32_t y1);
 
-static void conv_rows4(const ConvCtx *c, const float *CNN_RESTRICT w,
-                       const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,
-                       int32_t y0, int32_t y1)
+/* The setup of a call: strides and the interior columns. */
+static void conv_setup(ConvCtx *c, const CnnConv2dParams *p)
 {
-    conv_rows(c, w, bias, out, y0, y1, 4);
-}
+    int32_t lo0, hi0, lo1, hi1;
 
-static void conv_rows2(const ConvCtx *c, const float *CNN_RESTRICT w,
-                       const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,
-                       int32_t y0, int32_t y1)
-{
-    conv_rows(c, w, bias, out, y0, y1, 2);
-}
-
-static void conv_rows1(const ConvCtx *c, const float *CNN_RESTRICT w,
-                       const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,
-                       int32_t y0, int32_t y1)
-{
-    conv_rows(c, w, bias, out, y0, y1, 1);
-}
-
-void cnn_conv2d_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
-                    const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
-                    float *CNN_RESTRICT out)
-{
-    const int32_t ocg = p->out_c / p->groups;
-    int32_t lo0, hi0, lo1, hi1, g, j;
-    int nb;
-    ConvCtx c;
-
-    c.p = p;
-    c.cs = p->in_hwc ? 1 : p->in_h * p->in_w;
-    c.rs = p->in_hwc ? p->in_w * p->in_c : p->in_w;
-    c.es = p->in_hwc ? p->in_c : 1;
-    c.icg = p->in_c / p->groups;
-    c.khkw = p->kernel_h * p->kernel_w;
-    c.plane = p->out_h * p->out_w;
+    c->p = p;
+    c->cs = p->in_hwc ? 1 : p->in_h * p->in_w;
+    c->rs = p->in_hwc ? p->in_w * p->in_c : p->in_w;
+    c->es = p->in_hwc ? p->in_c : 1;
+    c->icg = p->in_c / p->groups;
+    c->khkw = p->kernel_h * p->kernel_w;
+    c->plane = p->out_h * p->out_w;
     /* The interior: where the first and the last tap of a row are inside. */
     cnn_valid_range(-p->pad_left, p->stride_w, p->out_w, p->in_w, &lo0, &hi0);
     cnn_valid_range((p->kernel_w - 1) * p->dilation_w - p->pad_left, p->stride_w, p->out_w,
                     p->in_w, &lo1, &hi1);
-    c.xlo = lo0 > lo1 ? lo0 : lo1;
-    c.xhi = hi0 < hi1 ? hi0 : hi1;
-    if (c.xhi < c.xlo)
-        c.xhi = c.xlo;
+    c->xlo = lo0 > lo1 ? lo0 : lo1;
+    c->xhi = hi0 < hi1 ? hi0 : hi1;
+    if (c->xhi < c->xlo)
+        c->xhi = c->xlo;
+}
 
+/* Every block of every group, with the row function of its width. */
+static void conv_blocks(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                        const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                        float *CNN_RESTRICT out, ConvRowsFn *rows8, ConvRowsFn *rows4,
+                        ConvRowsFn *rows2, ConvRowsFn *rows1)
+{
+    const int32_t ocg = p->out_c / p->groups;
+    int32_t g, j;
+    int nb;
+    ConvCtx c;
+
+    conv_setup(&c, p);
     for (g = 0; g < p->groups; g++) {
         c.in = in + g * c.icg * c.cs;
         for (j = 0; j < ocg; j += nb) {
             const int32_t o = g * ocg + j;
-            const float *w = weight + o * c.icg * c.khkw;
-            const float *b = bias ? bias + o : NULL;
-            float *dst = out + o * c.plane;
             nb = cnn_conv_block_width(ocg - j);
-            if (nb == 8)
-                conv_rows8(&c, w, b, dst, 0, p->out_h);
-            else if (nb == 4)
-                conv_rows4(&c, w, b, dst, 0, p->out_h);
-            else if (nb == 2)
-                conv_rows2(&c, w, b, dst, 0, p->out_h);
-            else
-                conv_rows1(&c, w, b, dst, 0, p->out_h);
+            (nb == 8 ? rows8 : nb == 4 ? rows4 : nb == 2 ? rows2 : rows1)(
+                &c, weight + o * c.icg * c.khkw, bias ? bias + o : NULL, out + o * c.plane, 0,
+                p->out_h);
         }
     }
 }
+
+/*
+ * One kernel entry point: cnn_conv2d_NAME_f32 with its four row functions,
+ * one per block width.  KW = 0: any kernel width, stride and dilation; KW > 0:
+ * kernel_w == KW, stride_w == dilation_w == 1, channels-first input, so the
+ * tap loop unrolls and every input load has a constant offset.
+ */
+#define CONV_VARIANT(NAME, KW)                                                               \
+    static void conv_rows8_##NAME(const ConvCtx *c, const float *CNN_RESTRICT w,             \
+                                  const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,   \
+                                  int32_t y0, int32_t y1)                                    \
+    {                                                                                        \
+        conv_rows(c, w, bias, out, y0, y1, 8, KW);                                           \
+    }                                                                                        \
+    static void conv_rows4_##NAME(const ConvCtx *c, const float *CNN_RESTRICT w,             \
+                                  const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,   \
+                                  int32_t y0, int32_t y1)                                    \
+    {                                                                                        \
+        conv_rows(c, w, bias, out, y0, y1, 4, KW);                                           \
+    }                                                                                        \
+    static void conv_rows2_##NAME(const ConvCtx *c, const float *CNN_RESTRICT w,             \
+                                  const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,   \
+                                  int32_t y0, int32_t y1)                                    \
+    {                                                                                        \
+        conv_rows(c, w, bias, out, y0, y1, 2, KW);                                           \
+    }                                                                                        \
+    static void conv_rows1_##NAME(const ConvCtx *c, const float *CNN_RESTRICT w,             \
+                                  const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,   \
+                                  int32_t y0, int32_t y1)                                    \
+    {                                                                                        \
+        conv_rows(c, w, bias, out, y0, y1, 1, KW);                                           \
+    }                                                                                        \
+    void cnn_conv2d_##NAME##_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,     \
+                                 const float *CNN_RESTRICT weight,                           \
+                                 const float *CNN_RESTRICT bias, float *CNN_RESTRICT out)    \
+    {                                                                                        \
+        conv_blocks(p, in, weight, bias, out, conv_rows8_##NAME, conv_rows4_##NAME,          \
+                    conv_rows2_##NAME, conv_rows1_##NAME);                                   \
+    }
+
+CONV_VARIANT(k1, 1)
+CONV_VARIANT(k3, 3)
+CONV_VARIANT(k5, 5)
+
+/* The general entry point; its name has no variant part. */
+#define cnn_conv2d_any_f32 cnn_conv2d_f32
+CONV_VARIANT(any, 0)

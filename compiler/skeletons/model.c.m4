@@ -43,7 +43,7 @@ m4_define(<|cnnc_emit_conv|>,
             .act = { cnnc_step($1, act), cnnc_step($1, slope) },m4_ifelse(cnnc_step($1, in_hwc), 1, <|
             .in_hwc = 1,  /* the input is channels-last: [H][W][C] */|>)
         };
-        cnn_conv2d_f32(&p, cnnc_step($1, in), cnnc_step($1, w), cnnc_step($1, b), cnnc_step($1, out));
+        cnnc_step($1, kernel)(&p, cnnc_step($1, in), cnnc_step($1, w), cnnc_step($1, b), cnnc_step($1, out));
     }
 |>)
 

@@ -85,6 +85,30 @@ static void describe(const CnnConv2dParams *p)
             (int)p->pad_mode, p->act.fn != NULL);
 }
 
+/* 0 when fast (n + 1 floats, the last a NaN guard) equals ref. */
+static int compare(int index, const char *what, const float *fast, const float *ref, size_t n)
+{
+    size_t i;
+    int bad = 0;
+
+    for (i = 0; i < n && bad < 3; i++) {
+        double r = ref[i], f = fast[i];
+        double lim = TOL * (fabs(r) > 1.0 ? fabs(r) : 1.0);
+        int same = r == f || (r != r && f != f);
+        if (!same && !(fabs(r - f) <= lim)) {
+            if (!bad)
+                fprintf(stderr, "case %d: %s differs from the reference twin\n", index, what);
+            fprintf(stderr, "  [%lu] packed %.9g, reference %.9g\n", (unsigned long)i, f, r);
+            bad++;
+        }
+    }
+    if (!isnan(fast[n])) {
+        fprintf(stderr, "case %d: %s wrote past its output\n", index, what);
+        bad++;
+    }
+    return bad ? 1 : 0;
+}
+
 /* One random case; returns 0 when the two kernels agree. */
 static int one_case(int index)
 {
@@ -109,9 +133,9 @@ static int one_case(int index)
         p.kernel_h = pick(1, 4);
         p.kernel_w = pick(1, 5);
         p.stride_h = pick(1, 3);
-        p.stride_w = pick(1, 3);
+        p.stride_w = pick(0, 1) ? 1 : pick(2, 3);   /* unit steps: the fixed-width variants */
         p.dilation_h = pick(1, 2);
-        p.dilation_w = pick(1, 3);
+        p.dilation_w = pick(0, 1) ? 1 : pick(2, 3);
         p.pad_mode = (CnnPadMode)pick(0, 3);
         /* Reflect needs pad < size, circular pad <= size (PyTorch's limits). */
         p.pad_top = pick(0, p.kernel_h);
@@ -160,21 +184,21 @@ static int one_case(int index)
         flat.in_h = flat.out_h = 1;
     }
     cnn_conv2d_f32(&flat, in, packed, bias, fast);
-
-    for (i = 0; i < n_out && bad < 3; i++) {
-        double r = ref[i], f = fast[i];
-        double lim = TOL * (fabs(r) > 1.0 ? fabs(r) : 1.0);
-        int same = r == f || (r != r && f != f);
-        if (!same && !(fabs(r - f) <= lim)) {
-            if (!bad)
-                fprintf(stderr, "case %d: packed conv differs from the reference twin\n", index);
-            fprintf(stderr, "  [%lu] packed %.9g, reference %.9g\n", (unsigned long)i, f, r);
-            bad++;
-        }
-    }
-    if (!isnan(fast[n_out])) {
-        fprintf(stderr, "case %d: packed conv wrote past its output\n", index);
-        bad++;
+    bad += compare(index, "cnn_conv2d_f32", fast, ref, n_out);
+    /* The fixed-width variant where cnnc would call it. */
+    if (flat.stride_w == 1 && flat.dilation_w == 1 && !flat.in_hwc &&
+        (flat.kernel_w == 1 || flat.kernel_w == 3 || flat.kernel_w == 5)) {
+        void (*variant)(const CnnConv2dParams *, const float *, const float *, const float *,
+                        float *) = flat.kernel_w == 1   ? cnn_conv2d_k1_f32
+                                   : flat.kernel_w == 3 ? cnn_conv2d_k3_f32
+                                                        : cnn_conv2d_k5_f32;
+        for (i = 0; i <= n_out; i++)
+            fast[i] = NAN;
+        variant(&flat, in, packed, bias, fast);
+        bad += compare(index, flat.kernel_w == 1   ? "cnn_conv2d_k1_f32"
+                              : flat.kernel_w == 3 ? "cnn_conv2d_k3_f32"
+                                                   : "cnn_conv2d_k5_f32",
+                       fast, ref, n_out);
     }
     if (bad)
         describe(&flat);
