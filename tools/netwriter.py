@@ -1,0 +1,278 @@
+"""
+netwriter.py - write a network as a .net file plus its safetensors weights.
+
+Shared by tools/torch2net.py and tools/onnx2net.py.  An importer turns its
+model into a list of Layer objects in execution order; each has a dotted
+path (the module hierarchy, e.g. ("layer1", "0", "conv1")), a cnnc op, its
+attributes and the Layers it reads (None for the network input).  write()
+turns the paths into nested `group ... end` blocks, numbers children as
+nn.Sequential does (a child named by an integer is written without a name and
+must sit at that index), writes `from=` only where a layer does not read the
+line above, with the shortest reference that the language resolves to the
+right layer, and saves the tensors under the layers' full names.  Nothing is
+written unless both files can be produced.
+"""
+
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_RESERVED_PREFIXES = ("cnn_", "cnnc_", "m4_")
+_RESERVED_WORDS = {"input", "from", "network", "group", "block", "if", "else", "end"}
+
+
+class ImportError_(Exception):
+    """The model cannot be written as a .net file; the message says why."""
+
+
+class Layer:
+    """One line of the .net file.
+
+    path: tuple of name parts (identifiers, or integer strings for children
+    numbered as nn.Sequential numbers them); op: the cnnc op; attrs: list of
+    (key, value) with Python values (int, float, bool, str word, tuple);
+    inputs: list of Layer or None (the network input); tensors: suffix ->
+    tensor (torch or numpy), saved as "<full name>.<suffix>"."""
+
+    def __init__(self, path, op, attrs=(), inputs=(None,), tensors=None, comment=None):
+        self.path = tuple(path)
+        self.op = op
+        self.attrs = list(attrs)
+        self.inputs = list(inputs)
+        self.tensors = dict(tensors or {})
+        self.comment = comment
+
+    @property
+    def name(self):
+        return ".".join(self.path)
+
+    def __repr__(self):
+        return f"Layer({self.name}, {self.op})"
+
+
+def valid_name(s):
+    """True when s can name a layer or group in a .net file."""
+    return (bool(_IDENT.match(s)) and len(s) <= 63 and s not in _RESERVED_WORDS
+            and not s.startswith(_RESERVED_PREFIXES))
+
+
+def make_name(s, taken=()):
+    """Turn an arbitrary string (an ONNX tensor or node name) into a valid,
+    unused .net name: other characters become '_', a leading digit or a
+    reserved word gets a 't_' prefix, long names are cut."""
+    n = re.sub(r"[^A-Za-z0-9_]", "_", s).strip("_") or "t"
+    n = re.sub(r"_+", "_", n)
+    if not valid_name(n):
+        n = "t_" + n
+    n = n[:55]
+    base, k = n, 1
+    while n in taken or not valid_name(n):
+        n = f"{base}_{k}"
+        k += 1
+    return n
+
+
+def fmt_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if v == int(v) and abs(v) < 1e15:
+            return str(int(v))
+        return repr(v)
+    if isinstance(v, (tuple, list)):
+        if len(v) > 1 and all(x == v[0] for x in v) and not isinstance(v, list):
+            return fmt_value(v[0])
+        return "(" + ", ".join(fmt_value(x) for x in v) + ")"
+    return str(v)
+
+
+def spatial(v):
+    """A spatial attribute: one number when all axes agree, else a tuple."""
+    v = tuple(int(x) for x in v) if isinstance(v, (tuple, list)) else (int(v),)
+    return v[0] if all(x == v[0] for x in v) else v
+
+
+class _Writer:
+    def __init__(self, layers, output):
+        self.layers = layers
+        self.output = output
+        self.lines = []
+        self.children = {(): []}     # scope -> child names in order
+        self.defined = set()         # full paths of closed groups and layers written
+        self.open = []               # open group paths, outermost first
+        self.last = {(): None}       # scope -> what its next implicit input is
+        self.closed = set()
+        self.problems = []
+        self.current = None
+
+    def indent(self):
+        return "  " * len(self.open)
+
+    def add_child(self, scope, name, what):
+        kids = self.children.setdefault(scope, [])
+        full = ".".join(scope + (name,))
+        if name.isdigit():
+            if int(name) != len(kids):
+                self.problems.append(
+                    f"'{full}': {what} numbered {name} would be child {len(kids)} of "
+                    f"'{'.'.join(scope) or 'the network'}' in the .net file (children are "
+                    f"numbered by position, as nn.Sequential numbers them), so its tensor "
+                    f"names would change")
+        elif not valid_name(name):
+            self.problems.append(f"'{full}': '{name}' cannot name a layer in a .net file "
+                                 f"(a C identifier of at most 63 characters, not input, "
+                                 f"not starting with cnn_, cnnc_ or m4_)")
+        elif name in kids:
+            self.problems.append(f"'{full}': two children of "
+                                 f"'{'.'.join(scope) or 'the network'}' are named '{name}'")
+        kids.append(name)
+
+    def close_to(self, scope):
+        while self.open and self.open[-1] != scope[:len(self.open[-1])]:
+            g = self.open.pop()
+            self.defined.add(g)
+            self.closed.add(g)
+            self.lines.append(self.indent() + "end")
+            parent = g[:-1]
+            self.last[parent] = self.last[g]
+
+    def open_to(self, scope, first_input):
+        """Open the groups of scope; the outermost new group reads the first
+        layer's single input (from= on the group line when needed), so the
+        reference is resolved outside the group, where the layer's own name
+        cannot shadow it."""
+        cur = self.open[-1] if self.open else ()
+        for i in range(len(cur), len(scope)):
+            g = scope[:i + 1]
+            if g in self.closed:
+                self.problems.append(
+                    f"'{'.'.join(g)}': its layers do not run one after the other (something "
+                    f"outside it runs in between), so it cannot be one group")
+            parent = g[:-1]
+            self.add_child(parent, g[-1], "module")
+            line = self.indent() + "group" + ("" if g[-1].isdigit() else " " + g[-1])
+            src = self.last[parent]
+            if first_input is not False and first_input is not src:
+                self.current = g
+                line += " from=" + self.ref(first_input, parent)
+                src = first_input
+            self.lines.append(line)
+            self.open.append(g)
+            self.last[g] = src
+            self.children.setdefault(g, [])
+
+    def resolve(self, rel, scope):
+        """The full path `rel` names from a line in `scope`, as cnnc resolves it
+        (current scope, then outward); None when it names nothing or an open group."""
+        for k in range(len(scope), -1, -1):
+            first = scope[:k] + (rel[0],)
+            if first in self.open or first == self.current:
+                return None
+            if first in self.defined:
+                full = scope[:k] + tuple(rel)
+                return full if full in self.defined else None
+        return None
+
+    def ref(self, target, scope):
+        if target is None:
+            return "input"
+        p = target.path
+        common = 0
+        while common < min(len(scope), len(p) - 1) and scope[common] == p[common]:
+            common += 1
+        for m in range(common, -1, -1):
+            rel = p[m:]
+            if self.resolve(rel, scope) == p:
+                return ".".join(rel)
+        self.problems.append(f"'{'.'.join(scope)}': cannot refer to '{target.name}' from there")
+        return target.name
+
+    def write_layer(self, L):
+        scope = L.path[:-1]
+        self.close_to(scope)
+        self.open_to(scope, L.inputs[0] if len(L.inputs) == 1 else False)
+        self.add_child(scope, L.path[-1], "layer")
+        self.current = L.path
+        implicit = self.last[scope]
+        parts = [L.op] + ([] if L.path[-1].isdigit() else [L.path[-1]])
+        parts += [f"{k}={fmt_value(v)}" for k, v in L.attrs]
+        if L.inputs != [implicit]:
+            refs = [self.ref(t, scope) for t in L.inputs]
+            parts.append("from=" + (refs[0] if len(refs) == 1 else "(" + ", ".join(refs) + ")"))
+        line = self.indent() + " ".join(parts)
+        if L.comment:
+            line += "   # " + L.comment
+        self.lines.append(line)
+        self.defined.add(L.path)
+        self.last[scope] = L
+
+    def run(self):
+        for L in self.layers:
+            self.write_layer(L)
+        self.close_to(())
+        if self.last[()] is not self.output:
+            # the output is not the last top-level line: name it there
+            taken = set(self.children[()])
+            out = Layer((make_name("output", taken),), "identity", inputs=[self.output])
+            self.write_layer(out)
+        return self.lines
+
+
+def net_text(name, in_shape, layers, output, header=(), layout=None):
+    """The .net text; raises ImportError_ listing every problem."""
+    w = _Writer(layers, output)
+    body = w.run()
+    if w.problems:
+        raise ImportError_("\n".join(w.problems))
+    out = [f"# {h}" if h else "#" for h in header]
+    out.append(f"network {name}")
+    out.append("input " + "x".join(str(d) for d in in_shape)
+               + (f" layout={layout}" if layout else ""))
+    out.append("")
+    out += body
+    return "\n".join(out) + "\n"
+
+
+def tensors_of(layers):
+    """Full tensor name -> tensor, in layer order."""
+    out = {}
+    for L in layers:
+        for suffix, t in L.tensors.items():
+            out[f"{L.name}.{suffix}"] = t
+    return out
+
+
+def write(prefix, name, in_shape, layers, output, header=(), metadata=None):
+    """Write PREFIX.net and PREFIX.safetensors, or nothing (ImportError_)."""
+    import torch
+    from export_safetensors import save_state_dict
+    text = net_text(name, in_shape, layers, output, header)
+    tens = {}
+    for k, t in tensors_of(layers).items():
+        if not isinstance(t, torch.Tensor):
+            t = torch.from_numpy(__import__("numpy").ascontiguousarray(t))
+        tens[k] = t.detach().to(torch.float32).contiguous()
+    net_path, st_path = prefix + ".net", prefix + ".safetensors"
+    tmp_net, tmp_st = net_path + ".tmp", st_path + ".tmp"
+    try:
+        with open(tmp_net, "w", encoding="utf-8") as f:
+            f.write(text)
+        save_state_dict(tens, tmp_st, metadata=metadata or {})
+        os.replace(tmp_st, st_path)
+        os.replace(tmp_net, net_path)
+    except BaseException:
+        for p in (tmp_net, tmp_st):
+            if os.path.exists(p):
+                os.unlink(p)
+        raise
+    return net_path, st_path
+
+
+def network_name(prefix):
+    base = os.path.basename(prefix)
+    return make_name(base)
