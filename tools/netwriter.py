@@ -255,7 +255,7 @@ def write(prefix, name, in_shape, layers, output, header=(), metadata=None):
     tens = {}
     for k, t in tensors_of(layers).items():
         if not isinstance(t, torch.Tensor):
-            t = torch.from_numpy(__import__("numpy").ascontiguousarray(t))
+            t = torch.from_numpy(__import__("numpy").array(t, copy=True))
         tens[k] = t.detach().to(torch.float32).contiguous()
     net_path, st_path = prefix + ".net", prefix + ".safetensors"
     tmp_net, tmp_st = net_path + ".tmp", st_path + ".tmp"
