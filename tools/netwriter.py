@@ -98,7 +98,10 @@ def spatial(v):
 
 
 class _Writer:
-    def __init__(self, layers, output):
+    def __init__(self, layers, output, aliases=None):
+        self.aliases = aliases or {}  # group path -> name of an identity of its input
+        self.want_alias = set()
+        self.entry = {}
         self.layers = layers
         self.output = output
         self.lines = []
@@ -109,6 +112,7 @@ class _Writer:
         self.closed = set()
         self.problems = []
         self.current = None
+        self.alias_layer = {}
 
     def indent(self):
         return "  " * len(self.open)
@@ -164,7 +168,17 @@ class _Writer:
             self.lines.append(line)
             self.open.append(g)
             self.last[g] = src
+            self.entry[g] = src
             self.children.setdefault(g, [])
+            if g in self.aliases:
+                # the group's input under a local name: an outer name that a
+                # name inside the group shadows stays reachable
+                a = Layer(g + (self.aliases[g],), "identity", inputs=[src])
+                self.add_child(g, a.path[-1], "layer")
+                self.lines.append(self.indent() + f"identity {a.path[-1]}")
+                self.defined.add(a.path)
+                self.last[g] = a
+                self.alias_layer[g] = a
 
     def resolve(self, rel, scope):
         """The full path `rel` names from a line in `scope`, as cnnc resolves it
@@ -189,6 +203,11 @@ class _Writer:
             rel = p[m:]
             if self.resolve(rel, scope) == p:
                 return ".".join(rel)
+        for g in reversed(self.open):
+            if self.entry.get(g) is target:
+                if g in self.alias_layer:
+                    return self.ref(self.alias_layer[g], scope)
+                self.want_alias.add(g)
         self.problems.append(f"'{'.'.join(scope)}': cannot refer to '{target.name}' from there")
         return target.name
 
@@ -201,7 +220,8 @@ class _Writer:
         implicit = self.last[scope]
         parts = [L.op] + ([] if L.path[-1].isdigit() else [L.path[-1]])
         parts += [f"{k}={fmt_value(v)}" for k, v in L.attrs]
-        if L.inputs != [implicit]:
+        aliased = implicit in self.alias_layer.values() and L.inputs == implicit.inputs
+        if L.inputs != [implicit] and not aliased:
             refs = [self.ref(t, scope) for t in L.inputs]
             parts.append("from=" + (refs[0] if len(refs) == 1 else "(" + ", ".join(refs) + ")"))
         line = self.indent() + " ".join(parts)
@@ -227,6 +247,14 @@ def net_text(name, in_shape, layers, output, header=(), layout=None):
     """The .net text; raises ImportError_ listing every problem."""
     w = _Writer(layers, output)
     body = w.run()
+    if w.want_alias:
+        aliases = {}
+        for g in w.want_alias:
+            if any(c.isdigit() for c in w.children.get(g, [])):
+                continue       # an extra child would renumber a Sequential
+            aliases[g] = make_name("x", set(w.children.get(g, [])))
+        w = _Writer(layers, output, aliases)
+        body = w.run()
     if w.problems:
         raise ImportError_("\n".join(w.problems))
     out = [f"# {h}" if h else "#" for h in header]

@@ -546,7 +546,7 @@ def _minpools(layers, output):
         if isinstance(mp, Layer) and mp.op == "maxpool" and r[id(mp)] == 1:
             n1 = mp.inputs[0]
             if isinstance(n1, Layer) and n1.op == "neg" and r[id(n1)] == 1:
-                L.op, L.attrs, L.inputs = "minpool", mp.attrs, n1.inputs
+                L.op, L.attrs, L.inputs, L.base = "minpool", mp.attrs, n1.inputs, "minpool"
                 drop |= {id(mp), id(n1)}
                 if mp.path:                 # a module pool: keep its name
                     L.path, L.base = mp.path, None
