@@ -56,15 +56,32 @@ def _s(v):
 class Importer:
     def __init__(self, model):
         self.model = model
-        g = model.graph
         self.opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
                           None)
+        # Shape arithmetic (the pads of an F.pad, the target of a view) is
+        # computed here and becomes initializers; shapes are inferred again
+        # until nothing more folds.
+        for _ in range(16):
+            self.load()
+            folded = [n for n in self.model.graph.node
+                      if n.op_type != "Constant" and self.fold(n)]
+            if not folded:
+                break
+            self.model = self.without(folded)
+        self.val = {}            # tensor name -> Layer or None (the network input)
+        self.layers = []
+        self.problems = []
+        self.names = set()
+        self.mapping = []        # (saved tensor, initializer name)
+
+    def load(self):
+        g = self.model.graph
         self.consts = {i.name: numpy_helper.to_array(i) for i in g.initializer}
         self.init_names = set(self.consts)
         for n in g.node:
             if n.op_type == "Constant":
                 self.consts[n.output[0]] = self.constant_value(n)
-        inferred = shape_inference.infer_shapes(model)
+        inferred = shape_inference.infer_shapes(self.model)
         self.shapes = {}
         for vi in list(inferred.graph.value_info) + list(inferred.graph.input) \
                 + list(inferred.graph.output):
@@ -72,17 +89,27 @@ class Importer:
             if t.HasField("shape"):
                 self.shapes[vi.name] = [d.dim_value if d.HasField("dim_value") else None
                                         for d in t.shape.dim]
-        self.val = {}            # tensor name -> Layer or None (the network input)
-        self.layers = []
-        self.problems = []
-        self.names = set()
-        self.mapping = []        # (saved tensor, initializer name)
         self.readers = {}
         for n in g.node:
             for i in n.input:
                 self.readers[i] = self.readers.get(i, 0) + 1
         for o in g.output:
             self.readers[o.name] = self.readers.get(o.name, 0) + 1
+
+    def without(self, folded):
+        """The model with the folded nodes' outputs as initializers."""
+        m = onnx.ModelProto()
+        m.CopyFrom(self.model)
+        gone = {id(n) for n in folded}
+        keep = [n for n in self.model.graph.node if id(n) not in gone]
+        del m.graph.node[:]
+        m.graph.node.extend(keep)
+        for n in folded:
+            for o in n.output:
+                if o in self.consts:
+                    m.graph.initializer.append(numpy_helper.from_array(
+                        np.asarray(self.consts[o]), o))
+        return m
 
     @staticmethod
     def constant_value(n):
@@ -331,7 +358,7 @@ class Importer:
             other = add.input[1] if add.input[0] == out else add.input[0]
             if other in self.consts and self.consts[other].size == w.shape[1]:
                 b, b_src = self.consts[other].reshape(-1), other
-                self.skip.add(id(add))
+                self.skip.add(add.output[0])
                 self.alias[add.output[0]] = out
         return self.linear(node, np.ascontiguousarray(w.T), b, node.input[1], b_src)
 
@@ -500,9 +527,9 @@ class Importer:
             mo = mp.output[0]
             u2 = [n for n in self.model.graph.node if mo in n.input]
             if len(u2) == 1 and u2[0].op_type == "Neg" and self.readers.get(mo) == 1:
+                self.val[mp.input[0]] = self.data(node, 0)
                 op, attrs, x = self.pool(mp, attrs_of(mp), "maxpool")
-                self.val[mp.input[0]] = self.val[node.input[0]]
-                self.skip |= {id(mp), id(u2[0])}
+                self.skip |= {mp.output[0], u2[0].output[0]}
                 L = self.emit(mp, "minpool", attrs, [self.data(node, 0)])
                 self.alias[u2[0].output[0]] = out
                 return L
@@ -551,6 +578,20 @@ class Importer:
                 v = f(x[0], x[1])
                 if op == "Div" and np.issubdtype(x[0].dtype, np.integer):
                     v = (x[0] // x[1]).astype(x[0].dtype)
+            elif op == "ConstantOfShape":
+                fill = numpy_helper.to_array(a["value"]) if "value" in a else np.zeros(1, np.float32)
+                v = np.full([int(d) for d in x[0]], fill.reshape(-1)[0], dtype=fill.dtype)
+            elif op == "Transpose":
+                v = np.transpose(x[0], a.get("perm"))
+            elif op == "Slice":
+                v = x[0]
+                starts, ends = [int(t) for t in x[1]], [int(t) for t in x[2]]
+                axes = [int(t) for t in x[3]] if len(x) > 3 else list(range(len(starts)))
+                steps = [int(t) for t in x[4]] if len(x) > 4 else [1] * len(starts)
+                idx = [slice(None)] * v.ndim
+                for st, en, ax, sp in zip(starts, ends, axes, steps):
+                    idx[ax] = slice(st, en, sp)
+                v = v[tuple(idx)]
             elif op == "Reshape":
                 v = x[0].reshape([int(d) if d != 0 else x[0].shape[i]
                                   for i, d in enumerate(x[1])])
@@ -585,7 +626,7 @@ class Importer:
         self.val[inp.name] = None
         self.skip, self.alias, self.bad = set(), {}, set()
         for node in g.node:
-            if id(node) in self.skip or node.op_type == "Constant":
+            if node.output[0] in self.skip or node.op_type == "Constant":
                 continue
             where = f"node '{node.name or '(unnamed)'}' ({node.op_type})"
             if node.domain not in ("", "ai.onnx"):
