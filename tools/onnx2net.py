@@ -391,7 +391,7 @@ class Importer:
         raise Unsupported(f"from {si} to {so}: only to a vector (batch x features)")
 
     def op_Flatten(self, node, a):
-        if a.get("axis", 1) != 1:
+        if a.get("axis", 1) % len(self.shape(node.input[0])) != 1:
             raise Unsupported(f"axis={a['axis']}: only axis=1")
         return self.to_vector(node)
 

@@ -80,11 +80,13 @@ class _Tracer(fx.Tracer):
 
 def source_line(node):
     st = node.stack_trace or ""
-    found = re.findall(r'File "([^"]+)", line (\d+)', st)
-    if not found:
-        return None
-    f, line = found[-1]
-    return f"{f}:{line}"
+    # innermost frame first: the first one in the model's own code
+    torch_dir = os.path.dirname(torch.__file__)
+    for f, line in re.findall(r'File "([^"]+)", line (\d+)', st):
+        if not f.startswith(torch_dir) and os.path.abspath(f) != os.path.abspath(__file__) \
+                and f != "<string>":
+            return f"{f}:{line}"
+    return None
 
 
 def shape_of(node):
@@ -493,6 +495,9 @@ def to_layers(model, in_shape):
                 fn_scope = node.meta.get("cnnc_scope", "")
             else:
                 raise Unsupported("unexpected node")
+            if any(isinstance(i, fx.Node) and val.get(i) == "bad" for i in ins):
+                val[node] = "bad"          # its input is already reported
+                continue
             bad = [i for i in ins if not isinstance(i, fx.Node) or i not in val
                    or val[i] == "shape"]
             if bad:
@@ -523,7 +528,9 @@ def tname(node):
     t = node.target
     if isinstance(t, str):
         return t
-    return getattr(t, "__qualname__", None) or getattr(t, "__name__", str(t))
+    mod = getattr(t, "__module__", None) or "torch"
+    return f"{mod}.{getattr(t, '__name__', str(t))}".replace("torch._C._nn", "F") \
+        .replace("torch.nn.functional", "F").replace("_operator", "operator")
 
 
 def _readers(layers, output):
