@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED_PREFIXES = ("cnn_", "cnnc_", "m4_")
-_RESERVED_WORDS = {"input", "from", "network", "group", "block", "if", "else", "end"}
+_RESERVED_WORDS = {"input", "from"}   # keywords only start a line: a group may be named block
 
 
 class ImportError_(Exception):

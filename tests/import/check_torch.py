@@ -12,7 +12,11 @@ check_torch.py - tools/torch2net.py against cnnc and PyTorch.
    the totals), and the C compiled from it must give exactly (bit for bit)
    the outputs of the C compiled from the original.  The original's C is also
    compared with PyTorch (1e-4).
-2. Models written as their authors write them (tests/import/models.py: a
+2. The published models that examples mirror (tests/mlperf/reference_models.py:
+   MLPerf Tiny's ResNet-8, torchvision-style MobileNetV2 and SqueezeNet):
+   imported, they carry exactly the tensors (names, shapes) of the
+   hand-written example, and their C matches PyTorch.
+3. Models written as their authors write them (tests/import/models.py: a
    torchvision-style ResNet of BasicBlocks, a MobileNetV2 of
    InvertedResiduals, a model made of functions): torch2net -> cnnc -> C,
    equal to PyTorch within 1e-4 * max(1, |ref|).
@@ -155,6 +159,37 @@ def main(argv=None):
                   f"{t['totals']['params']} parameters")
         except (e2elib.E2EError, netwriter.ImportError_) as e:
             problems.append(f"model {name}: {e}")
+
+    # The published models the examples mirror (tests/mlperf/reference_models.py):
+    # the imported tensors must be the hand-written example's, name for name.
+    sys.path.insert(0, os.path.join(ic.ROOT, "tests", "mlperf"))
+    import reference_models
+    for ex, (cls, shape, nparams) in sorted(reference_models.MODELS.items()):
+        name = "ref_" + netwriter.make_name(os.path.splitext(os.path.basename(ex))[0])
+        try:
+            torch.manual_seed(0)
+            model = e2elib.randomize(cls(), zlib.crc32(name.encode()))
+            torch2net.convert(model, list(shape), os.path.join(wd, name), name)
+            t = ic.table(cnnc, os.path.join(wd, name + ".net"))
+            want = ic.table(cnnc, os.path.join(ic.ROOT, "examples", ex))
+            tens = lambda tb: sorted((x["name"], tuple(x["shape"]))
+                                     for l in tb["layers"] for x in l["tensors"])
+            if tens(t) != tens(want):
+                problems.append(f"{cls.__name__}: imported tensors differ from examples/{ex}'s: "
+                                f"{sorted(set(tens(t)) ^ set(tens(want)))[:6]}")
+            if t["totals"]["params"] != nparams:
+                problems.append(f"{cls.__name__}: {t['totals']['params']} parameters, "
+                                f"expected {nparams}")
+            h = e2elib.cnnc_compile(cnnc, os.path.join(wd, name + ".net"),
+                                    os.path.join(wd, name + ".c"),
+                                    os.path.join(wd, name + ".safetensors"))
+            xs = ic.inputs(list(shape), 11)
+            prog.add(name, os.path.join(wd, name + ".c"), h, ic.numel(t["output"]), xs)
+            refs[name] = (model, xs, t["output"])
+            print(f"check_torch: {cls.__name__}: {len(t['layers'])} layers, "
+                  f"{t['totals']['params']} parameters, the tensors of examples/{ex}")
+        except (e2elib.E2EError, netwriter.ImportError_) as e:
+            problems.append(f"{cls.__name__}: {e}")
 
     results = prog.run(ccs)
     worst = 0.0
