@@ -28,6 +28,24 @@ class ImportError_(Exception):
     """The model cannot be written as a .net file; the message says why."""
 
 
+class Default:
+    """An attribute at its default value: not written, but known, so that
+    two uses of a block can differ in it (stride=1 here, stride=2 there)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __eq__(self, other):
+        return isinstance(other, Default) and other.value == self.value
+
+    def __hash__(self):
+        return hash(("Default", repr(self.value)))
+
+
+def unwrap(v):
+    return v.value if isinstance(v, Default) else v
+
+
 class Layer:
     """One line of the .net file.
 
@@ -98,7 +116,9 @@ def spatial(v):
 
 
 class _Writer:
-    def __init__(self, layers, output, aliases=None):
+    def __init__(self, layers, output, aliases=None, uses=None):
+        self.uses = uses or {}        # group path -> (block name, [(param, value)], members)
+        self.member_of = {id(L): g for g, (_, _, ms) in self.uses.items() for L in ms}
         self.aliases = aliases or {}  # group path -> name of an identity of its input
         self.want_alias = set()
         self.entry = {}
@@ -219,7 +239,7 @@ class _Writer:
         self.current = L.path
         implicit = self.last[scope]
         parts = [L.op] + ([] if L.path[-1].isdigit() else [L.path[-1]])
-        parts += [f"{k}={fmt_value(v)}" for k, v in L.attrs]
+        parts += [f"{k}={fmt_value(v)}" for k, v in L.attrs if not isinstance(v, Default)]
         aliased = implicit in self.alias_layer.values() and L.inputs == implicit.inputs
         if L.inputs != [implicit] and not aliased:
             refs = [self.ref(t, scope) for t in L.inputs]
@@ -231,8 +251,35 @@ class _Writer:
         self.defined.add(L.path)
         self.last[scope] = L
 
+    def write_use(self, g):
+        bname, params, ms = self.uses[g]
+        scope = g[:-1]
+        entry = ms[0].inputs[0]
+        self.close_to(scope)
+        self.open_to(scope, entry)
+        self.add_child(scope, g[-1], "block use")
+        self.current = g
+        implicit = self.last[scope]
+        parts = [bname] + ([] if g[-1].isdigit() else [g[-1]])
+        parts += [f"{k}={fmt_value(v)}" for k, v in params]
+        aliased = implicit in self.alias_layer.values() and [entry] == implicit.inputs
+        if [entry] != [implicit] and not aliased:
+            parts.append("from=" + self.ref(entry, scope))
+        self.lines.append(self.indent() + " ".join(parts))
+        for L in ms:
+            for k in range(len(g), len(L.path) + 1):
+                self.defined.add(L.path[:k])
+        self.last[scope] = ms[-1]
+
     def run(self):
+        done = set()
         for L in self.layers:
+            g = self.member_of.get(id(L))
+            if g is not None:
+                if g not in done:
+                    done.add(g)
+                    self.write_use(g)
+                continue
             self.write_layer(L)
         self.close_to(())
         if self.last[()] is not self.output:
@@ -243,18 +290,119 @@ class _Writer:
         return self.lines
 
 
-def net_text(name, in_shape, layers, output, header=(), layout=None):
-    """The .net text; raises ImportError_ listing every problem."""
-    w = _Writer(layers, output)
-    body = w.run()
-    if w.want_alias:
-        aliases = {}
-        for g in w.want_alias:
-            if any(c.isdigit() for c in w.children.get(g, [])):
-                continue       # an extra child would renumber a Sequential
-            aliases[g] = make_name("x", set(w.children.get(g, [])))
-        w = _Writer(layers, output, aliases)
-        body = w.run()
+def _analyze(g, ms):
+    """(structure, values) of group g's layers ms, or None when it cannot be
+    a block body (its first line reads several tensors, or a line reads a
+    tensor outside g other than g's input)."""
+    if len(ms[0].inputs) != 1:
+        return None
+    entry = ms[0].inputs[0]
+    idx = {id(L): i for i, L in enumerate(ms)}
+    struct = []
+    for L in ms:
+        ins = []
+        for t in L.inputs:
+            if t is not None and id(t) in idx:
+                ins.append(idx[id(t)])
+            elif t is entry:
+                ins.append("in")
+            else:
+                return None
+        struct.append((L.path[len(g):], L.op, tuple(k for k, _ in L.attrs), tuple(ins)))
+    return tuple(struct), [[v for _, v in L.attrs] for L in ms]
+
+
+def _fold(layers, classes):
+    """Blocks for repeated modules of one class: (definition lines, uses).
+    Instances whose layers have the same structure share a block; the
+    attribute values that differ between them become its parameters."""
+    members = {}
+    for L in layers:
+        for k in range(1, len(L.path)):
+            members.setdefault(L.path[:k], []).append(L)
+    by_class = {}
+    for g, cls in classes.items():
+        if g in members:
+            by_class.setdefault(cls, []).append(g)
+    uses, defs, names = {}, [], set()
+    for cls in sorted(by_class, key=lambda c: (min(len(g) for g in by_class[c]), c)):
+        parts = {}
+        for g in by_class[cls]:
+            if any(g[:k] in uses for k in range(1, len(g))):
+                continue
+            info = _analyze(g, members[g])
+            if info:
+                parts.setdefault(info[0], []).append((g, info[1]))
+        for struct, insts in parts.items():
+            if len(insts) < 2:
+                continue
+            params, pnames = [], {}      # (layer, attr) -> param name
+            for j, (path, op, keys, ins) in enumerate(struct):
+                for a, key in enumerate(keys):
+                    vals = [vs[j][a] for _, vs in insts]
+                    if all(v == vals[0] for v in vals):
+                        continue
+                    vec = tuple(repr(unwrap(v)) for v in vals)
+                    same = next((p for p, pv in params if pv == vec), None)
+                    if same is None:
+                        same = make_name(key, {p for p, _ in params} | {"input", "from"})
+                        params.append((same, vec))
+                    pnames[(j, a)] = same
+            g0 = insts[0][0]
+            ms0 = members[g0]
+            copies = {}
+            for j, L in enumerate(ms0):
+                attrs = []
+                for a, (k, v) in enumerate(L.attrs):
+                    attrs.append((k, pnames[(j, a)] if (j, a) in pnames else v))
+                C = Layer(L.path[len(g0):], L.op, attrs,
+                          [copies.get(id(t)) if t is not None and id(t) in copies else None
+                           for t in L.inputs])
+                copies[id(L)] = C
+            body = list(copies.values())
+            sub = _Writer(body, body[-1])
+            lines = sub.run()
+            if sub.problems or sub.want_alias or len(lines) and "identity output" in lines[-1]:
+                continue
+            bname = make_name(cls, names)
+            names.add(bname)
+            defs.append((bname, [f"block {bname}" + "".join(f" {p}" for p, _ in params)]
+                         + ["  " + l for l in lines] + ["end", ""]))
+            for g, vs in insts:
+                vals = []
+                for p, _ in params:
+                    (j, a) = next(k for k, v in pnames.items() if v == p)
+                    vals.append((p, unwrap(vs[j][a])))
+                uses[g] = (bname, vals, members[g])
+    # a use inside another use is part of that block's body
+    uses = {g: u for g, u in uses.items() if not any(g[:k] in uses for k in range(1, len(g)))}
+    used = {u[0] for u in uses.values()}
+    return [l for b, text in defs if b in used for l in text], uses
+
+
+def net_text(name, in_shape, layers, output, header=(), layout=None, classes=None):
+    """The .net text; raises ImportError_ listing every problem.  classes
+    maps group paths to the class of their module: repeated classes become
+    blocks."""
+    def attempt(uses):
+        w = _Writer(layers, output, uses=uses)
+        w.run()
+        if w.want_alias:
+            aliases = {}
+            for g in w.want_alias:
+                if any(c.isdigit() for c in w.children.get(g, [])):
+                    continue       # an extra child would renumber a Sequential
+                aliases[g] = make_name("x", set(w.children.get(g, [])))
+            w = _Writer(layers, output, aliases, uses)
+            w.run()
+        return w
+
+    defs, uses = _fold(layers, classes) if classes else ([], {})
+    w = attempt(uses)
+    if w.problems and uses:
+        defs = []                    # blocks or not, the plain file must be right
+        w = attempt({})
+    body = w.lines
     if w.problems:
         raise ImportError_("\n".join(w.problems))
     out = [f"# {h}" if h else "#" for h in header]
@@ -262,6 +410,7 @@ def net_text(name, in_shape, layers, output, header=(), layout=None):
     out.append("input " + "x".join(str(d) for d in in_shape)
                + (f" layout={layout}" if layout else ""))
     out.append("")
+    out += defs
     out += body
     return "\n".join(out) + "\n"
 
@@ -275,11 +424,11 @@ def tensors_of(layers):
     return out
 
 
-def write(prefix, name, in_shape, layers, output, header=(), metadata=None):
+def write(prefix, name, in_shape, layers, output, header=(), metadata=None, classes=None):
     """Write PREFIX.net and PREFIX.safetensors, or nothing (ImportError_)."""
     import torch
     from export_safetensors import save_state_dict
-    text = net_text(name, in_shape, layers, output, header)
+    text = net_text(name, in_shape, layers, output, header, classes=classes)
     tens = {}
     for k, t in tensors_of(layers).items():
         if not isinstance(t, torch.Tensor):

@@ -99,8 +99,7 @@ def shape_of(node):
 # --- modules -------------------------------------------------------------------
 
 def _omit(attrs, key, value, default):
-    if value != default:
-        attrs.append((key, value))
+    attrs.append((key, value if value != default else netwriter.Default(value)))
 
 
 def module_layer(m, in_shape):
@@ -608,13 +607,24 @@ def _name_functions(layers, model, modules):
             L.path = parts + (name,)
 
 
-def convert(model, in_shape, prefix, name=None, header=()):
+def convert(model, in_shape, prefix, name=None, header=(), blocks=True):
     layers, output = to_layers(model, in_shape)
     name = name or netwriter.network_name(prefix)
     hdr = list(header) or [f"imported from PyTorch by tools/torch2net.py "
                            f"({type(model).__name__}, torch {torch.__version__})"]
     return netwriter.write(prefix, name, in_shape, layers, output, hdr,
-                           metadata={"generator": "tools/torch2net.py"})
+                           metadata={"generator": "tools/torch2net.py"},
+                           classes=module_classes(model) if blocks else None)
+
+
+def module_classes(model):
+    """Group path -> class name, for the modules of the model's own classes
+    (torch.nn's containers are groups, never blocks)."""
+    out = {}
+    for name, m in model.named_modules():
+        if name and not type(m).__module__.startswith("torch."):
+            out[tuple(name.split("."))] = type(m).__name__
+    return out
 
 
 def load_model(spec):
