@@ -14,7 +14,9 @@ name (`layer1.0.conv1.weight`); an nn.Sequential's children stay numbered by
 position, one layer per line.  Functions called in a module's forward (`x + y`,
 torch.cat, F.relu ...) become layers inside that module's group, named after
 the operation (`add`, `cat_1`).  A module whose whole forward is one such
-operation is written as one layer named after the module.
+operation is written as one layer named after the module.  Modules of one
+of the model's own classes used more than once become a `block`, with the
+attribute values that differ between them as its parameters.
 
 What maps (everything else is an error):
   modules   Conv1d/2d, MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvg/MaxPool1d/2d(1),
