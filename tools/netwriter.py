@@ -345,7 +345,10 @@ def _fold(layers, classes):
                     vec = tuple(repr(unwrap(v)) for v in vals)
                     same = next((p for p, pv in params if pv == vec), None)
                     if same is None:
-                        same = make_name(key, {p for p, _ in params} | {"input", "from"})
+                        # named after the layer when it has a name: squeeze_out
+                        own = path[-1]
+                        base = key if own.isdigit() else f"{own}_{key}"
+                        same = make_name(base, {p for p, _ in params} | {"input", "from"})
                         params.append((same, vec))
                     pnames[(j, a)] = same
             g0 = insts[0][0]
