@@ -430,8 +430,8 @@ class Importer:
         s = self.shape(node.input[0])
         rank = len(s)
         if self.opset >= 13:
-            axis = a.get("axis", -1) % rank
-            ok = axis == 1 and (rank == 2 or True)
+            # opset 13: softmax along one axis, as the language's over channels
+            ok = a.get("axis", -1) % rank == 1
         else:
             axis = a.get("axis", 1) % rank
             ok = (rank == 2 and axis == 1) or (axis == 1 and all(d == 1 for d in s[2:]))
