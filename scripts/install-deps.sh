@@ -3,7 +3,8 @@
 #
 #   build: a C compiler, make, cmake, flex, bison, m4 and cJSON (the demo)
 #   test:  the above plus Debian's PyTorch (the oracle tests run against it) and
-#          graphviz (the --graph=dot test renders with dot -Tsvg)
+#          graphviz (the --graph=dot test renders with dot -Tsvg), python3-onnx
+#          (the ONNX importer and its tests)
 #
 # Missing Debian packages are installed with apt-get when we are root (or
 # sudo works without a password); otherwise the script prints the exact
@@ -14,7 +15,7 @@ what=${1:-build}
 pkgs=(build-essential cmake flex bison m4 libcjson-dev)
 if [ "$what" = test ]; then
   pkgs+=(python3 python3-torch python3-numpy dataset-fashion-mnist clang libclang-rt-dev
-         gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm graphviz)
+         gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm graphviz python3-onnx)
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
