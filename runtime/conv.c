@@ -79,7 +79,16 @@ static inline float conv_vmla(float acc, float w, float v)
 
 /* The tile loops must unroll completely for the sums to stay in registers;
  * -O2 alone does not unroll loops of 8. */
-#if defined(__GNUC__)
+/* Under AddressSanitizer the forced inlining and unrolling made conv.c take
+ * 10x longer to compile, for no use: sanitized builds get plain loops. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CONV_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CONV_SANITIZED 1
+#endif
+#endif
+#if defined(__GNUC__) && !defined(CONV_SANITIZED)
 #define CONV_INLINE static inline __attribute__((always_inline))
 #define CONV_UNROLL _Pragma("GCC unroll 8")
 #else
