@@ -289,8 +289,8 @@ static void not_multiple(const char *path, long long have, long long per, const 
                         per, unit);
     else
         diag_file_error(path, "%lld %s is not a multiple of the input size, %lld %s (%s): "
-                        "%lld inputs would be %lld %s, %lld would be %lld", have, unit, per,
-                        unit, sh, n, n * per, unit, n + 1, (n + 1) * per);
+                        "%lld input%s would be %lld %s, %lld would be %lld", have, unit, per,
+                        unit, sh, n, n == 1 ? "" : "s", n * per, unit, n + 1, (n + 1) * per);
 }
 
 /* N from the array's shape and the input's; -1 after an error. */
