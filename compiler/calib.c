@@ -14,6 +14,7 @@
  */
 #include "cnnc.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -209,12 +210,14 @@ static int npy_parse(Pool *pool, const char *path, const unsigned char *data, si
                         "the length", hlen, size - start);
         return -1;
     }
-    for (size_t i = 0; i < hlen; i++)
-        if (data[start + i] == 0 || data[start + i] >= 0x80) {
+    for (size_t i = 0; i < hlen; i++) {
+        unsigned char c = data[start + i];
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c >= 0x7f) {
             /* v3 allows UTF-8, but none of the three fields needs it. */
             diag_file_error(path, "bad npy header: byte %zu is not printable ASCII", start + i);
             return -1;
         }
+    }
     Hdr h = { (const char *)data + start, (const char *)data + start + hlen, path, pool };
     bool fortran = false;
     if (npy_header(&h, npy, &fortran) != 0)
@@ -404,12 +407,11 @@ int calib_load_bytes(Pool *pool, const char *path, const unsigned char *data, si
     const char *what = NULL;
     for (long long i = 0; i < n * isize; i++) {
         double v = itemsize == 4 ? f32_le(p + i * 4) : f64_le(p + i * 8);
-        f[i] = (float)v;
-        if (!isfinite(f[i])) {
-            if (bad++ == 0) {
-                first = i;
-                what = isnan(v) ? "NaN" : isinf(v) ? "infinite" : "beyond float32's range";
-            }
+        if (isfinite(v) && fabs(v) <= FLT_MAX) {
+            f[i] = (float)v;
+        } else if (bad++ == 0) {
+            first = i;
+            what = isnan(v) ? "NaN" : isinf(v) ? "infinite" : "beyond float32's range";
         }
     }
     if (bad) {

@@ -620,7 +620,7 @@ int quant_parse_clip(const char *spec, ClipMethod *out);
 void quant_range(const float *v, long long n, const ClipMethod *m, float *scratch, float *lo,
                  float *hi);
 /* Asymmetric per-tensor parameters for [lo, hi], first widened to hold 0:
- * scale = (hi - lo) / 255, zero_point = -128 - round(lo / scale), clamped. */
+ * scale = (hi - lo) / 255, zero_point = round(-128 - lo / scale), clamped. */
 QParams quant_activation_params(float lo, float hi);
 /* round(x / scale) + zero_point, clamped to [-128, 127]. */
 int8_t quant_value(float x, QParams p);

@@ -84,7 +84,8 @@ QParams quant_activation_params(float lo, float hi)
         p.zero_point = CNN_Q_MIN;
         return p;
     }
-    p.zero_point = (int32_t)round_clamp(CNN_Q_MIN - round(rmin / p.scale), CNN_Q_MIN, CNN_Q_MAX);
+    /* The real zero point, rounded (TFLite's GetAsymmetricQuantizationParams). */
+    p.zero_point = (int32_t)round_clamp(CNN_Q_MIN - rmin / p.scale, CNN_Q_MIN, CNN_Q_MAX);
     return p;
 }
 

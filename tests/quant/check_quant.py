@@ -82,7 +82,7 @@ def act_params(lo, hi):
     scale = f32((rmax - rmin) / 255.0)
     if not scale > 0:
         return 1.0, -128
-    return scale, clamp(-128 - rha(rmin / scale), -128, 127)
+    return scale, clamp(rha(-128 - rmin / scale), -128, 127)
 
 
 def qvalue(x, scale, zp):
