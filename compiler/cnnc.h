@@ -630,4 +630,76 @@ int outfile_open(Pool *pool, OutFile *of, const char *path);
 int outfile_commit(OutFile *of);    /* fclose + rename; 0 on success */
 void outfile_abort(OutFile *of);    /* fclose + unlink the temporary */
 
+/*
+ * calib.c: calibration inputs for --int8.  A file holds N inputs of the
+ * network, as raw little-endian float32 (N x the input size) or as a .npy
+ * array ('<f4', or '<f8' converted; C order; shape (N, ...) whose trailing
+ * dims are the input's, size-1 axes aside, or (N, size), or flat).  A .npy
+ * file is recognised by its magic bytes.  Errors name the file: empty, a size
+ * that is not a multiple of the input's, a bad header, another dtype, Fortran
+ * order, NaN or infinity (by sample and element), over CNNC_MAX_CALIB_BYTES.
+ * 0 on success; on failure *out holds no samples.
+ */
+#define CNNC_MAX_CALIB_BYTES (512LL << 20)
+
+typedef struct CalibSet {
+    const char *path;
+    const char *format;         /* "raw float32", "npy <f4", "npy <f8" */
+    long long n;                /* samples, >= 1 */
+    long long size;             /* floats per sample: the input's elements */
+    float *data;                /* n * size, pool-owned */
+} CalibSet;
+
+int calib_load(Pool *pool, const char *path, const Shape *input, CalibSet *out);
+int calib_load_bytes(Pool *pool, const char *path, const unsigned char *data, size_t size,
+                     const Shape *input, CalibSet *out);
+
+/*
+ * quant.c: the compile-time side of TFLite's int8 scheme (docs/int8.md); the
+ * run-time integer arithmetic is runtime/cnn_quant.h.  Scales are float32,
+ * as the generated code and the table print them.
+ */
+typedef struct QParams {
+    float scale;                /* > 0 */
+    int32_t zero_point;         /* in [-128, 127]; 0 for weights */
+} QParams;
+
+/* A real multiplier M >= 0 as multiplier * 2^(shift - 31): multiplier in
+ * [2^30, 2^31) and shift in [-31, 30], or both 0 when M < 2^-32 rounds away. */
+typedef struct QMultiplier {
+    int32_t multiplier;
+    int shift;
+} QMultiplier;
+
+typedef enum ClipKind { CLIP_MINMAX, CLIP_PERCENTILE } ClipKind;
+
+typedef struct ClipMethod {
+    ClipKind kind;
+    double percentile;          /* CLIP_PERCENTILE: in (50, 100] */
+} ClipMethod;
+
+/* "minmax" or "percentile:P" (50 < P <= 100); 0 when valid. */
+int quant_parse_clip(const char *spec, ClipMethod *out);
+/* The range of n values by the method: min/max, or with percentile P the
+ * floor(n * (100 - P) / 100) smallest and as many largest values dropped.
+ * scratch holds n floats (percentile only; NULL for min/max).  n >= 1. */
+void quant_range(const float *v, long long n, const ClipMethod *m, float *scratch, float *lo,
+                 float *hi);
+/* Asymmetric per-tensor parameters for [lo, hi], first widened to hold 0:
+ * scale = (hi - lo) / 255, zero_point = round(-128 - lo / scale), clamped. */
+QParams quant_activation_params(float lo, float hi);
+/* round(x / scale) + zero_point, clamped to [-128, 127]. */
+int8_t quant_value(float x, QParams p);
+/* Symmetric per-output-channel weights: w holds out_c rows of per floats;
+ * scales[c] = max|w_c| / 127 (1 for an all-zero row), q = round(w / scale)
+ * in [-127, 127]. */
+void quant_weights(const float *w, long long out_c, long long per, float *scales, int8_t *q);
+/* round(b / (in_scale * w_scale)), saturated to int32. */
+int32_t quant_bias(float b, float in_scale, float w_scale);
+/* M -> (multiplier, shift); -1 if M is negative or not finite. */
+int quant_multiplier(double real, QMultiplier *out);
+/* The int8 range a fused activation leaves of the output's: relu clamps at
+ * the zero point, relu6 also at 6; others keep [-128, 127]. */
+void quant_act_clamp(ActKind act, QParams out, int32_t *lo, int32_t *hi);
+
 #endif /* CNNC_H */

@@ -34,6 +34,11 @@ static void usage(FILE *fp)
           "  --random-weights=SEED  deterministic made-up weights, for tests and benchmarks\n"
           "  --emit-runtime DIR     write the runtime sources (cnn.h and its kernels) into DIR\n"
           "\n"
+          "int8 (docs/int8.md):\n"
+          "  --int8                 quantize to int8 (TFLite's scheme); needs --calibrate\n"
+          "  --calibrate=FILE       calibration inputs: raw float32 or .npy, N x the input size\n"
+          "  --calibrate-clip=M     activation ranges: minmax (default) or percentile:P\n"
+          "\n"
           "firmware options:\n"
           "  --arena=static|caller  the arena is a static array (default), or NAME_run takes it\n"
           "  --align=N              align the arena, its tensors and the weights to N bytes\n"
@@ -61,6 +66,10 @@ typedef struct Options {
     long long align;
     const char *weights_section;
     Budget budget;
+    bool int8;
+    const char *calibrate;
+    const char *clip_spec;
+    ClipMethod clip;
 } Options;
 
 /* "65536", "64k", "1M" -> bytes; -1 if malformed. */
@@ -202,6 +211,18 @@ static int parse_args(Pool *pool, int argc, char **argv, Options *o)
                 return usage_error("a budget is a number of bytes, like 65536, 64k or 1M, not "
                                    "'%s'", v);
             *(ram ? &o->budget.ram : &o->budget.flash) = n;
+        } else if (strcmp(a, "--int8") == 0) {
+            o->int8 = true;
+        } else if (is_opt(a, "--calibrate-clip")) {
+            if (!(v = opt_value(argc, argv, &i, "--calibrate-clip")) ||
+                quant_parse_clip(v, &o->clip) != 0)
+                return usage_error("--calibrate-clip is minmax or percentile:P with 50 < P <= 100 "
+                                   "(like percentile:99.99), not '%s'", v ? v : "");
+            o->clip_spec = v;
+        } else if (is_opt(a, "--calibrate")) {
+            if (!(v = opt_value(argc, argv, &i, "--calibrate")) || !*v)
+                return usage_error("%s needs a file of calibration inputs", "--calibrate");
+            o->calibrate = v;
         } else if (a[0] == '-' && a[1] != '\0') {
             return usage_error("unknown option '%s'", a);
         } else if (o->input) {
@@ -223,6 +244,13 @@ static int parse_args(Pool *pool, int argc, char **argv, Options *o)
     if (o->graph && (o->table || (o->out_c && strcmp(o->out_c, "-") == 0)))
         return usage_error("%s: --graph and it both write to stdout; run cnnc once for each",
                            o->table ? "--table" : "-o -");
+    if (o->int8 && !o->calibrate)
+        return usage_error("%s needs calibration inputs: add --calibrate=FILE, a raw float32 or "
+                           ".npy file of N inputs of the network (a few hundred typical ones)",
+                           "--int8");
+    if (!o->int8 && (o->calibrate || o->clip_spec))
+        return usage_error("%s only applies with --int8", o->calibrate ? "--calibrate"
+                                                                         : "--calibrate-clip");
     if (o->weights && o->random_seed >= 0)
         return usage_error("%s: give either -w or --random-weights, not both", "-w");
     return 0;
@@ -296,6 +324,15 @@ static int compile(Pool *pool, const Options *opt)
     if (budget_check(&net, &plan, &opt->budget) != 0)
         return -1;
 
+    if (opt->int8) {
+        CalibSet cs;
+        if (calib_load(pool, opt->calibrate, &net.input, &cs) != 0)
+            return -1;
+        diag_file_error(opt->input, "--int8: int8 code generation is not available yet (%s "
+                        "holds %lld calibration input%s, %s); compile without --int8 for float32",
+                        cs.path, cs.n, cs.n == 1 ? "" : "s", cs.format);
+        return -1;
+    }
     if (opt->table || opt->graph) {
         if (opt->table)
             table_print(stdout, &net, &plan, opt->table_fmt);

@@ -1,0 +1,80 @@
+/*
+ * cnn_quant.h - the integer arithmetic of TensorFlow Lite's int8 scheme, the
+ * one copy that the int8 kernels and the compiler's tests share.
+ *
+ * A real value r is stored as q = zero_point + r / scale.  An accumulator
+ * (int32, sum of (x - x_zp) * w plus an int32 bias at scale x_scale * w_scale)
+ * is brought to the output's scale by a real multiplier
+ *
+ *     M = x_scale * w_scale / out_scale  =  multiplier * 2^(shift - 31)
+ *
+ * with multiplier in [2^30, 2^31) (or 0) and shift in [-31, 30], chosen at
+ * compile time (compiler/quant.c).  At run time:
+ *
+ *     cnn_q_mul_by_multiplier(acc, multiplier, shift)
+ *       = rounding_div_pot(srdhm(acc * 2^max(shift, 0), multiplier), max(-shift, 0))
+ *
+ * where srdhm (gemmlowp's SaturatingRoundingDoublingHighMul) is a * b / 2^31
+ * rounded to nearest with ties toward +infinity, saturating the one overflow
+ * (INT32_MIN * INT32_MIN), and rounding_div_pot is x / 2^e rounded to nearest
+ * with ties away from zero.  These are bit-for-bit TFLite's reference
+ * functions, except that the left shift (taken only when M >= 1) saturates
+ * instead of overflowing.
+ *
+ * Plain C99, no libm, no implementation-defined right shift of a negative
+ * number: a firmware build compiles it as it is.
+ */
+#ifndef CNN_QUANT_H
+#define CNN_QUANT_H
+
+#include <stdint.h>
+
+#define CNN_Q_MIN (-128)
+#define CNN_Q_MAX 127
+
+/* floor(x / 2^e) for 0 <= e <= 31, without shifting a negative number. */
+static inline int32_t cnn_q_floor_shift(int32_t x, int e)
+{
+    return x < 0 ? ~(int32_t)((uint32_t)~x >> e) : (int32_t)((uint32_t)x >> e);
+}
+
+/* round(a * b / 2^31), ties toward +infinity; INT32_MIN * INT32_MIN gives
+ * INT32_MAX (the only product whose result does not fit). */
+static inline int32_t cnn_q_srdhm(int32_t a, int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN)
+        return INT32_MAX;
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30);
+    /* C99 division truncates toward zero, as gemmlowp relies on. */
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+}
+
+/* round(x / 2^e) for 0 <= e <= 31, ties away from zero. */
+static inline int32_t cnn_q_rounding_div_pot(int32_t x, int e)
+{
+    uint32_t mask = (uint32_t)(((uint64_t)1 << e) - 1);
+    uint32_t remainder = (uint32_t)x & mask;
+    uint32_t threshold = (mask >> 1) + (x < 0 ? 1u : 0u);
+    return cnn_q_floor_shift(x, e) + (remainder > threshold ? 1 : 0);
+}
+
+/* x * multiplier * 2^(shift - 31), rounded as above; shift in [-31, 30]. */
+static inline int32_t cnn_q_mul_by_multiplier(int32_t x, int32_t multiplier, int shift)
+{
+    int left = shift > 0 ? shift : 0;
+    int right = shift > 0 ? 0 : -shift;
+    if (left > 0) {
+        int64_t y = (int64_t)x * ((int64_t)1 << left);
+        x = y > INT32_MAX ? INT32_MAX : y < INT32_MIN ? INT32_MIN : (int32_t)y;
+    }
+    return cnn_q_rounding_div_pot(cnn_q_srdhm(x, multiplier), right);
+}
+
+/* An int32 value clamped to [lo, hi] (the fused activation's range) as int8. */
+static inline int8_t cnn_q_clamp(int32_t v, int32_t lo, int32_t hi)
+{
+    return (int8_t)(v < lo ? lo : v > hi ? hi : v);
+}
+
+#endif /* CNN_QUANT_H */
