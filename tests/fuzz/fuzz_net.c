@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         long long weights = 0;
         for (int i = 0; i < net.nlayers; i++)
             weights += net.layers[i].params + 2 * net.layers[i].out_shape.dims[0];
-        if (weights < MAX_FUZZ_WEIGHTS && net_first_branch(&net) < 0) {
+        if (weights < MAX_FUZZ_WEIGHTS) {
             Lowered lw;
             lower_network(&pool, &net, &plan, NULL, 1, &lw);
         }
