@@ -180,6 +180,8 @@ typedef struct Program {
  * parsed without error.  Errors are reported through diag_*; the Program holds
  * every line that did parse, so later phases can still check them. */
 int parse_program(Pool *pool, const SourceFile *src, Program *out);
+/* parse.c: "an integer", "a tuple", ...: a value's kind, for messages. */
+const char *value_kind_name(ValueKind k);
 
 /* source.c: read a whole file into pool memory (a NUL added after it); a
  * file over limit bytes is an error whose message ends with hint.  0 on success. */

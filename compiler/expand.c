@@ -221,25 +221,6 @@ static void not_a_param(Expander *E, const Env *env, const Value *v)
         ERR(E, v->loc, "'%s' is not a parameter of block '%s'", v->text, env->block->name);
 }
 
-static const char *value_what(ValueKind k)
-{
-    switch (k) {
-    case VK_INT:
-        return "an integer";
-    case VK_FLOAT:
-        return "a decimal number";
-    case VK_WORD:
-        return "a word";
-    case VK_TUPLE:
-        return "a tuple";
-    case VK_PATH:
-        return "a dotted name";
-    case VK_EXPR:
-        return "an expression";
-    }
-    return "a value";
-}
-
 /* An integer expression; false (reported) on any error. */
 static bool eval(Expander *E, const Env *env, const Value *v, long long *out)
 {
@@ -255,7 +236,7 @@ static bool eval(Expander *E, const Env *env, const Value *v, long long *out)
         }
         if (b->kind != VK_INT) {
             ERR(E, v->loc, "parameter '%s' is %s here, but an expression needs an integer",
-                v->text, value_what(b->kind));
+                v->text, value_kind_name(b->kind));
             return false;
         }
         *out = b->i;
@@ -308,7 +289,7 @@ static bool eval(Expander *E, const Env *env, const Value *v, long long *out)
     }
     default:
         ERR(E, v->loc, "an expression takes integers and parameters, not %s",
-            value_what(v->kind));
+            value_kind_name(v->kind));
         return false;
     }
 }
@@ -402,8 +383,8 @@ static bool eval_cond(Expander *E, const Env *env, const Stmt *s, bool *out)
         return true;
     }
     ERR(E, s->cmp_loc, "'%s' compares two integers%s, not %s and %s", cmp_word(s->cmp),
-        s->cmp == CMP_EQ || s->cmp == CMP_NE ? " or two words" : "", value_what(a->kind),
-        value_what(b->kind));
+        s->cmp == CMP_EQ || s->cmp == CMP_NE ? " or two words" : "", value_kind_name(a->kind),
+        value_kind_name(b->kind));
     return false;
 }
 
@@ -521,7 +502,7 @@ static void resolve_from(Expander *E, const Scope *sc, const Attr *a, int *ins, 
                                                       strlen(it->text));
         if (!name_like) {
             ERR(E, it->loc, "from= takes layer names (a name, a dotted path like stem.2, or "
-                "'input'), not %s", value_what(it->kind));
+                "'input'), not %s", value_kind_name(it->kind));
             *n = 0;
             return;
         }

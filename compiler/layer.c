@@ -157,25 +157,6 @@ static const OpSpec *find_op(const char *name)
     return NULL;
 }
 
-static const char *kind_word(ValueKind k)
-{
-    switch (k) {
-    case VK_INT:
-        return "an integer";
-    case VK_FLOAT:
-        return "a decimal number";
-    case VK_WORD:
-        return "a word";
-    case VK_TUPLE:
-        return "a tuple";
-    case VK_PATH:
-        return "a dotted name";
-    case VK_EXPR:
-        return "an expression";
-    }
-    return "a value";
-}
-
 /* One integer in [lo, CNNC_MAX_DIM]. */
 static bool get_int(const Layer *l, const char *key, const Value *v, long long lo, long long *out)
 {
@@ -192,7 +173,7 @@ static bool get_int(const Layer *l, const char *key, const Value *v, long long l
                        l->op, l->name, key, key, v->f);
         else
             diag_error(v->loc, "%s '%s': %s must be an integer, not %s", l->op, l->name, key,
-                       kind_word(v->kind));
+                       value_kind_name(v->kind));
         return false;
     }
     if (v->i < lo) {
@@ -236,7 +217,7 @@ static bool get_float(const Layer *l, const char *key, const Value *v, double *o
         return false;       /* expand.c reported why it has no value */
     if (v->kind != VK_INT && v->kind != VK_FLOAT) {
         diag_error(v->loc, "%s '%s': %s must be a number, not %s", l->op, l->name, key,
-                   kind_word(v->kind));
+                   value_kind_name(v->kind));
         return false;
     }
     if (!isfinite(v->f)) {

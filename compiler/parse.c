@@ -56,3 +56,23 @@ int parse_program(Pool *pool, const SourceFile *src, Program *out)
         diag_internal("parser ran out of memory");
     return diag_error_count() == errors_before ? 0 : -1;
 }
+
+/* "an integer", "a tuple", ...: a value's kind in a message. */
+const char *value_kind_name(ValueKind k)
+{
+    switch (k) {
+    case VK_INT:
+        return "an integer";
+    case VK_FLOAT:
+        return "a decimal number";
+    case VK_WORD:
+        return "a word";
+    case VK_TUPLE:
+        return "a tuple";
+    case VK_PATH:
+        return "a dotted name";
+    case VK_EXPR:
+        return "an expression";
+    }
+    return "a value";
+}

@@ -117,6 +117,21 @@ def cnnc_compile(cnnc, net, out_c, weights):
     return out_c[:-2] + ".h"
 
 
+def prepare_case(cnnc, casedir, case):
+    """Write CASE.net and its weights (case.text, case.model) into CASEDIR and
+    compile them; sets case.header and case.csrc.  None, or cnnc's messages."""
+    base = os.path.join(casedir, case.name)
+    with open(base + ".net", "w") as f:
+        f.write(case.text)
+    save_weights(case.model, base + ".safetensors")
+    try:
+        case.header = cnnc_compile(cnnc, base + ".net", base + ".c", base + ".safetensors")
+        case.csrc = base + ".c"
+        return None
+    except E2EError as e:
+        return str(e)
+
+
 def emit_runtime(cnnc, rtdir):
     r = run([cnnc, "--emit-runtime", rtdir], "cnnc --emit-runtime")
     if r.returncode != 0:

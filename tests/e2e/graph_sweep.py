@@ -323,17 +323,7 @@ def main(argv=None):
         failures.setdefault(case.index, []).append(msg)
 
     def prepare(case):
-        base = os.path.join(casedir, case.name)
-        with open(base + ".net", "w") as f:
-            f.write(case.text)
-        e2elib.save_weights(case.model, base + ".safetensors")
-        try:
-            case.header = e2elib.cnnc_compile(cnnc, base + ".net", base + ".c",
-                                              base + ".safetensors")
-            case.csrc = base + ".c"
-            return None
-        except e2elib.E2EError as e:
-            return str(e)
+        return e2elib.prepare_case(cnnc, casedir, case)
 
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
         for case, err in zip(cases, ex.map(prepare, cases)):
