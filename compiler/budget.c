@@ -67,8 +67,11 @@ static const char *act_func(LayerKind k)
     }
 }
 
+enum { KIND_FUNCS = 12 };
+
 typedef struct KindCost {
-    const char *funcs[8];       /* the kernel, its private helpers, its activation */
+    const char *funcs[KIND_FUNCS];  /* the kernel, its private helpers, its activation;
+                                       NULL-terminated */
     bool expf, tanhf;           /* reaches libm's expf / tanhf */
 } KindCost;
 
@@ -145,6 +148,8 @@ static KindCost step_cost(const Network *net, int i)
         int f = 0;
         while (c.funcs[f])
             f++;
+        if (f + 1 >= KIND_FUNCS)
+            diag_internal("budget: more than %d functions for layer %d", KIND_FUNCS - 2, i);
         c.funcs[f] = act_func(act->kind);
         c.expf |= act->kind == LK_SIGMOID;
         c.tanhf |= act->kind == LK_TANH;
@@ -174,7 +179,7 @@ long long budget_code_estimate(const Network *net)
         KindCost c = step_cost(net, i);
         expf |= c.expf;
         tanhf |= c.tanhf;
-        for (int f = 0; f < 8 && c.funcs[f]; f++) {
+        for (int f = 0; f < KIND_FUNCS && c.funcs[f]; f++) {
             bool seen = false;
             for (int k = 0; k < nlinked; k++)
                 seen |= strcmp(linked[k], c.funcs[f]) == 0;
@@ -200,7 +205,7 @@ long long budget_stack_estimate(const Network *net)
             continue;
         KindCost c = step_cost(net, i);
         long long s = 0;
-        for (int f = 0; f < 8 && c.funcs[f]; f++)
+        for (int f = 0; f < KIND_FUNCS && c.funcs[f]; f++)
             s += cost_of(c.funcs[f])->stack;
         if (c.expf || c.tanhf)
             s += STACK_LIBM;
