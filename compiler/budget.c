@@ -72,6 +72,8 @@ enum { KIND_FUNCS = 12 };
 typedef struct KindCost {
     const char *funcs[KIND_FUNCS];  /* the kernel, its private helpers, its activation;
                                        NULL-terminated */
+    int depth[KIND_FUNCS];          /* call depth below the kernel's entry (0); functions at
+                                       one depth are alternatives, one of them on the stack */
     bool expf, tanhf;           /* reaches libm's expf / tanhf */
 } KindCost;
 
@@ -81,7 +83,9 @@ typedef struct KindCost {
 static KindCost step_cost(const Network *net, int i)
 {
     const Layer *l = &net->layers[i];
-    KindCost c = { { NULL }, false, false };
+    KindCost c = { { NULL }, { 0 }, false, false };
+    for (int f = 0; f < KIND_FUNCS; f++)
+        c.depth[f] = f;     /* by default each function calls the next */
     const Layer *act = l;
     switch (l->kind) {
     case LK_CONV:
@@ -94,6 +98,11 @@ static KindCost step_cost(const Network *net, int i)
             c.funcs[3] = "conv_rows4_any", c.funcs[4] = "conv_rows2_any";
             c.funcs[5] = "conv_rows1_any", c.funcs[6] = "conv_pixel_wide";
             c.funcs[7] = "cnn_act_f32";
+            /* entry -> conv_blocks -> one rows function -> a wide pixel or the
+             * activation dispatch -> the activation */
+            static const int conv_depth[] = { 0, 1, 2, 2, 2, 2, 3, 3 };
+            for (int f = 0; f < 8; f++)
+                c.depth[f] = conv_depth[f];
         }
         act = NULL;
         break;
@@ -151,6 +160,7 @@ static KindCost step_cost(const Network *net, int i)
         if (f + 1 >= KIND_FUNCS)
             diag_internal("budget: more than %d functions for layer %d", KIND_FUNCS - 2, i);
         c.funcs[f] = act_func(act->kind);
+        c.depth[f] = f ? c.depth[f - 1] + 1 : 0;
         c.expf |= act->kind == LK_SIGMOID;
         c.tanhf |= act->kind == LK_TANH;
     }
@@ -204,9 +214,13 @@ long long budget_stack_estimate(const Network *net)
         if (!layer_has_step(l))
             continue;
         KindCost c = step_cost(net, i);
-        long long s = 0;
+        /* The deepest chain: at each call depth, the largest frame there. */
+        long long frame[KIND_FUNCS] = { 0 }, s = 0;
         for (int f = 0; f < KIND_FUNCS && c.funcs[f]; f++)
-            s += cost_of(c.funcs[f])->stack;
+            if (cost_of(c.funcs[f])->stack > frame[c.depth[f]])
+                frame[c.depth[f]] = cost_of(c.funcs[f])->stack;
+        for (int d = 0; d < KIND_FUNCS; d++)
+            s += frame[d];
         if (c.expf || c.tanhf)
             s += STACK_LIBM;
         if (s > deepest)
