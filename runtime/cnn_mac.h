@@ -1,5 +1,5 @@
 /*
- * cnn_mac.h - the multiply-add of the linear and depthwise kernels, and the
+ * cnn_mac.h - the multiply-add of the conv, linear and depthwise kernels, and the
  * unrolling their register tiles need.  Not installed: generated code
  * includes cnn.h only.
  *

@@ -29,6 +29,7 @@
  */
 #include "cnn.h"
 #include "cnn_internal.h"
+#include "cnn_mac.h"
 #include "cnn_pack.h"
 
 #include <stddef.h>
@@ -39,20 +40,9 @@
 #if defined(CNN_CONV_FMA) && CNN_CONV_FMA
 #include <math.h>
 #define CONV_MAC(acc, w, v) fmaf((w), (v), (acc))
-#elif defined(__GNUC__) && defined(__arm__) && defined(__ARM_FP) && (__ARM_FP & 4) && \
-    !defined(CNN_PORTABLE)
-/* Arm's VFP VMLA.F32 rounds the product and then the sum, exactly like the
- * portable expression below, in one instruction; gcc does not form it
- * without -ffp-contract=fast, which would give VFMA and other bits.
- * (-DCNN_PORTABLE selects the plain C, which gives the same bits.) */
-static inline float conv_vmla(float acc, float w, float v)
-{
-    __asm__("vmla.f32 %0, %1, %2" : "+t"(acc) : "t"(w), "t"(v));
-    return acc;
-}
-#define CONV_MAC(acc, w, v) conv_vmla((acc), (w), (v))
 #else
-#define CONV_MAC(acc, w, v) ((acc) + (w) * (v))
+/* VMLA.F32 on Cortex-M4F/M7, the plain expression elsewhere: same bits. */
+#define CONV_MAC(acc, w, v) CNN_MAC(acc, w, v)
 #endif
 
 /* Pixels per tile for a block of nb channels (CONV_MR), and channels per
