@@ -31,6 +31,7 @@
 #include "cnn_internal.h"
 #include "cnn_mac.h"
 #include "cnn_pack.h"
+#include "conv_x86.h"
 
 #include <stddef.h>
 
@@ -352,6 +353,12 @@ static void conv_blocks(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
     int nb;
     ConvCtx c;
 
+#if CNN_CONV_X86
+    /* x86 with AVX-512 or AVX2: pixels in the SIMD lanes (conv_x86.c), the
+     * same bits; it declines the convs it does not take. */
+    if (cnn_conv2d_x86_f32(p, in, weight, bias, out, 0, p->out_h))
+        return;
+#endif
     conv_setup(&c, p);
     for (g = 0; g < p->groups; g++) {
         c.in = in + g * c.icg * c.cs;

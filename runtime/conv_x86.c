@@ -1,0 +1,415 @@
+/*
+ * conv_x86.c - the AVX-512 / AVX2 path of cnn_conv2d_f32 (conv_x86.h).
+ * Compiles to nothing unless CNN_CONV_X86.
+ *
+ * The portable tile (conv.c) puts output channels in the SIMD lanes; here
+ * the lanes are output PIXELS, and the channels are separate registers:
+ *
+ *   - A vector is XL consecutive "lanes" q of a virtual output grid of
+ *     width vw: lane q is output pixel (y, x) = (q / vw, q % vw) when
+ *     x < out_w, and no pixel otherwise.  Its input for tap (ky, kx) is at
+ *     (y*stride_h - pad_top + ky*dil_h)*in_w + x*stride_w - pad_left + kx*dil_w,
+ *     which is linear in q in two cases: with unit strides and vw = in_w
+ *     ("flat": one vector spans several rows, so a 4x4 map fills one zmm),
+ *     and within one row when vw is out_w rounded up to XL ("rows").  A tap
+ *     then reads one vector per input channel (two and a permute for
+ *     stride_w 2), from the channel-first input in place.
+ *   - Every (lane, tap) whose input is padding or that is no pixel is masked
+ *     off, in the load and in the multiply-add (a masked-off lane keeps its
+ *     sum), so zero padding costs no copy and the result is exactly that of
+ *     leaving the tap out, which is what the portable code does.
+ *   - A tile is nv vectors (up to 3) by the nb (8, 4, 2, 1) channels of one
+ *     packed block, or by up to three blocks of 8 when nv is 1: up to 24 sums
+ *     in zmm registers.  Per tap and input channel it loads nv vectors and
+ *     broadcasts each of the tile's weights (contiguous in the packed
+ *     block), for nv*channels masked FMAs.
+ *   - The finished sums of a channel go to out[o][y][x]: valid lanes are
+ *     consecutive output pixels, so a (compressed) masked store.
+ *
+ * Numerics: each sum starts at the bias and adds its taps in the order
+ * (ky, i, kx), one rounding per multiply-add (FMA), like the portable path
+ * with CNN_CONV_FMA: the same bits (tests/runtime/test_conv_x86.c).
+ */
+#include "conv_x86.h"
+
+#if CNN_CONV_X86
+
+#include "cnn_internal.h"
+#include "cnn_pack.h"
+
+#include <immintrin.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__AVX512F__)
+#define XL 16                   /* lanes */
+#define XNV 3                   /* vectors per tile */
+#define XNBLK 3                 /* blocks of 8 per tile (with one vector) */
+#define XSTRIDE_MAX 2
+typedef __m512 XVec;
+typedef __mmask16 XMask;
+#define X_ZERO() _mm512_setzero_ps()
+#define X_SET1(v) _mm512_set1_ps(v)
+#define X_MASK(bits) ((XMask)(bits))
+#define X_LOAD(m, ptr) _mm512_maskz_loadu_ps((m), (ptr))
+/* acc + x*w where m is set, acc elsewhere: one vfmadd231ps with a mask */
+#define X_FMA(acc, x, w, m) _mm512_mask3_fmadd_ps((x), _mm512_set1_ps(w), (acc), (m))
+#else
+#define XL 8
+#define XNV 1
+#define XNBLK 1
+#define XSTRIDE_MAX 1
+typedef __m256 XVec;
+typedef __m256i XMask;
+#define X_ZERO() _mm256_setzero_ps()
+#define X_SET1(v) _mm256_set1_ps(v)
+static inline XMask x_mask(uint32_t bits)
+{
+    const __m256i sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)bits), sel), sel);
+}
+#define X_MASK(bits) x_mask(bits)
+#define X_LOAD(m, ptr) _mm256_maskload_ps((ptr), (m))
+#define X_FMA(acc, x, w, m)                                                                  \
+    _mm256_blendv_ps((acc), _mm256_fmadd_ps((x), _mm256_set1_ps(w), (acc)),                  \
+                     _mm256_castsi256_ps(m))
+#endif
+
+#define XNC (8 * XNBLK)         /* the most channels in a tile */
+enum { XK = 16 };               /* the largest kernel_h and kernel_w taken */
+
+/* The tile loops must unroll for the sums to stay in registers; sanitized
+ * builds (slow to compile unrolled) get plain loops, as in conv.c. */
+#if defined(__SANITIZE_ADDRESS__)
+#define X_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define X_SANITIZED 1
+#endif
+#endif
+#if defined(__GNUC__) && !defined(X_SANITIZED)
+#define X_INLINE static inline __attribute__((always_inline))
+#define X_UNROLL _Pragma("GCC unroll 24")
+#else
+#define X_INLINE static inline
+#define X_UNROLL
+#endif
+
+/* What every tile of a call needs. */
+typedef struct XConv {
+    const CnnConv2dParams *p;
+    int32_t cs;                 /* input channel stride: in_h*in_w */
+    int32_t icg, k;             /* input channels per group, taps per output channel */
+    int32_t plane;              /* out_h*out_w */
+    int32_t vw;                 /* width of the lane grid */
+} XConv;
+
+/* The vectors of one tile: which lanes are pixels and which taps they read. */
+typedef struct XTile {
+    int32_t nv;
+    int32_t base[XNV];          /* input offset of lane 0's tap (0, 0), may be < 0 */
+    int32_t first[XNV];         /* output index of the first pixel lane */
+    uint32_t lane[XNV];         /* the lanes that are output pixels */
+    uint32_t row[XNV][XK];      /* pixel lanes whose kernel row ky is inside the input */
+    uint32_t col[XNV][XK];      /* pixel lanes whose kernel column kx is inside the input */
+} XTile;
+
+/* nv vectors from lane q0 on (q0 < q1, the end of the lanes asked for). */
+static void x_tile_masks(const XConv *c, XTile *t, int32_t q0, int32_t q1, int nv)
+{
+    const CnnConv2dParams *p = c->p;
+    int v, j;
+    int32_t ky, kx;
+
+    t->nv = nv;
+    for (v = 0; v < nv; v++) {
+        const int32_t qv = q0 + v * XL;
+        int32_t y = qv / c->vw, x = qv % c->vw;
+        t->base[v] = (y * p->stride_h - p->pad_top) * p->in_w + x * p->stride_w - p->pad_left;
+        t->first[v] = -1;
+        t->lane[v] = 0;
+        for (ky = 0; ky < p->kernel_h; ky++)
+            t->row[v][ky] = 0;
+        for (kx = 0; kx < p->kernel_w; kx++)
+            t->col[v][kx] = 0;
+        for (j = 0; j < XL; j++, x++) {
+            if (x == c->vw)
+                x = 0, y++;
+            if (qv + j >= q1 || x >= p->out_w)
+                continue;
+            if (t->first[v] < 0)
+                t->first[v] = y * p->out_w + x;
+            t->lane[v] |= 1u << j;
+            for (ky = 0; ky < p->kernel_h; ky++) {
+                const int32_t r = y * p->stride_h - p->pad_top + ky * p->dilation_h;
+                if (r >= 0 && r < p->in_h)
+                    t->row[v][ky] |= 1u << j;
+            }
+            for (kx = 0; kx < p->kernel_w; kx++) {
+                const int32_t s = x * p->stride_w - p->pad_left + kx * p->dilation_w;
+                if (s >= 0 && s < p->in_w)
+                    t->col[v][kx] |= 1u << j;
+            }
+        }
+    }
+}
+
+/* Lane j of a stride-2 vector reads element 2j of a 2*XL run: the load
+ * masks of its two halves. */
+static inline uint32_t x_spread8(uint32_t m)
+{
+    m &= 0xFF;
+    m = (m | m << 4) & 0x0F0F;
+    m = (m | m << 2) & 0x3333;
+    return (m | m << 1) & 0x5555;
+}
+
+/* The pixel lanes of acc into out (the channel's first float). */
+static inline void x_store(float *out, const XTile *t, int v, XVec acc)
+{
+    const uint32_t m = t->lane[v];
+    if (!m)
+        return;
+#if defined(__AVX512F__)
+    if (((m + 1) & m) == 0) {       /* lanes 0 .. n-1: consecutive pixels */
+        _mm512_mask_storeu_ps(out + t->first[v], X_MASK(m), acc);
+    } else {                        /* a row's end and the next's start */
+        uint32_t n = 0, b;
+        for (b = m; b; b &= b - 1)
+            n++;
+        _mm512_mask_storeu_ps(out + t->first[v], X_MASK((1u << n) - 1),
+                              _mm512_maskz_compress_ps(X_MASK(m), acc));
+    }
+#else
+    {
+        float tmp[XL];
+        int j, n = 0;
+        _mm256_storeu_ps(tmp, acc);
+        for (j = 0; j < XL; j++)
+            if (m >> j & 1)
+                out[t->first[v] + n++] = tmp[j];
+    }
+#endif
+}
+
+/*
+ * The micro-kernel: the nv vectors of t by nblk blocks of nb channels; w is
+ * the first block's packed weights (the others follow, nb*k floats apart),
+ * bias and out the first channel's; in the group's first input channel.
+ * sw: stride_w (1 or 2).
+ */
+X_INLINE void x_tile(const XConv *c, const XTile *t, const float *in, const float *w,
+                     const float *bias, float *out, const int nb, const int nblk, const int nv,
+                     const int sw)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t kh = p->kernel_h, kw = p->kernel_w;
+    const int32_t wblk = nb * c->k, wi = kh * kw * nb;
+    XVec acc[XNV][XNC];
+    int v, n, b;
+    int32_t ky, kx, i;
+
+    X_UNROLL
+    for (v = 0; v < nv; v++)
+        X_UNROLL
+        for (n = 0; n < nb * nblk; n++)
+            acc[v][n] = bias ? X_SET1(bias[n]) : X_ZERO();
+    for (ky = 0; ky < kh; ky++) {
+        XMask m[XNV][XK];
+#if XSTRIDE_MAX > 1
+        XMask mlo[XNV][XK], mhi[XNV][XK];
+#endif
+        const float *src = in + ky * p->dilation_h * p->in_w;
+        const float *wk = w + ky * kw * nb;
+        uint32_t any = 0;
+        for (v = 0; v < nv; v++)
+            for (kx = 0; kx < kw; kx++) {
+                const uint32_t bits = t->row[v][ky] & t->col[v][kx];
+                any |= bits;
+                m[v][kx] = X_MASK(bits);
+#if XSTRIDE_MAX > 1
+                if (sw == 2) {
+                    mlo[v][kx] = X_MASK(x_spread8(bits));
+                    mhi[v][kx] = X_MASK(x_spread8(bits >> 8));
+                }
+#endif
+            }
+        if (!any)
+            continue;
+        for (i = 0; i < c->icg; i++, src += c->cs, wk += wi) {
+            for (kx = 0; kx < kw; kx++) {
+                const float *s = src + kx * p->dilation_w;
+                const float *wt = wk + kx * nb;
+                XVec x[XNV];
+                X_UNROLL
+                for (v = 0; v < nv; v++) {
+#if XSTRIDE_MAX > 1
+                    if (sw == 2) {
+                        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16,
+                                                               18, 20, 22, 24, 26, 28, 30);
+                        const XVec lo = X_LOAD(mlo[v][kx], s + t->base[v]);
+                        const XVec hi = X_LOAD(mhi[v][kx], s + t->base[v] + XL);
+                        x[v] = _mm512_permutex2var_ps(lo, even, hi);
+                        continue;
+                    }
+#endif
+                    x[v] = X_LOAD(m[v][kx], s + t->base[v]);
+                }
+                X_UNROLL
+                for (b = 0; b < nblk; b++)
+                    X_UNROLL
+                    for (n = 0; n < nb; n++) {
+                        const float wv = wt[b * wblk + n];
+                        X_UNROLL
+                        for (v = 0; v < nv; v++)
+                            acc[v][b * nb + n] = X_FMA(acc[v][b * nb + n], x[v], wv, m[v][kx]);
+                    }
+            }
+        }
+    }
+    X_UNROLL
+    for (v = 0; v < nv; v++)
+        X_UNROLL
+        for (n = 0; n < nb * nblk; n++)
+            x_store(out + n * c->plane, t, v, acc[v][n]);
+}
+
+typedef void XTileFn(const XConv *c, const XTile *t, const float *in, const float *w,
+                     const float *bias, float *out);
+
+#define X_TILE_FN(NB, NBLK, NV, SW)                                                          \
+    static void x_tile_##NB##_##NBLK##_##NV##_##SW(const XConv *c, const XTile *t,           \
+                                                   const float *in, const float *w,          \
+                                                   const float *bias, float *out)            \
+    {                                                                                        \
+        x_tile(c, t, in, w, bias, out, NB, NBLK, NV, SW);                                    \
+    }
+
+/* Every (block width, blocks, vectors) a call can ask for, per stride. */
+#define X_TILE_FNS(SW)                                                                       \
+    X_TILE_FN(8, 1, 1, SW)                                                                   \
+    X_TILE_FN(4, 1, 1, SW)                                                                   \
+    X_TILE_FN(2, 1, 1, SW)                                                                   \
+    X_TILE_FN(1, 1, 1, SW)                                                                   \
+    X_TILE_FNS_WIDE(SW)
+
+#if XNV > 1
+#define X_TILE_FNS_WIDE(SW)                                                                  \
+    X_TILE_FN(8, 1, 2, SW)                                                                   \
+    X_TILE_FN(8, 1, 3, SW)                                                                   \
+    X_TILE_FN(8, 2, 1, SW)                                                                   \
+    X_TILE_FN(8, 3, 1, SW)                                                                   \
+    X_TILE_FN(4, 1, 2, SW)                                                                   \
+    X_TILE_FN(4, 1, 3, SW)                                                                   \
+    X_TILE_FN(2, 1, 2, SW)                                                                   \
+    X_TILE_FN(2, 1, 3, SW)                                                                   \
+    X_TILE_FN(1, 1, 2, SW)                                                                   \
+    X_TILE_FN(1, 1, 3, SW)
+#else
+#define X_TILE_FNS_WIDE(SW)
+#endif
+
+X_TILE_FNS(1)
+#if XSTRIDE_MAX > 1
+X_TILE_FNS(2)
+#endif
+
+/* The tile function of (nb, nblk, nv, sw); nblk > 1 only with nb 8, nv 1. */
+static XTileFn *x_tile_fn(int nb, int nblk, int nv, int sw)
+{
+#define X_PICK(SW)                                                                           \
+    switch (nb * 100 + nblk * 10 + nv) {                                                     \
+    case 811: return x_tile_8_1_1_##SW;                                                      \
+    case 411: return x_tile_4_1_1_##SW;                                                      \
+    case 211: return x_tile_2_1_1_##SW;                                                      \
+    case 111: return x_tile_1_1_1_##SW;                                                      \
+    X_PICK_WIDE(SW)                                                                          \
+    default: return 0;                                                                       \
+    }
+#if XNV > 1
+#define X_PICK_WIDE(SW)                                                                      \
+    case 812: return x_tile_8_1_2_##SW;                                                      \
+    case 813: return x_tile_8_1_3_##SW;                                                      \
+    case 821: return x_tile_8_2_1_##SW;                                                      \
+    case 831: return x_tile_8_3_1_##SW;                                                      \
+    case 412: return x_tile_4_1_2_##SW;                                                      \
+    case 413: return x_tile_4_1_3_##SW;                                                      \
+    case 212: return x_tile_2_1_2_##SW;                                                      \
+    case 213: return x_tile_2_1_3_##SW;                                                      \
+    case 112: return x_tile_1_1_2_##SW;                                                      \
+    case 113: return x_tile_1_1_3_##SW;
+#else
+#define X_PICK_WIDE(SW)
+#endif
+#if XSTRIDE_MAX > 1
+    if (sw == 2)
+        X_PICK(2)
+#endif
+    (void)sw;
+    X_PICK(1)
+#undef X_PICK
+#undef X_PICK_WIDE
+}
+
+int cnn_conv2d_x86_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                       const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                       float *CNN_RESTRICT out, int32_t y0, int32_t y1)
+{
+    const int padded = p->pad_top || p->pad_bottom || p->pad_left || p->pad_right;
+    const int32_t ocg = p->out_c / p->groups;
+    int32_t g, j, q, qs, qe, o;
+    int32_t n_flat, n_rows;
+    XConv c;
+    XTile t;
+
+    if ((padded && p->pad_mode != CNN_PAD_ZEROS) || p->in_hwc || p->kernel_h > XK ||
+        p->kernel_w > XK || p->stride_w > XSTRIDE_MAX || y0 >= y1)
+        return 0;
+    c.p = p;
+    c.cs = p->in_h * p->in_w;
+    c.icg = p->in_c / p->groups;
+    c.k = c.icg * p->kernel_h * p->kernel_w;
+    c.plane = p->out_h * p->out_w;
+    /* Flat lanes (rows of in_w, vectors across rows) where they are linear
+     * and take fewer vectors than rows of out_w rounded up. */
+    n_rows = (y1 - y0) * ((p->out_w + XL - 1) / XL);
+    n_flat = ((y1 - y0 - 1) * p->in_w + p->out_w + XL - 1) / XL;
+    if (p->stride_h == 1 && p->stride_w == 1 && p->out_w <= p->in_w && n_flat < n_rows)
+        c.vw = p->in_w;
+    else
+        c.vw = (p->out_w + XL - 1) / XL * XL;
+    qs = y0 * c.vw;
+    qe = (y1 - 1) * c.vw + p->out_w;
+
+    for (g = 0; g < p->groups; g++) {
+        const float *in_g = in + g * c.icg * c.cs;
+        for (q = qs; q < qe; q += t.nv * XL) {
+            int nv = (int)((qe - q + XL - 1) / XL);
+            if (nv > XNV)
+                nv = XNV;
+            x_tile_masks(&c, &t, q, qe, nv);
+            for (j = 0; j < ocg;) {
+                const int nb = cnn_conv_block_width(ocg - j);
+                int nblk = 1;
+                if (nb == 8 && nv == 1)
+                    nblk = (ocg - j) / 8 > XNBLK ? XNBLK : (int)((ocg - j) / 8);
+                o = g * ocg + j;
+                x_tile_fn(nb, nblk, nv, p->stride_w)(&c, &t, in_g, weight + o * c.k,
+                                                     bias ? bias + o : NULL,
+                                                     out + o * c.plane);
+                j += nb * nblk;
+            }
+        }
+    }
+    if (p->act.fn)
+        for (o = 0; o < p->out_c; o++) {
+            float *r = out + o * c.plane + y0 * p->out_w;
+            cnn_act_f32(&p->act, r, r, (y1 - y0) * p->out_w);
+        }
+    return 1;
+}
+
+#else
+/* ISO C wants a translation unit to declare something. */
+typedef int cnn_conv_x86_unused;
+#endif /* CNN_CONV_X86 */
