@@ -209,6 +209,7 @@ X_INLINE void x_tile(const XConv *c, const XTile *t, const float *in, const floa
     int v, n, b;
     int32_t ky, kx, i;
 
+    (void)sw;
     X_UNROLL
     for (v = 0; v < nv; v++)
         X_UNROLL
