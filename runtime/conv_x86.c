@@ -100,7 +100,8 @@ typedef struct XConv {
     const CnnConv2dParams *p;
     int32_t cs;                 /* input channel stride: in_h*in_w */
     int32_t icg, k;             /* input channels per group, taps per output channel */
-    int32_t plane;              /* out_h*out_w */
+    int32_t ocs;                /* output channel stride */
+    int32_t y0;                 /* the first output row asked for */
     int32_t vw;                 /* width of the lane grid */
 } XConv;
 
@@ -127,6 +128,47 @@ static void x_tile_masks(const XConv *c, XTile *t, int32_t q0, int32_t q1, int n
         int32_t y = qv / c->vw, x = qv % c->vw;
         t->base[v] = (y * p->stride_h - p->pad_top) * p->in_w + x * p->stride_w - p->pad_left;
         t->first[v] = -1;
+#if defined(__AVX512F__)
+        {
+            /* Each lane's (y, x) and a compare per kernel row and column. */
+            const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+                                                   13, 14, 15);
+            const __m512i vw = _mm512_set1_epi32(c->vw);
+            __m512i xs = _mm512_add_epi32(_mm512_set1_epi32(x), iota);
+            __m512i ys = _mm512_set1_epi32(y), rs, ss;
+            __mmask16 wrap, lane;
+            int32_t yj[XL], xj[XL];
+            while ((wrap = _mm512_cmpge_epi32_mask(xs, vw)) != 0) {
+                xs = _mm512_mask_sub_epi32(xs, wrap, xs, vw);
+                ys = _mm512_mask_add_epi32(ys, wrap, ys, _mm512_set1_epi32(1));
+            }
+            lane = _mm512_cmplt_epi32_mask(xs, _mm512_set1_epi32(p->out_w)) &
+                   _mm512_cmplt_epi32_mask(_mm512_add_epi32(_mm512_set1_epi32(qv), iota),
+                                           _mm512_set1_epi32(q1));
+            t->lane[v] = lane;
+            rs = _mm512_sub_epi32(_mm512_mullo_epi32(ys, _mm512_set1_epi32(p->stride_h)),
+                                  _mm512_set1_epi32(p->pad_top));
+            ss = _mm512_sub_epi32(_mm512_mullo_epi32(xs, _mm512_set1_epi32(p->stride_w)),
+                                  _mm512_set1_epi32(p->pad_left));
+            for (ky = 0; ky < p->kernel_h; ky++) {
+                const __m512i r = _mm512_add_epi32(rs, _mm512_set1_epi32(ky * p->dilation_h));
+                t->row[v][ky] = _mm512_mask_cmpge_epi32_mask(lane, r, _mm512_setzero_si512()) &
+                                _mm512_cmplt_epi32_mask(r, _mm512_set1_epi32(p->in_h));
+            }
+            for (kx = 0; kx < p->kernel_w; kx++) {
+                const __m512i s = _mm512_add_epi32(ss, _mm512_set1_epi32(kx * p->dilation_w));
+                t->col[v][kx] = _mm512_mask_cmpge_epi32_mask(lane, s, _mm512_setzero_si512()) &
+                                _mm512_cmplt_epi32_mask(s, _mm512_set1_epi32(p->in_w));
+            }
+            if (lane) {
+                _mm512_storeu_si512(yj, ys);
+                _mm512_storeu_si512(xj, xs);
+                for (j = 0; !(lane >> j & 1); j++)
+                    ;
+                t->first[v] = (yj[j] - c->y0) * p->out_w + xj[j];
+            }
+        }
+#else
         t->lane[v] = 0;
         for (ky = 0; ky < p->kernel_h; ky++)
             t->row[v][ky] = 0;
@@ -138,7 +180,7 @@ static void x_tile_masks(const XConv *c, XTile *t, int32_t q0, int32_t q1, int n
             if (qv + j >= q1 || x >= p->out_w)
                 continue;
             if (t->first[v] < 0)
-                t->first[v] = y * p->out_w + x;
+                t->first[v] = (y - c->y0) * p->out_w + x;
             t->lane[v] |= 1u << j;
             for (ky = 0; ky < p->kernel_h; ky++) {
                 const int32_t r = y * p->stride_h - p->pad_top + ky * p->dilation_h;
@@ -151,6 +193,7 @@ static void x_tile_masks(const XConv *c, XTile *t, int32_t q0, int32_t q1, int n
                     t->col[v][kx] |= 1u << j;
             }
         }
+#endif
     }
 }
 
@@ -272,7 +315,7 @@ X_INLINE void x_tile(const XConv *c, const XTile *t, const float *in, const floa
     for (v = 0; v < nv; v++)
         X_UNROLL
         for (n = 0; n < nb * nblk; n++)
-            x_store(out + n * c->plane, t, v, acc[v][n]);
+            x_store(out + n * c->ocs, t, v, acc[v][n]);
 }
 
 typedef void XTileFn(const XConv *c, const XTile *t, const float *in, const float *w,
@@ -352,9 +395,9 @@ static XTileFn *x_tile_fn(int nb, int nblk, int nv, int sw)
 #undef X_PICK_WIDE
 }
 
-int cnn_conv2d_x86_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
-                       const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
-                       float *CNN_RESTRICT out, int32_t y0, int32_t y1)
+int cnn_conv2d_x86_rows_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                            const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                            float *CNN_RESTRICT out, int32_t out_cs, int32_t y0, int32_t y1)
 {
     const int padded = p->pad_top || p->pad_bottom || p->pad_left || p->pad_right;
     const int32_t ocg = p->out_c / p->groups;
@@ -370,7 +413,8 @@ int cnn_conv2d_x86_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
     c.cs = p->in_h * p->in_w;
     c.icg = p->in_c / p->groups;
     c.k = c.icg * p->kernel_h * p->kernel_w;
-    c.plane = p->out_h * p->out_w;
+    c.ocs = out_cs;
+    c.y0 = y0;
     /* Flat lanes (rows of in_w, vectors across rows) where they are linear
      * and take fewer vectors than rows of out_w rounded up. */
     n_rows = (y1 - y0) * ((p->out_w + XL - 1) / XL);
@@ -396,18 +440,23 @@ int cnn_conv2d_x86_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                     nblk = (ocg - j) / 8 > XNBLK ? XNBLK : (int)((ocg - j) / 8);
                 o = g * ocg + j;
                 x_tile_fn(nb, nblk, nv, p->stride_w)(&c, &t, in_g, weight + o * c.k,
-                                                     bias ? bias + o : NULL,
-                                                     out + o * c.plane);
+                                                     bias ? bias + o : NULL, out + o * out_cs);
                 j += nb * nblk;
             }
         }
     }
     if (p->act.fn)
-        for (o = 0; o < p->out_c; o++) {
-            float *r = out + o * c.plane + y0 * p->out_w;
-            cnn_act_f32(&p->act, r, r, (y1 - y0) * p->out_w);
-        }
+        for (o = 0; o < p->out_c; o++)
+            cnn_act_f32(&p->act, out + o * out_cs, out + o * out_cs, (y1 - y0) * p->out_w);
     return 1;
+}
+
+int cnn_conv2d_x86_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                       const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                       float *CNN_RESTRICT out, int32_t y0, int32_t y1)
+{
+    return cnn_conv2d_x86_rows_f32(p, in, weight, bias, out + y0 * p->out_w,
+                                   p->out_h * p->out_w, y0, y1);
 }
 
 #else

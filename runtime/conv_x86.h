@@ -35,6 +35,15 @@
 int cnn_conv2d_x86_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                        const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
                        float *CNN_RESTRICT out, int32_t y0, int32_t y1);
+
+/*
+ * The same rows into a buffer of their own, as a fused conv+pool wants them:
+ * row y (y0 <= y < y1) of output channel o goes to
+ * out[o*out_cs + (y - y0)*out_w], out_cs >= (y1 - y0)*out_w.
+ */
+int cnn_conv2d_x86_rows_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                            const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                            float *CNN_RESTRICT out, int32_t out_cs, int32_t y0, int32_t y1);
 #endif
 
 #endif /* CNN_CONV_X86_H */
