@@ -33,6 +33,57 @@ static void linear_block(int32_t n, const float *CNN_RESTRICT in, const float *C
         acc[j] = a[j];
 }
 
+#if defined(__AVX__) && !defined(CNN_PORTABLE)
+#include <immintrin.h>
+#define LINEAR_X86 1
+
+/*
+ * x86 with AVX: nblk blocks (of B = 8 outputs, one ymm register each) in one
+ * pass over in[], so nblk independent sums hide the add's latency that one
+ * block's single chain waits on.  Each lane adds w*v (rounded) to its sum in
+ * the order i = 0, 1, ..., like linear_block: the same bits.
+ */
+static inline void linear_blocks_x86(int32_t n, const float *CNN_RESTRICT in,
+                                     const float *CNN_RESTRICT w, float *CNN_RESTRICT out,
+                                     const int nblk)
+{
+    __m256 a[8];
+    int32_t i;
+    int b;
+    CNN_UNROLL8
+    for (b = 0; b < nblk; b++)
+        a[b] = _mm256_setzero_ps();
+    for (i = 0; i < n; i++) {
+        const __m256 v = _mm256_set1_ps(in[i]);
+        CNN_UNROLL8
+        for (b = 0; b < nblk; b++)
+            a[b] = _mm256_add_ps(a[b], _mm256_mul_ps(_mm256_loadu_ps(w + b * n * B + i * B), v));
+    }
+    CNN_UNROLL8
+    for (b = 0; b < nblk; b++)
+        _mm256_storeu_ps(out + b * B, a[b]);
+}
+
+/* The first 'full' outputs (a multiple of B), up to 8 blocks per pass. */
+static void linear_x86(int32_t n, int32_t full, const float *CNN_RESTRICT in,
+                       const float *CNN_RESTRICT w, float *CNN_RESTRICT out)
+{
+    int32_t o = 0;
+    for (; full - o >= 8 * B; o += 8 * B)
+        linear_blocks_x86(n, in, w + o * n, out + o, 8);
+    if (full - o >= 4 * B) {
+        linear_blocks_x86(n, in, w + o * n, out + o, 4);
+        o += 4 * B;
+    }
+    if (full - o >= 2 * B) {
+        linear_blocks_x86(n, in, w + o * n, out + o, 2);
+        o += 2 * B;
+    }
+    if (full - o >= B)
+        linear_block(n, in, w + o * n, out + o);
+}
+#endif
+
 /* One output from a contiguous weight row. */
 static float dot(int32_t n, const float *CNN_RESTRICT in, const float *CNN_RESTRICT w)
 {
@@ -51,12 +102,20 @@ void cnn_linear_f32(const CnnLinearParams *p, const float *CNN_RESTRICT in,
     const int32_t full = m - m % B;
     int32_t o, j;
 
+#if defined(LINEAR_X86)
+    linear_x86(n, full, in, weight, out);
+    for (o = 0; o < full; o += B)
+        if (bias)
+            for (j = 0; j < B; j++)
+                out[o + j] += bias[o + j];
+#else
     for (o = 0; o < full; o += B) {
         linear_block(n, in, weight + o * n, out + o);
         if (bias)
             for (j = 0; j < B; j++)
                 out[o + j] += bias[o + j];
     }
+#endif
     for (; o < m; o++) {
         const float acc = dot(n, in, weight + o * n);
         out[o] = bias ? acc + bias[o] : acc;

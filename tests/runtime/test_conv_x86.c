@@ -1,6 +1,6 @@
 /*
- * test_conv_x86.c - the x86 SIMD conv (runtime/conv_x86.c) against its
- * portable twin, bit for bit.
+ * test_conv_x86.c - the x86 SIMD conv (runtime/conv_x86.c) and linear
+ * (runtime/linear.c) against their portable twins, bit for bit.
  *
  * Built twice by tests/runtime/CMakeLists.txt, with -mavx512f -mfma and
  * with -mavx2 -mfma, against a runtime built with the same flags.  conv.c is
@@ -15,7 +15,8 @@
  * and cnn_conv2d_x86_f32 on a random range of rows must write those rows
  * and nothing else.  It also counts the convs the SIMD path took, so a path
  * that declines everything fails.  Output buffers are NaN-filled with a
- * guard element.
+ * guard element.  cnn_linear_f32 (built with the same flags, so with its x86
+ * pass) is held to cnn_linear_ref_f32 bit for bit on random sizes too.
  *
  * Exits 77 (CTest's skip) with a message when the CPU lacks the
  * instructions the binary was built for.
@@ -291,6 +292,46 @@ static int one_case(int index)
     return bad ? 1 : 0;
 }
 
+/* cnn_linear_f32 (its x86 pass over up to 8 blocks) against
+ * cnn_linear_ref_f32, bit for bit; returns 0 when they agree. */
+static int linear_case(int index)
+{
+    CnnLinearParams p;
+    float *w, *packed, *in, *bias, *fast, *ref;
+    int32_t o, i;
+    int bad;
+
+    memset(&p, 0, sizeof p);
+    p.in_features = pick(1, 300);
+    p.out_features = pick(0, 1) ? pick(1, 40) : pick(41, 200);
+    p.act.fn = pick(0, 1) ? cnn_relu_f32 : NULL;
+    w = fill((size_t)p.in_features * p.out_features);
+    packed = alloc((size_t)p.in_features * p.out_features);
+    in = fill((size_t)p.in_features);
+    bias = pick(0, 2) ? fill((size_t)p.out_features) : NULL;
+    fast = alloc((size_t)p.out_features);
+    ref = alloc((size_t)p.out_features);
+    for (o = 0; o < p.out_features; o++)
+        for (i = 0; i < p.in_features; i++)
+            packed[cnn_linear_packed_index(p.in_features, p.out_features, o, i)] =
+                w[o * p.in_features + i];
+    nan_fill(fast, (size_t)p.out_features);
+    nan_fill(ref, (size_t)p.out_features);
+    cnn_linear_f32(&p, in, packed, bias, fast);
+    cnn_linear_ref_f32(&p, in, w, bias, ref);
+    bad = compare(index, "cnn_linear_f32", fast, ref, (size_t)p.out_features, 0,
+                  (size_t)p.out_features, 1);
+    if (bad)
+        fprintf(stderr, "  linear %d -> %d\n", (int)p.in_features, (int)p.out_features);
+    free(w);
+    free(packed);
+    free(in);
+    free(bias);
+    free(fast);
+    free(ref);
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     unsigned long long seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 21;
@@ -316,6 +357,13 @@ int main(int argc, char **argv)
     }
     printf("conv x86 twin (%s, %d lanes): %d cases (seed %llu), %d failed; the SIMD path took "
            "%d of %d\n", ISA, LANES, done, seed, failed, taken, tried);
+    {
+        int k, lfail = 0;
+        for (k = 0; k < count / 4; k++)
+            lfail += linear_case(k);
+        printf("linear x86 twin: %d cases, %d failed\n", count / 4, lfail);
+        failed += lfail;
+    }
     if (taken * 2 < tried) {
         fprintf(stderr, "the SIMD path took fewer than half of the convs\n");
         failed++;
