@@ -207,6 +207,23 @@ static inline uint32_t x_spread8(uint32_t m)
     return (m | m << 1) & 0x5555;
 }
 
+/* Vector v of a tap whose lane 0 reads s[t->base[v]]: its lanes m, or for
+ * stride_w 2 the even elements of a double run (load masks lo, hi). */
+static inline XVec x_load(const XTile *t, const float *s, int v, XMask m, XMask lo, XMask hi,
+                          const int sw)
+{
+#if XSTRIDE_MAX > 1
+    if (sw == 2) {
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,
+                                               26, 28, 30);
+        return _mm512_permutex2var_ps(X_LOAD(lo, s + t->base[v]),
+                                      even, X_LOAD(hi, s + t->base[v] + XL));
+    }
+#endif
+    (void)lo, (void)hi, (void)sw;
+    return X_LOAD(m, s + t->base[v]);
+}
+
 /* The pixel lanes of acc into out (the channel's first float). */
 static inline void x_store(float *out, const XTile *t, int v, XVec acc)
 {
@@ -243,11 +260,14 @@ static inline void x_store(float *out, const XTile *t, int v, XVec acc)
  */
 X_INLINE void x_tile(const XConv *c, const XTile *t, const float *in, const float *w,
                      const float *bias, float *out, const int nb, const int nblk, const int nv,
-                     const int sw)
+                     const int sw, const int dw)
 {
     const CnnConv2dParams *p = c->p;
     const int32_t kh = p->kernel_h, kw = p->kernel_w;
+    /* dw: nb depthwise channels, channel n reading input channel n (cs
+     * apart) with its own kh*kw weights (c->k apart) */
     const int32_t wblk = nb * c->k, wi = kh * kw * nb;
+    const int32_t wn = dw ? c->k : 1, ws = dw ? 1 : nb;
     XVec acc[XNV][XNC];
     int v, n, b;
     int32_t ky, kx, i;
@@ -260,45 +280,44 @@ X_INLINE void x_tile(const XConv *c, const XTile *t, const float *in, const floa
             acc[v][n] = bias ? X_SET1(bias[n]) : X_ZERO();
     for (ky = 0; ky < kh; ky++) {
         XMask m[XNV][XK];
-#if XSTRIDE_MAX > 1
-        XMask mlo[XNV][XK], mhi[XNV][XK];
-#endif
+        XMask mlo[XNV][XK], mhi[XNV][XK];   /* stride 2's load masks */
         const float *src = in + ky * p->dilation_h * p->in_w;
-        const float *wk = w + ky * kw * nb;
+        const float *wk = w + ky * kw * ws;
         uint32_t any = 0;
         for (v = 0; v < nv; v++)
             for (kx = 0; kx < kw; kx++) {
                 const uint32_t bits = t->row[v][ky] & t->col[v][kx];
                 any |= bits;
                 m[v][kx] = X_MASK(bits);
-#if XSTRIDE_MAX > 1
                 if (sw == 2) {
                     mlo[v][kx] = X_MASK(x_spread8(bits));
                     mhi[v][kx] = X_MASK(x_spread8(bits >> 8));
+                } else {
+                    mlo[v][kx] = mhi[v][kx] = m[v][kx];
                 }
-#endif
             }
         if (!any)
             continue;
         for (i = 0; i < c->icg; i++, src += c->cs, wk += wi) {
             for (kx = 0; kx < kw; kx++) {
                 const float *s = src + kx * p->dilation_w;
-                const float *wt = wk + kx * nb;
+                const float *wt = wk + kx * ws;
                 XVec x[XNV];
-                X_UNROLL
-                for (v = 0; v < nv; v++) {
-#if XSTRIDE_MAX > 1
-                    if (sw == 2) {
-                        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16,
-                                                               18, 20, 22, 24, 26, 28, 30);
-                        const XVec lo = X_LOAD(mlo[v][kx], s + t->base[v]);
-                        const XVec hi = X_LOAD(mhi[v][kx], s + t->base[v] + XL);
-                        x[v] = _mm512_permutex2var_ps(lo, even, hi);
-                        continue;
+                if (dw) {
+                    X_UNROLL
+                    for (n = 0; n < nb; n++) {
+                        const float wv = wt[n * wn];
+                        X_UNROLL
+                        for (v = 0; v < nv; v++)
+                            acc[v][n] = X_FMA(acc[v][n], x_load(t, s + n * c->cs, v, m[v][kx],
+                                                                mlo[v][kx], mhi[v][kx], sw),
+                                              wv, m[v][kx]);
                     }
-#endif
-                    x[v] = X_LOAD(m[v][kx], s + t->base[v]);
+                    continue;
                 }
+                X_UNROLL
+                for (v = 0; v < nv; v++)
+                    x[v] = x_load(t, s, v, m[v][kx], mlo[v][kx], mhi[v][kx], sw);
                 X_UNROLL
                 for (b = 0; b < nblk; b++)
                     X_UNROLL
@@ -326,7 +345,15 @@ typedef void XTileFn(const XConv *c, const XTile *t, const float *in, const floa
                                                    const float *in, const float *w,          \
                                                    const float *bias, float *out)            \
     {                                                                                        \
-        x_tile(c, t, in, w, bias, out, NB, NBLK, NV, SW);                                    \
+        x_tile(c, t, in, w, bias, out, NB, NBLK, NV, SW, 0);                                 \
+    }
+
+/* Depthwise (one input and one output channel per group): NB groups. */
+#define X_DW_FN(NB, NV, SW)                                                                  \
+    static void x_dw_##NB##_##NV##_##SW(const XConv *c, const XTile *t, const float *in,     \
+                                        const float *w, const float *bias, float *out)       \
+    {                                                                                        \
+        x_tile(c, t, in, w, bias, out, NB, 1, NV, SW, 1);                                    \
     }
 
 /* Every (block width, blocks, vectors) a call can ask for, per stride. */
@@ -353,10 +380,39 @@ typedef void XTileFn(const XConv *c, const XTile *t, const float *in, const floa
 #define X_TILE_FNS_WIDE(SW)
 #endif
 
+#if XNV > 1
+#define X_DW_FNS(SW)                                                                         \
+    X_DW_FN(8, 3, SW) X_DW_FN(8, 2, SW) X_DW_FN(8, 1, SW) X_DW_FN(1, 3, SW)                  \
+    X_DW_FN(1, 2, SW) X_DW_FN(1, 1, SW)
+#else
+#define X_DW_FNS(SW) X_DW_FN(8, 1, SW) X_DW_FN(1, 1, SW)
+#endif
+
 X_TILE_FNS(1)
+X_DW_FNS(1)
 #if XSTRIDE_MAX > 1
 X_TILE_FNS(2)
+X_DW_FNS(2)
 #endif
+
+/* The depthwise tile of (8 or 1 groups, nv, sw). */
+static XTileFn *x_dw_fn(int nb, int nv, int sw)
+{
+#if XNV > 1
+#define X_DW_PICK(SW)                                                                        \
+    return nb == 8 ? (nv == 3 ? x_dw_8_3_##SW : nv == 2 ? x_dw_8_2_##SW : x_dw_8_1_##SW)      \
+                   : (nv == 3 ? x_dw_1_3_##SW : nv == 2 ? x_dw_1_2_##SW : x_dw_1_1_##SW);
+#else
+#define X_DW_PICK(SW) return nb == 8 ? x_dw_8_1_##SW : x_dw_1_1_##SW;
+#endif
+#if XSTRIDE_MAX > 1
+    if (sw == 2)
+        X_DW_PICK(2)
+#endif
+    (void)sw, (void)nv;
+    X_DW_PICK(1)
+#undef X_DW_PICK
+}
 
 /* The tile function of (nb, nblk, nv, sw); nblk > 1 only with nb 8, nv 1. */
 static XTileFn *x_tile_fn(int nb, int nblk, int nv, int sw)
@@ -426,6 +482,21 @@ int cnn_conv2d_x86_rows_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT 
     qs = y0 * c.vw;
     qe = (y1 - 1) * c.vw + p->out_w;
 
+    if (c.icg == 1 && ocg == 1 && p->groups > 1) {
+        /* Depthwise: the lanes' masks once, tiles of 8 channels. */
+        for (q = qs; q < qe; q += t.nv * XL) {
+            int nv = (int)((qe - q + XL - 1) / XL);
+            if (nv > XNV)
+                nv = XNV;
+            x_tile_masks(&c, &t, q, qe, nv);
+            for (g = 0; g < p->groups; g += j) {
+                j = p->groups - g >= 8 ? 8 : 1;
+                x_dw_fn((int)j, nv, p->stride_w)(&c, &t, in + g * c.cs, weight + g * c.k,
+                                                 bias ? bias + g : NULL, out + g * out_cs);
+            }
+        }
+        goto act;
+    }
     for (g = 0; g < p->groups; g++) {
         const float *in_g = in + g * c.icg * c.cs;
         for (q = qs; q < qe; q += t.nv * XL) {
@@ -445,6 +516,7 @@ int cnn_conv2d_x86_rows_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT 
             }
         }
     }
+act:
     if (p->act.fn)
         for (o = 0; o < p->out_c; o++)
             cnn_act_f32(&p->act, out + o * out_cs, out + o * out_cs, (y1 - y0) * p->out_w);

@@ -10,10 +10,11 @@
  * fused multiply-adds).  On random convs whose sizes leave partial tiles
  * and partial vectors (maps of 1 to 40 columns, 1 to 40 output channels per
  * group, so 1 to 3 vectors and 1 to 3 blocks per tile), strides 1 to 3,
- * dilations, groups, the four padding modes, channels-last input, every
- * activation and the 1x1-as-one-row form, the two must give the same bits,
- * and cnn_conv2d_x86_f32 on a random range of rows must write those rows
- * and nothing else.  It also counts the convs the SIMD path took, so a path
+ * dilations, groups, depthwise (2 to 20 groups of one channel), the four
+ * padding modes, channels-last input, every activation and the
+ * 1x1-as-one-row form, the two must give the same bits, and
+ * cnn_conv2d_x86_f32 (and _rows_, into a buffer of its own) on a random
+ * range of rows must write those rows and nothing else.  It also counts the convs the SIMD path took, so a path
  * that declines everything fails.  Output buffers are NaN-filled with a
  * guard element.  cnn_linear_f32 (built with the same flags, so with its x86
  * pass) is held to cnn_linear_ref_f32 bit for bit on random sizes too.
@@ -143,8 +144,10 @@ static int taken, tried;
 static int one_case(int index)
 {
     CnnConv2dParams p;
-    const int groups = pick(1, 4) == 1 ? pick(2, 4) : 1;
-    const int icg = pick(1, 6), ocg = pick(0, 2) ? pick(1, 12) : pick(13, 40);
+    const int dwise = pick(0, 5) == 0;      /* depthwise: one channel per group */
+    const int groups = dwise ? pick(2, 20) : pick(1, 4) == 1 ? pick(2, 4) : 1;
+    const int icg = dwise ? 1 : pick(1, 6);
+    const int ocg = dwise ? 1 : pick(0, 2) ? pick(1, 12) : pick(13, 40);
     const int one_by_one = pick(0, 5) == 0;
     size_t n_in, n_w, n_out, plane;
     float *in, *w, *packed, *bias, *fast, *ref;
