@@ -79,6 +79,8 @@ def examples(root):
     """(label, path) of every benchmarked network."""
     out = [(os.path.splitext(os.path.basename(p))[0], p)
            for p in sorted(glob.glob(os.path.join(root, "examples", "*.net")))]
+    out += [("mlperf-tiny/" + os.path.splitext(os.path.basename(p))[0], p)
+            for p in sorted(glob.glob(os.path.join(root, "examples", "mlperf-tiny", "*.net")))]
     fm = os.path.join(root, "examples", "fashion-mnist", "lenet5.net")
     if os.path.exists(fm):
         out.append(("fashion-mnist/lenet5", fm))

@@ -21,6 +21,7 @@
 #include "cnn.h"
 #include "cnn_internal.h"
 #include "cnn_mac.h"
+#include "conv_x86.h"
 
 /* o[x] += w[0]*r[x*s + off] + w[1]*r[x*s + off + 1] + w[2]*r[x*s + off + 2],
  * each added in turn, for x in [lo, hi): one kernel row. */
@@ -90,6 +91,12 @@ void cnn_dwconv3x3_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
     const int32_t off = -p->pad_left;
     int32_t lo, hi, lo2, hi2, c, y, x, ky;
 
+#if CNN_CONV_X86
+    /* x86 with AVX-512 or AVX2: conv_x86.c's depthwise tiles, which fuse
+     * each multiply-add like cnn_conv2d_f32 in that build. */
+    if (cnn_conv2d_x86_f32(p, in, weight, bias, out, 0, p->out_h))
+        return;
+#endif
     /* Interior: tap 0 (offset off) and tap 2 (offset off + 2) both inside. */
     cnn_valid_range(off, s, out_w, in_w, &lo, &hi);
     cnn_valid_range(off + 2, s, out_w, in_w, &lo2, &hi2);
