@@ -451,13 +451,114 @@ static XTileFn *x_tile_fn(int nb, int nblk, int nv, int sw)
 #undef X_PICK_WIDE
 }
 
+#if defined(__AVX512F__)
+/*
+ * Channels in the lanes, for rows too short to fill pixel vectors (a 1-D
+ * conv with stride 2 whose rows are 3 or 7 pixels long): 16 output channels
+ * (two packed blocks of 8, one zmm: a 256-bit load and an insert) by mr
+ * pixels of one row, nz zmm of channels (nz*mr sums).  Per tap: nz weight
+ * vectors and mr broadcast inputs.  Only for convs without padding, where
+ * every tap of every pixel is inside the input; the sums keep the (ky, i,
+ * kx) order and one rounding per multiply-add.
+ */
+X_INLINE void x_ctile(const XConv *c, const float *in, const float *w, const float *bias,
+                      float *out, int32_t y, int32_t x, const int nz, const int mr)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t kh = p->kernel_h, kw = p->kernel_w, sw = p->stride_w;
+    const int32_t wz = 16 * c->k;       /* from one pair of blocks to the next */
+    const __m512i chan = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
+                                                              10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32(c->ocs));
+    __m512 acc[2][8];
+    int z, m;
+    int32_t ky, kx, i;
+
+    X_UNROLL
+    for (z = 0; z < nz; z++)
+        X_UNROLL
+        for (m = 0; m < mr; m++)
+            acc[z][m] = bias ? _mm512_loadu_ps(bias + 16 * z) : _mm512_setzero_ps();
+    for (ky = 0; ky < kh; ky++) {
+        const float *src = in + (y * p->stride_h + ky * p->dilation_h) * p->in_w + x * sw;
+        for (i = 0; i < c->icg; i++, src += c->cs) {
+            const float *wt = w + ((i * kh + ky) * kw) * 8;
+            for (kx = 0; kx < kw; kx++, wt += 8) {
+                const float *s = src + kx * p->dilation_w;
+                __m512 wv[2];
+                X_UNROLL
+                for (z = 0; z < nz; z++)
+                    wv[z] = _mm512_castpd_ps(_mm512_insertf64x4(
+                        _mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(wt + z * wz))),
+                        _mm256_castps_pd(_mm256_loadu_ps(wt + z * wz + 8 * c->k)), 1));
+                X_UNROLL
+                for (m = 0; m < mr; m++) {
+                    const __m512 v = _mm512_set1_ps(s[m * sw]);
+                    X_UNROLL
+                    for (z = 0; z < nz; z++)
+                        acc[z][m] = _mm512_fmadd_ps(wv[z], v, acc[z][m]);
+                }
+            }
+        }
+    }
+    X_UNROLL
+    for (z = 0; z < nz; z++)
+        X_UNROLL
+        for (m = 0; m < mr; m++)
+            _mm512_i32scatter_ps(out + 16 * z * c->ocs + (y - c->y0) * p->out_w + x + m, chan,
+                                 acc[z][m], 4);
+}
+
+typedef void XCTileFn(const XConv *c, const float *in, const float *w, const float *bias,
+                      float *out, int32_t y, int32_t x);
+
+#define X_CTILE_FN(NZ, MR)                                                                   \
+    static void x_ctile_##NZ##_##MR(const XConv *c, const float *in, const float *w,         \
+                                    const float *bias, float *out, int32_t y, int32_t x)     \
+    {                                                                                        \
+        x_ctile(c, in, w, bias, out, y, x, NZ, MR);                                          \
+    }
+X_CTILE_FN(2, 1) X_CTILE_FN(2, 2) X_CTILE_FN(2, 3) X_CTILE_FN(2, 4)
+X_CTILE_FN(2, 5) X_CTILE_FN(2, 6) X_CTILE_FN(2, 7) X_CTILE_FN(2, 8)
+X_CTILE_FN(1, 1) X_CTILE_FN(1, 2) X_CTILE_FN(1, 3) X_CTILE_FN(1, 4)
+X_CTILE_FN(1, 5) X_CTILE_FN(1, 6) X_CTILE_FN(1, 7) X_CTILE_FN(1, 8)
+
+static XCTileFn *const x_ctile_fns[2][8] = {
+    { x_ctile_1_1, x_ctile_1_2, x_ctile_1_3, x_ctile_1_4, x_ctile_1_5, x_ctile_1_6,
+      x_ctile_1_7, x_ctile_1_8 },
+    { x_ctile_2_1, x_ctile_2_2, x_ctile_2_3, x_ctile_2_4, x_ctile_2_5, x_ctile_2_6,
+      x_ctile_2_7, x_ctile_2_8 },
+};
+
+/* The channels [0, n16) of every group (n16 a multiple of 16), rows [y0, y1). */
+static void x_channel_lanes(const XConv *c, const float *in, const float *weight,
+                            const float *bias, float *out, int32_t n16, int32_t y0, int32_t y1)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t ocg = p->out_c / p->groups;
+    int32_t g, j, y, x;
+
+    for (g = 0; g < p->groups; g++)
+        for (j = 0; j < n16; j += 32) {
+            const int nz = n16 - j >= 32 ? 2 : 1;
+            const int32_t o = g * ocg + j;
+            for (y = y0; y < y1; y++)
+                for (x = 0; x < p->out_w; x += 8) {
+                    const int mr = p->out_w - x >= 8 ? 8 : (int)(p->out_w - x);
+                    x_ctile_fns[nz - 1][mr - 1](c, in + g * c->icg * c->cs, weight + o * c->k,
+                                                bias ? bias + o : NULL, out + o * c->ocs, y, x);
+                }
+        }
+}
+#endif
+
 int cnn_conv2d_x86_rows_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                             const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
                             float *CNN_RESTRICT out, int32_t out_cs, int32_t y0, int32_t y1)
 {
     const int padded = p->pad_top || p->pad_bottom || p->pad_left || p->pad_right;
     const int32_t ocg = p->out_c / p->groups;
-    int32_t g, j, q, qs, qe, o;
+    int32_t g, j, j0, q, qs, qe, o;
     int32_t n_flat, n_rows;
     XConv c;
     XTile t;
@@ -481,6 +582,15 @@ int cnn_conv2d_x86_rows_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT 
         c.vw = (p->out_w + XL - 1) / XL * XL;
     qs = y0 * c.vw;
     qe = (y1 - 1) * c.vw + p->out_w;
+    j0 = 0;
+#if defined(__AVX512F__)
+    /* Rows that fill less than half of their vectors, no padding and
+     * blocks of 8 to pair: channels in the lanes for those blocks. */
+    if (!padded && ocg >= 16 && 2 * (y1 - y0) * p->out_w < ((qe - qs + XL - 1) / XL) * XL) {
+        j0 = ocg / 16 * 16;
+        x_channel_lanes(&c, in, weight, bias, out, j0, y0, y1);
+    }
+#endif
 
     if (c.icg == 1 && ocg == 1 && p->groups > 1) {
         /* Depthwise: the lanes' masks once, tiles of 8 channels. */
@@ -504,7 +614,7 @@ int cnn_conv2d_x86_rows_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT 
             if (nv > XNV)
                 nv = XNV;
             x_tile_masks(&c, &t, q, qe, nv);
-            for (j = 0; j < ocg;) {
+            for (j = j0; j < ocg;) {
                 const int nb = cnn_conv_block_width(ocg - j);
                 int nblk = 1;
                 if (nb == 8 && nv == 1)
