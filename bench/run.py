@@ -5,8 +5,8 @@ run.py - time cnnc's generated C against PyTorch, network by network.
     /usr/bin/python3 bench/run.py [--cnnc PATH] [--repeats N] [--rounds N] [--warmup N]
                                   [--min-time S] [--only NAME ...] [--markdown] [NET.net ...]
 
-For each example (examples/*.net, and examples/fashion-mnist/lenet5.net when
-present), in one run on one machine:
+For each example (examples/*.net, examples/mlperf-tiny/*.net, and
+examples/fashion-mnist/lenet5.net when present), in one run on one machine:
 
   1. `cnnc NET --table=json` gives the layers; tests/oracle/shape_oracle.py
      rebuilds the network in PyTorch from that JSON (its builder is reused,
