@@ -45,8 +45,10 @@
 #if (defined(__x86_64__) || defined(_M_X64) || defined(__aarch64__) || defined(__ARM_NEON)) && \
     !defined(CNN_CONV_SCALAR_TILES)
 #define CP_MR(nb) 8
+#define CP_TILE_MAX 64          /* floats of the largest tile, mr * nb */
 #else
 #define CP_MR(nb) ((nb) >= 8 ? 2 : (nb) == 4 ? 4 : 8)
+#define CP_TILE_MAX 16
 #endif
 #define CP_MR_MAX 8
 
@@ -67,7 +69,7 @@
 
 /* Kernel heights up to this get their rows listed once per conv row;
  * taller kernels take the checked pixel path everywhere. */
-enum { CP_MAX_KH = 32 };
+enum { CP_MAX_KH = 16 };
 
 typedef struct CpCtx {
     const CnnConv2dParams *c;
@@ -130,8 +132,8 @@ static int cp_column_read(const CpCtx *cx, int32_t x)
 /* Merge conv pixel (r, x) of nb channels, v[n], into every pooled output
  * of rows [ylo, yhi) whose window holds it.  out is the block's first
  * channel of the pooled output. */
-CP_INLINE void cp_merge(const CpCtx *cx, float *CNN_RESTRICT out, const float *v, int32_t r,
-                        int32_t x, int32_t ylo, int32_t yhi, const int nb)
+static void cp_merge(const CpCtx *cx, float *CNN_RESTRICT out, const float *v, int32_t r,
+                     int32_t x, int32_t ylo, int32_t yhi, int nb)
 {
     const CnnPool2dParams *q = cx->q;
     int32_t py, px, xlo, xhi;
@@ -168,10 +170,10 @@ CP_INLINE void cp_merge(const CpCtx *cx, float *CNN_RESTRICT out, const float *v
 }
 
 /* One conv pixel of nb channels anywhere: each tap checked (conv.c's
- * conv_pixel_wide order: ky, i, kx; zero padding left out). */
-CP_INLINE void cp_pixel(const CpCtx *cx, const float *CNN_RESTRICT w,
-                        const float *CNN_RESTRICT bias, float *acc, int32_t y, int32_t x,
-                        const int nb)
+ * conv_pixel_wide order: ky, i, kx; zero padding left out).  Border pixels
+ * only, so nb is not a constant here: one copy of the code. */
+static void cp_pixel(const CpCtx *cx, const float *CNN_RESTRICT w,
+                     const float *CNN_RESTRICT bias, float *acc, int32_t y, int32_t x, int nb)
 {
     const CnnConv2dParams *p = cx->c;
     int32_t ky, i, kx;
@@ -195,7 +197,6 @@ CP_INLINE void cp_pixel(const CpCtx *cx, const float *CNN_RESTRICT w,
                     s = cnn_pad_index(s, p->in_w, p->pad_mode);
                 }
                 e = row[s * cx->es];
-                CP_UNROLL
                 for (n = 0; n < nb; n++)
                     acc[n] = CP_MAC(acc[n], wt[kx * nb + n], e);
             }
@@ -204,15 +205,15 @@ CP_INLINE void cp_pixel(const CpCtx *cx, const float *CNN_RESTRICT w,
 }
 
 /* mr interior pixels x .. x+mr-1 of conv row y, nb channels, into
- * acc[m][n]: the rows that read the input are listed in off / wo. */
+ * acc[m*nb + n]: the rows that read the input are listed in off / wo. */
 CP_INLINE void cp_tile(const CpCtx *cx, int32_t nrows, const int32_t *off, const int32_t *wo,
                        const float *CNN_RESTRICT w, const float *CNN_RESTRICT bias,
-                       float acc[CP_MR_MAX][CNN_CONV_NR], int32_t x, const int nb, const int mr)
+                       float *CNN_RESTRICT acc, int32_t x, const int nb, const int mr)
 {
     const CnnConv2dParams *p = cx->c;
     const int32_t cstep = p->stride_w * cx->es, dstep = p->dilation_w * cx->es;
     const float *col = cx->in + (x * p->stride_w - p->pad_left) * cx->es;
-    float a[CP_MR_MAX][CNN_CONV_NR];
+    float a[CP_TILE_MAX];
     int32_t t, i, kx;
     int m, n;
 
@@ -220,7 +221,7 @@ CP_INLINE void cp_tile(const CpCtx *cx, int32_t nrows, const int32_t *off, const
     for (m = 0; m < mr; m++)
         CP_UNROLL
         for (n = 0; n < nb; n++)
-            a[m][n] = bias ? bias[n] : 0.0f;
+            a[m * nb + n] = bias ? bias[n] : 0.0f;
     for (t = 0; t < nrows; t++) {
         const float *src = col + off[t];
         const float *wk = w + wo[t];
@@ -236,7 +237,7 @@ CP_INLINE void cp_tile(const CpCtx *cx, int32_t nrows, const int32_t *off, const
                 for (m = 0; m < mr; m++)
                     CP_UNROLL
                     for (n = 0; n < nb; n++)
-                        a[m][n] = CP_MAC(a[m][n], wt[n], e[m]);
+                        a[m * nb + n] = CP_MAC(a[m * nb + n], wt[n], e[m]);
             }
         }
     }
@@ -244,7 +245,36 @@ CP_INLINE void cp_tile(const CpCtx *cx, int32_t nrows, const int32_t *off, const
     for (m = 0; m < mr; m++)
         CP_UNROLL
         for (n = 0; n < nb; n++)
-            acc[m][n] = a[m][n];
+            acc[m * nb + n] = a[m * nb + n];
+}
+
+/* Average pooling's last step: each window's sum over PyTorch's divisor
+ * (pool.c's); an empty window keeps its 0. */
+static void cp_average(const CpCtx *cx, float *CNN_RESTRICT out, int nb)
+{
+    const CnnPool2dParams *q = cx->q;
+    int32_t y, px;
+    int n;
+    for (y = 0; y < q->out_h; y++) {
+        const int32_t r0 = y * q->stride_h - q->pad_top;
+        const int32_t win_h = (int32_t)cnn_pool_window_padded(r0, q->kernel_h, q->in_h,
+                                                              q->pad_bottom);
+        const int32_t r_lo = r0 > 0 ? r0 : 0;
+        const int32_t r_hi = r0 + q->kernel_h < q->in_h ? r0 + q->kernel_h : q->in_h;
+        for (px = 0; px < q->out_w; px++) {
+            const int32_t s0 = px * q->stride_w - q->pad_left;
+            const int32_t win_w = (int32_t)cnn_pool_window_padded(s0, q->kernel_w, q->in_w,
+                                                                  q->pad_right);
+            const int32_t s_lo = s0 > 0 ? s0 : 0;
+            const int32_t s_hi = s0 + q->kernel_w < q->in_w ? s0 + q->kernel_w : q->in_w;
+            int32_t divisor;
+            if (r_lo >= r_hi || s_lo >= s_hi)
+                continue;
+            divisor = q->count_include_pad ? win_h * win_w : (r_hi - r_lo) * (s_hi - s_lo);
+            for (n = 0; n < nb; n++)
+                out[n * cx->qplane + y * q->out_w + px] /= (float)divisor;
+        }
+    }
 }
 
 /* One block of nb channels: out is its first pooled channel. */
@@ -257,7 +287,7 @@ CP_INLINE void cp_block(const CpCtx *cx, const float *CNN_RESTRICT w,
     const float init = cx->kind == CNN_POOL_MAX ? -INFINITY
                      : cx->kind == CNN_POOL_MIN ? INFINITY : 0.0f;
     const int listed = p->kernel_h <= CP_MAX_KH;
-    float acc[CP_MR_MAX][CNN_CONV_NR];
+    float acc[CP_TILE_MAX];
     int32_t off[CP_MAX_KH], wo[CP_MAX_KH];
     int32_t y, x, k, ylo, yhi;
     int m, n;
@@ -289,49 +319,26 @@ CP_INLINE void cp_block(const CpCtx *cx, const float *CNN_RESTRICT w,
                     need |= cp_column_read(cx, x + m);
                 if (need) {
                     cp_tile(cx, nrows, off, wo, w, bias, acc, x, nb, mr);
-                    for (m = 0; m < mr; m++) {
-                        if (p->act.fn)
-                            p->act.fn(acc[m], acc[m], nb, p->act.slope);
-                        cp_merge(cx, out, acc[m], y, x + m, ylo, yhi, nb);
-                    }
+                    if (p->act.fn)
+                        p->act.fn(acc, acc, mr * nb, p->act.slope);
+                    for (m = 0; m < mr; m++)
+                        cp_merge(cx, out, acc + m * nb, y, x + m, ylo, yhi, nb);
                 }
                 x += mr;
                 continue;
             }
             if (cp_column_read(cx, x)) {
-                cp_pixel(cx, w, bias, acc[0], y, x, nb);
+                cp_pixel(cx, w, bias, acc, y, x, nb);
                 if (p->act.fn)
-                    p->act.fn(acc[0], acc[0], nb, p->act.slope);
-                cp_merge(cx, out, acc[0], y, x, ylo, yhi, nb);
+                    p->act.fn(acc, acc, nb, p->act.slope);
+                cp_merge(cx, out, acc, y, x, ylo, yhi, nb);
             }
             x++;
         }
     }
 
-    if (cx->kind == CNN_POOL_AVG) {
-        /* pool.c's divisor; an empty window keeps its 0. */
-        int32_t px;
-        for (y = 0; y < q->out_h; y++) {
-            const int32_t r0 = y * q->stride_h - q->pad_top;
-            const int32_t win_h = (int32_t)cnn_pool_window_padded(r0, q->kernel_h, q->in_h,
-                                                                  q->pad_bottom);
-            const int32_t r_lo = r0 > 0 ? r0 : 0;
-            const int32_t r_hi = r0 + q->kernel_h < q->in_h ? r0 + q->kernel_h : q->in_h;
-            for (px = 0; px < q->out_w; px++) {
-                const int32_t s0 = px * q->stride_w - q->pad_left;
-                const int32_t win_w = (int32_t)cnn_pool_window_padded(s0, q->kernel_w, q->in_w,
-                                                                      q->pad_right);
-                const int32_t s_lo = s0 > 0 ? s0 : 0;
-                const int32_t s_hi = s0 + q->kernel_w < q->in_w ? s0 + q->kernel_w : q->in_w;
-                int32_t divisor;
-                if (r_lo >= r_hi || s_lo >= s_hi)
-                    continue;
-                divisor = q->count_include_pad ? win_h * win_w : (r_hi - r_lo) * (s_hi - s_lo);
-                for (n = 0; n < nb; n++)
-                    out[n * cx->qplane + y * q->out_w + px] /= (float)divisor;
-            }
-        }
-    }
+    if (cx->kind == CNN_POOL_AVG)
+        cp_average(cx, out, nb);
 }
 
 static void cp_block8(const CpCtx *cx, const float *w, const float *b, float *out)
