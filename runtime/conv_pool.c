@@ -81,6 +81,7 @@ typedef struct CpCtx {
     int32_t xlo, xhi;           /* interior conv columns */
     int32_t qplane;             /* pooled plane: q->out_h * q->out_w */
     int32_t qdh, qdw;           /* pool dilation (1 for avg, which has none) */
+    int col_gaps;               /* some conv columns between windows are never read */
 } CpCtx;
 
 /* The conv's input row of kernel row ky for conv row y, or -1 for zero
@@ -116,54 +117,76 @@ static int cp_holds(int32_t r, int32_t t, int32_t s, int32_t d, int32_t pad)
     return d == 1 || (r + pad - t * s) % d == 0;
 }
 
-/* Does some pooling window read conv column x?  (The caller has checked
- * that one reads the row.) */
-static int cp_column_read(const CpCtx *cx, int32_t x)
+/*
+ * The pooled columns whose windows may hold conv column x, [lo, hi), kept
+ * as x runs left to right: both ends only move right, so no division.
+ */
+typedef struct CpCols {
+    int32_t lo, hi;
+} CpCols;
+
+static inline void cp_cols_at(const CpCtx *cx, CpCols *st, int32_t x)
 {
     const CnnPool2dParams *q = cx->q;
-    int32_t px, lo, hi;
-    cp_windows(x, q->kernel_w, q->stride_w, cx->qdw, q->pad_left, q->out_w, &lo, &hi);
-    for (px = lo; px < hi; px++)
+    const int32_t a = x + q->pad_left;                  /* px*s must lie in [b, a] */
+    const int32_t b = a - (q->kernel_w - 1) * cx->qdw;
+    while (st->hi < q->out_w && st->hi * q->stride_w <= a)
+        st->hi++;
+    while (st->lo < st->hi && st->lo * q->stride_w < b)
+        st->lo++;
+}
+
+/* Does some pooling window read conv column x?  (The caller has checked
+ * that one reads the row.)  st is not moved. */
+static int cp_column_read(const CpCtx *cx, CpCols st, int32_t x)
+{
+    const CnnPool2dParams *q = cx->q;
+    int32_t px;
+    cp_cols_at(cx, &st, x);
+    for (px = st.lo; px < st.hi; px++)
         if (cp_holds(x, px, q->stride_w, cx->qdw, q->pad_left))
             return 1;
     return 0;
 }
 
-/* Merge conv pixel (r, x) of nb channels, v[n], into every pooled output
- * of rows [ylo, yhi) whose window holds it.  out is the block's first
- * channel of the pooled output. */
-static void cp_merge(const CpCtx *cx, float *CNN_RESTRICT out, const float *v, int32_t r,
-                     int32_t x, int32_t ylo, int32_t yhi, int nb)
+/* Merge conv pixels (r, x .. x+count-1) of nb channels, v[m*nb + n], into
+ * every pooled output of rows [ylo, yhi) whose window holds them.  out is
+ * the block's first channel of the pooled output; st follows x. */
+static void cp_merge(const CpCtx *cx, float *CNN_RESTRICT out, const float *v, int count,
+                     int32_t r, int32_t x, int32_t ylo, int32_t yhi, CpCols *st, int nb)
 {
     const CnnPool2dParams *q = cx->q;
-    int32_t py, px, xlo, xhi;
-    int n;
+    const int32_t plane = cx->qplane;
+    int32_t py, px;
+    int n, m;
 
-    cp_windows(x, q->kernel_w, q->stride_w, cx->qdw, q->pad_left, q->out_w, &xlo, &xhi);
-    for (py = ylo; py < yhi; py++) {
-        if (!cp_holds(r, py, q->stride_h, cx->qdh, q->pad_top))
-            continue;
-        for (px = xlo; px < xhi; px++) {
-            float *o = out + py * q->out_w + px;
-            if (!cp_holds(x, px, q->stride_w, cx->qdw, q->pad_left))
+    for (m = 0; m < count; m++, x++, v += nb) {
+        cp_cols_at(cx, st, x);
+        for (py = ylo; py < yhi; py++) {
+            if (!cp_holds(r, py, q->stride_h, cx->qdh, q->pad_top))
                 continue;
-            switch (cx->kind) {
-            case CNN_POOL_MAX:
-                for (n = 0; n < nb; n++) {
-                    const float m = o[n * cx->qplane], e = v[n];
-                    o[n * cx->qplane] = (e > m || e != e) ? e : m;
+            for (px = st->lo; px < st->hi; px++) {
+                float *o = out + py * q->out_w + px;
+                if (!cp_holds(x, px, q->stride_w, cx->qdw, q->pad_left))
+                    continue;
+                switch (cx->kind) {
+                case CNN_POOL_MAX:
+                    for (n = 0; n < nb; n++) {
+                        const float a = o[n * plane], e = v[n];
+                        o[n * plane] = (e > a || e != e) ? e : a;
+                    }
+                    break;
+                case CNN_POOL_MIN:
+                    for (n = 0; n < nb; n++) {
+                        const float a = o[n * plane], e = v[n];
+                        o[n * plane] = (e < a || e != e) ? e : a;
+                    }
+                    break;
+                default:
+                    for (n = 0; n < nb; n++)
+                        o[n * plane] += v[n];
+                    break;
                 }
-                break;
-            case CNN_POOL_MIN:
-                for (n = 0; n < nb; n++) {
-                    const float m = o[n * cx->qplane], e = v[n];
-                    o[n * cx->qplane] = (e < m || e != e) ? e : m;
-                }
-                break;
-            default:
-                for (n = 0; n < nb; n++)
-                    o[n * cx->qplane] += v[n];
-                break;
             }
         }
     }
@@ -171,16 +194,19 @@ static void cp_merge(const CpCtx *cx, float *CNN_RESTRICT out, const float *v, i
 
 /* One conv pixel of nb channels anywhere: each tap checked (conv.c's
  * conv_pixel_wide order: ky, i, kx; zero padding left out).  Border pixels
- * only, so nb is not a constant here: one copy of the code. */
-static void cp_pixel(const CpCtx *cx, const float *CNN_RESTRICT w,
-                     const float *CNN_RESTRICT bias, float *acc, int32_t y, int32_t x, int nb)
+ * (and every pixel of a kernel taller than CP_MAX_KH). */
+CP_INLINE void cp_pixel(const CpCtx *cx, const float *CNN_RESTRICT w,
+                        const float *CNN_RESTRICT bias, float *acc, int32_t y, int32_t x,
+                        const int nb)
 {
     const CnnConv2dParams *p = cx->c;
+    float a[CNN_CONV_NR];       /* local, so the sums stay in registers */
     int32_t ky, i, kx;
     int n;
 
+    CP_UNROLL
     for (n = 0; n < nb; n++)
-        acc[n] = bias ? bias[n] : 0.0f;
+        a[n] = bias ? bias[n] : 0.0f;
     for (ky = 0; ky < p->kernel_h; ky++) {
         const int32_t r = cp_in_row(p, y, ky);
         if (r < 0)
@@ -197,11 +223,15 @@ static void cp_pixel(const CpCtx *cx, const float *CNN_RESTRICT w,
                     s = cnn_pad_index(s, p->in_w, p->pad_mode);
                 }
                 e = row[s * cx->es];
+                CP_UNROLL
                 for (n = 0; n < nb; n++)
-                    acc[n] = CP_MAC(acc[n], wt[kx * nb + n], e);
+                    a[n] = CP_MAC(a[n], wt[kx * nb + n], e);
             }
         }
     }
+    CP_UNROLL
+    for (n = 0; n < nb; n++)
+        acc[n] = a[n];
 }
 
 /* mr interior pixels x .. x+mr-1 of conv row y, nb channels, into
@@ -290,6 +320,7 @@ CP_INLINE void cp_block(const CpCtx *cx, const float *CNN_RESTRICT w,
     float acc[CP_TILE_MAX];
     int32_t off[CP_MAX_KH], wo[CP_MAX_KH];
     int32_t y, x, k, ylo, yhi;
+    CpCols cols;
     int m, n;
 
     for (n = 0; n < nb; n++)
@@ -312,26 +343,29 @@ CP_INLINE void cp_block(const CpCtx *cx, const float *CNN_RESTRICT w,
                 off[nrows] = r * cx->rs;
                 wo[nrows++] = k * p->kernel_w * nb;
             }
+        cols.lo = cols.hi = 0;
         for (x = 0; x < p->out_w;) {
             if (listed && x >= cx->xlo && x + mr <= cx->xhi) {
-                int need = 0;
-                for (m = 0; m < mr; m++)
-                    need |= cp_column_read(cx, x + m);
+                int need = !cx->col_gaps;
+                for (m = 0; m < mr && !need; m++)
+                    need = cp_column_read(cx, cols, x + m);
                 if (need) {
                     cp_tile(cx, nrows, off, wo, w, bias, acc, x, nb, mr);
                     if (p->act.fn)
                         p->act.fn(acc, acc, mr * nb, p->act.slope);
-                    for (m = 0; m < mr; m++)
-                        cp_merge(cx, out, acc + m * nb, y, x + m, ylo, yhi, nb);
+                    cp_merge(cx, out, acc, mr, y, x, ylo, yhi, &cols, nb);
                 }
                 x += mr;
                 continue;
             }
-            if (cp_column_read(cx, x)) {
-                cp_pixel(cx, w, bias, acc, y, x, nb);
+            if (cp_column_read(cx, cols, x)) {
+                if (listed && x >= cx->xlo && x < cx->xhi)
+                    cp_tile(cx, nrows, off, wo, w, bias, acc, x, nb, 1);   /* no checks */
+                else
+                    cp_pixel(cx, w, bias, acc, y, x, nb);
                 if (p->act.fn)
                     p->act.fn(acc, acc, nb, p->act.slope);
-                cp_merge(cx, out, acc, y, x, ylo, yhi, nb);
+                cp_merge(cx, out, acc, 1, y, x, ylo, yhi, &cols, nb);
             }
             x++;
         }
@@ -379,6 +413,7 @@ void cnn_conv2d_pool_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT i
     cx.qplane = p->pool.out_h * p->pool.out_w;
     cx.qdh = p->kind == CNN_POOL_AVG ? 1 : p->pool.dilation_h;
     cx.qdw = p->kind == CNN_POOL_AVG ? 1 : p->pool.dilation_w;
+    cx.col_gaps = cx.qdw > 1 || p->pool.stride_w > p->pool.kernel_w;
     /* The interior: where the first and the last tap of a row are inside. */
     cnn_valid_range(-c->pad_left, c->stride_w, c->out_w, c->in_w, &lo0, &hi0);
     cnn_valid_range((c->kernel_w - 1) * c->dilation_w - c->pad_left, c->stride_w, c->out_w,
