@@ -28,6 +28,7 @@
 #include "cnn_mac.h"
 #include "cnn_pack.h"
 #include "cnn_shape.h"
+#include "conv_x86.h"
 
 /* The multiply-add of conv.c: fmaf where the compiler was told the CPU has
  * it (as conv.c decides), else CNN_MAC. */
@@ -402,6 +403,11 @@ void cnn_conv2d_pool_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT i
     int nb;
     CpCtx cx;
 
+#if CNN_CONV_X86
+    /* x86 with AVX-512 or AVX2: conv_x86.c's rows, pooled (the same bits). */
+    if (cnn_conv2d_pool_x86_f32(p, in, weight, bias, out))
+        return;
+#endif
     cx.c = c;
     cx.q = &p->pool;
     cx.kind = p->kind;

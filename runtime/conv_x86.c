@@ -552,20 +552,27 @@ static void x_channel_lanes(const XConv *c, const float *in, const float *weight
 }
 #endif
 
-int cnn_conv2d_x86_rows_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
-                            const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
-                            float *CNN_RESTRICT out, int32_t out_cs, int32_t y0, int32_t y1)
+/* Whether the path takes the conv p. */
+static int x_takes(const CnnConv2dParams *p)
 {
     const int padded = p->pad_top || p->pad_bottom || p->pad_left || p->pad_right;
+    return !(padded && p->pad_mode != CNN_PAD_ZEROS) && !p->in_hwc && p->kernel_h <= XK &&
+           p->kernel_w <= XK && p->stride_w <= XSTRIDE_MAX;
+}
+
+/* Rows [y0, y1) of output channels [o0, o1) (o0 and o1 multiples of 8 or
+ * out_c; with groups, all channels); out is channel o0's row y0. */
+static void x_rows(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                   const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                   float *CNN_RESTRICT out, int32_t out_cs, int32_t y0, int32_t y1, int32_t o0,
+                   int32_t o1)
+{
     const int32_t ocg = p->out_c / p->groups;
     int32_t g, j, j0, q, qs, qe, o;
     int32_t n_flat, n_rows;
     XConv c;
     XTile t;
 
-    if ((padded && p->pad_mode != CNN_PAD_ZEROS) || p->in_hwc || p->kernel_h > XK ||
-        p->kernel_w > XK || p->stride_w > XSTRIDE_MAX || y0 >= y1)
-        return 0;
     c.p = p;
     c.cs = p->in_h * p->in_w;
     c.icg = p->in_c / p->groups;
@@ -586,7 +593,8 @@ int cnn_conv2d_x86_rows_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT 
 #if defined(__AVX512F__)
     /* Rows that fill less than half of their vectors, no padding and
      * blocks of 8 to pair: channels in the lanes for those blocks. */
-    if (!padded && ocg >= 16 && 2 * (y1 - y0) * p->out_w < ((qe - qs + XL - 1) / XL) * XL) {
+    if (!(p->pad_top | p->pad_bottom | p->pad_left | p->pad_right) && ocg >= 16 && o0 == 0 && o1 == p->out_c &&
+        2 * (y1 - y0) * p->out_w < ((qe - qs + XL - 1) / XL) * XL) {
         j0 = ocg / 16 * 16;
         x_channel_lanes(&c, in, weight, bias, out, j0, y0, y1);
     }
@@ -614,22 +622,35 @@ int cnn_conv2d_x86_rows_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT 
             if (nv > XNV)
                 nv = XNV;
             x_tile_masks(&c, &t, q, qe, nv);
-            for (j = j0; j < ocg;) {
+            /* this group's channels in [o0, o1) (with groups, all) */
+            const int32_t jend = o1 - g * ocg < ocg ? o1 - g * ocg : ocg;
+            for (j = j0 > o0 - g * ocg ? j0 : o0 - g * ocg; j < jend;) {
                 const int nb = cnn_conv_block_width(ocg - j);
                 int nblk = 1;
                 if (nb == 8 && nv == 1)
-                    nblk = (ocg - j) / 8 > XNBLK ? XNBLK : (int)((ocg - j) / 8);
+                    nblk = (jend - j) / 8 > XNBLK ? XNBLK : (int)((jend - j) / 8);
                 o = g * ocg + j;
                 x_tile_fn(nb, nblk, nv, p->stride_w)(&c, &t, in_g, weight + o * c.k,
-                                                     bias ? bias + o : NULL, out + o * out_cs);
+                                                     bias ? bias + o : NULL,
+                                                     out + (o - o0) * out_cs);
                 j += nb * nblk;
             }
         }
     }
 act:
     if (p->act.fn)
-        for (o = 0; o < p->out_c; o++)
-            cnn_act_f32(&p->act, out + o * out_cs, out + o * out_cs, (y1 - y0) * p->out_w);
+        for (o = o0; o < o1; o++)
+            cnn_act_f32(&p->act, out + (o - o0) * out_cs, out + (o - o0) * out_cs,
+                        (y1 - y0) * p->out_w);
+}
+
+int cnn_conv2d_x86_rows_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                            const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                            float *CNN_RESTRICT out, int32_t out_cs, int32_t y0, int32_t y1)
+{
+    if (!x_takes(p) || y0 >= y1)
+        return 0;
+    x_rows(p, in, weight, bias, out, out_cs, y0, y1, 0, p->out_c);
     return 1;
 }
 
@@ -639,6 +660,83 @@ int cnn_conv2d_x86_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
 {
     return cnn_conv2d_x86_rows_f32(p, in, weight, bias, out + y0 * p->out_w,
                                    p->out_h * p->out_w, y0, y1);
+}
+
+/* Floats of conv rows the fused conv+pool keeps on the stack at a time. */
+enum { X_POOL_BUF = 8192 };
+
+/* The conv rows pooled row t's window reads: [*ra, *rb) (may be empty). */
+static void x_pool_rows(const CnnConvPoolParams *p, int32_t t, int32_t *ra, int32_t *rb)
+{
+    const CnnPool2dParams *q = &p->pool;
+    const int32_t d = p->kind == CNN_POOL_AVG ? 1 : q->dilation_h;
+    const int32_t r0 = t * q->stride_h - q->pad_top;
+    const int32_t r1 = r0 + (q->kernel_h - 1) * d + 1;
+    *ra = r0 > 0 ? r0 : 0;
+    *rb = r1 < q->in_h ? r1 : q->in_h;
+    if (*rb < *ra)
+        *rb = *ra;
+}
+
+int cnn_conv2d_pool_x86_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                            const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                            float *CNN_RESTRICT out)
+{
+    const CnnConv2dParams *c = &p->conv;
+    const CnnPool2dParams *q = &p->pool;
+    const int32_t qplane = q->out_h * q->out_w;
+    const int32_t kext = (q->kernel_h - 1) * (p->kind == CNN_POOL_AVG ? 1 : q->dilation_h) + 1;
+    int32_t chunk, t0, t1, ra, rb, rb1, o0, o;
+    float buf[X_POOL_BUF];
+
+    if (!x_takes(c))
+        return 0;
+    /* Channels per pass: all of them, or (groups == 1) a multiple of 8
+     * whose rows of one pooled row fit. */
+    chunk = c->out_c;
+    if ((int64_t)chunk * kext * c->out_w > X_POOL_BUF) {
+        chunk = (int32_t)(X_POOL_BUF / ((int64_t)kext * c->out_w)) / 8 * 8;
+        if (c->groups != 1 || chunk < 8)
+            return 0;
+    }
+    for (t0 = 0; t0 < q->out_h; t0 = t1) {
+        /* A band of pooled rows [t0, t1) whose conv rows fit, and those rows. */
+        x_pool_rows(p, t0, &ra, &rb);
+        for (t1 = t0 + 1; t1 < q->out_h; t1++) {
+            int32_t a, b;
+            x_pool_rows(p, t1, &a, &b);
+            rb1 = b > rb ? b : rb;
+            if ((int64_t)chunk * (rb1 - ra) * c->out_w > X_POOL_BUF)
+                break;
+            rb = rb1;
+        }
+        for (o0 = 0; o0 < c->out_c; o0 += chunk) {
+            const int32_t o1 = c->out_c - o0 > chunk ? o0 + chunk : c->out_c;
+            const int32_t cs = (rb - ra) * c->out_w;
+            /* The pool over the band, which holds conv rows [ra, rb): its row
+             * 0 is ra, and the padding moves so that every window, clip and
+             * divisor is the whole map's. */
+            CnnPool2dParams bq = *q;
+            bq.channels = 1;
+            bq.in_h = rb - ra;
+            bq.out_h = t1 - t0;
+            bq.pad_top = q->pad_top - t0 * q->stride_h + ra;
+            bq.pad_bottom = q->in_h + q->pad_bottom - rb;
+            if (rb > ra)
+                x_rows(c, in, weight, bias, buf, cs, ra, rb, o0, o1);
+            for (o = o0; o < o1; o++) {
+                const float *src = buf + (o - o0) * cs;
+                float *dst = out + o * qplane + t0 * q->out_w;
+                if (p->kind == CNN_POOL_MAX)
+                    cnn_maxpool2d_f32(&bq, src, dst);
+                else if (p->kind == CNN_POOL_MIN)
+                    cnn_minpool2d_f32(&bq, src, dst);
+                else
+                    cnn_avgpool2d_f32(&bq, src, dst);
+            }
+        }
+    }
+    return 1;
 }
 
 #else

@@ -44,6 +44,18 @@ int cnn_conv2d_x86_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
 int cnn_conv2d_x86_rows_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                             const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
                             float *CNN_RESTRICT out, int32_t out_cs, int32_t y0, int32_t y1);
+
+/*
+ * cnn_conv2d_pool_f32 (the conv with its activation, then the pool) for the
+ * convs cnn_conv2d_x86_f32 takes: bands of conv rows are computed into a
+ * buffer on the stack (32 KB) and pooled from there by the pool kernels
+ * themselves, so the result is cnn_conv2d_f32 followed by the pool, bit for
+ * bit.  Returns 0, having written nothing, for the others, or when the
+ * rows of one pooled row of 8 channels do not fit.
+ */
+int cnn_conv2d_pool_x86_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                            const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                            float *CNN_RESTRICT out);
 #endif
 
 #endif /* CNN_CONV_X86_H */

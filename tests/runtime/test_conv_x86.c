@@ -14,7 +14,11 @@
  * padding modes, channels-last input, every activation and the
  * 1x1-as-one-row form, the two must give the same bits, and
  * cnn_conv2d_x86_f32 (and _rows_, into a buffer of its own) on a random
- * range of rows must write those rows and nothing else.  It also counts the convs the SIMD path took, so a path
+ * range of rows must write those rows and nothing else; and
+ * cnn_conv2d_pool_f32 with a random max, min or average pool (padding,
+ * dilation, ceil_mode, count_include_pad; rows long enough that it takes
+ * the channels in parts) must give the twin's conv pooled by the pool
+ * kernels.  It also counts the convs the SIMD path took, so a path
  * that declines everything fails.  Output buffers are NaN-filled with a
  * guard element.  cnn_linear_f32 (built with the same flags, so with its x86
  * pass) is held to cnn_linear_ref_f32 bit for bit on random sizes too.
@@ -138,7 +142,69 @@ static int compare(int index, const char *what, const float *fast, const float *
     return bad ? 1 : 0;
 }
 
-static int taken, tried;
+static int taken, tried, pooled;
+
+/* One pooling axis over n conv outputs: kernel, stride, dilation, padding
+ * (at most half the kernel, PyTorch's rule), ceil_mode; 0 if it does not fit. */
+static int pool_axis(int32_t n, int avg, int ceil_mode, int32_t *k, int32_t *s, int32_t *d,
+                     int32_t *lo, int32_t *hi, int32_t *out)
+{
+    *k = pick(1, 4);
+    *s = pick(0, 2) ? *k : pick(1, 4);
+    *d = avg || pick(0, 3) ? 1 : 2;
+    *lo = *hi = pick(0, 2) ? 0 : pick(0, *k / 2);
+    *out = (int32_t)cnn_out_size(n, *k, *s, *lo, *hi, *d, ceil_mode);
+    return *out >= 1;
+}
+
+/*
+ * cnn_conv2d_pool_f32 with a random pool over the conv p (whose portable
+ * output, ref, the twin computed) against that output pooled by the pool
+ * kernels: bit for bit.
+ */
+static int pool_case(int index, const CnnConv2dParams *p, const float *in, const float *packed,
+                     const float *bias, const float *ref)
+{
+    CnnConvPoolParams cp;
+    CnnPool2dParams *q = &cp.pool;
+    const int ceil_mode = pick(0, 2) == 0;
+    float *fast, *want;
+    size_t n_out;
+    int bad;
+
+    memset(&cp, 0, sizeof cp);
+    cp.conv = *p;
+    cp.kind = (CnnPoolKind)pick(0, 2);
+    q->channels = p->out_c;
+    q->in_h = p->out_h;
+    q->in_w = p->out_w;
+    if (!pool_axis(q->in_h, cp.kind == CNN_POOL_AVG, ceil_mode, &q->kernel_h, &q->stride_h,
+                   &q->dilation_h, &q->pad_top, &q->pad_bottom, &q->out_h) ||
+        !pool_axis(q->in_w, cp.kind == CNN_POOL_AVG, ceil_mode, &q->kernel_w, &q->stride_w,
+                   &q->dilation_w, &q->pad_left, &q->pad_right, &q->out_w))
+        return 0;
+    q->count_include_pad = pick(0, 1);
+    n_out = (size_t)q->channels * q->out_h * q->out_w;
+    fast = alloc(n_out);
+    want = alloc(n_out);
+    nan_fill(fast, n_out);
+    nan_fill(want, n_out);
+    (cp.kind == CNN_POOL_MAX   ? cnn_maxpool2d_f32
+     : cp.kind == CNN_POOL_MIN ? cnn_minpool2d_f32
+                               : cnn_avgpool2d_f32)(q, ref, want);
+    cnn_conv2d_pool_f32(&cp, in, packed, bias, fast);
+    pooled++;
+    bad = compare(index, "cnn_conv2d_pool_f32", fast, want, n_out, 0, n_out, 1);
+    if (bad)
+        fprintf(stderr, "  pool kind %d k %dx%d s %dx%d d %dx%d pad %d,%d,%d,%d -> %dx%d\n",
+                (int)cp.kind, (int)q->kernel_h, (int)q->kernel_w, (int)q->stride_h,
+                (int)q->stride_w, (int)q->dilation_h, (int)q->dilation_w, (int)q->pad_top,
+                (int)q->pad_bottom, (int)q->pad_left, (int)q->pad_right, (int)q->out_h,
+                (int)q->out_w);
+    free(fast);
+    free(want);
+    return bad;
+}
 
 /* One random case; returns 0 when every path agrees, -1 to draw again. */
 static int one_case(int index)
@@ -159,6 +225,10 @@ static int one_case(int index)
     p.out_c = groups * ocg;
     p.in_h = pick(1, 12);
     p.in_w = pick(0, 3) ? pick(1, 20) : pick(21, 40);
+    if (pick(0, 11) == 0) {     /* long rows: the fused conv+pool takes channels in parts */
+        p.in_h = pick(1, 4);
+        p.in_w = pick(100, 300);
+    }
     if (one_by_one) {
         p.kernel_h = p.kernel_w = 1;
         p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
@@ -286,6 +356,8 @@ static int one_case(int index)
                 break;
             }
     }
+    if (!bad && pick(0, 1))
+        bad += pool_case(index, &p, in, packed, bias, ref);
     if (bad)
         describe(&p);
     free(in);
@@ -361,7 +433,8 @@ int main(int argc, char **argv)
         failed += r;
     }
     printf("conv x86 twin (%s, %d lanes): %d cases (seed %llu), %d failed; the SIMD path took "
-           "%d of %d\n", ISA, LANES, done, seed, failed, taken, tried);
+           "%d of %d; %d with a fused pool\n", ISA, LANES, done, seed, failed, taken, tried,
+           pooled);
     {
         int k, lfail = 0;
         for (k = 0; k < count / 4; k++)
