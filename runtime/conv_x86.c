@@ -36,8 +36,10 @@
 
 #include "cnn_internal.h"
 #include "cnn_pack.h"
+#include "cnn_shape.h"
 
 #include <immintrin.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -678,6 +680,84 @@ static void x_pool_rows(const CnnConvPoolParams *p, int32_t t, int32_t *ra, int3
         *rb = *ra;
 }
 
+#if defined(__AVX512F__)
+/*
+ * The pool of one channel over a band of its conv rows [ra, rb) (band: row
+ * ra), pooled rows [t0, t1) into dst (pooled row t0).  16 pooled columns
+ * per vector; each lane visits its window's taps in the pool kernels'
+ * order (rows, then columns; taps outside the map masked off) and reduces
+ * them as they do: max and min keep a value that is greater (after the
+ * sign) or NaN, average adds from 0 and divides by the same divisor.  So
+ * the result is pool.c's, bit for bit.
+ */
+static void x_pool_band(const CnnConvPoolParams *p, const float *band, int32_t ra,
+                        int32_t t0, int32_t t1, float *dst)
+{
+    const CnnPool2dParams *q = &p->pool;
+    const int avg = p->kind == CNN_POOL_AVG;
+    const __m512 sign = _mm512_set1_ps(p->kind == CNN_POOL_MIN ? -1.0f : 1.0f);
+    const int32_t dh = avg ? 1 : q->dilation_h, dw = avg ? 1 : q->dilation_w;
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int32_t t, u0, ky, kx, ky_lo, ky_hi;
+
+    for (t = t0; t < t1; t++) {
+        const int32_t r0 = t * q->stride_h - q->pad_top;
+        const int32_t win_h = (int32_t)cnn_pool_window_padded(r0, q->kernel_h, q->in_h,
+                                                              q->pad_bottom);
+        cnn_valid_range(r0, dh, q->kernel_h, q->in_h, &ky_lo, &ky_hi);
+        for (u0 = 0; u0 < q->out_w; u0 += 16) {
+            const __mmask16 lane = (__mmask16)(q->out_w - u0 >= 16 ? 0xFFFF
+                                                                   : (1u << (q->out_w - u0)) - 1);
+            const __m512i s0 = _mm512_sub_epi32(
+                _mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32(u0), iota),
+                                   _mm512_set1_epi32(q->stride_w)),
+                _mm512_set1_epi32(q->pad_left));
+            __m512 acc = avg ? _mm512_setzero_ps() : _mm512_set1_ps(-INFINITY);
+            for (ky = ky_lo; ky < ky_hi; ky++) {
+                const float *row = band + (r0 + ky * dh - ra) * q->in_w;
+                for (kx = 0; kx < q->kernel_w; kx++) {
+                    const __m512i sx = _mm512_add_epi32(s0, _mm512_set1_epi32(kx * dw));
+                    const __mmask16 m =
+                        _mm512_mask_cmpge_epi32_mask(lane, sx, _mm512_setzero_si512()) &
+                        _mm512_cmplt_epi32_mask(sx, _mm512_set1_epi32(q->in_w));
+                    const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, sx, row, 4);
+                    if (avg) {
+                        acc = _mm512_mask_add_ps(acc, m, acc, v);
+                    } else {
+                        const __m512 sv = _mm512_mul_ps(sign, v);
+                        const __mmask16 up = _mm512_cmp_ps_mask(sv, acc, _CMP_GT_OQ) |
+                                             _mm512_cmp_ps_mask(sv, sv, _CMP_UNORD_Q);
+                        acc = _mm512_mask_mov_ps(acc, (__mmask16)(up & m), sv);
+                    }
+                }
+            }
+            if (avg) {
+                /* pool.c's divisor, and 0 for a window with no element */
+                const __m512i hi = _mm512_add_epi32(s0, _mm512_set1_epi32(q->kernel_w));
+                const __m512i s_lo = _mm512_max_epi32(s0, _mm512_setzero_si512());
+                const __m512i s_hi = _mm512_min_epi32(hi, _mm512_set1_epi32(q->in_w));
+                const int32_t r_lo = r0 > 0 ? r0 : 0;
+                const int32_t r_hi = r0 + q->kernel_h < q->in_h ? r0 + q->kernel_h : q->in_h;
+                const __m512i div =
+                    q->count_include_pad
+                        ? _mm512_mullo_epi32(
+                              _mm512_set1_epi32(win_h),
+                              _mm512_sub_epi32(_mm512_min_epi32(hi, _mm512_set1_epi32(
+                                                                        q->in_w + q->pad_right)),
+                                               s0))
+                        : _mm512_mullo_epi32(_mm512_set1_epi32(r_hi - r_lo),
+                                             _mm512_sub_epi32(s_hi, s_lo));
+                const __mmask16 some = r_lo < r_hi ? _mm512_cmplt_epi32_mask(s_lo, s_hi) : 0;
+                acc = _mm512_maskz_div_ps(some, acc, _mm512_cvtepi32_ps(div));
+            } else {
+                acc = _mm512_mul_ps(sign, acc);
+            }
+            _mm512_mask_storeu_ps(dst + (t - t0) * q->out_w + u0, lane, acc);
+        }
+    }
+}
+#endif
+
 int cnn_conv2d_pool_x86_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
                             const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
                             float *CNN_RESTRICT out)
@@ -727,6 +807,11 @@ int cnn_conv2d_pool_x86_f32(const CnnConvPoolParams *p, const float *CNN_RESTRIC
             for (o = o0; o < o1; o++) {
                 const float *src = buf + (o - o0) * cs;
                 float *dst = out + o * qplane + t0 * q->out_w;
+#if defined(__AVX512F__)
+                (void)bq;
+                x_pool_band(p, src, ra, t0, t1, dst);
+                continue;
+#endif
                 if (p->kind == CNN_POOL_MAX)
                     cnn_maxpool2d_f32(&bq, src, dst);
                 else if (p->kind == CNN_POOL_MIN)
