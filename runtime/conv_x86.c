@@ -720,7 +720,19 @@ static void x_pool_band(const CnnConvPoolParams *p, const float *band, int32_t r
                     const __mmask16 m =
                         _mm512_mask_cmpge_epi32_mask(lane, sx, _mm512_setzero_si512()) &
                         _mm512_cmplt_epi32_mask(sx, _mm512_set1_epi32(q->in_w));
-                    const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, sx, row, 4);
+                    const int32_t b = u0 * q->stride_w - q->pad_left + kx * dw;
+                    __m512 v;
+                    if (q->stride_w == 1) {         /* consecutive columns */
+                        v = _mm512_maskz_loadu_ps(m, row + b);
+                    } else if (q->stride_w == 2) {  /* the even ones of a double run */
+                        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16,
+                                                               18, 20, 22, 24, 26, 28, 30);
+                        v = _mm512_permutex2var_ps(
+                            _mm512_maskz_loadu_ps((__mmask16)x_spread8(m), row + b), even,
+                            _mm512_maskz_loadu_ps((__mmask16)x_spread8(m >> 8), row + b + 16));
+                    } else {
+                        v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, sx, row, 4);
+                    }
                     if (avg) {
                         acc = _mm512_mask_add_ps(acc, m, acc, v);
                     } else {
