@@ -616,6 +616,9 @@ typedef struct Lowered {
 /* A conv the depthwise 3x3 kernel computes (cnn_dwconv3x3_f32's conditions
  * in cnn.h); in_hwc: it reads a channels-last network input. */
 bool lower_is_dwconv3x3(const Layer *l, bool in_hwc);
+/* A conv whose one window is its whole input (LeNet's c5): lowered to
+ * cnn_linear_f32, a matrix-vector product. */
+bool lower_is_matvec(const Layer *l, bool in_hwc);
 
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
                   long long random_seed, Lowered *out);

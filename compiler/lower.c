@@ -335,6 +335,17 @@ static void pack_linear(Pool *pool, Step *s)
     s->w = d;
 }
 
+bool lower_is_matvec(const Layer *l, bool in_hwc)
+{
+    Step t;
+    memset(&t, 0, sizeof t);
+    if (l->kind != LK_CONV || in_hwc || l->groups != 1)
+        return false;
+    window_2d(&t, l);
+    return t.out_h == 1 && t.out_w == 1 && t.kh == t.in_h && t.kw == t.in_w && t.dh == 1 &&
+           t.dw == 1 && t.pad_top + t.pad_bottom + t.pad_left + t.pad_right == 0;
+}
+
 bool lower_is_dwconv3x3(const Layer *l, bool in_hwc)
 {
     bool padded = false;
@@ -477,9 +488,7 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
             /* A conv whose one window is exactly its whole input (LeNet's c5)
              * is a matrix-vector product; its weights are already laid out as
              * linear's [out][C*H*W]. */
-            if (l->kind == LK_CONV && !s->in_hwc && s->groups == 1 && s->out_h == 1 &&
-                s->out_w == 1 && s->kh == s->in_h && s->kw == s->in_w && s->dh == 1 &&
-                s->dw == 1 && s->pad_top + s->pad_bottom + s->pad_left + s->pad_right == 0) {
+            if (lower_is_matvec(l, s->in_hwc)) {
                 s->kind = SK_LINEAR;
                 s->in_c = s->in_c * s->in_h * s->in_w;
             }
