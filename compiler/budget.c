@@ -166,6 +166,19 @@ static KindCost step_cost(const Network *net, int i)
         if (k < net->nlayers && net->layers[k].fused)
             act = &net->layers[k];
     }
+    if (l->kind == LK_CONV && plan_dwconv_scratch(net, i) > 0) {
+        /* The plan may run it in place: cnn_dwconv_inplace_f32 calls the
+         * kernel, one level deeper (counted whether or not it does). */
+        int f = 0;
+        while (c.funcs[f])
+            f++;
+        for (int k = f; k > 0; k--) {
+            c.funcs[k] = c.funcs[k - 1];
+            c.depth[k] = c.depth[k - 1] + 1;
+        }
+        c.funcs[0] = "cnn_dwconv_inplace_f32";
+        c.depth[0] = 0;
+    }
     if (act && act_func(act->kind)) {
         int f = 0;
         while (c.funcs[f])

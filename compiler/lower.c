@@ -443,6 +443,22 @@ static void lower_conv_pool(Pool *pool, Step *s, const Network *net, const float
     s->last = j;
 }
 
+/* A depthwise conv the plan runs in place (plan_dwconv_scratch): its kernel
+ * runs one channel at a time from a scratch copy of that channel's input
+ * plane (cnn_dwconv_inplace_f32), so the output needs no buffer. */
+static void lower_dwconv_inplace(Step *s, const LayerPlan *lp, const Layer *l)
+{
+    if (s->kind == SK_DWCONV3X3)
+        s->kernel = "cnn_dwconv3x3_f32";
+    else if (s->kind != SK_CONV || !s->kernel)
+        diag_internal("conv '%s' runs in place, but lowers to no conv kernel", l->name);
+    if (lp->scratch.bytes != s->in_h * s->in_w * 4 || lp->scratch.kind != BUF_ARENA)
+        diag_internal("conv '%s' runs in place with %lld bytes of scratch, not one plane",
+                      l->name, lp->scratch.bytes);
+    s->kind = SK_DWCONV_INPLACE;
+    s->scratch = lp->scratch;
+}
+
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
                   long long random_seed, Lowered *out)
 {
@@ -519,6 +535,8 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
                 s->kind = SK_DWCONV3X3;     /* PyTorch's layout: nine taps per channel */
             if (s->kind == SK_CONV)
                 pack_conv(pool, s);
+            if (lp->in_place)
+                lower_dwconv_inplace(s, lp, l);
             break;
         }
         case LK_MAXPOOL:

@@ -28,6 +28,7 @@ static const RuntimeCost runtime_costs[] = {
     { "cnn_conv2d_pool_f32", 528, 120 },
     { "cnn_conv2d_ref_f32", 820, 152 },
     { "cnn_dwconv3x3_f32", 960, 216 },
+    { "cnn_dwconv_inplace_f32", 180, 160 },
     { "cnn_global_avgpool_f32", 76, 4 },
     { "cnn_global_maxpool_f32", 92, 4 },
     { "cnn_leaky_relu_f32", 36, 0 },
