@@ -91,15 +91,17 @@ static KindCost step_cost(const Network *net, int i)
     case LK_CONV:
         if (fuse_conv_pool(net, i) >= 0) {
             /* With the pool after it, one step: entry -> one block function
-             * -> a border pixel, the merge into the pooled output, the
-             * average's division or the activation (cp_in_row below a
-             * border pixel). */
+             * (its tiles and border pixels inlined) -> the merge into the
+             * pooled output, the average's division, a column check, a
+             * border pixel's row, or the activation. */
             static const char *const cp[] = { "cnn_conv2d_pool_f32", "cp_block8", "cp_block4",
-                                              "cp_block2", "cp_block1", "cp_merge", "cp_pixel",
+                                              "cp_block2", "cp_block1", "cp_merge",
                                               "cp_average", "cp_column_read", "cp_in_row" };
-            static const int cp_depth[] = { 0, 1, 1, 1, 1, 2, 2, 2, 2, 3 };
-            for (int f = 0; f < 10; f++)
+            static const int cp_depth[] = { 0, 1, 1, 1, 1, 2, 2, 2, 2 };
+            for (int f = 0; f < 9; f++)
                 c.funcs[f] = cp[f], c.depth[f] = cp_depth[f];
+        } else if (lower_is_matvec(l, i == 0 && net->input_channels_last)) {
+            c.funcs[0] = "cnn_linear_f32";
         } else if (lower_is_dwconv3x3(l, i == 0 && net->input_channels_last)) {
             c.funcs[0] = "cnn_dwconv3x3_f32", c.funcs[1] = "dw_edge";
         } else {
@@ -163,6 +165,19 @@ static KindCost step_cost(const Network *net, int i)
             k++;
         if (k < net->nlayers && net->layers[k].fused)
             act = &net->layers[k];
+    }
+    if (l->kind == LK_CONV && plan_dwconv_scratch(net, i) > 0) {
+        /* The plan may run it in place: cnn_dwconv_inplace_f32 calls the
+         * kernel, one level deeper (counted whether or not it does). */
+        int f = 0;
+        while (c.funcs[f])
+            f++;
+        for (int k = f; k > 0; k--) {
+            c.funcs[k] = c.funcs[k - 1];
+            c.depth[k] = c.depth[k - 1] + 1;
+        }
+        c.funcs[0] = "cnn_dwconv_inplace_f32";
+        c.depth[0] = 0;
     }
     if (act && act_func(act->kind)) {
         int f = 0;

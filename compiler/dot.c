@@ -6,6 +6,8 @@
  * from each producer to each consumer labelled with the tensor's shape.  The
  * peak step of the memory plan is filled red, and the tensors alive there are
  * drawn as thick red edges; the title gives the arena beside its lower bound.
+ * A conv fused with the pool after it (fuse_conv_pool) says so in its box,
+ * and the tensors inside that step, never stored, are dashed edges.
  * Render with `dot -Tsvg net.dot > net.svg`.
  */
 #include "cnnc.h"
@@ -124,8 +126,8 @@ static void edge(FILE *fp, const Plan *plan, const char *from, int v, const char
     bool hot = live_at_peak(plan, v, i);
     /* A tensor inside a fused conv + pool step is never stored: dashed. */
     bool fused = v >= 0 && plan->layers[v].fused_into >= 0;
-    fprintf(fp, "  %s -> %s [label=\"%s%s\"%s%s];\n", from, to, shape_str(s, sb, sizeof sb),
-            fused ? " (not stored)" : "", fused ? ", style=dashed" : "",
+    fprintf(fp, "  %s -> %s [label=\"%s\"%s%s];\n", from, to, shape_str(s, sb, sizeof sb),
+            fused ? ", style=dashed, tooltip=\"never stored: inside a fused step\"" : "",
             hot ? ", color=\"#c0392b\", fontcolor=\"#c0392b\", penwidth=2.5" : "");
 }
 
@@ -175,6 +177,8 @@ void dot_print(FILE *fp, const Network *net, const Plan *plan)
             fputs("\\n(alias, no code)", fp);
         else if (l->folded || l->fused)
             fputs("\\n(fused into the layer before)", fp);
+        else if (lp->in_place && lp->scratch.bytes > 0)
+            fprintf(fp, "\\n(in place, scratch %lld bytes)", lp->scratch.bytes);
         else if (lp->in_place)
             fputs("\\n(in place)", fp);
         if (i == peak && plan->arena_bytes > 0) {

@@ -335,6 +335,17 @@ static void pack_linear(Pool *pool, Step *s)
     s->w = d;
 }
 
+bool lower_is_matvec(const Layer *l, bool in_hwc)
+{
+    Step t;
+    memset(&t, 0, sizeof t);
+    if (l->kind != LK_CONV || in_hwc || l->groups != 1)
+        return false;
+    window_2d(&t, l);
+    return t.out_h == 1 && t.out_w == 1 && t.kh == t.in_h && t.kw == t.in_w && t.dh == 1 &&
+           t.dw == 1 && t.pad_top + t.pad_bottom + t.pad_left + t.pad_right == 0;
+}
+
 bool lower_is_dwconv3x3(const Layer *l, bool in_hwc)
 {
     bool padded = false;
@@ -432,6 +443,22 @@ static void lower_conv_pool(Pool *pool, Step *s, const Network *net, const float
     s->last = j;
 }
 
+/* A depthwise conv the plan runs in place (plan_dwconv_scratch): its kernel
+ * runs one channel at a time from a scratch copy of that channel's input
+ * plane (cnn_dwconv_inplace_f32), so the output needs no buffer. */
+static void lower_dwconv_inplace(Step *s, const LayerPlan *lp, const Layer *l)
+{
+    if (s->kind == SK_DWCONV3X3)
+        s->kernel = "cnn_dwconv3x3_f32";
+    else if (s->kind != SK_CONV || !s->kernel)
+        diag_internal("conv '%s' runs in place, but lowers to no conv kernel", l->name);
+    if (lp->scratch.bytes != s->in_h * s->in_w * 4 || lp->scratch.kind != BUF_ARENA)
+        diag_internal("conv '%s' runs in place with %lld bytes of scratch, not one plane",
+                      l->name, lp->scratch.bytes);
+    s->kind = SK_DWCONV_INPLACE;
+    s->scratch = lp->scratch;
+}
+
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
                   long long random_seed, Lowered *out)
 {
@@ -477,9 +504,7 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
             /* A conv whose one window is exactly its whole input (LeNet's c5)
              * is a matrix-vector product; its weights are already laid out as
              * linear's [out][C*H*W]. */
-            if (l->kind == LK_CONV && !s->in_hwc && s->groups == 1 && s->out_h == 1 &&
-                s->out_w == 1 && s->kh == s->in_h && s->kw == s->in_w && s->dh == 1 &&
-                s->dw == 1 && s->pad_top + s->pad_bottom + s->pad_left + s->pad_right == 0) {
+            if (lower_is_matvec(l, s->in_hwc)) {
                 s->kind = SK_LINEAR;
                 s->in_c = s->in_c * s->in_h * s->in_w;
             }
@@ -510,6 +535,8 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
                 s->kind = SK_DWCONV3X3;     /* PyTorch's layout: nine taps per channel */
             if (s->kind == SK_CONV)
                 pack_conv(pool, s);
+            if (lp->in_place)
+                lower_dwconv_inplace(s, lp, l);
             break;
         }
         case LK_MAXPOOL:
