@@ -75,11 +75,25 @@ void cnn_leaky_relu_f32(const float *in, float *out, int32_t n, float slope);
 void cnn_sigmoid_f32(const float *in, float *out, int32_t n, float slope);
 void cnn_tanh_f32(const float *in, float *out, int32_t n, float slope);
 
+/* Which activation fn is, for the kernels that can apply it in registers as
+ * the sums leave them (relu and relu6 are clamps) instead of calling fn on
+ * the stored output.  A kernel that cannot just calls fn, so fn must be set
+ * either way.  A kind, not a dispatch: no kernel calls an activation that
+ * the network does not name. */
+typedef enum CnnActKind {
+    CNN_ACT_CALL,           /* call fn (NULL: no activation) */
+    CNN_ACT_RELU,           /* fn is cnn_relu_f32 */
+    CNN_ACT_RELU6           /* fn is cnn_relu6_f32 */
+} CnnActKind;
+
 /* The activation fused into a kernel: fn (one of the above) runs on each
- * finished part of the output, in place, after the bias; NULL: none. */
+ * finished part of the output, in place, after the bias; NULL: none.  With
+ * kind CNN_ACT_RELU or CNN_ACT_RELU6 a kernel may clamp in registers instead,
+ * with the same result bit for bit (NaN passes unchanged either way). */
 typedef struct CnnAct {
     CnnActFn fn;
     float slope;            /* passed to fn */
+    CnnActKind kind;        /* CNN_ACT_CALL (0) is always correct */
 } CnnAct;
 
 /* out = act->fn(in), or a copy of in when act->fn is NULL (nothing when

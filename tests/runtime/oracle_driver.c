@@ -216,6 +216,9 @@ static CnnAct act_of(const Case *c)
     CnnAct a;
     a.fn = act_fn(c);
     a.slope = (float)par(c, "slope");
+    /* relu and relu6 as the generated code passes them: kernels may clamp in registers */
+    a.kind = a.fn == cnn_relu_f32 ? CNN_ACT_RELU : a.fn == cnn_relu6_f32 ? CNN_ACT_RELU6
+                                                                         : CNN_ACT_CALL;
     return a;
 }
 
@@ -395,6 +398,7 @@ static int run_act(Case *c)
         CnnAct a;
         a.fn = act_fn(c);
         a.slope = slope;
+        a.kind = CNN_ACT_CALL;
         cnn_act_f32(&a, in, out, n);
     } else {
         act_fn(c)(in, out, n, slope);

@@ -77,6 +77,21 @@ static int same(const char *what, const float *fast, const float *ref, size_t n)
 
 static const CnnActFn acts[] = { NULL, cnn_relu_f32, cnn_relu6_f32, cnn_leaky_relu_f32 };
 
+/* A random activation, relu and relu6 with the kind that lets a kernel clamp
+ * in registers (as cnnc passes them), now and then without it (kind CALL:
+ * the kernel calls fn). */
+static CnnAct pick_act(float slope)
+{
+    CnnAct a;
+    a.fn = acts[rnd() % 4];
+    a.slope = slope;
+    a.kind = a.fn == cnn_relu_f32 ? CNN_ACT_RELU : a.fn == cnn_relu6_f32 ? CNN_ACT_RELU6
+                                                                         : CNN_ACT_CALL;
+    if (rnd() % 5 == 0)
+        a.kind = CNN_ACT_CALL;
+    return a;
+}
+
 static int dw_case(int k)
 {
     CnnConv2dParams p;
@@ -102,8 +117,7 @@ static int dw_case(int k)
     if (p.in_h + 2 < 3 || p.in_w + 2 < 3)
         return 1;
     p.pad_mode = CNN_PAD_ZEROS;
-    p.act.fn = acts[rnd() % 4];
-    p.act.slope = 0.1f;
+    p.act = pick_act(0.1f);
     p.out_h = (int32_t)cnn_out_size(p.in_h, 3, p.stride_h, p.pad_top, p.pad_bottom, 1, 0);
     p.out_w = (int32_t)cnn_out_size(p.in_w, 3, p.stride_w, p.pad_left, p.pad_right, 1, 0);
     if (p.out_h < 1 || p.out_w < 1)
@@ -135,8 +149,7 @@ static int linear_case(int k)
     int ok;
     p.in_features = rint_in(1, 70);
     p.out_features = k % 4 == 0 ? rint_in(1, 9) : rint_in(1, 41);
-    p.act.fn = acts[rnd() % 4];
-    p.act.slope = 0.05f;
+    p.act = pick_act(0.05f);
     in = buf((size_t)p.in_features, 1);
     w = buf((size_t)(p.in_features * p.out_features), 1);
     packed = buf((size_t)(p.in_features * p.out_features), 0);
