@@ -177,6 +177,34 @@ void cnn_conv2d_k5_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                        float *CNN_RESTRICT out);
 
 /*
+ * The same, for a network's first layer (conv_first.c): groups == 1,
+ * in_c == 1 (c1) or 3 (c3), kernel_h == kernel_w == 3 (k3) or 5 (k5),
+ * stride_w == 1 (s1) or 2 (s2), dilation 1, pad_mode CNN_PAD_ZEROS (or no
+ * padding), any stride_h and padding per side; the _hwc variants read a
+ * channels-last input (in_hwc set; the c1 ones take either layout).  The
+ * weights packed by cnn_conv2d_first_pack_f32 (cnn_pack.h: blocks of at
+ * most 4 channels); the same result as cnn_conv2d_f32, bit for bit; the
+ * input channels, kernel size and column stride are constants of each, so
+ * a tile's taps are unrolled.  cnnc calls them where they apply; outside
+ * their conditions the result is undefined.
+ */
+#define CNN_CONV2D_FIRST_DECL(NAME)                                                   \
+    void cnn_conv2d_first_##NAME##_f32(const CnnConv2dParams *p,                      \
+                                       const float *CNN_RESTRICT in,                  \
+                                       const float *CNN_RESTRICT weight,              \
+                                       const float *CNN_RESTRICT bias,                \
+                                       float *CNN_RESTRICT out);
+CNN_CONV2D_FIRST_DECL(c1k3s1)
+CNN_CONV2D_FIRST_DECL(c1k3s2)
+CNN_CONV2D_FIRST_DECL(c1k5s1)
+CNN_CONV2D_FIRST_DECL(c3k3s1)
+CNN_CONV2D_FIRST_DECL(c3k3s2)
+CNN_CONV2D_FIRST_DECL(c3k5s1)
+CNN_CONV2D_FIRST_DECL(c3k3s1_hwc)
+CNN_CONV2D_FIRST_DECL(c3k3s2_hwc)
+CNN_CONV2D_FIRST_DECL(c3k5s1_hwc)
+
+/*
  * The same formula with PyTorch's weight layout, one output element at a
  * time (conv_ref.c): the reference twin the tests hold cnn_conv2d_f32 to.
  * Slow; generated code does not call it.
