@@ -93,13 +93,7 @@ typedef struct ConvCtx {
     int32_t cs, rs, es;         /* input strides: channel, row, column */
     int32_t icg, khkw, plane;   /* channels per group, kh*kw, out_h*out_w */
     int32_t xlo, xhi;           /* interior columns: every tap inside the input */
-    int clamp;                  /* 1: relu, 2: relu6, clamped in registers; 0: act.fn */
 } ConvCtx;
-
-/* relu and relu6 as the sums leave the registers (act.c's expressions: NaN
- * passes).  Chosen per tile, not per value. */
-#define CONV_CLAMP_LO(v) ((v) = (v) < 0.0f ? 0.0f : (v))
-#define CONV_CLAMP_HI(v) ((v) = (v) > 6.0f ? 6.0f : (v))
 
 /* The input row of kernel row ky for output row y, or -1 when it is zero
  * padding. */
@@ -192,18 +186,6 @@ CONV_INLINE void conv_tile(const ConvCtx *c, const ConvRows *rows, const float *
                 }
             }
         }
-        if (c->clamp)
-            CONV_UNROLL
-            for (m = 0; m < mr; m++)
-                CONV_UNROLL
-                for (n = 0; n < nh; n++)
-                    CONV_CLAMP_LO(acc[m][n]);
-        if (c->clamp == 2)
-            CONV_UNROLL
-            for (m = 0; m < mr; m++)
-                CONV_UNROLL
-                for (n = 0; n < nh; n++)
-                    CONV_CLAMP_HI(acc[m][n]);
         CONV_UNROLL
         for (n = 0; n < nh; n++)
             CONV_UNROLL
@@ -255,14 +237,6 @@ CONV_INLINE void conv_pixel(const ConvCtx *c, const ConvRows *rows, const float 
                     acc[n] = CONV_MAC(acc[n], wt[n], v);
             }
     }
-    if (c->clamp)
-        CONV_UNROLL
-        for (n = 0; n < nb; n++)
-            CONV_CLAMP_LO(acc[n]);
-    if (c->clamp == 2)
-        CONV_UNROLL
-        for (n = 0; n < nb; n++)
-            CONV_CLAMP_HI(acc[n]);
     CONV_UNROLL
     for (n = 0; n < nb; n++)
         out[n * c->plane] = acc[n];
@@ -302,12 +276,6 @@ static void conv_pixel_wide(const ConvCtx *c, const float *CNN_RESTRICT w,
             }
         }
     }
-    if (c->clamp)
-        for (n = 0; n < nb; n++)
-            CONV_CLAMP_LO(acc[n]);
-    if (c->clamp == 2)
-        for (n = 0; n < nb; n++)
-            CONV_CLAMP_HI(acc[n]);
     for (n = 0; n < nb; n++)
         out[n * c->plane] = acc[n];
 }
@@ -341,7 +309,7 @@ CONV_INLINE void conv_rows(const ConvCtx *c, const float *CNN_RESTRICT w,
                     conv_pixel(c, &rows, w, bias, orow + x, x, nb, kwc);
             }
         }
-        if (p->act.fn && !c->clamp)
+        if (p->act.fn)
             for (n = 0; n < nb; n++)
                 cnn_act_f32(&p->act, orow + n * c->plane, orow + n * c->plane, p->out_w);
     }
@@ -367,7 +335,6 @@ static void conv_setup(ConvCtx *c, const CnnConv2dParams *p)
     cnn_valid_range(-p->pad_left, p->stride_w, p->out_w, p->in_w, &lo0, &hi0);
     cnn_valid_range((p->kernel_w - 1) * p->dilation_w - p->pad_left, p->stride_w, p->out_w,
                     p->in_w, &lo1, &hi1);
-    c->clamp = p->act.kind == CNN_ACT_RELU ? 1 : p->act.kind == CNN_ACT_RELU6 ? 2 : 0;
     c->xlo = lo0 > lo1 ? lo0 : lo1;
     c->xhi = hi0 < hi1 ? hi0 : hi1;
     if (c->xhi < c->xlo)
