@@ -228,51 +228,65 @@ DW_INLINE void dw_channel(const DwGeom *g, const float *CNN_RESTRICT in,
     }
 }
 
-/* One channel function per (stride, activation kind); other activations
- * are applied after the channel by their function. */
-typedef void DwChannelFn(const DwGeom *g, const float *CNN_RESTRICT in,
-                         const float *CNN_RESTRICT w, float b, float *CNN_RESTRICT out);
+/* One function per (stride, activation kind) runs every channel; other
+ * activations run on each channel's plane after it, by their function (a
+ * depthwise plane is small and still in cache). */
+typedef void DwFn(const CnnConv2dParams *p, const DwGeom *g, const float *CNN_RESTRICT in,
+                  const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                  float *CNN_RESTRICT out);
 
-#define DW_CHANNEL_FN(S, KIND, NAME)                                                   \
-    static void NAME(const DwGeom *g, const float *CNN_RESTRICT in,                    \
-                     const float *CNN_RESTRICT w, float b, float *CNN_RESTRICT out)    \
-    {                                                                                  \
-        dw_channel(g, in, w, b, out, S, KIND);                                         \
+DW_INLINE void dw_all(const CnnConv2dParams *p, const DwGeom *g, const float *CNN_RESTRICT in,
+                      const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                      float *CNN_RESTRICT out, const int S, const CnnActKind kind)
+{
+    const int32_t plane = g->out_h * g->out_w, in_plane = g->in_h * g->in_w;
+    int32_t c;
+    for (c = 0; c < p->out_c; c++) {
+        float *o = out + c * plane;
+        if (S)
+            dw_channel(g, in + c * in_plane, weight + c * 9, bias ? bias[c] : 0.0f, o, S, kind);
+        else {
+            int32_t y;
+            for (y = 0; y < g->out_h; y++)
+                dw_checked(g, in + c * in_plane, weight + c * 9, bias ? bias[c] : 0.0f,
+                           o + y * g->out_w, y * g->sh - g->pad_top, 0, g->out_w);
+        }
+        if (kind == CNN_ACT_CALL && p->act.fn)
+            p->act.fn(o, o, plane, p->act.slope);
+    }
+}
+
+#define DW_FN(S, KIND, NAME)                                                               \
+    static void NAME(const CnnConv2dParams *p, const DwGeom *g, const float *CNN_RESTRICT in, \
+                     const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,      \
+                     float *CNN_RESTRICT out)                                               \
+    {                                                                                      \
+        dw_all(p, g, in, weight, bias, out, S, KIND);                                      \
     }
 
-DW_CHANNEL_FN(1, CNN_ACT_CALL, dw_s1_none)
-DW_CHANNEL_FN(1, CNN_ACT_RELU, dw_s1_relu)
-DW_CHANNEL_FN(1, CNN_ACT_RELU6, dw_s1_relu6)
-DW_CHANNEL_FN(2, CNN_ACT_CALL, dw_s2_none)
-DW_CHANNEL_FN(2, CNN_ACT_RELU, dw_s2_relu)
-DW_CHANNEL_FN(2, CNN_ACT_RELU6, dw_s2_relu6)
+DW_FN(1, CNN_ACT_CALL, dw_s1_none)
+DW_FN(1, CNN_ACT_RELU, dw_s1_relu)
+DW_FN(1, CNN_ACT_RELU6, dw_s1_relu6)
+DW_FN(2, CNN_ACT_CALL, dw_s2_none)
+DW_FN(2, CNN_ACT_RELU, dw_s2_relu)
+DW_FN(2, CNN_ACT_RELU6, dw_s2_relu6)
+DW_FN(0, CNN_ACT_CALL, dw_sn)       /* any other stride: every tap checked */
 
-static DwChannelFn *const dw_channel_fns[2][3] = {
+static DwFn *const dw_fns[2][3] = {
     { dw_s1_none, dw_s1_relu, dw_s1_relu6 },
     { dw_s2_none, dw_s2_relu, dw_s2_relu6 },
 };
-
-/* Any other stride: every tap checked. */
-static void dw_sn(const DwGeom *g, const float *CNN_RESTRICT in, const float *CNN_RESTRICT w,
-                  float b, float *CNN_RESTRICT out)
-{
-    int32_t y;
-    for (y = 0; y < g->out_h; y++)
-        dw_checked(g, in, w, b, out + y * g->out_w, y * g->sh - g->pad_top, 0, g->out_w);
-}
 
 void cnn_dwconv3x3_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                        const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
                        float *CNN_RESTRICT out)
 {
-    const int32_t plane = p->out_h * p->out_w;
     const int stride = p->stride_w == 1 ? 1 : p->stride_w == 2 ? 2 : 0;
     /* The kinds applied in registers; any other activation runs after. */
     const int clamp = !stride ? 0 : p->act.kind == CNN_ACT_RELU ? 1
                                   : p->act.kind == CNN_ACT_RELU6 ? 2 : 0;
-    DwChannelFn *fn = stride ? dw_channel_fns[stride - 1][clamp] : dw_sn;
     DwGeom g;
-    int32_t lo2, hi2, c;
+    int32_t lo2, hi2;
 
     g.sw = p->stride_w, g.sh = p->stride_h, g.pad_left = p->pad_left, g.pad_top = p->pad_top;
     g.in_h = p->in_h, g.in_w = p->in_w, g.out_h = p->out_h, g.out_w = p->out_w;
@@ -285,14 +299,5 @@ void cnn_dwconv3x3_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
         g.hi = hi2;
     if (g.hi < g.lo)
         g.hi = g.lo;
-
-    for (c = 0; c < p->out_c; c++) {
-        fn(&g, in + c * p->in_h * p->in_w, weight + c * 9, bias ? bias[c] : 0.0f,
-           out + c * plane);
-        /* Other activations once per channel: a depthwise plane is small and
-         * still in cache, and one call per row would cost more than the rows
-         * do. */
-        if (!clamp && p->act.fn)
-            p->act.fn(out + c * plane, out + c * plane, plane, p->act.slope);
-    }
+    (stride ? dw_fns[stride - 1][clamp] : dw_sn)(p, &g, in, weight, bias, out);
 }
