@@ -159,7 +159,7 @@ static const char *const act_names[] = {
 };
 /* What a kernel may do in registers instead of calling the function (cnn.h). */
 static const char *const act_kinds[] = {
-    "CNN_ACT_CALL", "CNN_ACT_RELU", "CNN_ACT_RELU6", "CNN_ACT_CALL", "CNN_ACT_CALL",
+    "CNN_ACT_CALL", "CNN_ACT_RELU", "CNN_ACT_RELU6", "CNN_ACT_LEAKY_RELU", "CNN_ACT_CALL",
     "CNN_ACT_CALL",
 };
 static const char *const pad_mode_c[] = {

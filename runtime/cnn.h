@@ -83,13 +83,15 @@ void cnn_tanh_f32(const float *in, float *out, int32_t n, float slope);
 typedef enum CnnActKind {
     CNN_ACT_CALL,           /* call fn (NULL: no activation) */
     CNN_ACT_RELU,           /* fn is cnn_relu_f32 */
-    CNN_ACT_RELU6           /* fn is cnn_relu6_f32 */
+    CNN_ACT_RELU6,          /* fn is cnn_relu6_f32 */
+    CNN_ACT_LEAKY_RELU      /* fn is cnn_leaky_relu_f32 (with slope) */
 } CnnActKind;
 
 /* The activation fused into a kernel: fn (one of the above) runs on each
  * finished part of the output, in place, after the bias; NULL: none.  With
- * kind CNN_ACT_RELU or CNN_ACT_RELU6 a kernel may clamp in registers instead,
- * with the same result bit for bit (NaN passes unchanged either way). */
+ * kind CNN_ACT_RELU, CNN_ACT_RELU6 or CNN_ACT_LEAKY_RELU a kernel may apply
+ * it in registers instead, with the same result bit for bit (NaN passes
+ * unchanged either way). */
 typedef struct CnnAct {
     CnnActFn fn;
     float slope;            /* passed to fn */

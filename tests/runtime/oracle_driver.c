@@ -216,9 +216,10 @@ static CnnAct act_of(const Case *c)
     CnnAct a;
     a.fn = act_fn(c);
     a.slope = (float)par(c, "slope");
-    /* relu and relu6 as the generated code passes them: kernels may clamp in registers */
+    /* relu, relu6 and leaky_relu as the generated code passes them: kernels may apply
+     * them in registers */
     a.kind = a.fn == cnn_relu_f32 ? CNN_ACT_RELU : a.fn == cnn_relu6_f32 ? CNN_ACT_RELU6
-                                                                         : CNN_ACT_CALL;
+             : a.fn == cnn_leaky_relu_f32 ? CNN_ACT_LEAKY_RELU : CNN_ACT_CALL;
     return a;
 }
 

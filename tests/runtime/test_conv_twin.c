@@ -157,7 +157,8 @@ static int one_case(int index)
                                         cnn_sigmoid_f32, cnn_tanh_f32 };
         p.act.fn = fns[pick(0, 5)];
         p.act.kind = p.act.fn == cnn_relu_f32 ? CNN_ACT_RELU
-                     : p.act.fn == cnn_relu6_f32 ? CNN_ACT_RELU6 : CNN_ACT_CALL;
+                     : p.act.fn == cnn_relu6_f32 ? CNN_ACT_RELU6
+                     : p.act.fn == cnn_leaky_relu_f32 ? CNN_ACT_LEAKY_RELU : CNN_ACT_CALL;
     }
     p.act.slope = 0.125f;
     p.out_h = (int32_t)cnn_out_size(p.in_h, p.kernel_h, p.stride_h, p.pad_top, p.pad_bottom,

@@ -78,7 +78,7 @@ static int same(const char *what, const float *fast, const float *ref, size_t n)
 
 static const CnnActFn acts[] = { NULL, cnn_relu_f32, cnn_relu6_f32, cnn_leaky_relu_f32 };
 
-/* A random activation, relu and relu6 with the kind that lets a kernel clamp
+/* A random activation, relu, relu6 and leaky_relu with the kind that lets a kernel apply it
  * in registers (as cnnc passes them), now and then without it (kind CALL:
  * the kernel calls fn). */
 static CnnAct pick_act(float slope)
@@ -87,7 +87,7 @@ static CnnAct pick_act(float slope)
     a.fn = acts[rnd() % 4];
     a.slope = slope;
     a.kind = a.fn == cnn_relu_f32 ? CNN_ACT_RELU : a.fn == cnn_relu6_f32 ? CNN_ACT_RELU6
-                                                                         : CNN_ACT_CALL;
+             : a.fn == cnn_leaky_relu_f32 ? CNN_ACT_LEAKY_RELU : CNN_ACT_CALL;
     if (rnd() % 5 == 0)
         a.kind = CNN_ACT_CALL;
     return a;
