@@ -388,12 +388,8 @@ static const char *conv_kernel(Pool *pool, const Step *s)
         return pool_printf(pool, "cnn_conv2d_first_c%lldk%llds%lld%s_f32", s->in_c, s->kw, s->sw,
                            s->in_hwc && s->in_c == 3 ? "_hwc" : "");
     if (s->sw == 1 && s->dw == 1 && !s->in_hwc) {
-        if (s->kw == 1)
-            return "cnn_conv2d_k1_f32";
-        else if (s->kw == 3)
-            return "cnn_conv2d_k3_f32";
-        else if (s->kw == 5)
-            return "cnn_conv2d_k5_f32";
+        if (s->kw >= 1 && s->kw <= 5)
+            return pool_printf(pool, "cnn_conv2d_k%lld_f32", s->kw);
     }
     return "cnn_conv2d_f32";
 }

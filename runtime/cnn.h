@@ -164,11 +164,17 @@ void cnn_conv2d_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                     float *CNN_RESTRICT out);
 
 /*
- * The same, for kernel_w == 1, 3 or 5 with stride_w == dilation_w == 1 and a
- * channels-first input (in_hwc == 0), which they require: the tap loop is
- * unrolled for that width.  cnnc calls them where they apply.
+ * The same, for kernel_w == 1, 2, 3, 4 or 5 with stride_w == dilation_w == 1
+ * and a channels-first input (in_hwc == 0), which they require: the tap loop
+ * is unrolled for that width.  cnnc calls them where they apply.
  */
 void cnn_conv2d_k1_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                       const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                       float *CNN_RESTRICT out);
+void cnn_conv2d_k2_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                       const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                       float *CNN_RESTRICT out);
+void cnn_conv2d_k4_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                        const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
                        float *CNN_RESTRICT out);
 void cnn_conv2d_k3_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,

@@ -448,7 +448,9 @@ static void conv_blocks(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
     }
 
 CONV_VARIANT(k1, 1)
+CONV_VARIANT(k2, 2)
 CONV_VARIANT(k3, 3)
+CONV_VARIANT(k4, 4)
 CONV_VARIANT(k5, 5)
 
 /* The general entry point; its name has no variant part. */
