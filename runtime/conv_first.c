@@ -40,7 +40,9 @@
 #if defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
 #define FIRST_INLINE static inline __attribute__((always_inline))
 #define FIRST_UNROLL _Pragma("GCC unroll 16")
+#define FIRST_ROLLED _Pragma("GCC unroll 1")
 #else
+#define FIRST_ROLLED
 #define FIRST_INLINE static inline
 #define FIRST_UNROLL
 #endif
@@ -82,7 +84,10 @@ FIRST_INLINE void first_tile(const FirstCtx *c, const float *CNN_RESTRICT in,
     for (ky = ka; ky < kb; ky++) {
         const float *src = col + (ky - ka) * c->rs;
         const float *wk = w + ky * K * NB;
-        FIRST_UNROLL
+        /* Not unrolled: one input channel's window and sums fill the
+         * registers; unrolled, the scheduler hoists the next channel's
+         * loads and the sums spill. */
+        FIRST_ROLLED
         for (i = 0; i < IC; i++) {
             const float *s = src + (ES == 1 ? i * c->cs : i);
             FIRST_UNROLL
