@@ -230,8 +230,9 @@ void cnn_conv2d_ref_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
  *   groups == in_c == out_c, kernel_h == kernel_w == 3,
  *   dilation_h == dilation_w == 1, in_hwc == 0,
  *   and pad_mode == CNN_PAD_ZEROS (or no padding at all).
- * Any stride and any padding per side; stride 1 (vectorized across output
- * columns) and 2 are the cases it is built for.  The same params, the same
+ * Any stride and any padding per side; stride 1 and 2 with padding 1 are
+ * the cases it is built for (a sliding register window along each row, the
+ * relu/relu6 of act.kind applied in registers).  The same params, the same
  * weight (PyTorch's [C][1][3][3]: the nine taps of a channel in the order the
  * kernel reads them; cnn_conv2d_pack_f32 leaves a conv whose groups have one
  * channel each in that layout, so no packing) and the same result as
