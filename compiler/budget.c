@@ -103,7 +103,15 @@ static KindCost step_cost(const Network *net, int i)
         } else if (lower_is_matvec(l, i == 0 && net->input_channels_last)) {
             c.funcs[0] = "cnn_linear_f32";
         } else if (lower_is_dwconv3x3(l, i == 0 && net->input_channels_last)) {
-            c.funcs[0] = "cnn_dwconv3x3_f32", c.funcs[1] = "dw_edge";
+            /* the entry's table links every channel function: strides 1 and
+             * 2 by relu / relu6 / other, and any other stride; each calls
+             * dw_checked for the border */
+            static const char *const dw[] = { "cnn_dwconv3x3_f32", "dw_s1_none", "dw_s1_relu",
+                                               "dw_s1_relu6", "dw_s2_none", "dw_s2_relu",
+                                               "dw_s2_relu6", "dw_sn", "dw_checked" };
+            static const int dw_depth[] = { 0, 1, 1, 1, 1, 1, 1, 1, 2 };
+            for (int f = 0; f < 9; f++)
+                c.funcs[f] = dw[f], c.depth[f] = dw_depth[f];
         } else {
             /* The general entry; a fixed-width variant (cnn_conv2d_k3_f32) is
              * about as large. */

@@ -157,6 +157,11 @@ static const char *const act_names[] = {
     "NULL", "cnn_relu_f32", "cnn_relu6_f32", "cnn_leaky_relu_f32", "cnn_sigmoid_f32",
     "cnn_tanh_f32",
 };
+/* What a kernel may do in registers instead of calling the function (cnn.h). */
+static const char *const act_kinds[] = {
+    "CNN_ACT_CALL", "CNN_ACT_RELU", "CNN_ACT_RELU6", "CNN_ACT_LEAKY_RELU", "CNN_ACT_CALL",
+    "CNN_ACT_CALL",
+};
 static const char *const pad_mode_c[] = {
     "CNN_PAD_ZEROS", "CNN_PAD_REFLECT", "CNN_PAD_REPLICATE", "CNN_PAD_CIRCULAR",
 };
@@ -344,6 +349,7 @@ static void write_muscles(Pool *pool, Buf *b, const Network *net, const Plan *pl
         step_muscle(b, i, "value", "%s", c_float(fb, sizeof fb, s->pad_value));
         step_muscle(b, i, "act", "%s", act_names[s->act]);
         step_muscle(b, i, "slope", "%s", c_float(fb, sizeof fb, s->slope));
+        step_muscle(b, i, "act_kind", "%s", act_kinds[s->act]);
         step_muscle(b, i, "kernel", "%s", s->kernel ? s->kernel : "");
         step_muscle(b, i, "w", "%s", s->w_sym ? s->w_sym : "NULL");
         step_muscle(b, i, "b", "%s", s->b_sym ? s->b_sym : "NULL");

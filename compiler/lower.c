@@ -357,12 +357,19 @@ bool lower_is_dwconv3x3(const Layer *l, bool in_hwc)
            (l->padding_mode == PM_ZEROS || !padded);
 }
 
-/* The conv kernel reads its weights packed (cnn_pack.h); the batchnorm is
- * folded first, in PyTorch's layout. */
+static bool is_first_layer_conv(const Step *s);
+static const char *conv_kernel(Pool *pool, const Step *s);
+
+/* The conv kernel reads its weights packed (cnn_pack.h: the first-layer
+ * kernels in blocks of at most 4 channels, the others of at most 8); the
+ * batchnorm is folded first, in PyTorch's layout. */
 static void pack_conv(Pool *pool, Step *s)
 {
     float *packed = pool_alloc(pool, (size_t)s->nw * sizeof *packed);
-    cnn_conv2d_pack_f32(s->out_c, s->in_c, s->groups, s->kh, s->kw, s->w, packed);
+    if (is_first_layer_conv(s))
+        cnn_conv2d_first_pack_f32(s->out_c, s->in_c, s->kh, s->kw, s->w, packed);
+    else
+        cnn_conv2d_pack_f32(s->out_c, s->in_c, s->groups, s->kh, s->kw, s->w, packed);
     s->w = packed;
     /* 1x1, stride 1, no padding: output pixel p reads input pixel p, so the
      * plane is one row and the kernel's pixel tiles run along all of it. */
@@ -371,17 +378,34 @@ static void pack_conv(Pool *pool, Step *s)
         s->in_w *= s->in_h, s->out_w *= s->out_h;
         s->in_h = s->out_h = 1;
     }
-    /* The kernel widths with a variant of their own, for unit column steps:
-     * there the tap loop is unrolled and input loads have fixed offsets. */
-    s->kernel = "cnn_conv2d_f32";
+    s->kernel = conv_kernel(pool, s);
+}
+
+/* A first layer - 1 or 3 input channels, 3x3 or 5x5, column stride 1 or 2,
+ * zero padding - has an entry point per shape with its taps unrolled
+ * (conv_first.c, cnn.h's conditions). */
+static bool is_first_layer_conv(const Step *s)
+{
+    bool zero_pad = s->pad_mode == PM_ZEROS ||
+                    s->pad_top + s->pad_bottom + s->pad_left + s->pad_right == 0;
+    return s->groups == 1 && (s->in_c == 1 || s->in_c == 3) && s->kh == s->kw &&
+           (s->kw == 3 || (s->kw == 5 && s->sw == 1)) && (s->sw == 1 || s->sw == 2) &&
+           s->dh == 1 && s->dw == 1 && zero_pad;
+}
+
+/* The conv kernel of a step: a first-layer entry point, or the kernel
+ * widths with a variant of their own, for unit column steps: there the tap
+ * loop is unrolled and input loads have fixed offsets. */
+static const char *conv_kernel(Pool *pool, const Step *s)
+{
+    if (is_first_layer_conv(s))
+        return pool_printf(pool, "cnn_conv2d_first_c%lldk%llds%lld%s_f32", s->in_c, s->kw, s->sw,
+                           s->in_hwc && s->in_c == 3 ? "_hwc" : "");
     if (s->sw == 1 && s->dw == 1 && !s->in_hwc) {
-        if (s->kw == 1)
-            s->kernel = "cnn_conv2d_k1_f32";
-        else if (s->kw == 3)
-            s->kernel = "cnn_conv2d_k3_f32";
-        else if (s->kw == 5)
-            s->kernel = "cnn_conv2d_k5_f32";
+        if (s->kw >= 1 && s->kw <= 5)
+            return pool_printf(pool, "cnn_conv2d_k%lld_f32", s->kw);
     }
+    return "cnn_conv2d_f32";
 }
 
 /*

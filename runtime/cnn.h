@@ -75,11 +75,27 @@ void cnn_leaky_relu_f32(const float *in, float *out, int32_t n, float slope);
 void cnn_sigmoid_f32(const float *in, float *out, int32_t n, float slope);
 void cnn_tanh_f32(const float *in, float *out, int32_t n, float slope);
 
+/* Which activation fn is, for the kernels that can apply it in registers as
+ * the sums leave them (relu and relu6 are clamps) instead of calling fn on
+ * the stored output.  A kernel that cannot just calls fn, so fn must be set
+ * either way.  A kind, not a dispatch: no kernel calls an activation that
+ * the network does not name. */
+typedef enum CnnActKind {
+    CNN_ACT_CALL,           /* call fn (NULL: no activation) */
+    CNN_ACT_RELU,           /* fn is cnn_relu_f32 */
+    CNN_ACT_RELU6,          /* fn is cnn_relu6_f32 */
+    CNN_ACT_LEAKY_RELU      /* fn is cnn_leaky_relu_f32 (with slope) */
+} CnnActKind;
+
 /* The activation fused into a kernel: fn (one of the above) runs on each
- * finished part of the output, in place, after the bias; NULL: none. */
+ * finished part of the output, in place, after the bias; NULL: none.  With
+ * kind CNN_ACT_RELU, CNN_ACT_RELU6 or CNN_ACT_LEAKY_RELU a kernel may apply
+ * it in registers instead, with the same result bit for bit (NaN passes
+ * unchanged either way). */
 typedef struct CnnAct {
     CnnActFn fn;
     float slope;            /* passed to fn */
+    CnnActKind kind;        /* CNN_ACT_CALL (0) is always correct */
 } CnnAct;
 
 /* out = act->fn(in), or a copy of in when act->fn is NULL (nothing when
@@ -148,11 +164,17 @@ void cnn_conv2d_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                     float *CNN_RESTRICT out);
 
 /*
- * The same, for kernel_w == 1, 3 or 5 with stride_w == dilation_w == 1 and a
- * channels-first input (in_hwc == 0), which they require: the tap loop is
- * unrolled for that width.  cnnc calls them where they apply.
+ * The same, for kernel_w == 1, 2, 3, 4 or 5 with stride_w == dilation_w == 1
+ * and a channels-first input (in_hwc == 0), which they require: the tap loop
+ * is unrolled for that width.  cnnc calls them where they apply.
  */
 void cnn_conv2d_k1_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                       const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                       float *CNN_RESTRICT out);
+void cnn_conv2d_k2_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                       const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                       float *CNN_RESTRICT out);
+void cnn_conv2d_k4_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                        const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
                        float *CNN_RESTRICT out);
 void cnn_conv2d_k3_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
@@ -161,6 +183,34 @@ void cnn_conv2d_k3_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
 void cnn_conv2d_k5_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                        const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
                        float *CNN_RESTRICT out);
+
+/*
+ * The same, for a network's first layer (conv_first.c): groups == 1,
+ * in_c == 1 (c1) or 3 (c3), kernel_h == kernel_w == 3 (k3) or 5 (k5),
+ * stride_w == 1 (s1) or 2 (s2), dilation 1, pad_mode CNN_PAD_ZEROS (or no
+ * padding), any stride_h and padding per side; the _hwc variants read a
+ * channels-last input (in_hwc set; the c1 ones take either layout).  The
+ * weights packed by cnn_conv2d_first_pack_f32 (cnn_pack.h: blocks of at
+ * most 4 channels); the same result as cnn_conv2d_f32, bit for bit; the
+ * input channels, kernel size and column stride are constants of each, so
+ * a tile's taps are unrolled.  cnnc calls them where they apply; outside
+ * their conditions the result is undefined.
+ */
+#define CNN_CONV2D_FIRST_DECL(NAME)                                                   \
+    void cnn_conv2d_first_##NAME##_f32(const CnnConv2dParams *p,                      \
+                                       const float *CNN_RESTRICT in,                  \
+                                       const float *CNN_RESTRICT weight,              \
+                                       const float *CNN_RESTRICT bias,                \
+                                       float *CNN_RESTRICT out);
+CNN_CONV2D_FIRST_DECL(c1k3s1)
+CNN_CONV2D_FIRST_DECL(c1k3s2)
+CNN_CONV2D_FIRST_DECL(c1k5s1)
+CNN_CONV2D_FIRST_DECL(c3k3s1)
+CNN_CONV2D_FIRST_DECL(c3k3s2)
+CNN_CONV2D_FIRST_DECL(c3k5s1)
+CNN_CONV2D_FIRST_DECL(c3k3s1_hwc)
+CNN_CONV2D_FIRST_DECL(c3k3s2_hwc)
+CNN_CONV2D_FIRST_DECL(c3k5s1_hwc)
 
 /*
  * The same formula with PyTorch's weight layout, one output element at a
@@ -180,8 +230,9 @@ void cnn_conv2d_ref_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
  *   groups == in_c == out_c, kernel_h == kernel_w == 3,
  *   dilation_h == dilation_w == 1, in_hwc == 0,
  *   and pad_mode == CNN_PAD_ZEROS (or no padding at all).
- * Any stride and any padding per side; stride 1 (vectorized across output
- * columns) and 2 are the cases it is built for.  The same params, the same
+ * Any stride and any padding per side; stride 1 and 2 with padding 1 are
+ * the cases it is built for (a sliding register window along each row, the
+ * relu/relu6 of act.kind applied in registers).  The same params, the same
  * weight (PyTorch's [C][1][3][3]: the nine taps of a channel in the order the
  * kernel reads them; cnn_conv2d_pack_f32 leaves a conv whose groups have one
  * channel each in that layout, so no packing) and the same result as

@@ -57,4 +57,19 @@ static inline int32_t cnn_pad_index(int32_t i, int32_t n, CnnPadMode mode)
     }
 }
 
+/*
+ * relu and relu6 of one value in registers, the expressions of act.c's
+ * cnn_relu_f32 and cnn_relu6_f32 (NaN falls through both comparisons), for
+ * the kernels that apply a CNN_ACT_RELU / CNN_ACT_RELU6 activation as the
+ * sums leave their registers.  kind is a constant where they are inlined.
+ */
+static inline float cnn_clamp_act(float v, CnnActKind kind)
+{
+    if (kind == CNN_ACT_RELU || kind == CNN_ACT_RELU6)
+        v = v < 0.0f ? 0.0f : v;
+    if (kind == CNN_ACT_RELU6)
+        v = v > 6.0f ? 6.0f : v;
+    return v;
+}
+
 #endif /* CNN_INTERNAL_H */

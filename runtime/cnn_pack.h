@@ -60,4 +60,32 @@ static inline void cnn_conv2d_pack_f32(long long out_c, long long in_c, long lon
         }
 }
 
+/*
+ * The first-layer kernels (cnn_conv2d_first_*_f32, conv_first.c) read the
+ * same layout with blocks of at most 4 channels: as many blocks of 4 as
+ * fit, then at most one of 2 and one of 1 (out_c = 6: 4 + 2; 8: 4 + 4).  A
+ * tile of 4 channels holds its sums for 4 pixels in registers; blocks of 8
+ * would need a function of their own for each of those kernels, which a
+ * first layer rarely uses.  groups == 1.
+ */
+static inline int cnn_conv_first_block_width(long long left)
+{
+    return left >= 4 ? 4 : left >= 2 ? 2 : 1;
+}
+
+static inline void cnn_conv2d_first_pack_f32(long long out_c, long long in_c, long long kh,
+                                             long long kw, const float *weight, float *packed)
+{
+    const long long k_n = in_c * kh * kw;
+    long long o, k, n;
+    int nb;
+
+    for (o = 0; o < out_c; o += nb) {
+        nb = cnn_conv_first_block_width(out_c - o);
+        for (k = 0; k < k_n; k++)
+            for (n = 0; n < nb; n++)
+                packed[o * k_n + k * nb + n] = weight[(o + n) * k_n + k];
+    }
+}
+
 #endif /* CNN_PACK_H */

@@ -65,6 +65,15 @@
 #define CONV_UNROLL_TAPS 1
 #define CONV_MR(nb) ((nb) >= 8 ? 2 : (nb) == 4 ? 4 : 8)
 #define CONV_NH(nb) (nb)
+/* A 1x1 conv runs its plane as one long row (a GEMM) with no border pixel,
+ * so there the two passes of 4 channels x 4 pixels win: per input channel
+ * 4 + 4 loads for 16 multiply-adds instead of 8 + 2. */
+#define CONV_MR_K1(nb) ((nb) >= 4 ? 4 : 8)
+#define CONV_NH_K1(nb) ((nb) >= 4 ? 4 : (nb))
+#endif
+#if !defined(CONV_MR_K1)
+#define CONV_MR_K1(nb) CONV_MR(nb)
+#define CONV_NH_K1(nb) CONV_NH(nb)
 #endif
 #define CONV_MR_MAX 8
 
@@ -94,7 +103,28 @@ typedef struct ConvCtx {
     int32_t cs, rs, es;         /* input strides: channel, row, column */
     int32_t icg, khkw, plane;   /* channels per group, kh*kw, out_h*out_w */
     int32_t xlo, xhi;           /* interior columns: every tap inside the input */
+    int act;                    /* in registers: 1 relu, 2 relu6, 3 leaky_relu; 0: act.fn */
+    float slope;
 } ConvCtx;
+
+/*
+ * The fused activation as the sums leave the registers (act.c's expressions:
+ * NaN passes), chosen per tile, not per value; no pass over the row after.
+ * Not in the 5-wide variant: its tiles are the largest, and the images that
+ * use it (LeNet-5) are the ones whose flash is counted (docs/runtime.md);
+ * there the row pass runs.
+ */
+#define CONV_ACT_ALL(c, ACC, LOOP)                                                        \
+    do {                                                                                   \
+        if ((c)->act == 3) {                                                               \
+            LOOP(ACC = ACC > 0.0f ? ACC : ACC * (c)->slope);                               \
+        } else if ((c)->act) {                                                             \
+            LOOP(ACC = ACC < 0.0f ? 0.0f : ACC);                                           \
+            if ((c)->act == 2)                                                             \
+                LOOP(ACC = ACC > 6.0f ? 6.0f : ACC);                                       \
+        }                                                                                  \
+    } while (0)
+#define CONV_ACT_IN_TILE(kwc) ((kwc) != 5)
 
 /* The input row of kernel row ky for output row y, or -1 when it is zero
  * padding. */
@@ -146,7 +176,7 @@ CONV_INLINE void conv_tile(const ConvCtx *c, const ConvRows *rows, const float *
     const int32_t dstep = kwc ? 1 : p->dilation_w * c->es;
     const int32_t kw = kwc ? kwc : p->kernel_w;
     const float *col = c->in + (kwc ? x - p->pad_left : (x * p->stride_w - p->pad_left) * c->es);
-    const int nh = CONV_NH(nb);     /* channels per pass over the taps */
+    const int nh = kwc == 1 ? CONV_NH_K1(nb) : CONV_NH(nb);   /* channels per pass */
     float acc[CONV_MR_MAX][CNN_CONV_NR];
     int32_t t, i, kx;
     int m, n, h;
@@ -186,6 +216,16 @@ CONV_INLINE void conv_tile(const ConvCtx *c, const ConvRows *rows, const float *
                             acc[m][n] = CONV_MAC(acc[m][n], wt[n], v[m]);
                 }
             }
+        }
+        if (CONV_ACT_IN_TILE(kwc)) {
+#define CONV_TILE_LOOP(E)                   \
+    CONV_UNROLL                             \
+    for (m = 0; m < mr; m++)                \
+        CONV_UNROLL                         \
+        for (n = 0; n < nh; n++)            \
+            E
+            CONV_ACT_ALL(c, acc[m][n], CONV_TILE_LOOP);
+#undef CONV_TILE_LOOP
         }
         CONV_UNROLL
         for (n = 0; n < nh; n++)
@@ -238,6 +278,13 @@ CONV_INLINE void conv_pixel(const ConvCtx *c, const ConvRows *rows, const float 
                     acc[n] = CONV_MAC(acc[n], wt[n], v);
             }
     }
+    if (CONV_ACT_IN_TILE(kwc)) {
+#define CONV_PIXEL_LOOP(E)                  \
+    CONV_UNROLL                             \
+    for (n = 0; n < nb; n++)                \
+        E
+        CONV_ACT_ALL(c, acc[n], CONV_PIXEL_LOOP);
+    }
     CONV_UNROLL
     for (n = 0; n < nb; n++)
         out[n * c->plane] = acc[n];
@@ -277,6 +324,8 @@ static void conv_pixel_wide(const ConvCtx *c, const float *CNN_RESTRICT w,
             }
         }
     }
+    CONV_ACT_ALL(c, acc[n], CONV_PIXEL_LOOP);
+#undef CONV_PIXEL_LOOP
     for (n = 0; n < nb; n++)
         out[n * c->plane] = acc[n];
 }
@@ -288,7 +337,7 @@ CONV_INLINE void conv_rows(const ConvCtx *c, const float *CNN_RESTRICT w,
                            int32_t y0, int32_t y1, const int nb, const int kwc)
 {
     const CnnConv2dParams *p = c->p;
-    const int mr = CONV_MR(nb);
+    const int mr = kwc == 1 ? CONV_MR_K1(nb) : CONV_MR(nb);
     int32_t y, x, x1;
     int n;
 
@@ -310,7 +359,7 @@ CONV_INLINE void conv_rows(const ConvCtx *c, const float *CNN_RESTRICT w,
                     conv_pixel(c, &rows, w, bias, orow + x, x, nb, kwc);
             }
         }
-        if (p->act.fn)
+        if (p->act.fn && !(CONV_ACT_IN_TILE(kwc) && c->act))
             for (n = 0; n < nb; n++)
                 cnn_act_f32(&p->act, orow + n * c->plane, orow + n * c->plane, p->out_w);
     }
@@ -336,6 +385,9 @@ static void conv_setup(ConvCtx *c, const CnnConv2dParams *p)
     cnn_valid_range(-p->pad_left, p->stride_w, p->out_w, p->in_w, &lo0, &hi0);
     cnn_valid_range((p->kernel_w - 1) * p->dilation_w - p->pad_left, p->stride_w, p->out_w,
                     p->in_w, &lo1, &hi1);
+    c->act = p->act.kind == CNN_ACT_RELU ? 1 : p->act.kind == CNN_ACT_RELU6 ? 2
+             : p->act.kind == CNN_ACT_LEAKY_RELU ? 3 : 0;
+    c->slope = p->act.slope;
     c->xlo = lo0 > lo1 ? lo0 : lo1;
     c->xhi = hi0 < hi1 ? hi0 : hi1;
     if (c->xhi < c->xlo)
@@ -412,7 +464,9 @@ static void conv_blocks(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
     }
 
 CONV_VARIANT(k1, 1)
+CONV_VARIANT(k2, 2)
 CONV_VARIANT(k3, 3)
+CONV_VARIANT(k4, 4)
 CONV_VARIANT(k5, 5)
 
 /* The general entry point; its name has no variant part. */

@@ -1,20 +1,29 @@
 /*
  * dwconv.c - cnn_dwconv3x3_f32, the depthwise 3x3 fast path, see cnn.h.
  *
- * One channel, one output row at a time.  Columns whose three taps are all
- * inside the input (the interior, found once per call) run a loop with no
- * branch: for stride 1 it reads three unit-stride input rows and vectorizes
- * across output columns; the at most one column at each edge whose window
- * reaches into the zero padding goes through a short checked loop.  When all
- * three input rows exist (every row but the first and last, with padding 1),
- * the nine taps of a column are summed in one pass, in registers; otherwise
- * each existing row is added in a pass of its own.
+ * One channel at a time (one function per stride 1 / 2 and relu / relu6 /
+ * other activation, so those are constants inside it), one output row at a
+ * time.  A row reads nr = 3 input rows, or 2 where the window reaches into
+ * padding 1 at the top or bottom (those kernel rows are left out, not added
+ * as zeros).  Its columns:
  *
- * The fused activation runs once per channel plane.
+ *   the interior, where all three taps of a kernel row are inside the input:
+ *     a sliding register window runs along the row.  With stride 1 an output
+ *     shares two of its three input columns with its left neighbour, with
+ *     stride 2 one: each step loads only the new columns (nr or 2*nr loads
+ *     per output), adds its 3*nr taps to the bias in registers, applies a
+ *     relu/relu6 activation there (CnnAct's kind) and stores once.  The loop
+ *     is unrolled by 3 (stride 1) or 2 (stride 2) so that the window turns
+ *     by renaming registers, with no moves;
+ *   the edge column that padding 1 leaves on each side: its two taps per
+ *     row, unrolled, in the same function;
+ *   the rest (wider padding, windows with one row inside, strides other than
+ *     1 and 2) goes through dw_checked, which checks every tap.
  *
  * Each output is the bias, then the taps (ky, kx) in row-major order with the
- * padded ones left out: the order of cnn_conv2d_f32, its reference twin, so
- * the two agree bit for bit.
+ * padded ones left out: the order of cnn_conv2d_ref_f32, its reference twin,
+ * so the two agree bit for bit (CNN_MAC: the product rounded, then the sum).
+ * Other activations (leaky_relu, sigmoid, tanh) run once per channel plane.
  */
 #include <stddef.h>
 
@@ -23,73 +32,262 @@
 #include "cnn_mac.h"
 #include "conv_x86.h"
 
-/* o[x] += w[0]*r[x*s + off] + w[1]*r[x*s + off + 1] + w[2]*r[x*s + off + 2],
- * each added in turn, for x in [lo, hi): one kernel row. */
-static void dw_row3(float *CNN_RESTRICT o, const float *CNN_RESTRICT r, const float *w,
-                    int32_t s, int32_t off, int32_t lo, int32_t hi)
+/* The loops over rows and taps (at most 3) must unroll for the window to
+ * stay in registers; -O2 alone does not unroll them. */
+#if defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#define DW_INLINE static inline __attribute__((always_inline))
+#define DW_UNROLL _Pragma("GCC unroll 3")
+#else
+#define DW_INLINE static inline
+#define DW_UNROLL
+#endif
+
+/* bias + the taps of columns (A, B, C) of kernel rows [0, NR), (ky, kx) order. */
+#define DW_SUM(acc, A, B, C)                                                       \
+    do {                                                                           \
+        int q_;                                                                    \
+        acc = b;                                                                   \
+        DW_UNROLL                                                                  \
+        for (q_ = 0; q_ < NR; q_++) {                                              \
+            acc = CNN_MAC(acc, w[q_][0], A[q_]);                                   \
+            acc = CNN_MAC(acc, w[q_][1], B[q_]);                                   \
+            acc = CNN_MAC(acc, w[q_][2], C[q_]);                                   \
+        }                                                                          \
+    } while (0)
+
+#define DW_LOAD(V, col)                                                            \
+    do {                                                                           \
+        int q_;                                                                    \
+        DW_UNROLL                                                                  \
+        for (q_ = 0; q_ < NR; q_++)                                                \
+            V[q_] = r[q_ * rs + (col)];                                            \
+    } while (0)
+
+/*
+ * Output columns [lo, hi) of a row that reads NR input rows from r (row
+ * stride rs) with the weights wr (NR kernel rows of three), all in the
+ * interior; output lo reads columns c .. c+2.  Then, when asked, the edge
+ * columns that padding 1 leaves: lo - 1 (left: its taps kx = 1, 2 read
+ * columns c - S + 1, c - S + 2) and hi (right: kx = 0, 1).  The register
+ * window: stride S = 1 or 2; NR, S and the activation kind are constants.
+ */
+DW_INLINE void dw_window(const float *CNN_RESTRICT wr, float b, const float *CNN_RESTRICT r,
+                         int32_t rs, float *CNN_RESTRICT o, int32_t c, int32_t lo, int32_t hi,
+                         int left, int right, const int NR, const int S, const CnnActKind kind)
 {
-    const float w0 = w[0], w1 = w[1], w2 = w[2];
-    int32_t x;
-    for (x = lo; x < hi; x++) {
-        const float *t = r + x * s + off;
-        float a = o[x];
-        a = CNN_MAC(a, w0, t[0]);
-        a = CNN_MAC(a, w1, t[1]);
-        a = CNN_MAC(a, w2, t[2]);
-        o[x] = a;
+    float w[3][3], A[3], B[3], C[3], acc;
+    int32_t x = lo;
+    int q;
+    DW_UNROLL
+    for (q = 0; q < NR; q++)
+        w[q][0] = wr[q * 3], w[q][1] = wr[q * 3 + 1], w[q][2] = wr[q * 3 + 2];
+    if (left) {
+        acc = b;
+        DW_UNROLL
+        for (q = 0; q < NR; q++) {
+            acc = CNN_MAC(acc, w[q][1], r[q * rs + c - S + 1]);
+            acc = CNN_MAC(acc, w[q][2], r[q * rs + c - S + 2]);
+        }
+        o[lo - 1] = cnn_clamp_act(acc, kind);
+    }
+    if (hi > lo) {
+        DW_LOAD(A, c);
+        if (S == 1) {
+            DW_LOAD(B, c + 1);
+            for (; x + 3 <= hi; x += 3, c += 3) {
+                DW_LOAD(C, c + 2);
+                DW_SUM(acc, A, B, C);
+                o[x] = cnn_clamp_act(acc, kind);
+                DW_LOAD(A, c + 3);
+                DW_SUM(acc, B, C, A);
+                o[x + 1] = cnn_clamp_act(acc, kind);
+                DW_LOAD(B, c + 4);
+                DW_SUM(acc, C, A, B);
+                o[x + 2] = cnn_clamp_act(acc, kind);
+            }
+            for (; x < hi; x++, c++) {
+                DW_LOAD(C, c + 2);
+                DW_SUM(acc, A, B, C);
+                o[x] = cnn_clamp_act(acc, kind);
+                DW_UNROLL
+                for (q = 0; q < NR; q++)
+                    A[q] = B[q], B[q] = C[q];
+            }
+        } else {
+            for (; x + 2 <= hi; x += 2, c += 4) {
+                DW_LOAD(B, c + 1);
+                DW_LOAD(C, c + 2);
+                DW_SUM(acc, A, B, C);
+                o[x] = cnn_clamp_act(acc, kind);
+                DW_LOAD(B, c + 3);
+                DW_LOAD(A, c + 4);
+                DW_SUM(acc, C, B, A);
+                o[x + 1] = cnn_clamp_act(acc, kind);
+            }
+            if (x < hi) {
+                DW_LOAD(B, c + 1);
+                DW_LOAD(C, c + 2);
+                DW_SUM(acc, A, B, C);
+                o[x] = cnn_clamp_act(acc, kind);
+                c += S;
+            }
+        }
+    }
+    if (right) {
+        acc = b;
+        DW_UNROLL
+        for (q = 0; q < NR; q++) {
+            acc = CNN_MAC(acc, w[q][0], r[q * rs + c]);
+            acc = CNN_MAC(acc, w[q][1], r[q * rs + c + 1]);
+        }
+        o[hi] = cnn_clamp_act(acc, kind);
     }
 }
 
-/* All nine taps of the columns in [lo, hi) in one pass. */
-static void dw_rows9(float *CNN_RESTRICT o, const float *CNN_RESTRICT r0,
-                     const float *CNN_RESTRICT r1, const float *CNN_RESTRICT r2,
-                     const float *w, float b, int32_t s, int32_t off, int32_t lo, int32_t hi)
+/* Geometry of a call. */
+typedef struct DwGeom {
+    int32_t sw, sh, pad_left, pad_top;
+    int32_t in_h, in_w, out_h, out_w;
+    int32_t lo, hi;             /* the interior columns */
+} DwGeom;
+
+/* Output columns [x0, x1) of a row whose window starts at input row r0
+ * (kernel rows outside the input left out), every tap checked: the edge
+ * columns, the rows that reach into the top or bottom padding, and every
+ * column of a stride other than 1 or 2.  Out of line, to keep the window's
+ * functions small. */
+static void dw_checked(const DwGeom *g, const float *CNN_RESTRICT in,
+                       const float *CNN_RESTRICT w, float b, float *CNN_RESTRICT o,
+                       int32_t r0, int32_t x0, int32_t x1)
 {
-    const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4];
-    const float w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8];
-    int32_t x;
-    for (x = lo; x < hi; x++) {
-        const int32_t k = x * s + off;
-        float a = b;
-        a = CNN_MAC(a, w0, r0[k]);
-        a = CNN_MAC(a, w1, r0[k + 1]);
-        a = CNN_MAC(a, w2, r0[k + 2]);
-        a = CNN_MAC(a, w3, r1[k]);
-        a = CNN_MAC(a, w4, r1[k + 1]);
-        a = CNN_MAC(a, w5, r1[k + 2]);
-        a = CNN_MAC(a, w6, r2[k]);
-        a = CNN_MAC(a, w7, r2[k + 1]);
-        a = CNN_MAC(a, w8, r2[k + 2]);
-        o[x] = a;
+    const int32_t ka = r0 < 0 ? -r0 : 0;
+    const int32_t kb = r0 + 3 > g->in_h ? g->in_h - r0 : 3;
+    int32_t x, ky, kx;
+    for (x = x0; x < x1; x++) {
+        const int32_t c0 = x * g->sw - g->pad_left;
+        const int32_t ja = c0 < 0 ? -c0 : 0;
+        const int32_t jb = c0 + 3 > g->in_w ? g->in_w - c0 : 3;
+        float acc = b;
+        for (ky = ka; ky < kb; ky++)
+            for (kx = ja; kx < jb; kx++)
+                acc = CNN_MAC(acc, w[ky * 3 + kx], in[(r0 + ky) * g->in_w + c0 + kx]);
+        o[x] = acc;
     }
 }
 
-/* One output column at the edge: the taps inside the input only.  The
- * valid kx run [ka, kb) is found once, so the tap loop has no check. */
-static float dw_edge(const float *const rows[3], const float *w, float b, int32_t in_w,
-                     int32_t c0)
+/* Applies a clamp kind to o[x0 .. x1) after dw_checked. */
+DW_INLINE void dw_clamp(float *o, int32_t x0, int32_t x1, const CnnActKind kind)
 {
-    const int32_t ka = c0 < 0 ? -c0 : 0;
-    const int32_t kb = c0 + 3 > in_w ? in_w - c0 : 3;
-    float a = b;
-    int32_t ky, kx;
-    for (ky = 0; ky < 3; ky++) {
-        if (!rows[ky])
+    int32_t x;
+    if (kind != CNN_ACT_CALL)
+        for (x = x0; x < x1; x++)
+            o[x] = cnn_clamp_act(o[x], kind);
+}
+
+/*
+ * One channel: in its first input row, w its nine weights, out its first
+ * output row.  Each row runs the window over its interior with the kernel
+ * rows inside the input (3, or 2 next to padding 1 at the top or bottom),
+ * and over the edge columns of padding 1; what is left (wider padding, a
+ * window with one row inside) goes through dw_checked.
+ */
+DW_INLINE void dw_channel(const DwGeom *g, const float *CNN_RESTRICT in,
+                          const float *CNN_RESTRICT w, float b, float *CNN_RESTRICT out,
+                          const int S, const CnnActKind kind)
+{
+    const int32_t lo = g->lo, hi = g->hi, rs = g->in_w;
+    /* Padding 1 on a side leaves one edge column whose taps are a pair of
+     * columns inside the input. */
+    const int left = lo == 1 && g->pad_left == 1 && g->in_w >= 2;
+    const int right = hi == g->out_w - 1 && hi * S - g->pad_left + 2 == g->in_w;
+    const int32_t x0 = lo - left, x1 = hi + right;
+    const int32_t c = lo * S - g->pad_left;
+    int32_t y;
+    for (y = 0; y < g->out_h; y++) {
+        const int32_t r0 = y * g->sh - g->pad_top;
+        const int32_t ka = r0 < 0 ? -r0 : 0;
+        const int32_t kb = r0 + 3 > g->in_h ? g->in_h - r0 : 3;
+        float *o = out + y * g->out_w;
+        if (kb - ka < 2) {
+            dw_checked(g, in, w, b, o, r0, 0, g->out_w);
+            dw_clamp(o, 0, g->out_w, kind);
             continue;
-        for (kx = ka; kx < kb; kx++)
-            a = CNN_MAC(a, w[ky * 3 + kx], rows[ky][c0 + kx]);
+        }
+        if (kb - ka == 3)
+            dw_window(w, b, in + r0 * rs, rs, o, c, lo, hi, left, right, 3, S, kind);
+        else
+            dw_window(w + ka * 3, b, in + (r0 + ka) * rs, rs, o, c, lo, hi, left, right, 2, S,
+                      kind);
+        if (x0 > 0) {
+            dw_checked(g, in, w, b, o, r0, 0, x0);
+            dw_clamp(o, 0, x0, kind);
+        }
+        if (x1 < g->out_w) {
+            dw_checked(g, in, w, b, o, r0, x1, g->out_w);
+            dw_clamp(o, x1, g->out_w, kind);
+        }
     }
-    return a;
 }
+
+/* One function per (stride, activation kind) runs every channel; other
+ * activations run on each channel's plane after it, by their function (a
+ * depthwise plane is small and still in cache). */
+typedef void DwFn(const CnnConv2dParams *p, const DwGeom *g, const float *CNN_RESTRICT in,
+                  const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                  float *CNN_RESTRICT out);
+
+DW_INLINE void dw_all(const CnnConv2dParams *p, const DwGeom *g, const float *CNN_RESTRICT in,
+                      const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                      float *CNN_RESTRICT out, const int S, const CnnActKind kind)
+{
+    const int32_t plane = g->out_h * g->out_w, in_plane = g->in_h * g->in_w;
+    int32_t c;
+    for (c = 0; c < p->out_c; c++) {
+        float *o = out + c * plane;
+        if (S)
+            dw_channel(g, in + c * in_plane, weight + c * 9, bias ? bias[c] : 0.0f, o, S, kind);
+        else {
+            int32_t y;
+            for (y = 0; y < g->out_h; y++)
+                dw_checked(g, in + c * in_plane, weight + c * 9, bias ? bias[c] : 0.0f,
+                           o + y * g->out_w, y * g->sh - g->pad_top, 0, g->out_w);
+        }
+        if (kind == CNN_ACT_CALL && p->act.fn)
+            p->act.fn(o, o, plane, p->act.slope);
+    }
+}
+
+#define DW_FN(S, KIND, NAME)                                                               \
+    static void NAME(const CnnConv2dParams *p, const DwGeom *g, const float *CNN_RESTRICT in, \
+                     const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,      \
+                     float *CNN_RESTRICT out)                                               \
+    {                                                                                      \
+        dw_all(p, g, in, weight, bias, out, S, KIND);                                      \
+    }
+
+DW_FN(1, CNN_ACT_CALL, dw_s1_none)
+DW_FN(1, CNN_ACT_RELU, dw_s1_relu)
+DW_FN(1, CNN_ACT_RELU6, dw_s1_relu6)
+DW_FN(2, CNN_ACT_CALL, dw_s2_none)
+DW_FN(2, CNN_ACT_RELU, dw_s2_relu)
+DW_FN(2, CNN_ACT_RELU6, dw_s2_relu6)
+DW_FN(0, CNN_ACT_CALL, dw_sn)       /* any other stride: every tap checked */
+
+static DwFn *const dw_fns[2][3] = {
+    { dw_s1_none, dw_s1_relu, dw_s1_relu6 },
+    { dw_s2_none, dw_s2_relu, dw_s2_relu6 },
+};
 
 void cnn_dwconv3x3_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                        const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
                        float *CNN_RESTRICT out)
 {
-    const int32_t s = p->stride_w, in_h = p->in_h, in_w = p->in_w;
-    const int32_t out_h = p->out_h, out_w = p->out_w;
-    const int32_t off = -p->pad_left;
-    int32_t lo, hi, lo2, hi2, c, y, x, ky;
+    const int stride = p->stride_w == 1 ? 1 : p->stride_w == 2 ? 2 : 0;
+    /* The kinds applied in registers; any other activation runs after. */
+    const int clamp = !stride ? 0 : p->act.kind == CNN_ACT_RELU ? 1
+                                  : p->act.kind == CNN_ACT_RELU6 ? 2 : 0;
+    DwGeom g;
+    int32_t lo2, hi2;
 
 #if CNN_CONV_X86
     /* x86 with AVX-512 or AVX2: conv_x86.c's depthwise tiles, which fuse
@@ -97,48 +295,16 @@ void cnn_dwconv3x3_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
     if (cnn_conv2d_x86_f32(p, in, weight, bias, out, 0, p->out_h))
         return;
 #endif
-    /* Interior: tap 0 (offset off) and tap 2 (offset off + 2) both inside. */
-    cnn_valid_range(off, s, out_w, in_w, &lo, &hi);
-    cnn_valid_range(off + 2, s, out_w, in_w, &lo2, &hi2);
-    if (lo2 > lo)
-        lo = lo2;
-    if (hi2 < hi)
-        hi = hi2;
-    if (hi < lo)
-        hi = lo;
-
-    for (c = 0; c < p->out_c; c++) {
-        const float *ic = in + c * in_h * in_w;
-        const float *w = weight + c * 9;
-        const float b = bias ? bias[c] : 0.0f;
-        for (y = 0; y < out_h; y++) {
-            float *o = out + (c * out_h + y) * out_w;
-            const float *rows[3];
-            const int32_t r0 = y * p->stride_h - p->pad_top;
-            int all = 1;
-            for (ky = 0; ky < 3; ky++) {
-                const int32_t r = r0 + ky;
-                rows[ky] = r >= 0 && r < in_h ? ic + r * in_w : NULL;
-                all &= rows[ky] != NULL;
-            }
-            if (all) {
-                dw_rows9(o, rows[0], rows[1], rows[2], w, b, s, off, lo, hi);
-            } else {
-                for (x = lo; x < hi; x++)
-                    o[x] = b;
-                for (ky = 0; ky < 3; ky++)
-                    if (rows[ky])
-                        dw_row3(o, rows[ky], w + ky * 3, s, off, lo, hi);
-            }
-            for (x = 0; x < lo; x++)
-                o[x] = dw_edge(rows, w, b, in_w, x * s + off);
-            for (x = hi > lo ? hi : lo; x < out_w; x++)
-                o[x] = dw_edge(rows, w, b, in_w, x * s + off);
-        }
-        /* Once per channel: a depthwise plane is small and still in cache,
-         * and one call per row would cost more than the rows do. */
-        if (p->act.fn)
-            p->act.fn(out + c * out_h * out_w, out + c * out_h * out_w, out_h * out_w,
-                      p->act.slope);
-    }
+    g.sw = p->stride_w, g.sh = p->stride_h, g.pad_left = p->pad_left, g.pad_top = p->pad_top;
+    g.in_h = p->in_h, g.in_w = p->in_w, g.out_h = p->out_h, g.out_w = p->out_w;
+    /* Interior: tap 0 (column -pad_left) and tap 2 both inside. */
+    cnn_valid_range(-g.pad_left, g.sw, g.out_w, g.in_w, &g.lo, &g.hi);
+    cnn_valid_range(2 - g.pad_left, g.sw, g.out_w, g.in_w, &lo2, &hi2);
+    if (lo2 > g.lo)
+        g.lo = lo2;
+    if (hi2 < g.hi)
+        g.hi = hi2;
+    if (g.hi < g.lo)
+        g.hi = g.lo;
+    (stride ? dw_fns[stride - 1][clamp] : dw_sn)(p, &g, in, weight, bias, out);
 }

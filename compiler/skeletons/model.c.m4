@@ -42,7 +42,7 @@ m4_define(<|cnnc_emit_conv|>,
             .pad_left = cnnc_step($1, pad_left), .pad_right = cnnc_step($1, pad_right),
             .groups = cnnc_step($1, groups),
             .pad_mode = cnnc_step($1, pad_mode),
-            .act = { cnnc_step($1, act), cnnc_step($1, slope) },m4_ifelse(cnnc_step($1, in_hwc), 1, <|
+            .act = { cnnc_step($1, act), cnnc_step($1, slope), cnnc_step($1, act_kind) },m4_ifelse(cnnc_step($1, in_hwc), 1, <|
             .in_hwc = 1,  /* the input is channels-last: [H][W][C] */|>)
         };
         cnnc_step($1, kernel)(&p, cnnc_step($1, in), cnnc_step($1, w), cnnc_step($1, b), cnnc_step($1, out));
@@ -53,7 +53,7 @@ m4_define(<|cnnc_emit_linear|>,
 <|    {
         static const CnnLinearParams p = {
             .in_features = cnnc_step($1, in_c), .out_features = cnnc_step($1, out_c),
-            .act = { cnnc_step($1, act), cnnc_step($1, slope) },
+            .act = { cnnc_step($1, act), cnnc_step($1, slope), cnnc_step($1, act_kind) },
         };
         cnn_linear_f32(&p, cnnc_step($1, in), cnnc_step($1, w), cnnc_step($1, b), cnnc_step($1, out));
     }
@@ -72,7 +72,7 @@ m4_define(<|cnnc_emit_dwconv3x3|>,
             .pad_left = cnnc_step($1, pad_left), .pad_right = cnnc_step($1, pad_right),
             .groups = cnnc_step($1, groups),
             .pad_mode = cnnc_step($1, pad_mode),
-            .act = { cnnc_step($1, act), cnnc_step($1, slope) },
+            .act = { cnnc_step($1, act), cnnc_step($1, slope), cnnc_step($1, act_kind) },
         };
         cnn_dwconv3x3_f32(&p, cnnc_step($1, in), cnnc_step($1, w), cnnc_step($1, b), cnnc_step($1, out));
     }

@@ -12,9 +12,11 @@ fast kernel path with odd sizes that leave partial tiles (PATH_GENERATORS:
 1x1 convs with many channels, depthwise 3x3 at stride 1 and 2, first layers
 on 1-3 channels with channels-last inputs, convs whose window is the whole
 input, linear with sizes off multiples of 4/8/16, reflect/replicate/circular
-padding on multi-channel convs, long rows, convs with their batchnorm and
-activation fused with the max/min/avg pool after them, depthwise convs
-between two convs, which run in place), writes each as a .net file,
+padding on multi-channel convs, long rows, the first-layer entry points,
+kernel widths 2 and 4, relu/relu6/leaky_relu fused into each kernel, convs
+with their batchnorm and activation fused with the max/min/avg pool after
+them, depthwise convs between two convs, which run in place), writes each
+as a .net file,
 builds the same network in PyTorch straight from the generator's choices
 (never from cnnc's reading of the file, so a misread attribute shows up),
 gives it seeded random weights and saves them as safetensors.  A case that
@@ -546,12 +548,51 @@ def p_dwany(shape, rng):
     m = nn.Conv2d(c, c, k, stride=stride, padding=pad, dilation=dil, groups=c, bias=bias,
                   padding_mode=mode)
     return "conv", kv, m, True
+def p_first_unrolled(shape, rng):
+    """The first-layer entry points (conv_first.c: 1 or 3 channels, 3x3 or 5x5,
+    column stride 1 or 2, channels-last too): their channel blocks of 4, 2
+    and 1 (out = 4, 6, 8, odd), a row stride other than the column stride,
+    paddings per side, rows that leave partial pixel tiles."""
+    if len(shape) != 3:
+        raise Rejected("2-D input")
+    k = rng.choice([3, 3, 5])
+    out = rng.choice([1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13])
+    sh, sw = rng.choice([(1, 1), (2, 2), (1, 2), (2, 1)] if k == 3 else [(1, 1), (2, 1)])
+    kv = [("out", str(out)), ("kernel", str(k))]
+    if (sh, sw) != (1, 1):
+        kv.append(("stride", str(sh) if sh == sw else f"({sh}, {sw})"))
+    pt, pl = rng.randint(0, k // 2), rng.randint(0, k // 2)
+    if pt or pl or rng.random() < 0.2:
+        kv.append(("padding", str(pt) if pt == pl else f"({pt}, {pl})"))
+    bias = kv_bias(rng, kv)
+    return "conv", kv, conv_module(shape[0], out, k, (sh, sw), (pt, pl), bias=bias), True
+
+
+def p_kw24(shape, rng):
+    """Kernel widths 2 and 4 (their fixed-width variants), 1-D and 2-D, with
+    'same' padding (1 before and 2 after for 4) and many channels."""
+    if len(shape) < 2:
+        raise Rejected("spatial input")
+    nsp = len(shape) - 1
+    k = rng.choice([2, 4])
+    out = rng.choice(ODD_SIZES[:12] + [8, 16, 32])
+    kv = [("out", str(out)), ("kernel", str(k))]
+    padding = 0
+    if rng.random() < 0.5:
+        kv.append(("padding", "same"))
+        padding = "same"
+    elif rng.random() < 0.5:
+        padding = 1
+        kv.append(("padding", "1"))
+    bias = kv_bias(rng, kv)
+    return "conv", kv, conv_module(shape[0], out, k, 1, padding, bias=bias, nsp=nsp), True
 
 
 PATH_GENERATORS = {
     "conv1x1": p_conv1x1, "dw3x3": p_dw3x3, "first": p_first, "whole": p_whole,
     "linear_odd": p_linear_odd, "padconv": p_padconv, "wide": p_wide, "fconv": p_fconv,
     "dwchain": p_conv1x1, "dwany": p_dwany,
+    "first_unrolled": p_first_unrolled, "kw24": p_kw24,
 }
 
 
@@ -564,6 +605,12 @@ def path_input(path, rng):
         return [rng.randint(1, 12), rng.randint(1, 15), rng.randint(1, 40)], False
     if path == "first":
         return [rng.randint(1, 3), rng.randint(3, 16), rng.randint(3, 40)], rng.random() < 0.5
+    if path == "first_unrolled":
+        return [rng.choice([1, 3]), rng.randint(1, 17), rng.randint(1, 45)], rng.random() < 0.4
+    if path == "kw24":
+        if rng.random() < 0.5:
+            return [rng.randint(1, 40), rng.randint(4, 60)], False
+        return [rng.randint(1, 9), rng.randint(2, 9), rng.randint(4, 30)], False
     if path == "whole":
         if rng.random() < 0.25:
             return [rng.randint(1, 16), rng.randint(1, 20)], False
@@ -637,6 +684,17 @@ TEMPLATES = [
     (3, ["dwchain", "dwany", "conv1x1"]),
     (3, ["dwchain", "dwany", "batchnorm", "act", "conv1x1"]),
     (2, ["dwchain", "dw3x3", "conv1x1"]),
+    # relu, relu6 and leaky_relu applied in the kernels' registers
+    (3, ["dw3x3", "batchnorm", "relu6"]),
+    (2, ["dw3x3", "relu"]),
+    (2, ["dw3x3", "leaky_relu"]),
+    (4, ["first_unrolled"]),
+    (3, ["first_unrolled", "batchnorm", "relu6"]),
+    (2, ["first_unrolled", "relu"]),
+    (2, ["first_unrolled", "leaky_relu"]),
+    (3, ["kw24"]),
+    (2, ["kw24", "leaky_relu"]),
+    (2, ["conv1x1", "batchnorm", "relu6"]),
 ]
 
 

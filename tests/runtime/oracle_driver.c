@@ -216,6 +216,10 @@ static CnnAct act_of(const Case *c)
     CnnAct a;
     a.fn = act_fn(c);
     a.slope = (float)par(c, "slope");
+    /* relu, relu6 and leaky_relu as the generated code passes them: kernels may apply
+     * them in registers */
+    a.kind = a.fn == cnn_relu_f32 ? CNN_ACT_RELU : a.fn == cnn_relu6_f32 ? CNN_ACT_RELU6
+             : a.fn == cnn_leaky_relu_f32 ? CNN_ACT_LEAKY_RELU : CNN_ACT_CALL;
     return a;
 }
 
@@ -395,6 +399,7 @@ static int run_act(Case *c)
         CnnAct a;
         a.fn = act_fn(c);
         a.slope = slope;
+        a.kind = CNN_ACT_CALL;
         cnn_act_f32(&a, in, out, n);
     } else {
         act_fn(c)(in, out, n, slope);

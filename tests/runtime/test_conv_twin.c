@@ -156,6 +156,9 @@ static int one_case(int index)
         static const CnnActFn fns[] = { NULL, cnn_relu_f32, cnn_relu6_f32, cnn_leaky_relu_f32,
                                         cnn_sigmoid_f32, cnn_tanh_f32 };
         p.act.fn = fns[pick(0, 5)];
+        p.act.kind = p.act.fn == cnn_relu_f32 ? CNN_ACT_RELU
+                     : p.act.fn == cnn_relu6_f32 ? CNN_ACT_RELU6
+                     : p.act.fn == cnn_leaky_relu_f32 ? CNN_ACT_LEAKY_RELU : CNN_ACT_CALL;
     }
     p.act.slope = 0.125f;
     p.out_h = (int32_t)cnn_out_size(p.in_h, p.kernel_h, p.stride_h, p.pad_top, p.pad_bottom,
@@ -186,19 +189,19 @@ static int one_case(int index)
     cnn_conv2d_f32(&flat, in, packed, bias, fast);
     bad += compare(index, "cnn_conv2d_f32", fast, ref, n_out);
     /* The fixed-width variant where cnnc would call it. */
-    if (flat.stride_w == 1 && flat.dilation_w == 1 && !flat.in_hwc &&
-        (flat.kernel_w == 1 || flat.kernel_w == 3 || flat.kernel_w == 5)) {
-        void (*variant)(const CnnConv2dParams *, const float *, const float *, const float *,
-                        float *) = flat.kernel_w == 1   ? cnn_conv2d_k1_f32
-                                   : flat.kernel_w == 3 ? cnn_conv2d_k3_f32
-                                                        : cnn_conv2d_k5_f32;
+    if (flat.stride_w == 1 && flat.dilation_w == 1 && !flat.in_hwc && flat.kernel_w <= 5) {
+        static void (*const variants[])(const CnnConv2dParams *, const float *, const float *,
+                                        const float *, float *) = {
+            cnn_conv2d_k1_f32, cnn_conv2d_k2_f32, cnn_conv2d_k3_f32, cnn_conv2d_k4_f32,
+            cnn_conv2d_k5_f32
+        };
+        static const char *const names[] = { "cnn_conv2d_k1_f32", "cnn_conv2d_k2_f32",
+                                             "cnn_conv2d_k3_f32", "cnn_conv2d_k4_f32",
+                                             "cnn_conv2d_k5_f32" };
         for (i = 0; i <= n_out; i++)
             fast[i] = NAN;
-        variant(&flat, in, packed, bias, fast);
-        bad += compare(index, flat.kernel_w == 1   ? "cnn_conv2d_k1_f32"
-                              : flat.kernel_w == 3 ? "cnn_conv2d_k3_f32"
-                                                   : "cnn_conv2d_k5_f32",
-                       fast, ref, n_out);
+        variants[flat.kernel_w - 1](&flat, in, packed, bias, fast);
+        bad += compare(index, names[flat.kernel_w - 1], fast, ref, n_out);
     }
     if (bad)
         describe(&flat);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "cnn.h"
+#include "cnn_pack.h"
 #include "cnn_shape.h"
 
 static unsigned long long rng_state = 0x9E3779B97F4A7C15ull;
@@ -77,6 +78,21 @@ static int same(const char *what, const float *fast, const float *ref, size_t n)
 
 static const CnnActFn acts[] = { NULL, cnn_relu_f32, cnn_relu6_f32, cnn_leaky_relu_f32 };
 
+/* A random activation, relu, relu6 and leaky_relu with the kind that lets a kernel apply it
+ * in registers (as cnnc passes them), now and then without it (kind CALL:
+ * the kernel calls fn). */
+static CnnAct pick_act(float slope)
+{
+    CnnAct a;
+    a.fn = acts[rnd() % 4];
+    a.slope = slope;
+    a.kind = a.fn == cnn_relu_f32 ? CNN_ACT_RELU : a.fn == cnn_relu6_f32 ? CNN_ACT_RELU6
+             : a.fn == cnn_leaky_relu_f32 ? CNN_ACT_LEAKY_RELU : CNN_ACT_CALL;
+    if (rnd() % 5 == 0)
+        a.kind = CNN_ACT_CALL;
+    return a;
+}
+
 static int dw_case(int k)
 {
     CnnConv2dParams p;
@@ -102,8 +118,7 @@ static int dw_case(int k)
     if (p.in_h + 2 < 3 || p.in_w + 2 < 3)
         return 1;
     p.pad_mode = CNN_PAD_ZEROS;
-    p.act.fn = acts[rnd() % 4];
-    p.act.slope = 0.1f;
+    p.act = pick_act(0.1f);
     p.out_h = (int32_t)cnn_out_size(p.in_h, 3, p.stride_h, p.pad_top, p.pad_bottom, 1, 0);
     p.out_w = (int32_t)cnn_out_size(p.in_w, 3, p.stride_w, p.pad_left, p.pad_right, 1, 0);
     if (p.out_h < 1 || p.out_w < 1)
@@ -126,6 +141,85 @@ static int dw_case(int k)
     return ok;
 }
 
+/* The first-layer entry points, by (in_c, k, stride_w, hwc). */
+typedef void ConvFn(const CnnConv2dParams *, const float *, const float *, const float *,
+                    float *);
+static const struct {
+    int ic, k, s, hwc;
+    ConvFn *fn;
+    const char *name;
+} firsts[] = {
+    { 1, 3, 1, 0, cnn_conv2d_first_c1k3s1_f32, "c1k3s1" },
+    { 1, 3, 2, 0, cnn_conv2d_first_c1k3s2_f32, "c1k3s2" },
+    { 1, 5, 1, 0, cnn_conv2d_first_c1k5s1_f32, "c1k5s1" },
+    { 1, 3, 1, 1, cnn_conv2d_first_c1k3s1_f32, "c1k3s1 (hwc)" },
+    { 1, 5, 1, 1, cnn_conv2d_first_c1k5s1_f32, "c1k5s1 (hwc)" },
+    { 3, 3, 1, 0, cnn_conv2d_first_c3k3s1_f32, "c3k3s1" },
+    { 3, 3, 2, 0, cnn_conv2d_first_c3k3s2_f32, "c3k3s2" },
+    { 3, 5, 1, 0, cnn_conv2d_first_c3k5s1_f32, "c3k5s1" },
+    { 3, 3, 1, 1, cnn_conv2d_first_c3k3s1_hwc_f32, "c3k3s1_hwc" },
+    { 3, 3, 2, 1, cnn_conv2d_first_c3k3s2_hwc_f32, "c3k3s2_hwc" },
+    { 3, 5, 1, 1, cnn_conv2d_first_c3k5s1_hwc_f32, "c3k5s1_hwc" },
+};
+
+/* A first-layer conv (conv_first.c) against the reference twin and the
+ * general kernel: odd maps, partial channel blocks and pixel tiles,
+ * padding wider than the kernel's reach, stride 2 in either direction. */
+static int first_case(int k)
+{
+    const int v = (int)(rnd() % (sizeof firsts / sizeof firsts[0]));
+    CnnConv2dParams p;
+    char what[200];
+    float *in, *w, *packed, *b, *o1, *o2, *o3;
+    size_t n_out, n_w;
+    int ok, kk = firsts[v].k;
+    memset(&p, 0, sizeof p);
+    p.in_c = firsts[v].ic;
+    p.groups = 1;
+    p.out_c = k % 4 == 0 ? rint_in(1, 3) : rint_in(1, 19);
+    p.in_h = rint_in(1, 17);
+    p.in_w = k % 3 == 2 ? rint_in(20, 45) : rint_in(1, 19);
+    p.kernel_h = p.kernel_w = kk;
+    p.stride_h = rint_in(1, 2);
+    p.stride_w = firsts[v].s;
+    p.dilation_h = p.dilation_w = 1;
+    p.pad_top = rint_in(0, kk - 1);
+    p.pad_bottom = rint_in(0, kk - 1);
+    p.pad_left = rint_in(0, kk);
+    p.pad_right = rint_in(0, kk - 1);
+    p.pad_mode = CNN_PAD_ZEROS;
+    p.in_hwc = firsts[v].hwc;
+    p.act = pick_act(0.1f);
+    if (k % 7 == 3)
+        p.act.fn = cnn_sigmoid_f32, p.act.kind = CNN_ACT_CALL;
+    p.out_h = (int32_t)cnn_out_size(p.in_h, kk, p.stride_h, p.pad_top, p.pad_bottom, 1, 0);
+    p.out_w = (int32_t)cnn_out_size(p.in_w, kk, p.stride_w, p.pad_left, p.pad_right, 1, 0);
+    if (p.out_h < 1 || p.out_w < 1)
+        return 1;
+    n_out = (size_t)p.out_c * (size_t)(p.out_h * p.out_w);
+    n_w = (size_t)(p.out_c * p.in_c * kk * kk);
+    in = buf((size_t)(p.in_c * p.in_h * p.in_w), 1);
+    w = buf(n_w, 1);
+    packed = buf(n_w, 0);
+    b = buf((size_t)p.out_c, 1);
+    o1 = buf(n_out, 0);
+    o2 = buf(n_out, 0);
+    o3 = buf(n_out, 0);
+    cnn_conv2d_first_pack_f32(p.out_c, p.in_c, kk, kk, w, packed);
+    firsts[v].fn(&p, in, packed, k % 3 ? b : NULL, o1);
+    cnn_conv2d_ref_f32(&p, in, w, k % 3 ? b : NULL, o2);
+    cnn_conv2d_pack_f32(p.out_c, p.in_c, 1, kk, kk, w, packed);
+    cnn_conv2d_f32(&p, in, packed, k % 3 ? b : NULL, o3);
+    snprintf(what, sizeof what,
+             "first %s case %d: out_c=%d %dx%d stride %dx%d pad t%d b%d l%d r%d act kind %d",
+             firsts[v].name, k, (int)p.out_c, (int)p.in_h, (int)p.in_w, (int)p.stride_h,
+             (int)p.stride_w, (int)p.pad_top, (int)p.pad_bottom, (int)p.pad_left,
+             (int)p.pad_right, (int)p.act.kind);
+    ok = same(what, o1, o2, n_out) && same(what, o1, o3, n_out);
+    free(in), free(w), free(packed), free(b), free(o1), free(o2), free(o3);
+    return ok;
+}
+
 static int linear_case(int k)
 {
     CnnLinearParams p;
@@ -135,8 +229,7 @@ static int linear_case(int k)
     int ok;
     p.in_features = rint_in(1, 70);
     p.out_features = k % 4 == 0 ? rint_in(1, 9) : rint_in(1, 41);
-    p.act.fn = acts[rnd() % 4];
-    p.act.slope = 0.05f;
+    p.act = pick_act(0.05f);
     in = buf((size_t)p.in_features, 1);
     w = buf((size_t)(p.in_features * p.out_features), 1);
     packed = buf((size_t)(p.in_features * p.out_features), 0);
@@ -169,8 +262,10 @@ int main(int argc, char **argv)
     for (k = 0; k < cases; k++) {
         fails += !dw_case(k);
         fails += !linear_case(k);
+        fails += !first_case(k);
     }
-    printf("%d dwconv3x3 and %d linear cases against their reference twins: %ld values, "
-           "%ld bit-identical, %d failures\n", cases, cases, compared, identical, fails);
+    printf("%d dwconv3x3, %d linear and %d first-layer conv cases against their reference "
+           "twins: %ld values, %ld bit-identical, %d failures\n", cases, cases, cases, compared,
+           identical, fails);
     return fails ? 1 : 0;
 }
