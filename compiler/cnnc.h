@@ -444,6 +444,9 @@ typedef struct Plan {
 
 /* align: a power of two >= 4 (bytes); tensors start at multiples of it. */
 int plan_arena(Pool *pool, const Network *net, long long align, Plan *out);
+/* The same with elem_bytes per element (plan_arena: 4, float32; int8: 1). */
+int plan_arena_elem(Pool *pool, const Network *net, long long align, long long elem_bytes,
+                    Plan *out);
 
 /* The planner on a bare dataflow graph, in schedule order (what plan_arena
  * builds from a Network; tests feed it random graphs). */

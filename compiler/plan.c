@@ -555,6 +555,12 @@ static PlanOp op_of(LayerKind k)
 
 int plan_arena(Pool *pool, const Network *net, long long align, Plan *out)
 {
+    return plan_arena_elem(pool, net, align, 4, out);
+}
+
+int plan_arena_elem(Pool *pool, const Network *net, long long align, long long elem_bytes,
+                    Plan *out)
+{
     int n = net->nlayers;
     if (!net->ok) {
         memset(out, 0, sizeof *out);
@@ -569,7 +575,7 @@ int plan_arena(Pool *pool, const Network *net, long long align, Plan *out)
         nodes[i].op = op_of(l->kind);
         nodes[i].ninputs = l->ninputs;
         nodes[i].inputs = l->inputs;
-        nodes[i].bytes = shape_elems(&l->out_shape) * 4;
+        nodes[i].bytes = shape_elems(&l->out_shape) * elem_bytes;
     }
-    return plan_graph(pool, nodes, n, shape_elems(&net->input) * 4, align, out);
+    return plan_graph(pool, nodes, n, shape_elems(&net->input) * elem_bytes, align, out);
 }
