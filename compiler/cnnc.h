@@ -594,6 +594,10 @@ bool lower_is_dwconv3x3(const Layer *l, bool in_hwc);
 
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
                   long long random_seed, Lowered *out);
+/* The binding step alone: data[i][t] gets tensor t of layer i as float32,
+ * PyTorch's layout (from wf, or made up from the seed when wf is NULL). */
+int lower_bind_weights(Pool *pool, const Network *net, WeightFile *wf, long long random_seed,
+                       const float *(*data)[4]);
 
 /*
  * emit.c: the generated C.  Facts go to m4 as definitions ("muscles", see
