@@ -615,6 +615,15 @@ typedef struct EmitOptions {
 
 int emit_program(Pool *pool, const Network *net, const Plan *plan, const Lowered *lw,
                  const EmitOptions *opt);
+/* What emit_program does after its muscles, for any pair of skeletons: run
+ * m4 on muscles + c.m4 + each skeleton, write_data(fp, ctx) at the C
+ * skeleton's weights marker, and rename both files into place on success. */
+typedef void (*EmitDataFn)(FILE *fp, const void *ctx);
+int emit_files(Pool *pool, const char *muscles, size_t len, const char *c_skeleton,
+               const char *h_skeleton, const EmitOptions *opt, EmitDataFn write_data,
+               const void *ctx);
+/* User text made safe inside a C comment and m4 quotes. */
+const char *emit_comment_safe(Pool *pool, const char *s);
 
 /* embed.c (generated at build time): the runtime sources and the skeletons. */
 typedef struct EmbeddedFile {
