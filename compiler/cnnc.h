@@ -488,6 +488,10 @@ int budget_check(const Network *net, const Plan *plan, const Budget *b);
 /* table.c: the layer table in text, markdown, json or csv. */
 typedef enum TableFormat { TF_TEXT, TF_MARKDOWN, TF_JSON, TF_CSV } TableFormat;
 void table_print(FILE *fp, const Network *net, const Plan *plan, TableFormat fmt);
+/* The same with the int8 network's scales, zero points and sizes (q may be NULL). */
+struct QNet;
+void table_print_q(FILE *fp, const Network *net, const Plan *plan, TableFormat fmt,
+                   const struct QNet *q);
 
 /* dot.c: the network as a Graphviz digraph, the memory plan's peak step
  * highlighted (--graph=dot). */
