@@ -455,8 +455,8 @@ int main(int argc, char **argv)
 
     if (brief) {
         /* One row of `make demo`'s side-by-side table (its header is in the Makefile). */
-        printf("%-8s %8.4f %9d = %7d + %5d %9d %10.2f\n", DEMO_KIND, accuracy,
-               (int)LENET5_FLASH_BYTES, (int)LENET5_WEIGHT_BYTES, (int)LENET5_CODE_ESTIMATE,
+        printf("%-8s  %8.4f  %7d + %5d = %7d  %10d  %8.2f\n", DEMO_KIND, accuracy,
+               (int)LENET5_WEIGHT_BYTES, (int)LENET5_CODE_ESTIMATE, (int)LENET5_FLASH_BYTES,
                (int)LENET5_ARENA_BYTES, median);
         goto done;
     }
