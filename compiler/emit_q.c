@@ -181,6 +181,8 @@ static void write_muscles(Pool *pool, Text *t, const Network *net, const QNet *q
         STEP(t, i, "sym", "%s", s->sym);
         STEP(t, i, "in", "%s", buf_expr(pool, s->in_bufs[0]));
         STEP(t, i, "out", "%s", buf_expr(pool, s->out_buf));
+        STEP(t, i, "out_count", "%lld",
+             shape_elems(&net->layers[s->last].out_shape));
         STEP(t, i, "in_c", "%lld", s->in_c);
         STEP(t, i, "in_h", "%lld", s->in_h);
         STEP(t, i, "in_w", "%lld", s->in_w);

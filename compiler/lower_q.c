@@ -26,6 +26,7 @@
 #include "cnn_pack_s8.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static long long spatial_of(const Shape *s)
@@ -351,8 +352,26 @@ static double f_tanh(double x, double arg)
     return tanh(x);
 }
 
+/*
+ * The multiplier and shift of a real M.  For 2^-12 <= M < 1 the shift is 0
+ * and the multiplier round(M * 2^31), 20 to 31 bits: then the doubling high
+ * multiply of cnn_q_mul_by_multiplier is the only rounding.  quant.c's
+ * normalised form (multiplier in [2^30, 2^31), shift -r) rounds twice, first
+ * to 2^-r of an output step, then by the right shift, and so misses the real
+ * result's rounding on about M of all values; the shift-0 form misses it on
+ * about |v| / (M 2^31), v the result: fewer for any M above 2^-12.  Outside
+ * that range, or if M rounds to 2^31, the normalised form.
+ */
 static void set_multiplier(const Layer *l, double real, int32_t *m, int32_t *sh)
 {
+    if (real >= 1.0 / 4096 && real < 1.0) {
+        double r = round(real * 2147483648.0);
+        if (r < 2147483648.0) {
+            *m = (int32_t)r;
+            *sh = 0;
+            return;
+        }
+    }
     QMultiplier qm;
     if (quant_multiplier(real, &qm) != 0)
         diag_internal("layer '%s': multiplier %g", l->name, real);
@@ -517,10 +536,26 @@ static const char *const qs_names[] = {
     "lut", "softmax", "pad", "add", "concat", "mul", "copy",
 };
 
+static const char *const act_names[] = { "none", "relu", "relu6", "leaky_relu", "sigmoid", "tanh" };
+
+static const char *tensor_name(const Network *net, int t)
+{
+    return t == 0 ? "input" : net->layers[t - 1].name;
+}
+
 void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
 {
     char b[4][32];
     long long code = budget_code_estimate(net);
+    /* A layer folded or fused into a conv leaves no tensor of its own. */
+    bool *held = calloc((size_t)q->ntensors, sizeof *held);
+    if (!held)
+        diag_internal("out of memory");
+    held[0] = true;
+    for (int i = 0; i < q->nsteps; i++)
+        held[q->steps[i].out] = true;
+    for (int t = 1; t < q->ntensors; t++)
+        held[t] = held[q->canon[t]];
     if (fmt == TF_JSON) {
         fprintf(fp, ",\n  \"int8\": {\"calibration_inputs\": %lld, \"clip\": \"%s\", "
                 "\"weight_bytes\": %lld, \"arena_bytes\": %lld, \"flash_bytes\": %lld,\n"
@@ -529,6 +564,11 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
                 q->weight_bytes + code, (double)q->qp[0].scale, (int)q->qp[0].zero_point);
         for (int i = 0; i < net->nlayers; i++) {
             const QParams *p = &q->qp[i + 1];
+            if (!held[i + 1]) {
+                fprintf(fp, "      {\"name\": \"%s\", \"fused\": true}%s\n",
+                        net->layers[i].name, i + 1 < net->nlayers ? "," : "");
+                continue;
+            }
             fprintf(fp, "      {\"name\": \"%s\", \"scale\": %.9g, \"zero_point\": %d, "
                     "\"lo\": %.9g, \"hi\": %.9g}%s\n", net->layers[i].name, (double)p->scale,
                     (int)p->zero_point, (double)q->lo[q->canon[i + 1]],
@@ -538,9 +578,25 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
         for (int i = 0; i < q->nsteps; i++) {
             const QStep *s = &q->steps[i];
             fprintf(fp, "      {\"kind\": \"%s\", \"first\": \"%s\", \"last\": \"%s\", "
-                    "\"act_min\": %d, \"act_max\": %d", qs_names[s->kind],
-                    net->layers[s->first].name, net->layers[s->last].name, (int)s->act_min,
-                    (int)s->act_max);
+                    "\"inputs\": [", qs_names[s->kind], net->layers[s->first].name,
+                    net->layers[s->last].name);
+            for (int k = 0; k < s->nins; k++)
+                fprintf(fp, "%s\"%s\"", k ? ", " : "", tensor_name(net, s->ins[k]));
+            fprintf(fp, "], \"output\": \"%s\", \"in_place_concat\": %s, \"act\": \"%s\", "
+                    "\"slope\": %.17g, \"act_min\": %d, \"act_max\": %d,\n        "
+                    "\"in\": [%lld, %lld, %lld], \"out\": [%lld, %lld, %lld], "
+                    "\"kernel\": [%lld, %lld], \"stride\": [%lld, %lld], "
+                    "\"dilation\": [%lld, %lld], \"pad\": [%lld, %lld, %lld, %lld], "
+                    "\"groups\": %lld, \"pad_mode\": \"%s\", \"in_hwc\": %s, "
+                    "\"count_include_pad\": %s, \"count\": %lld, \"gate_spatial\": %lld",
+                    tensor_name(net, s->out),
+                    s->kind == QS_CONCAT && q->plan.layers[s->first].alias ? "true" : "false",
+                    act_names[s->act], s->slope, (int)s->act_min, (int)s->act_max,
+                    s->in_c, s->in_h, s->in_w, s->out_c, s->out_h, s->out_w, s->kh, s->kw,
+                    s->sh, s->sw, s->dh, s->dw, s->pad_top, s->pad_bottom, s->pad_left,
+                    s->pad_right, s->groups, pad_mode_name(s->pad_mode),
+                    s->in_hwc ? "true" : "false", s->count_include_pad ? "true" : "false",
+                    s->count, s->gate_spatial);
             if (s->qw) {
                 fputs(", \"weight_scales\": [", fp);
                 for (long long o = 0; o < s->out_c; o++)
@@ -564,6 +620,7 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
             fprintf(fp, "}%s\n", i + 1 < q->nsteps ? "," : "");
         }
         fputs("    ]}", fp);
+        free(held);
         return;
     }
     bool md = fmt == TF_MARKDOWN;
@@ -579,6 +636,14 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
         int c = q->canon[t];
         char idx[16];
         snprintf(idx, sizeof idx, "%d", t - 1);
+        if (!held[t]) {
+            if (md)
+                fprintf(fp, "| %s | %s | | | no tensor of its own: runs inside the step with the next layer |\n", idx, name);
+            else
+                fprintf(fp, "%3s  %-24s %14s %5s  no tensor of its own: runs inside the step with the next layer\n", idx, name, "",
+                        "");
+            continue;
+        }
         if (md)
             fprintf(fp, "| %s | %s | %.9g | %d | [%.6g, %.6g] |\n", t ? idx : "", name,
                     (double)q->qp[t].scale, (int)q->qp[t].zero_point, (double)q->lo[c],
@@ -597,4 +662,5 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
             count_grouped(q->plan.arena_bytes + budget_stack_estimate(net), b[0], sizeof b[0]),
             count_grouped(q->plan.arena_bytes, b[1], sizeof b[1]),
             count_grouped(budget_stack_estimate(net), b[3], sizeof b[3]));
+    free(held);
 }

@@ -13,7 +13,12 @@ m4_define(<|cnnc_emit_step|>,
     /* cnnc_step($1, comment): its inputs were written in place */
 |>, <|
     /* cnnc_step($1, comment) */
-m4_ifelse(cnnc_step($1, kind), <|conv|>, <|cnnc_emit_conv($1)|>,
+cnnc_emit_kind($1)|>)m4_dnl
+    CNNC_S8_STEP_DONE($1, cnnc_step($1, out), cnnc_step($1, out_count));
+|>)
+
+m4_define(<|cnnc_emit_kind|>,
+<|m4_ifelse(cnnc_step($1, kind), <|conv|>, <|cnnc_emit_conv($1)|>,
           cnnc_step($1, kind), <|linear|>, <|cnnc_emit_linear($1)|>,
           cnnc_step($1, kind), <|maxpool|>, <|cnnc_emit_pool($1, max, <||>)|>,
           cnnc_step($1, kind), <|minpool|>, <|cnnc_emit_pool($1, min, <||>)|>,
@@ -27,7 +32,7 @@ m4_ifelse(cnnc_step($1, kind), <|conv|>, <|cnnc_emit_conv($1)|>,
           cnnc_step($1, kind), <|add|>, <|cnnc_emit_add($1)|>,
           cnnc_step($1, kind), <|concat|>, <|cnnc_emit_concat($1)|>,
           cnnc_step($1, kind), <|mul|>, <|cnnc_emit_mul($1)|>,
-          <|m4_fatal_error(<|cnnc: skeleton: unknown step kind |>cnnc_step($1, kind))|>)|>)|>)
+          <|m4_fatal_error(<|cnnc: skeleton: unknown step kind |>cnnc_step($1, kind))|>)|>)
 
 m4_define(<|cnnc_emit_conv|>,
 <|    {
@@ -175,6 +180,15 @@ m4_divert(0)m4_dnl
 #else
 #define cnnc_NET<||>_WEIGHTS_ATTR
 #define cnnc_NET<||>_ARENA_ATTR
+#endif
+
+/* For tests: compiled with -DCNNC_S8_TRACE=fn, every step hands its output
+ * to void fn(int32_t step, const int8_t *out, int32_t n) as it finishes. */
+#ifdef CNNC_S8_TRACE
+void CNNC_S8_TRACE(int32_t step, const int8_t *out, int32_t n);
+#define CNNC_S8_STEP_DONE(step, out, n) CNNC_S8_TRACE(step, out, n)
+#else
+#define CNNC_S8_STEP_DONE(step, out, n) ((void)0)
 #endif
 
 /*@cnnc_weights@*/
