@@ -190,7 +190,8 @@ static int build_steps(Pool *pool, const Network *net, const float *(*data)[4], 
             break;
         }
         case LK_BATCHNORM: {
-            /* Not folded: a depthwise 1x1 conv, y = x*scale + shift per channel. */
+            /* Not folded: y = x*scale + shift per channel, one table per
+             * channel (in place, as the plan may put it). */
             long long c = l->in_shape.dims[0];
             float *w = pool_alloc(pool, (size_t)c * sizeof *w);
             float *b = pool_alloc(pool, (size_t)c * sizeof *b);
@@ -199,12 +200,10 @@ static int build_steps(Pool *pool, const Network *net, const float *(*data)[4], 
                 w[k] = (float)sc;
                 b[k] = (float)((double)data[i][1][k] - (double)data[i][2][k] * sc);
             }
-            s->kind = QS_CONV;
+            s->kind = QS_LUT;
             s->w = w, s->b = b, s->nw = c, s->per = 1;
-            s->groups = c;
-            s->in_h = s->out_h = l->in_shape.rank == 3 ? l->in_shape.dims[1] : 1;
-            s->in_w = s->out_w = l->in_shape.rank == 1 ? 1 : l->in_shape.dims[l->in_shape.rank - 1];
-            s->kh = s->kw = s->sh = s->sw = s->dh = s->dw = 1;
+            s->nluts = (int)c;
+            s->count = l->in_shape.rank == 1 ? 1 : spatial_of(&l->in_shape);
             break;
         }
         case LK_MAXPOOL:
@@ -251,6 +250,7 @@ static int build_steps(Pool *pool, const Network *net, const float *(*data)[4], 
             break;
         default:
             s->kind = QS_LUT;
+            s->nluts = 1;
             s->act = act_of(l->kind);
             s->slope = s->act == ACT_LEAKY_RELU ? l->slope : 0.0;
             s->count = shape_elems(&l->in_shape);
@@ -274,55 +274,113 @@ static QParams fixed_params(float scale, int32_t zp)
     return p;
 }
 
-static bool is_free(const QStep *s)
+/* Union-find over tensor ids: the tensors that must share their scale and zero point. */
+static int find(int *up, int t)
 {
-    switch (s->kind) {
-    case QS_CONV:
-    case QS_LINEAR:
-    case QS_ADD:
-    case QS_MUL:
-    case QS_CONCAT:
-        return true;
-    case QS_LUT:
-        return s->act != ACT_SIGMOID && s->act != ACT_TANH;
-    default:
-        return false;
-    }
+    while (up[t] != t)
+        t = up[t] = up[up[t]];
+    return t;
 }
 
-/* The plan wrote a concat's inputs into its buffer: they must hold its
- * parameters, so every one of them gets the joined range.  Their producers
- * must be steps whose output parameters are free to choose. */
-static int join_concat_ranges(const Network *net, QNet *q, int *producer)
+/* The output parameters a step fixes whatever the ranges (TFLite's rules). */
+static bool fixed_output(const QStep *s, QParams *p)
 {
-    int errors = 0;
+    if (s->kind == QS_SOFTMAX || (s->kind == QS_LUT && !s->w && s->act == ACT_SIGMOID)) {
+        *p = fixed_params(1.0f / 256, -128);
+        return true;
+    }
+    if (s->kind == QS_LUT && !s->w && s->act == ACT_TANH) {
+        *p = fixed_params(1.0f / 128, 0);
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Every tensor's parameters.  Pools, pad and copies keep their input's (their
+ * output joins the input's group); a concat that the plan writes in place (its
+ * inputs' producers write straight into its buffer) joins its inputs' groups.
+ * A group with a fixed member (a sigmoid, tanh or softmax output) takes the
+ * fixed parameters; any other group those of its members' joined range.  Two
+ * different fixed members in one group cannot be: an error.
+ */
+static int assign_params(const Network *net, QNet *q)
+{
+    int nt = q->ntensors;
+    int *up = calloc((size_t)nt, sizeof *up);
+    int *fixed_by = calloc((size_t)nt, sizeof *fixed_by);       /* step + 1, per root */
+    float *lo = calloc((size_t)nt, sizeof *lo), *hi = calloc((size_t)nt, sizeof *hi);
+    bool *has = calloc((size_t)nt, sizeof *has);
+    if (!up || !fixed_by || !lo || !hi || !has)
+        diag_internal("out of memory");
+    for (int t = 0; t < nt; t++)
+        up[t] = t;
     for (int i = 0; i < q->nsteps; i++) {
         const QStep *s = &q->steps[i];
-        if (s->kind != QS_CONCAT || !q->plan.layers[s->first].alias)
-            continue;
-        float lo = q->lo[s->out], hi = q->hi[s->out];
-        for (int k = 0; k < s->nins; k++) {
-            int t = s->ins[k];
-            if (t == 0 || producer[t] < 0 || !is_free(&q->steps[producer[t]])) {
-                const Layer *l = &net->layers[s->first];
-                diag_error(l->input_locs[k], "--int8: concat '%s' reads %s in place, and its "
-                           "int8 parameters are fixed by another layer; put a conv or an add "
-                           "before the concat", l->name,
-                           t == 0 ? "the network input" : net->layers[t - 1].name);
-                errors++;
-                continue;
-            }
-            lo = q->lo[t] < lo ? q->lo[t] : lo;
-            hi = q->hi[t] > hi ? q->hi[t] : hi;
+        bool tie = s->kind == QS_MAXPOOL || s->kind == QS_MINPOOL || s->kind == QS_AVGPOOL ||
+                   s->kind == QS_GLOBAL_MAXPOOL || s->kind == QS_GLOBAL_AVGPOOL ||
+                   s->kind == QS_PAD || s->kind == QS_COPY ||
+                   (s->kind == QS_CONCAT && q->plan.layers[s->first].alias);
+        if (s->kind == QS_PAD) {
+            /* the padding value must be representable */
+            q->lo[s->out] = fminf(q->lo[s->out], (float)s->pad_value);
+            q->hi[s->out] = fmaxf(q->hi[s->out], (float)s->pad_value);
         }
-        for (int k = 0; k < s->nins; k++)
-            q->lo[s->ins[k]] = lo, q->hi[s->ins[k]] = hi;
-        q->lo[s->out] = lo, q->hi[s->out] = hi;
+        for (int k = 0; tie && k < s->nins; k++)
+            up[find(up, s->out)] = find(up, s->ins[k]);
     }
+    int errors = 0;
+    for (int i = 0; i < q->nsteps; i++) {
+        QParams p;
+        const QStep *s = &q->steps[i];
+        if (!fixed_output(s, &p))
+            continue;
+        int r = find(up, s->out);
+        QParams had;
+        if (fixed_by[r] && fixed_output(&q->steps[fixed_by[r] - 1], &had) &&
+            (had.scale != p.scale || had.zero_point != p.zero_point)) {
+            const Layer *l = &net->layers[s->last];
+            diag_error(l->loc, "--int8: %s '%s' fixes its output's scale to %g, but a concat "
+                       "that reads it in place also reads %s '%s', whose scale is fixed to %g; "
+                       "put a conv between one of them and the concat", l->op, l->name,
+                       (double)p.scale, net->layers[q->steps[fixed_by[r] - 1].last].op,
+                       net->layers[q->steps[fixed_by[r] - 1].last].name, (double)had.scale);
+            errors++;
+        }
+        fixed_by[r] = i + 1;
+    }
+    for (int t = 0; t < nt; t++) {
+        if (!q->has_range[t])
+            continue;
+        int r = find(up, t);
+        lo[r] = has[r] ? fminf(lo[r], q->lo[t]) : q->lo[t];
+        hi[r] = has[r] ? fmaxf(hi[r], q->hi[t]) : q->hi[t];
+        has[r] = true;
+    }
+    q->qp = pool_alloc(q->pool, (size_t)nt * sizeof *q->qp);
+    for (int t = 0; t < nt; t++) {
+        int r = find(up, q->canon[t]);
+        if (fixed_by[r])
+            fixed_output(&q->steps[fixed_by[r] - 1], &q->qp[t]);
+        else if (has[r])
+            q->qp[t] = quant_activation_params(lo[r], hi[r]);
+        else
+            q->qp[t] = fixed_params(1.0f, -128);     /* not materialised */
+    }
+    free(up);
+    free(fixed_by);
+    free(lo);
+    free(hi);
+    free(has);
     return errors ? -1 : 0;
 }
 
 /* The element-wise functions of a LUT step, in double (cnn_lut_s8_fill). */
+static double f_plus(double x, double shift)
+{
+    return x + shift;
+}
+
 static double f_relu(double x, double arg)
 {
     (void)arg;
@@ -403,14 +461,24 @@ static void quantize_step(Pool *pool, const Network *net, QNet *q, QStep *s)
         q->weight_bytes += s->nw + 9 * oc;    /* int8 weights; int32 bias and multiplier, int8 shift */
         break;
     }
-    case QS_LUT: {
-        double (*f)(double, double) = s->act == ACT_RELU ? f_relu : s->act == ACT_RELU6 ? f_relu6
-                                      : s->act == ACT_LEAKY_RELU ? f_leaky
-                                      : s->act == ACT_SIGMOID ? f_sigmoid : f_tanh;
-        cnn_lut_s8_fill(s->lut, f, s->slope, in.scale, in.zero_point, out.scale, out.zero_point);
-        q->weight_bytes += 256;
+    case QS_LUT:
+        s->lut = pool_alloc(pool, (size_t)s->nluts * 256);
+        if (s->w) {
+            /* batchnorm: channel c's table is f(x) = x + shift_c on x = real * scale_c */
+            for (int c = 0; c < s->nluts; c++)
+                cnn_lut_s8_fill(s->lut + 256 * c, f_plus, s->b[c],
+                                (double)in.scale * (double)s->w[c], in.zero_point, out.scale,
+                                out.zero_point);
+        } else {
+            double (*f)(double, double) = s->act == ACT_RELU ? f_relu
+                                          : s->act == ACT_RELU6 ? f_relu6
+                                          : s->act == ACT_LEAKY_RELU ? f_leaky
+                                          : s->act == ACT_SIGMOID ? f_sigmoid : f_tanh;
+            cnn_lut_s8_fill(s->lut, f, s->slope, in.scale, in.zero_point, out.scale,
+                            out.zero_point);
+        }
+        q->weight_bytes += 256LL * s->nluts;
         break;
-    }
     case QS_SOFTMAX:
         s->exp_table = pool_alloc(pool, 256 * sizeof *s->exp_table);
         cnn_softmax_table_s8(in.scale, s->exp_table);
@@ -437,6 +505,8 @@ static void quantize_step(Pool *pool, const Network *net, QNet *q, QStep *s)
         break;
     }
     case QS_CONCAT:
+        if (q->plan.layers[s->first].alias)
+            break;      /* its inputs were written in place: no code, no data */
         s->mult = pool_alloc(pool, (size_t)s->nins * sizeof *s->mult);
         s->shift = pool_alloc(pool, (size_t)s->nins * sizeof *s->shift);
         for (int k = 0; k < s->nins; k++)
@@ -457,49 +527,11 @@ static void quantize_step(Pool *pool, const Network *net, QNet *q, QStep *s)
 
 static int quantize(Pool *pool, const Network *net, QNet *q)
 {
-    int *producer = pool_alloc(pool, (size_t)q->ntensors * sizeof *producer);
-    for (int t = 0; t < q->ntensors; t++)
-        producer[t] = -1;
-    for (int i = 0; i < q->nsteps; i++)
-        producer[q->steps[i].out] = i;
-    if (join_concat_ranges(net, q, producer) != 0)
+    q->pool = pool;
+    if (assign_params(net, q) != 0)
         return -1;
-    q->qp = pool_alloc(pool, (size_t)q->ntensors * sizeof *q->qp);
-    q->qp[0] = quant_activation_params(q->lo[0], q->hi[0]);
-    for (int i = 0; i < q->nsteps; i++) {
-        QStep *s = &q->steps[i];
-        QParams *o = &q->qp[s->out];
-        switch (s->kind) {
-        case QS_MAXPOOL:
-        case QS_MINPOOL:
-        case QS_AVGPOOL:
-        case QS_GLOBAL_MAXPOOL:
-        case QS_GLOBAL_AVGPOOL:
-        case QS_PAD:
-        case QS_COPY:
-            *o = q->qp[s->ins[0]];
-            break;
-        case QS_SOFTMAX:
-            *o = fixed_params(1.0f / 256, -128);
-            break;
-        case QS_LUT:
-            if (s->act == ACT_SIGMOID)
-                *o = fixed_params(1.0f / 256, -128);
-            else if (s->act == ACT_TANH)
-                *o = fixed_params(1.0f / 128, 0);
-            else
-                *o = quant_activation_params(q->lo[s->out], q->hi[s->out]);
-            break;
-        default:
-            *o = quant_activation_params(q->lo[s->out], q->hi[s->out]);
-            break;
-        }
-        quantize_step(pool, net, q, s);
-    }
-    /* Aliases hold their source's parameters. */
-    for (int t = 1; t < q->ntensors; t++)
-        if (q->canon[t] != t)
-            q->qp[t] = q->qp[q->canon[t]];
+    for (int i = 0; i < q->nsteps; i++)
+        quantize_step(pool, net, q, &q->steps[i]);
     return 0;
 }
 
@@ -559,9 +591,11 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
     if (fmt == TF_JSON) {
         fprintf(fp, ",\n  \"int8\": {\"calibration_inputs\": %lld, \"clip\": \"%s\", "
                 "\"weight_bytes\": %lld, \"arena_bytes\": %lld, \"flash_bytes\": %lld,\n"
-                "    \"input\": {\"scale\": %.9g, \"zero_point\": %d},\n    \"tensors\": [\n",
+                "    \"input\": {\"scale\": %.9g, \"zero_point\": %d}, \"output_tensor\": "
+                "\"%s\",\n    \"tensors\": [\n",
                 q->samples, q->clip, q->weight_bytes, q->plan.arena_bytes,
-                q->weight_bytes + code, (double)q->qp[0].scale, (int)q->qp[0].zero_point);
+                q->weight_bytes + code, (double)q->qp[0].scale, (int)q->qp[0].zero_point,
+                tensor_name(net, q->canon[net->nlayers]));
         for (int i = 0; i < net->nlayers; i++) {
             const QParams *p = &q->qp[i + 1];
             if (!held[i + 1]) {
@@ -609,10 +643,13 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
                     fprintf(fp, "%s%ld", o ? "," : "", (long)s->qb[o]);
                 fputc(']', fp);
             }
-            if (s->kind == QS_LUT) {
-                fputs(", \"lut\": [", fp);
-                for (int k = 0; k < 256; k++)
-                    fprintf(fp, "%s%d", k ? "," : "", s->lut[k]);
+            if (s->kind == QS_LUT && s->w) {
+                fputs(", \"affine_scale\": [", fp);
+                for (int k = 0; k < s->nluts; k++)
+                    fprintf(fp, "%s%.9g", k ? ", " : "", (double)s->w[k]);
+                fputs("], \"affine_shift\": [", fp);
+                for (int k = 0; k < s->nluts; k++)
+                    fprintf(fp, "%s%.9g", k ? ", " : "", (double)s->b[k]);
                 fputc(']', fp);
             }
             if (s->kind == QS_PAD)

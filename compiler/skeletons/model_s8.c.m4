@@ -80,9 +80,18 @@ m4_define(<|cnnc_emit_global|>,
 <|    cnn_global_$2<||>pool_s8(cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, in_c), cnnc_step($1, count)$3);
 |>)
 
+m4_dnl One table, or one per channel (an unfolded batchnorm).
 m4_define(<|cnnc_emit_lut|>,
-<|    cnn_lut_s8(cnnc_step($1, sym)_lut, cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, count));
-|>)
+<|m4_ifelse(cnnc_step($1, nluts), 1, <|m4_dnl
+    cnn_lut_s8(cnnc_step($1, sym)_lut, cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, count));
+|>, <|m4_dnl
+    {
+        int32_t c;
+        for (c = 0; c < cnnc_step($1, nluts); c++)
+            cnn_lut_s8(cnnc_step($1, sym)_lut + 256 * c, cnnc_step($1, in) + cnnc_step($1, count) * c,
+                       cnnc_step($1, out) + cnnc_step($1, count) * c, cnnc_step($1, count));
+    }
+|>)|>)
 
 m4_define(<|cnnc_emit_softmax|>,
 <|    cnn_softmax_s8(cnnc_step($1, sym)_exp, cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, in_c), cnnc_step($1, count));

@@ -3,8 +3,8 @@
 check_int8.py - cnnc's int8 code against PyTorch's quantized modules.
 
     check_int8.py --cnnc CNNC --workdir DIR NET.net [NET.net ...]
-    check_int8.py --cnnc CNNC --workdir DIR --sweep N [--seed S]
-    check_int8.py --cnnc CNNC --workdir DIR --selftest NET.net
+    check_int8.py --cnnc CNNC --workdir DIR --sweep N [--graph-sweep M] [--seed S]
+    check_int8.py --cnnc CNNC --workdir DIR --selftest=scale|zero_point NET.net
 
 For each network:
 
@@ -20,15 +20,25 @@ For each network:
    cnnc's scales, zero points, int8 weights and biases (Conv2d and Linear
    with per-channel qint8 weights, quantized max/avg pools, add, cat and
    mul through torch.ops.quantized, relu and relu6 as the output clamp,
-   sigmoid/tanh/softmax by dequantize - function - quantize), run in the
-   onednn engine on uint8 (q + 128, zero point + 128: the same numbers);
+   sigmoid/tanh/softmax by dequantize - function - quantize, average pools
+   as PyTorch's float average of the real values rounded half away from
+   zero, TFLite's rule), run in the qnnpack engine on uint8 (q + 128, zero
+   point + 128: the same numbers; onednn, the other engine of this build,
+   reuses a cached conv of the same shape with another one's parameters in a
+   long run);
 5. both run on the same int8 inputs (random inputs quantized with the
-   network's input parameters, and the two extremes); at least 99% of the
-   output elements must be equal and all within 1 LSB (the two round
-   differently: fixed point against float requantization).
+   network's input parameters, and the two extremes).  The generated code
+   is built with a trace hook (-DCNNC_S8_TRACE) that hands over every
+   step's output: each step of PyTorch's model runs on the C's own inputs
+   of that step, and over all steps at least 99% of the elements must be
+   equal and every one within 1 LSB (the two round differently: fixed
+   point against float requantization).  The whole network's outputs,
+   PyTorch's chain against the C's, must be within E2E_MAX_LSB and
+   E2E_EQUAL equal (see there why looser).
 
---selftest perturbs one scale on PyTorch's side (the first step's output
-scale by 3%) and exits 0 only if the comparison then FAILS: the test can fail.
+--selftest=scale perturbs one scale on PyTorch's side (the first step's
+output scale by 3%), --selftest=zero_point that step's zero point by 1, and
+exits 0 only if the comparison then FAILS: the test can fail.
 
 Exit status 0 on success, 1 on failure, 77 without torch.
 """
@@ -58,10 +68,24 @@ except ImportError as e:  # pragma: no cover
     print(f"check_int8: skipped: {e}", file=sys.stderr)
     sys.exit(77)
 
-torch.backends.quantized.engine = "onednn"
+torch.backends.quantized.engine = os.environ.get("CNNC_INT8_ENGINE", "qnnpack")
 CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1"]
+if os.environ.get("CNNC_E2E_SANITIZE"):     # the sanitizer pass of `make test`
+    CFLAGS += e2elib.SANITIZE
 CALIB_N = 48
-INPUTS_N = 6
+# The whole network, C against PyTorch's own chain of quantized modules.
+# The two chains diverge: PyTorch requantizes in float32, so about one output
+# in 10^5 of a conv lands on the other side of a rounding boundary from the
+# C's 31-bit fixed point (and from the exact real result), and the next
+# layers spread that one step: on vgg_cifar a single such output of its 3rd
+# conv changes 3 of its 10 class scores by 1.  Each step is therefore held to
+# the strict bound (PyTorch's op on the C's own inputs: >= 99% equal, all
+# within 1 LSB), and the whole network to a bound that the divergence stays
+# within.
+STEP_EQUAL = 0.99
+E2E_EQUAL = 0.80
+E2E_MAX_LSB = 2
+INPUTS_N = int(os.environ.get("CNNC_INT8_INPUTS", "6"))
 
 
 class Fail(Exception):
@@ -99,6 +123,10 @@ def quantize_input(x, scale, zp):
     return np.clip(r + zp, -128, 127).astype(np.int8)
 
 
+def round_away(y):
+    return torch.where(y >= 0, torch.floor(y + 0.5), -torch.floor(-y + 0.5))
+
+
 PAD = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate",
        "circular": "circular"}
 FN = {"relu": torch.relu, "relu6": lambda x: torch.clamp(x, 0, 6),
@@ -132,7 +160,8 @@ class QModel:
         for k, s in enumerate(self.steps):
             if perturb and k == 0:
                 sc, zp = self.params[s["output"]]
-                self.params[s["output"]] = (sc * 1.03, zp)
+                self.params[s["output"]] = (sc * 1.03, zp) if perturb == "scale" else \
+                    (sc, zp + 1 if zp < 127 else zp - 1)
             self.modules.append(self.build(s))
 
     def build(self, s):
@@ -166,7 +195,7 @@ class QModel:
         vals = {"input": torch.tensor(x_ints.astype(np.int32))}
         for s, m in zip(self.steps, self.modules):
             vals[s["output"]] = self.step(s, m, vals, in_layout)
-        return vals[self.steps[-1]["output"]] if self.steps else vals["input"]
+        return vals[self.t["int8"]["output_tensor"]]
 
     def step(self, s, m, vals, in_layout):
         kind = s["kind"]
@@ -197,9 +226,13 @@ class QModel:
             floor_w = (w + left + right - s["dilation"][1] * (kw - 1) - 1) // sw + 1
             ceil = oh > floor_h or ow > floor_w
             if kind == "avgpool":
-                y = F.avg_pool2d(to_q(xi, in_s, in_zp), (kh, kw), (sh, sw), (top, left),
+                # PyTorch's float average of the real values (q - zp), rounded
+                # half away from zero as TFLite's average pool (PyTorch's
+                # quantized avg_pool2d rounds ties to even: a 2x2 pool ties
+                # on a quarter of its outputs).
+                y = F.avg_pool2d((xi - in_zp).double(), (kh, kw), (sh, sw), (top, left),
                                  ceil_mode=ceil, count_include_pad=s["count_include_pad"])
-                return from_q(y).reshape(-1)
+                return (round_away(y) + in_zp).to(torch.int32).reshape(-1)
             sign = 1 if kind == "maxpool" else -1
             if kind == "maxpool":
                 y = from_q(F.max_pool2d(to_q(xi, in_s, in_zp), (kh, kw), (sh, sw), (top, left),
@@ -211,10 +244,16 @@ class QModel:
         if kind == "global_maxpool":
             return x.reshape(c, -1).amax(dim=1)
         if kind == "global_avgpool":
-            y = F.adaptive_avg_pool2d(to_q(x.reshape(1, c, 1, -1), in_s, in_zp), 1)
-            return from_q(y).reshape(-1)
+            y = F.adaptive_avg_pool2d((x.reshape(1, c, 1, -1) - in_zp).double(), 1)
+            return (round_away(y) + in_zp).to(torch.int32).reshape(-1)
         if kind == "lut":
             xr = to_q(x, in_s, in_zp).dequantize().double()
+            if "affine_scale" in s:     # an unfolded batchnorm, per channel
+                n = len(s["affine_scale"])
+                y = xr.reshape(n, -1) * torch.tensor(s["affine_scale"], dtype=torch.float64) \
+                    .reshape(n, 1) + torch.tensor(s["affine_shift"], dtype=torch.float64) \
+                    .reshape(n, 1)
+                return quantize(y, out_s, out_zp).reshape(-1)
             if s["act"] == "leaky_relu":
                 y = torch.where(xr > 0, xr, xr * s["slope"])
             else:
@@ -353,6 +392,7 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
         y, traces = build_and_run(cc, rt, wd, name, xq.tobytes(), out_size)
         # Step by step: PyTorch's step on the C's own inputs against the C's output.
         eq = tot = 0
+        per_step = {}
         for k, x in enumerate(xq):
             vals = {"input": torch.tensor(x.astype(np.int32))}
             for i, (s, m) in enumerate(zip(qm.steps, qm.modules)):
@@ -361,18 +401,25 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
                 got = traces[k][i].astype(np.int32)
                 e, n, mx, d = compare(got, want)
                 eq, tot = eq + e, tot + n
+                ps = per_step.setdefault(i, [0, 0])
+                ps[0], ps[1] = ps[0] + n - e, ps[1] + n
                 if mx > 1:
                     j = int(np.argmax(d))
                     return False, (f"{label} ({cc}): step {i} ('{s['first']}', {s['kind']}) "
                                    f"differs by {mx} LSB at element {j} (C {got[j]}, PyTorch "
                                    f"{want[j]}) on input {k}")
                 vals[s["output"]] = torch.tensor(got)
+        if args.verbose:
+            for i, (bad, n) in sorted(per_step.items()):
+                if bad:
+                    st = qm.steps[i]
+                    print(f"     step {i} '{st['first']}' {st['kind']}: {bad} of {n} differ")
         # The whole network: PyTorch's own chain against the C's output.
         e2, n2, mx2, d2 = compare(y, ref)
-        if eq < 0.99 * tot:
+        if eq < STEP_EQUAL * tot:
             return False, (f"{label} ({cc}): only {100 * eq / tot:.2f}% of the step outputs "
                            f"equal PyTorch's")
-        if mx2 > 1 or e2 < 0.99 * n2:
+        if mx2 > E2E_MAX_LSB or e2 < E2E_EQUAL * n2:
             i = np.unravel_index(int(np.argmax(d2)), d2.shape)
             return False, (f"{label} ({cc}): outputs {100 * e2 / n2:.2f}% equal, largest "
                            f"difference {mx2} LSB at input {i[0]} element {i[1]} "
@@ -398,9 +445,14 @@ def main(argv=None):
     ap.add_argument("--cnnc", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--cc", action="append")
-    ap.add_argument("--sweep", type=int, default=0)
+    ap.add_argument("--sweep", type=int, default=0, help="cases of tests/e2e/sweep.py")
+    ap.add_argument("--graph-sweep", type=int, default=0,
+                    help="cases of tests/e2e/graph_sweep.py (add, concat, mul, identity)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--selftest", action="store_true")
+    ap.add_argument("--selftest", choices=["scale", "zero_point"],
+                    help="perturb the first step's output scale by 3%% (or its zero point by "
+                         "1) on PyTorch's side: then every network must FAIL")
+    ap.add_argument("--verbose", action="store_true", help="the steps that differ")
     ap.add_argument("nets", nargs="*")
     args = ap.parse_args(argv)
     ccs = args.cc or ["gcc", "clang"]
@@ -422,15 +474,27 @@ def main(argv=None):
                     f.write(case.text)
                 cases.append((path, lambda case=case: case.model,
                               f"sweep {args.seed}:{i} {case.ops()}"))
+        if args.graph_sweep:
+            import graph_sweep
+            for i in range(args.graph_sweep):
+                case = graph_sweep.Case(args.seed, i)
+                path = os.path.join(args.workdir, f"graph-{case.name}.net")
+                with open(path, "w") as f:
+                    f.write(case.text)
+                cases.append((path, lambda case=case: case.model,
+                              f"graph sweep {args.seed}:{i} {case.ops()}"))
         for netfile, make_model, label in cases:
             try:
                 ok, msg = check_net(args, rt, ccs, netfile, make_model(), label, args.selftest)
             except Fail as e:
                 ok, msg = False, f"{label}: {e}"
+            except Exception as e:      # a bug of this script, or PyTorch refusing
+                import traceback
+                ok, msg = False, f"{label}: {type(e).__name__}: {e}\n" + traceback.format_exc()
             if args.selftest:
                 ok = not ok
-                msg = ("selftest: the perturbed scale was caught: " if ok else
-                       "selftest FAILED: a perturbed scale still passes: ") + msg
+                msg = ("selftest: the perturbation was caught: " if ok else
+                       "selftest FAILED: a perturbation still passes: ") + msg
             print(("ok   " if ok else "FAIL ") + msg, flush=True)
             failures += not ok
     except Fail as e:
