@@ -43,6 +43,24 @@ demo: build
 	    $(FM)/demo.c $(DEMO)/lenet5.c $(DEMO)/runtime/*.c -lm -o $(DEMO)/lenet5_demo
 	@echo; echo "== 4. Run on the embedded sample of the Fashion-MNIST test set"
 	$(DEMO)/lenet5_demo $(FM)/sample-images-idx3-ubyte $(FM)/sample-labels-idx1-ubyte
+	@echo; echo "== 5. The same in int8, calibrated on the sample's first 200 images"
+	@mkdir -p $(DEMO)/int8
+	python3 -c "import array; d = open('$(FM)/sample-images-idx3-ubyte', 'rb').read()[16:16 + 200 * 784]; \
+	    array.array('f', [b / 255 for b in d]).tofile(open('$(DEMO)/int8/calib.f32', 'wb'))"
+	$(CNNC) $(FM)/lenet5.net -w $(FM)/lenet5.safetensors --int8 --calibrate=$(DEMO)/int8/calib.f32 --table
+	$(CNNC) $(FM)/lenet5.net -w $(FM)/lenet5.safetensors --int8 --calibrate=$(DEMO)/int8/calib.f32 -o $(DEMO)/int8/lenet5.c
+	cc -std=c99 -O2 -Wall -Wextra -Werror -pedantic -I$(DEMO)/int8 -I$(DEMO)/runtime \
+	    $(FM)/demo.c $(DEMO)/int8/lenet5.c $(DEMO)/runtime/*.c -lm -o $(DEMO)/int8/lenet5_demo
+	$(DEMO)/int8/lenet5_demo $(FM)/sample-images-idx3-ubyte $(FM)/sample-labels-idx1-ubyte
+	@echo; echo "== 6. Side by side: float32 and int8"
+	@for v in . int8; do \
+	    printf '%-8s ' $$( [ $$v = . ] && echo float32 || echo int8 ); \
+	    $(DEMO)/$$v/lenet5_demo $(FM)/sample-images-idx3-ubyte $(FM)/sample-labels-idx1-ubyte | \
+	        sed -n 's/^accuracy: *\([^ ]*\).*/accuracy \1/p; s/^time: \([0-9.]*\) us.*/\1 us per image/p' | tr '\n' ' '; \
+	    h=$(DEMO)/$$v/lenet5.h; printf 'flash %s bytes, RAM %s bytes\n' \
+	        $$(sed -n 's/^#define LENET5_WEIGHT_BYTES \([0-9]*\).*/\1/p' $$h) \
+	        $$(sed -n 's/^#define LENET5_ARENA_BYTES \([0-9]*\).*/\1/p' $$h); \
+	done
 
 # The whole suite, then the whole suite again with cnnc and the runtime built
 # by clang with AddressSanitizer and UndefinedBehaviorSanitizer (LeakSanitizer
