@@ -115,7 +115,10 @@ static void run_step(const QStep *s, float **v)
         cnn_global_avgpool_f32(in, out, (int32_t)s->in_c, (int32_t)s->count);
         break;
     case QS_LUT:
-        act_fn(s->act)(in, out, (int32_t)s->count, (float)s->slope);
+        if (s->w)
+            cnn_affine_f32(in, out, s->w, s->b, s->nluts, (int32_t)s->count);
+        else
+            act_fn(s->act)(in, out, (int32_t)s->count, (float)s->slope);
         break;
     case QS_SOFTMAX:
         cnn_softmax_f32(in, out, (int32_t)s->in_c, (int32_t)s->count);

@@ -738,14 +738,15 @@ void quant_act_clamp(ActKind act, QParams out, int32_t *lo, int32_t *hi);
  * clamps.  The arena is planned at one byte an element.
  */
 typedef enum QStepKind {
-    QS_CONV,                /* any conv; an unfolded batchnorm is a depthwise 1x1 conv */
+    QS_CONV,                /* any conv */
     QS_LINEAR,
     QS_MAXPOOL,
     QS_MINPOOL,
     QS_AVGPOOL,
     QS_GLOBAL_MAXPOOL,
     QS_GLOBAL_AVGPOOL,
-    QS_LUT,                 /* an element-wise function by a 256-entry table */
+    QS_LUT,                 /* an element-wise function by a 256-entry table; an unfolded
+                               batchnorm by one table per channel (w, b: scale, shift) */
     QS_SOFTMAX,
     QS_PAD,
     QS_ADD,
@@ -785,7 +786,8 @@ typedef struct QStep {
     int32_t *mult;              /* conv/linear: per channel; add/concat/mul: per input, then output */
     int32_t *shift;
     int32_t act_min, act_max;
-    int8_t lut[256];            /* LUT: lut[q + 128] */
+    int8_t *lut;                /* LUT: nluts tables, lut[256 c + q + 128] */
+    int nluts;                  /* 1, or one per channel (an unfolded batchnorm) */
     int8_t pad_q;               /* pad: the value, quantized */
     int32_t *exp_table;         /* softmax: [256] (cnn_softmax_table_s8) */
     const char *sym;            /* prefix of its C arrays */
@@ -803,6 +805,7 @@ typedef struct QNet {
     long long weight_bytes;     /* int8 weights, int32 biases, multipliers, shifts, LUTs */
     long long samples;          /* calibration inputs run */
     const char *clip;           /* "minmax" or "percentile:P" */
+    Pool *pool;
 } QNet;
 
 /* TFLite's add lifts its inputs by 2^20 before rescaling them (cnn_int8.h). */

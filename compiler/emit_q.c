@@ -181,6 +181,8 @@ static void write_muscles(Pool *pool, Text *t, const Network *net, const QNet *q
         STEP(t, i, "sym", "%s", s->sym);
         STEP(t, i, "in", "%s", buf_expr(pool, s->in_bufs[0]));
         STEP(t, i, "out", "%s", buf_expr(pool, s->out_buf));
+        STEP(t, i, "out_count", "%lld",
+             shape_elems(&net->layers[s->last].out_shape));
         STEP(t, i, "in_c", "%lld", s->in_c);
         STEP(t, i, "in_h", "%lld", s->in_h);
         STEP(t, i, "in_w", "%lld", s->in_w);
@@ -207,6 +209,7 @@ static void write_muscles(Pool *pool, Text *t, const Network *net, const QNet *q
         STEP(t, i, "act_min", "%d", (int)s->act_min);
         STEP(t, i, "act_max", "%d", (int)s->act_max);
         STEP(t, i, "pad_value", "%d", (int)s->pad_q);
+        STEP(t, i, "nluts", "%d", s->nluts);
         if (s->kind == QS_CONV) {
             CnnConv2dParams g = conv_geometry(s);
             STEP(t, i, "kernel", "%s", cnn_conv2d_s8_kind_name(cnn_conv2d_s8_kind(&g)));
@@ -335,8 +338,9 @@ static void write_data(FILE *fp, const void *ctx)
             break;
         }
         case QS_LUT:
-            write_i8(fp, d->attr, SYM("lut"), s->lut, 256,
-                     pool_printf(pool, "%s: %s as a table, [q + 128]", where, l->op));
+            write_i8(fp, d->attr, SYM("lut"), s->lut, 256LL * s->nluts,
+                     pool_printf(pool, "%s: %s as a table, [q + 128]%s", where, l->op,
+                                 s->nluts > 1 ? ", one per channel" : ""));
             COUNTED("lut");
             any = true;
             break;

@@ -26,6 +26,7 @@
 #include "cnn_pack_s8.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static long long spatial_of(const Shape *s)
@@ -189,7 +190,8 @@ static int build_steps(Pool *pool, const Network *net, const float *(*data)[4], 
             break;
         }
         case LK_BATCHNORM: {
-            /* Not folded: a depthwise 1x1 conv, y = x*scale + shift per channel. */
+            /* Not folded: y = x*scale + shift per channel, one table per
+             * channel (in place, as the plan may put it). */
             long long c = l->in_shape.dims[0];
             float *w = pool_alloc(pool, (size_t)c * sizeof *w);
             float *b = pool_alloc(pool, (size_t)c * sizeof *b);
@@ -198,12 +200,10 @@ static int build_steps(Pool *pool, const Network *net, const float *(*data)[4], 
                 w[k] = (float)sc;
                 b[k] = (float)((double)data[i][1][k] - (double)data[i][2][k] * sc);
             }
-            s->kind = QS_CONV;
+            s->kind = QS_LUT;
             s->w = w, s->b = b, s->nw = c, s->per = 1;
-            s->groups = c;
-            s->in_h = s->out_h = l->in_shape.rank == 3 ? l->in_shape.dims[1] : 1;
-            s->in_w = s->out_w = l->in_shape.rank == 1 ? 1 : l->in_shape.dims[l->in_shape.rank - 1];
-            s->kh = s->kw = s->sh = s->sw = s->dh = s->dw = 1;
+            s->nluts = (int)c;
+            s->count = l->in_shape.rank == 1 ? 1 : spatial_of(&l->in_shape);
             break;
         }
         case LK_MAXPOOL:
@@ -250,6 +250,7 @@ static int build_steps(Pool *pool, const Network *net, const float *(*data)[4], 
             break;
         default:
             s->kind = QS_LUT;
+            s->nluts = 1;
             s->act = act_of(l->kind);
             s->slope = s->act == ACT_LEAKY_RELU ? l->slope : 0.0;
             s->count = shape_elems(&l->in_shape);
@@ -273,55 +274,113 @@ static QParams fixed_params(float scale, int32_t zp)
     return p;
 }
 
-static bool is_free(const QStep *s)
+/* Union-find over tensor ids: the tensors that must share their scale and zero point. */
+static int find(int *up, int t)
 {
-    switch (s->kind) {
-    case QS_CONV:
-    case QS_LINEAR:
-    case QS_ADD:
-    case QS_MUL:
-    case QS_CONCAT:
-        return true;
-    case QS_LUT:
-        return s->act != ACT_SIGMOID && s->act != ACT_TANH;
-    default:
-        return false;
-    }
+    while (up[t] != t)
+        t = up[t] = up[up[t]];
+    return t;
 }
 
-/* The plan wrote a concat's inputs into its buffer: they must hold its
- * parameters, so every one of them gets the joined range.  Their producers
- * must be steps whose output parameters are free to choose. */
-static int join_concat_ranges(const Network *net, QNet *q, int *producer)
+/* The output parameters a step fixes whatever the ranges (TFLite's rules). */
+static bool fixed_output(const QStep *s, QParams *p)
 {
-    int errors = 0;
+    if (s->kind == QS_SOFTMAX || (s->kind == QS_LUT && !s->w && s->act == ACT_SIGMOID)) {
+        *p = fixed_params(1.0f / 256, -128);
+        return true;
+    }
+    if (s->kind == QS_LUT && !s->w && s->act == ACT_TANH) {
+        *p = fixed_params(1.0f / 128, 0);
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Every tensor's parameters.  Pools, pad and copies keep their input's (their
+ * output joins the input's group); a concat that the plan writes in place (its
+ * inputs' producers write straight into its buffer) joins its inputs' groups.
+ * A group with a fixed member (a sigmoid, tanh or softmax output) takes the
+ * fixed parameters; any other group those of its members' joined range.  Two
+ * different fixed members in one group cannot be: an error.
+ */
+static int assign_params(const Network *net, QNet *q)
+{
+    int nt = q->ntensors;
+    int *up = calloc((size_t)nt, sizeof *up);
+    int *fixed_by = calloc((size_t)nt, sizeof *fixed_by);       /* step + 1, per root */
+    float *lo = calloc((size_t)nt, sizeof *lo), *hi = calloc((size_t)nt, sizeof *hi);
+    bool *has = calloc((size_t)nt, sizeof *has);
+    if (!up || !fixed_by || !lo || !hi || !has)
+        diag_internal("out of memory");
+    for (int t = 0; t < nt; t++)
+        up[t] = t;
     for (int i = 0; i < q->nsteps; i++) {
         const QStep *s = &q->steps[i];
-        if (s->kind != QS_CONCAT || !q->plan.layers[s->first].alias)
-            continue;
-        float lo = q->lo[s->out], hi = q->hi[s->out];
-        for (int k = 0; k < s->nins; k++) {
-            int t = s->ins[k];
-            if (t == 0 || producer[t] < 0 || !is_free(&q->steps[producer[t]])) {
-                const Layer *l = &net->layers[s->first];
-                diag_error(l->input_locs[k], "--int8: concat '%s' reads %s in place, and its "
-                           "int8 parameters are fixed by another layer; put a conv or an add "
-                           "before the concat", l->name,
-                           t == 0 ? "the network input" : net->layers[t - 1].name);
-                errors++;
-                continue;
-            }
-            lo = q->lo[t] < lo ? q->lo[t] : lo;
-            hi = q->hi[t] > hi ? q->hi[t] : hi;
+        bool tie = s->kind == QS_MAXPOOL || s->kind == QS_MINPOOL || s->kind == QS_AVGPOOL ||
+                   s->kind == QS_GLOBAL_MAXPOOL || s->kind == QS_GLOBAL_AVGPOOL ||
+                   s->kind == QS_PAD || s->kind == QS_COPY ||
+                   (s->kind == QS_CONCAT && q->plan.layers[s->first].alias);
+        if (s->kind == QS_PAD) {
+            /* the padding value must be representable */
+            q->lo[s->out] = fminf(q->lo[s->out], (float)s->pad_value);
+            q->hi[s->out] = fmaxf(q->hi[s->out], (float)s->pad_value);
         }
-        for (int k = 0; k < s->nins; k++)
-            q->lo[s->ins[k]] = lo, q->hi[s->ins[k]] = hi;
-        q->lo[s->out] = lo, q->hi[s->out] = hi;
+        for (int k = 0; tie && k < s->nins; k++)
+            up[find(up, s->out)] = find(up, s->ins[k]);
     }
+    int errors = 0;
+    for (int i = 0; i < q->nsteps; i++) {
+        QParams p;
+        const QStep *s = &q->steps[i];
+        if (!fixed_output(s, &p))
+            continue;
+        int r = find(up, s->out);
+        QParams had;
+        if (fixed_by[r] && fixed_output(&q->steps[fixed_by[r] - 1], &had) &&
+            (had.scale != p.scale || had.zero_point != p.zero_point)) {
+            const Layer *l = &net->layers[s->last];
+            diag_error(l->loc, "--int8: %s '%s' fixes its output's scale to %g, but a concat "
+                       "that reads it in place also reads %s '%s', whose scale is fixed to %g; "
+                       "put a conv between one of them and the concat", l->op, l->name,
+                       (double)p.scale, net->layers[q->steps[fixed_by[r] - 1].last].op,
+                       net->layers[q->steps[fixed_by[r] - 1].last].name, (double)had.scale);
+            errors++;
+        }
+        fixed_by[r] = i + 1;
+    }
+    for (int t = 0; t < nt; t++) {
+        if (!q->has_range[t])
+            continue;
+        int r = find(up, t);
+        lo[r] = has[r] ? fminf(lo[r], q->lo[t]) : q->lo[t];
+        hi[r] = has[r] ? fmaxf(hi[r], q->hi[t]) : q->hi[t];
+        has[r] = true;
+    }
+    q->qp = pool_alloc(q->pool, (size_t)nt * sizeof *q->qp);
+    for (int t = 0; t < nt; t++) {
+        int r = find(up, q->canon[t]);
+        if (fixed_by[r])
+            fixed_output(&q->steps[fixed_by[r] - 1], &q->qp[t]);
+        else if (has[r])
+            q->qp[t] = quant_activation_params(lo[r], hi[r]);
+        else
+            q->qp[t] = fixed_params(1.0f, -128);     /* not materialised */
+    }
+    free(up);
+    free(fixed_by);
+    free(lo);
+    free(hi);
+    free(has);
     return errors ? -1 : 0;
 }
 
 /* The element-wise functions of a LUT step, in double (cnn_lut_s8_fill). */
+static double f_plus(double x, double shift)
+{
+    return x + shift;
+}
+
 static double f_relu(double x, double arg)
 {
     (void)arg;
@@ -351,8 +410,26 @@ static double f_tanh(double x, double arg)
     return tanh(x);
 }
 
+/*
+ * The multiplier and shift of a real M.  For 2^-12 <= M < 1 the shift is 0
+ * and the multiplier round(M * 2^31), 20 to 31 bits: then the doubling high
+ * multiply of cnn_q_mul_by_multiplier is the only rounding.  quant.c's
+ * normalised form (multiplier in [2^30, 2^31), shift -r) rounds twice, first
+ * to 2^-r of an output step, then by the right shift, and so misses the real
+ * result's rounding on about M of all values; the shift-0 form misses it on
+ * about |v| / (M 2^31), v the result: fewer for any M above 2^-12.  Outside
+ * that range, or if M rounds to 2^31, the normalised form.
+ */
 static void set_multiplier(const Layer *l, double real, int32_t *m, int32_t *sh)
 {
+    if (real >= 1.0 / 4096 && real < 1.0) {
+        double r = round(real * 2147483648.0);
+        if (r < 2147483648.0) {
+            *m = (int32_t)r;
+            *sh = 0;
+            return;
+        }
+    }
     QMultiplier qm;
     if (quant_multiplier(real, &qm) != 0)
         diag_internal("layer '%s': multiplier %g", l->name, real);
@@ -384,14 +461,24 @@ static void quantize_step(Pool *pool, const Network *net, QNet *q, QStep *s)
         q->weight_bytes += s->nw + 9 * oc;    /* int8 weights; int32 bias and multiplier, int8 shift */
         break;
     }
-    case QS_LUT: {
-        double (*f)(double, double) = s->act == ACT_RELU ? f_relu : s->act == ACT_RELU6 ? f_relu6
-                                      : s->act == ACT_LEAKY_RELU ? f_leaky
-                                      : s->act == ACT_SIGMOID ? f_sigmoid : f_tanh;
-        cnn_lut_s8_fill(s->lut, f, s->slope, in.scale, in.zero_point, out.scale, out.zero_point);
-        q->weight_bytes += 256;
+    case QS_LUT:
+        s->lut = pool_alloc(pool, (size_t)s->nluts * 256);
+        if (s->w) {
+            /* batchnorm: channel c's table is f(x) = x + shift_c on x = real * scale_c */
+            for (int c = 0; c < s->nluts; c++)
+                cnn_lut_s8_fill(s->lut + 256 * c, f_plus, s->b[c],
+                                (double)in.scale * (double)s->w[c], in.zero_point, out.scale,
+                                out.zero_point);
+        } else {
+            double (*f)(double, double) = s->act == ACT_RELU ? f_relu
+                                          : s->act == ACT_RELU6 ? f_relu6
+                                          : s->act == ACT_LEAKY_RELU ? f_leaky
+                                          : s->act == ACT_SIGMOID ? f_sigmoid : f_tanh;
+            cnn_lut_s8_fill(s->lut, f, s->slope, in.scale, in.zero_point, out.scale,
+                            out.zero_point);
+        }
+        q->weight_bytes += 256LL * s->nluts;
         break;
-    }
     case QS_SOFTMAX:
         s->exp_table = pool_alloc(pool, 256 * sizeof *s->exp_table);
         cnn_softmax_table_s8(in.scale, s->exp_table);
@@ -418,6 +505,8 @@ static void quantize_step(Pool *pool, const Network *net, QNet *q, QStep *s)
         break;
     }
     case QS_CONCAT:
+        if (q->plan.layers[s->first].alias)
+            break;      /* its inputs were written in place: no code, no data */
         s->mult = pool_alloc(pool, (size_t)s->nins * sizeof *s->mult);
         s->shift = pool_alloc(pool, (size_t)s->nins * sizeof *s->shift);
         for (int k = 0; k < s->nins; k++)
@@ -438,49 +527,11 @@ static void quantize_step(Pool *pool, const Network *net, QNet *q, QStep *s)
 
 static int quantize(Pool *pool, const Network *net, QNet *q)
 {
-    int *producer = pool_alloc(pool, (size_t)q->ntensors * sizeof *producer);
-    for (int t = 0; t < q->ntensors; t++)
-        producer[t] = -1;
-    for (int i = 0; i < q->nsteps; i++)
-        producer[q->steps[i].out] = i;
-    if (join_concat_ranges(net, q, producer) != 0)
+    q->pool = pool;
+    if (assign_params(net, q) != 0)
         return -1;
-    q->qp = pool_alloc(pool, (size_t)q->ntensors * sizeof *q->qp);
-    q->qp[0] = quant_activation_params(q->lo[0], q->hi[0]);
-    for (int i = 0; i < q->nsteps; i++) {
-        QStep *s = &q->steps[i];
-        QParams *o = &q->qp[s->out];
-        switch (s->kind) {
-        case QS_MAXPOOL:
-        case QS_MINPOOL:
-        case QS_AVGPOOL:
-        case QS_GLOBAL_MAXPOOL:
-        case QS_GLOBAL_AVGPOOL:
-        case QS_PAD:
-        case QS_COPY:
-            *o = q->qp[s->ins[0]];
-            break;
-        case QS_SOFTMAX:
-            *o = fixed_params(1.0f / 256, -128);
-            break;
-        case QS_LUT:
-            if (s->act == ACT_SIGMOID)
-                *o = fixed_params(1.0f / 256, -128);
-            else if (s->act == ACT_TANH)
-                *o = fixed_params(1.0f / 128, 0);
-            else
-                *o = quant_activation_params(q->lo[s->out], q->hi[s->out]);
-            break;
-        default:
-            *o = quant_activation_params(q->lo[s->out], q->hi[s->out]);
-            break;
-        }
-        quantize_step(pool, net, q, s);
-    }
-    /* Aliases hold their source's parameters. */
-    for (int t = 1; t < q->ntensors; t++)
-        if (q->canon[t] != t)
-            q->qp[t] = q->qp[q->canon[t]];
+    for (int i = 0; i < q->nsteps; i++)
+        quantize_step(pool, net, q, &q->steps[i]);
     return 0;
 }
 
@@ -517,18 +568,41 @@ static const char *const qs_names[] = {
     "lut", "softmax", "pad", "add", "concat", "mul", "copy",
 };
 
+static const char *const act_names[] = { "none", "relu", "relu6", "leaky_relu", "sigmoid", "tanh" };
+
+static const char *tensor_name(const Network *net, int t)
+{
+    return t == 0 ? "input" : net->layers[t - 1].name;
+}
+
 void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
 {
     char b[4][32];
     long long code = budget_code_estimate(net);
+    /* A layer folded or fused into a conv leaves no tensor of its own. */
+    bool *held = calloc((size_t)q->ntensors, sizeof *held);
+    if (!held)
+        diag_internal("out of memory");
+    held[0] = true;
+    for (int i = 0; i < q->nsteps; i++)
+        held[q->steps[i].out] = true;
+    for (int t = 1; t < q->ntensors; t++)
+        held[t] = held[q->canon[t]];
     if (fmt == TF_JSON) {
         fprintf(fp, ",\n  \"int8\": {\"calibration_inputs\": %lld, \"clip\": \"%s\", "
                 "\"weight_bytes\": %lld, \"arena_bytes\": %lld, \"flash_bytes\": %lld,\n"
-                "    \"input\": {\"scale\": %.9g, \"zero_point\": %d},\n    \"tensors\": [\n",
+                "    \"input\": {\"scale\": %.9g, \"zero_point\": %d}, \"output_tensor\": "
+                "\"%s\",\n    \"tensors\": [\n",
                 q->samples, q->clip, q->weight_bytes, q->plan.arena_bytes,
-                q->weight_bytes + code, (double)q->qp[0].scale, (int)q->qp[0].zero_point);
+                q->weight_bytes + code, (double)q->qp[0].scale, (int)q->qp[0].zero_point,
+                tensor_name(net, q->canon[net->nlayers]));
         for (int i = 0; i < net->nlayers; i++) {
             const QParams *p = &q->qp[i + 1];
+            if (!held[i + 1]) {
+                fprintf(fp, "      {\"name\": \"%s\", \"fused\": true}%s\n",
+                        net->layers[i].name, i + 1 < net->nlayers ? "," : "");
+                continue;
+            }
             fprintf(fp, "      {\"name\": \"%s\", \"scale\": %.9g, \"zero_point\": %d, "
                     "\"lo\": %.9g, \"hi\": %.9g}%s\n", net->layers[i].name, (double)p->scale,
                     (int)p->zero_point, (double)q->lo[q->canon[i + 1]],
@@ -538,9 +612,25 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
         for (int i = 0; i < q->nsteps; i++) {
             const QStep *s = &q->steps[i];
             fprintf(fp, "      {\"kind\": \"%s\", \"first\": \"%s\", \"last\": \"%s\", "
-                    "\"act_min\": %d, \"act_max\": %d", qs_names[s->kind],
-                    net->layers[s->first].name, net->layers[s->last].name, (int)s->act_min,
-                    (int)s->act_max);
+                    "\"inputs\": [", qs_names[s->kind], net->layers[s->first].name,
+                    net->layers[s->last].name);
+            for (int k = 0; k < s->nins; k++)
+                fprintf(fp, "%s\"%s\"", k ? ", " : "", tensor_name(net, s->ins[k]));
+            fprintf(fp, "], \"output\": \"%s\", \"in_place_concat\": %s, \"act\": \"%s\", "
+                    "\"slope\": %.17g, \"act_min\": %d, \"act_max\": %d,\n        "
+                    "\"in\": [%lld, %lld, %lld], \"out\": [%lld, %lld, %lld], "
+                    "\"kernel\": [%lld, %lld], \"stride\": [%lld, %lld], "
+                    "\"dilation\": [%lld, %lld], \"pad\": [%lld, %lld, %lld, %lld], "
+                    "\"groups\": %lld, \"pad_mode\": \"%s\", \"in_hwc\": %s, "
+                    "\"count_include_pad\": %s, \"count\": %lld, \"gate_spatial\": %lld",
+                    tensor_name(net, s->out),
+                    s->kind == QS_CONCAT && q->plan.layers[s->first].alias ? "true" : "false",
+                    act_names[s->act], s->slope, (int)s->act_min, (int)s->act_max,
+                    s->in_c, s->in_h, s->in_w, s->out_c, s->out_h, s->out_w, s->kh, s->kw,
+                    s->sh, s->sw, s->dh, s->dw, s->pad_top, s->pad_bottom, s->pad_left,
+                    s->pad_right, s->groups, pad_mode_name(s->pad_mode),
+                    s->in_hwc ? "true" : "false", s->count_include_pad ? "true" : "false",
+                    s->count, s->gate_spatial);
             if (s->qw) {
                 fputs(", \"weight_scales\": [", fp);
                 for (long long o = 0; o < s->out_c; o++)
@@ -553,10 +643,13 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
                     fprintf(fp, "%s%ld", o ? "," : "", (long)s->qb[o]);
                 fputc(']', fp);
             }
-            if (s->kind == QS_LUT) {
-                fputs(", \"lut\": [", fp);
-                for (int k = 0; k < 256; k++)
-                    fprintf(fp, "%s%d", k ? "," : "", s->lut[k]);
+            if (s->kind == QS_LUT && s->w) {
+                fputs(", \"affine_scale\": [", fp);
+                for (int k = 0; k < s->nluts; k++)
+                    fprintf(fp, "%s%.9g", k ? ", " : "", (double)s->w[k]);
+                fputs("], \"affine_shift\": [", fp);
+                for (int k = 0; k < s->nluts; k++)
+                    fprintf(fp, "%s%.9g", k ? ", " : "", (double)s->b[k]);
                 fputc(']', fp);
             }
             if (s->kind == QS_PAD)
@@ -564,6 +657,7 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
             fprintf(fp, "}%s\n", i + 1 < q->nsteps ? "," : "");
         }
         fputs("    ]}", fp);
+        free(held);
         return;
     }
     bool md = fmt == TF_MARKDOWN;
@@ -579,6 +673,14 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
         int c = q->canon[t];
         char idx[16];
         snprintf(idx, sizeof idx, "%d", t - 1);
+        if (!held[t]) {
+            if (md)
+                fprintf(fp, "| %s | %s | | | no tensor of its own: runs inside the step with the next layer |\n", idx, name);
+            else
+                fprintf(fp, "%3s  %-24s %14s %5s  no tensor of its own: runs inside the step with the next layer\n", idx, name, "",
+                        "");
+            continue;
+        }
         if (md)
             fprintf(fp, "| %s | %s | %.9g | %d | [%.6g, %.6g] |\n", t ? idx : "", name,
                     (double)q->qp[t].scale, (int)q->qp[t].zero_point, (double)q->lo[c],
@@ -597,4 +699,5 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
             count_grouped(q->plan.arena_bytes + budget_stack_estimate(net), b[0], sizeof b[0]),
             count_grouped(q->plan.arena_bytes, b[1], sizeof b[1]),
             count_grouped(budget_stack_estimate(net), b[3], sizeof b[3]));
+    free(held);
 }

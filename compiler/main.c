@@ -355,6 +355,21 @@ static int compile_int8(Pool *pool, const Options *opt, const SourceFile *src,
     if (lower_q_network(pool, net, wfp, opt->random_seed < 0 ? 0 : opt->random_seed, &cs,
                         &opt->clip, opt->align, &q) != 0)
         return -1;
+    /* The budgets hold the int8 network: its arena plan, its constant data. */
+    Budget ram_only = { opt->budget.ram, -1 };
+    if (budget_check(net, &q.plan, &ram_only) != 0)
+        return -1;
+    long long flash = q.weight_bytes + budget_code_estimate(net);
+    if (opt->budget.flash >= 0 && flash > opt->budget.flash) {
+        char b1[32], b2[32], b3[32];
+        diag_file_error(opt->input, "--flash-budget: the int8 network needs %s bytes of flash "
+                        "(constant data %s + code about %s), over the budget of %lld",
+                        count_grouped(flash, b1, sizeof b1),
+                        count_grouped(q.weight_bytes, b2, sizeof b2),
+                        count_grouped(budget_code_estimate(net), b3, sizeof b3),
+                        opt->budget.flash);
+        return -1;
+    }
     if (opt->table) {
         table_print_q(stdout, net, plan, opt->table_fmt, &q);
         if (write_stdout_check("table") != 0)
@@ -390,7 +405,7 @@ static int compile(Pool *pool, const Options *opt)
         return -1;
     if (plan_arena(pool, &net, opt->align, &plan) != 0)
         diag_internal("no memory plan for a checked network");
-    if (budget_check(&net, &plan, &opt->budget) != 0)
+    if (!opt->int8 && budget_check(&net, &plan, &opt->budget) != 0)
         return -1;
 
     if (opt->int8)

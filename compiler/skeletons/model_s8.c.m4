@@ -13,7 +13,12 @@ m4_define(<|cnnc_emit_step|>,
     /* cnnc_step($1, comment): its inputs were written in place */
 |>, <|
     /* cnnc_step($1, comment) */
-m4_ifelse(cnnc_step($1, kind), <|conv|>, <|cnnc_emit_conv($1)|>,
+cnnc_emit_kind($1)|>)m4_dnl
+    CNNC_S8_STEP_DONE($1, cnnc_step($1, out), cnnc_step($1, out_count));
+|>)
+
+m4_define(<|cnnc_emit_kind|>,
+<|m4_ifelse(cnnc_step($1, kind), <|conv|>, <|cnnc_emit_conv($1)|>,
           cnnc_step($1, kind), <|linear|>, <|cnnc_emit_linear($1)|>,
           cnnc_step($1, kind), <|maxpool|>, <|cnnc_emit_pool($1, max, <||>)|>,
           cnnc_step($1, kind), <|minpool|>, <|cnnc_emit_pool($1, min, <||>)|>,
@@ -27,7 +32,7 @@ m4_ifelse(cnnc_step($1, kind), <|conv|>, <|cnnc_emit_conv($1)|>,
           cnnc_step($1, kind), <|add|>, <|cnnc_emit_add($1)|>,
           cnnc_step($1, kind), <|concat|>, <|cnnc_emit_concat($1)|>,
           cnnc_step($1, kind), <|mul|>, <|cnnc_emit_mul($1)|>,
-          <|m4_fatal_error(<|cnnc: skeleton: unknown step kind |>cnnc_step($1, kind))|>)|>)|>)
+          <|m4_fatal_error(<|cnnc: skeleton: unknown step kind |>cnnc_step($1, kind))|>)|>)
 
 m4_define(<|cnnc_emit_conv|>,
 <|    {
@@ -75,9 +80,18 @@ m4_define(<|cnnc_emit_global|>,
 <|    cnn_global_$2<||>pool_s8(cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, in_c), cnnc_step($1, count)$3);
 |>)
 
+m4_dnl One table, or one per channel (an unfolded batchnorm).
 m4_define(<|cnnc_emit_lut|>,
-<|    cnn_lut_s8(cnnc_step($1, sym)_lut, cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, count));
-|>)
+<|m4_ifelse(cnnc_step($1, nluts), 1, <|m4_dnl
+    cnn_lut_s8(cnnc_step($1, sym)_lut, cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, count));
+|>, <|m4_dnl
+    {
+        int32_t c;
+        for (c = 0; c < cnnc_step($1, nluts); c++)
+            cnn_lut_s8(cnnc_step($1, sym)_lut + 256 * c, cnnc_step($1, in) + cnnc_step($1, count) * c,
+                       cnnc_step($1, out) + cnnc_step($1, count) * c, cnnc_step($1, count));
+    }
+|>)|>)
 
 m4_define(<|cnnc_emit_softmax|>,
 <|    cnn_softmax_s8(cnnc_step($1, sym)_exp, cnnc_step($1, in), cnnc_step($1, out), cnnc_step($1, in_c), cnnc_step($1, count));
@@ -175,6 +189,15 @@ m4_divert(0)m4_dnl
 #else
 #define cnnc_NET<||>_WEIGHTS_ATTR
 #define cnnc_NET<||>_ARENA_ATTR
+#endif
+
+/* For tests: compiled with -DCNNC_S8_TRACE=fn, every step hands its output
+ * to void fn(int32_t step, const int8_t *out, int32_t n) as it finishes. */
+#ifdef CNNC_S8_TRACE
+void CNNC_S8_TRACE(int32_t step, const int8_t *out, int32_t n);
+#define CNNC_S8_STEP_DONE(step, out, n) CNNC_S8_TRACE(step, out, n)
+#else
+#define CNNC_S8_STEP_DONE(step, out, n) ((void)0)
 #endif
 
 /*@cnnc_weights@*/
