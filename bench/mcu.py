@@ -144,18 +144,25 @@ def read_report(path):
 
 def inferences(hits, nsites, nends):
     """Split hits (mark 0 = run entry, 1 .. nends = return points in main, then the call
-    sites) per inference: a list of [entry, site..., end] counts."""
+    sites) per inference: a list of [entry, prologue, site 0, ..., site nsites-1, end]
+    where entry and end are counts and each row is the instructions from a hit of that
+    call site to the next hit (a site inside a loop of the generated code, as int8's
+    per-channel tables, adds up all its calls)."""
     out, cur = [], None
     for mark, count in hits:
         if mark == 0:
-            cur = [count]
+            cur, rows, row, last, seen = [count], [0] * (nsites + 1), 0, count, set()
         elif cur is not None:
-            cur.append(count)
+            rows[row] += count - last
+            last = count
             if mark <= nends:
-                if len(cur) != nsites + 2:
-                    raise mh.Failure(f"an inference reached {len(cur) - 2} of {nsites} call sites")
-                out.append(cur)
+                if len(seen) != nsites:
+                    raise mh.Failure(f"an inference reached {len(seen)} of {nsites} call sites")
+                out.append(cur + rows + [count])
                 cur = None
+            else:
+                row = mark - nends
+                seen.add(row)
     return out
 
 
@@ -208,8 +215,8 @@ def measure(args, net_path, cpu, work):
     if not 0 <= (t2 - t1a) - per < HARNESS_SLACK:
         raise mh.Failure(f"{label(net_path)} {cpu}: whole-run difference {t2 - t1a} vs markers {per}")
     seg = inf1a[0]
-    layers = [("prologue", seg[1] - seg[0])]
-    layers += [(names[i], seg[i + 2] - seg[i + 1]) for i in range(len(sites))]
+    layers = [("prologue", seg[1])]
+    layers += [(names[i], seg[i + 2]) for i in range(len(sites))]
     assert sum(c for _, c in layers) == per
     macs = net.table["totals"]["macs"]
     return {"per": per, "startup": t1a - per, "macs": macs, "layers": layers,
