@@ -321,11 +321,6 @@ static int assign_params(const Network *net, QNet *q)
                    s->kind == QS_GLOBAL_MAXPOOL || s->kind == QS_GLOBAL_AVGPOOL ||
                    s->kind == QS_PAD || s->kind == QS_COPY ||
                    (s->kind == QS_CONCAT && q->plan.layers[s->first].alias);
-        if (s->kind == QS_PAD) {
-            /* the padding value must be representable */
-            q->lo[s->out] = fminf(q->lo[s->out], (float)s->pad_value);
-            q->hi[s->out] = fmaxf(q->hi[s->out], (float)s->pad_value);
-        }
         for (int k = 0; tie && k < s->nins; k++)
             up[find(up, s->out)] = find(up, s->ins[k]);
     }

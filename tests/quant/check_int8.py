@@ -13,13 +13,14 @@ For each network:
    safetensors, and 48 random calibration inputs saved as .npy;
 2. `cnnc NET -w W --int8 --calibrate=C --table=json`: every tensor's scale
    and zero point, every step's int8 weights, int32 biases, per-channel
-   weight scales, clamps and tables;
+   weight scales, clamps and tables; each tensor's calibrated min and max
+   must be PyTorch's float model's over the same inputs (to 1e-4);
 3. `cnnc ... -o NAME.c`, compiled with gcc and clang at -std=c99 -Wall
    -Wextra -Werror -pedantic with the runtime and harness_s8.c;
 4. the same network built from torch.ao.nn.quantized modules with exactly
    cnnc's scales, zero points, int8 weights and biases (Conv2d and Linear
-   with per-channel qint8 weights, quantized max/avg pools, add, cat and
-   mul through torch.ops.quantized, relu and relu6 as the output clamp,
+   with per-channel qint8 weights, max and min pools on the integers, add,
+   cat and mul through torch.ops.quantized, relu and relu6 as the output clamp,
    sigmoid/tanh/softmax by dequantize - function - quantize, average pools
    as PyTorch's float average of the real values rounded half away from
    zero, TFLite's rule), run in the qnnpack engine on uint8 (q + 128, zero
@@ -233,13 +234,11 @@ class QModel:
                 y = F.avg_pool2d((xi - in_zp).double(), (kh, kw), (sh, sw), (top, left),
                                  ceil_mode=ceil, count_include_pad=s["count_include_pad"])
                 return (round_away(y) + in_zp).to(torch.int32).reshape(-1)
+            # On the integers, exactly (QNNPACK's quantized max pool refuses some
+            # windows); min pooling is -max(-q).
             sign = 1 if kind == "maxpool" else -1
-            if kind == "maxpool":
-                y = from_q(F.max_pool2d(to_q(xi, in_s, in_zp), (kh, kw), (sh, sw), (top, left),
-                                        tuple(s["dilation"]), ceil_mode=ceil))
-            else:   # min pooling: -max(-q), exact on the integers
-                y = sign * F.max_pool2d(sign * xi.double(), (kh, kw), (sh, sw), (top, left),
-                                        tuple(s["dilation"]), ceil_mode=ceil).to(torch.int32)
+            y = sign * F.max_pool2d(sign * xi.double(), (kh, kw), (sh, sw), (top, left),
+                                    tuple(s["dilation"]), ceil_mode=ceil).to(torch.int32)
             return y.reshape(-1)
         if kind == "global_maxpool":
             return x.reshape(c, -1).amax(dim=1)
@@ -377,6 +376,8 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
     run(common + ["-o", os.path.join(wd, f"{name}.c")], "cnnc --int8 -o")
 
     q = table["int8"]
+    if not args.selftest:
+        check_ranges(model, table, calib, label)
     xs = rng.standard_normal((INPUTS_N, *in_shape)).astype(np.float32) * 1.2
     if table.get("input_layout") in ("hwc", "lc"):
         xs = np.moveaxis(xs, 1, -1)
@@ -428,6 +429,40 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
                     f"steps {100 * eq / tot:.3f}% equal")
     return True, (f"{label}: {len(q['steps'])} steps, {xq.shape[0]} inputs x {out_size}: "
                   + "; ".join(msgs))
+
+
+def check_ranges(model, table, calib, label):
+    """The calibration run (compiler/calibrate.c) against PyTorch's float
+    model: every tensor's min and max over the calibration inputs."""
+    if table["int8"]["clip"] != "minmax":
+        return
+    mods = dict(model.named_modules())
+    seen = {}
+
+    def hook(name):
+        def f(_m, _i, y):
+            lo, hi = float(y.min()), float(y.max())
+            a, b = seen.get(name, (lo, hi))
+            seen[name] = (min(a, lo), max(b, hi))
+        return f
+    handles = [mods[e["name"]].register_forward_hook(hook(e["name"]))
+               for e in table["int8"]["tensors"] if not e.get("fused") and e["name"] in mods]
+    x = torch.tensor(calib)
+    if table.get("input_layout") in ("hwc", "lc"):    # the file holds what model_run reads
+        shape = table["input"]
+        x = x.reshape(len(calib), *shape[1:], shape[0]).movedim(-1, 1)
+    with torch.no_grad():
+        model(x.reshape(len(calib), *table["input"]))
+    for h in handles:
+        h.remove()
+    for e in table["int8"]["tensors"]:
+        if e["name"] not in seen:
+            continue
+        lo, hi = seen[e["name"]]
+        for what, c, t in (("min", e["lo"], lo), ("max", e["hi"], hi)):
+            if abs(c - t) > 1e-4 * max(1.0, abs(t)):
+                raise Fail(f"calibration: tensor '{e['name']}' {what} {c:.9g}, PyTorch's float "
+                           f"model {t:.9g}")
 
 
 def example_model(cnnc, netfile, label):
