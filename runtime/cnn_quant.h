@@ -39,15 +39,19 @@ static inline int32_t cnn_q_floor_shift(int32_t x, int e)
 }
 
 /* round(a * b / 2^31), ties toward +infinity; INT32_MIN * INT32_MIN gives
- * INT32_MAX (the only product whose result does not fit). */
+ * INT32_MAX (the only product whose result does not fit).  gemmlowp adds a
+ * nudge of 2^30 (1 - 2^30 for a negative product) and truncates toward
+ * zero; for a negative product that truncation is a ceiling, and
+ * ceil((ab + 1 - 2^30) / 2^31) = floor((ab + 2^30) / 2^31), the expression
+ * of a non-negative product: so one add and one floor shift (a 64-bit
+ * multiply, an add with carry and a shift on a 32-bit core). */
 static inline int32_t cnn_q_srdhm(int32_t a, int32_t b)
 {
+    int64_t v;
     if (a == INT32_MIN && b == INT32_MIN)
         return INT32_MAX;
-    int64_t ab = (int64_t)a * (int64_t)b;
-    int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30);
-    /* C99 division truncates toward zero, as gemmlowp relies on. */
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    v = (int64_t)a * (int64_t)b + ((int64_t)1 << 30);
+    return (int32_t)(v < 0 ? ~(int64_t)(~(uint64_t)v >> 31) : (int64_t)((uint64_t)v >> 31));
 }
 
 /* round(x / 2^e) for 0 <= e <= 31, ties away from zero. */
@@ -62,13 +66,12 @@ static inline int32_t cnn_q_rounding_div_pot(int32_t x, int e)
 /* x * multiplier * 2^(shift - 31), rounded as above; shift in [-31, 30]. */
 static inline int32_t cnn_q_mul_by_multiplier(int32_t x, int32_t multiplier, int shift)
 {
-    int left = shift > 0 ? shift : 0;
-    int right = shift > 0 ? 0 : -shift;
-    if (left > 0) {
-        int64_t y = (int64_t)x * ((int64_t)1 << left);
-        x = y > INT32_MAX ? INT32_MAX : y < INT32_MIN ? INT32_MIN : (int32_t)y;
+    if (shift > 0) {    /* x * 2^shift, saturated: it fits iff -lim <= x < lim */
+        const int32_t lim = (int32_t)1 << (31 - shift);
+        x = x >= lim ? INT32_MAX : x < -lim ? INT32_MIN : x * ((int32_t)1 << shift);
+        return cnn_q_srdhm(x, multiplier);
     }
-    return cnn_q_rounding_div_pot(cnn_q_srdhm(x, multiplier), right);
+    return cnn_q_rounding_div_pot(cnn_q_srdhm(x, multiplier), -shift);
 }
 
 /* An int32 value clamped to [lo, hi] (the fused activation's range) as int8. */
