@@ -22,8 +22,8 @@ static int8_t r8(void)
 }
 
 static int8_t a[16384], b[16384];
-static int8_t w_c1[6 * 25], w_c3[16 * 150], w_c5[120 * 400], w_f6[84 * 120], w_f7[10 * 84];
-static int8_t w_stem[8 * 27], w_dw1[8 * 9], w_pw1[16 * 8], w_dw2[16 * 9], w_pw2[32 * 16];
+static int8_t w_c1[6 * 30], w_c3[16 * 180], w_c5[120 * 400], w_f6[84 * 120], w_f7[10 * 84];
+static int8_t w_stem[8 * 36], w_dw1[8 * 9], w_pw1[16 * 8], w_dw2[16 * 9], w_pw2[32 * 16];
 static int32_t bias[128], mult[128];
 static int8_t shift[128];
 
@@ -57,7 +57,7 @@ static CnnPool2dParams p1, p2;
 static void pack(CnnQConv2dParams *q, int8_t *w)
 {
     static int8_t tmp[120 * 400];
-    int32_t i, n = (int32_t)cnn_conv2d_packed_bytes_s8(&q->g, CNN_CONV_S8_ANY);
+    int32_t i, n = q->g.out_c * (q->g.in_c / q->g.groups) * q->g.kernel_h * q->g.kernel_w;
     for (i = 0; i < n; i++)
         tmp[i] = r8();
     cnn_conv2d_pack_s8(&q->g, cnn_conv2d_s8_kind(&q->g), tmp, w);

@@ -360,6 +360,9 @@ static int conv_case(int shape)
     n_w = g->out_c * k_n;
     if (n_in > IN_MAX || n_out > OUT_MAX || n_w > W_MAX || g->out_c > CH_MAX)
         return 0;
+    if (cnn_conv2d_packed_bytes_s8(g, CNN_CONV_S8_ANY) > W_MAX ||
+        cnn_conv2d_packed_bytes_s8(g, CNN_CONV_S8_1X1) > W_MAX)
+        return 0;
 
     kind = cnn_conv2d_s8_kind(g);
     if ((shape == 1 && kind != CNN_CONV_S8_1X1) || (shape == 2 && kind != CNN_CONV_S8_WHOLE) ||
