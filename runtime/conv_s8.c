@@ -181,78 +181,99 @@ S8_INLINE void conv_tile(const ConvCtx *c, const ConvRows *rows, const int8_t *C
 
 #if CNN_S8_DSP
 /*
- * The DSP micro-kernel: 2 pixels (x, x+1) by the nb channels of a block of
- * nb >= 2, in passes of nh = 4 channels (2 for nb = 2).  Requires a
- * channels-first input and dilation_w == 1.
+ * The DSP micro-kernel: 2 pixels (x, x+1) by nh = 4 channels (h .. h+3 of
+ * a block of nb = 4 or 8) or nh = 2 (a block of 2), for a channels-first
+ * input with dilation_w == 1.  S1: stride_w == 1 (the pixels share their
+ * input words); KP: the kernel row's tap pairs, 2 or 3 unrolled, 0 any.
+ * One function per (nh, S1, KP), not inlined, so the variants stay small.
  */
+#define DSP_TILE(NAME, NH, S1, KP)                                                           \
+    static void NAME(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,   \
+                     int32_t nb, int32_t x, int32_t *acc)                                    \
+    {                                                                                        \
+        const CnnConv2dParams *p = c->p;                                                     \
+        const int32_t sw = p->stride_w, kp = KP ? KP : (p->kernel_w + 1) >> 1;               \
+        const int32_t wstep = p->kernel_h * S8_WROW(nb, p->kernel_w) - kp * nb * 2;          \
+        const int32_t cstep = c->cs - 2 * kp, pstep = nb * 2;                                \
+        const int8_t *col = c->in + x * sw - p->pad_left;                                    \
+        int32_t a00 = acc[0], a01 = acc[1], a02 = 0, a03 = 0;                                \
+        int32_t a10 = acc[0], a11 = acc[1], a12 = 0, a13 = 0;                                \
+        int32_t t, i, k;                                                                     \
+        if (NH == 4) {                                                                       \
+            a02 = a12 = acc[2];                                                              \
+            a03 = a13 = acc[3];                                                              \
+        }                                                                                    \
+        for (t = 0; t < rows->n; t++) {                                                      \
+            const int8_t *s, *wp;                                                            \
+            if (rows->off[t] < 0)                                                            \
+                continue; /* in the pad sums */                                              \
+            s = col + rows->off[t];                                                          \
+            wp = w + rows->w[t];                                                             \
+            for (i = 0; i < c->icg; i++, s += cstep, wp += wstep) {                          \
+                S8_UNROLL                                                                    \
+                for (k = 0; k < kp; k++, s += 2, wp += pstep) {                              \
+                    const uint32_t in0 = cnn_s8_ld32(s);                                     \
+                    const int32_t lo = cnn_s8_lo16x2(in0), hi = cnn_s8_hi16x2(in0);          \
+                    const int32_t x0 = cnn_s8_pack_lo(lo, hi);                               \
+                    int32_t x1, wl, wh;                                                      \
+                    uint32_t ww;                                                             \
+                    if (S1) {                                                                \
+                        x1 = cnn_s8_pack_lohi(hi, lo);                                       \
+                    } else {                                                                 \
+                        const uint32_t in1 = cnn_s8_ld32(s + sw);                            \
+                        x1 = cnn_s8_pack_lo(cnn_s8_lo16x2(in1), cnn_s8_hi16x2(in1));         \
+                    }                                                                        \
+                    ww = cnn_s8_ld32(wp);                                                    \
+                    wl = cnn_s8_lo16x2(ww);                                                  \
+                    wh = cnn_s8_hi16x2(ww);                                                  \
+                    a00 = cnn_s8_smlad(wl, x0, a00);                                         \
+                    a10 = cnn_s8_smlad(wl, x1, a10);                                         \
+                    a01 = cnn_s8_smlad(wh, x0, a01);                                         \
+                    a11 = cnn_s8_smlad(wh, x1, a11);                                         \
+                    if (NH == 4) {                                                           \
+                        ww = cnn_s8_ld32(wp + 4);                                            \
+                        wl = cnn_s8_lo16x2(ww);                                              \
+                        wh = cnn_s8_hi16x2(ww);                                              \
+                        a02 = cnn_s8_smlad(wl, x0, a02);                                     \
+                        a12 = cnn_s8_smlad(wl, x1, a12);                                     \
+                        a03 = cnn_s8_smlad(wh, x0, a03);                                     \
+                        a13 = cnn_s8_smlad(wh, x1, a13);                                     \
+                    }                                                                        \
+                }                                                                            \
+            }                                                                                \
+        }                                                                                    \
+        acc[0] = a00, acc[1] = a01, acc[2] = a02, acc[3] = a03;                              \
+        acc[4] = a10, acc[5] = a11, acc[6] = a12, acc[7] = a13;                              \
+    }
+
+DSP_TILE(dsp4_s1_k2, 4, 1, 2)
+DSP_TILE(dsp4_s1_k3, 4, 1, 3)
+DSP_TILE(dsp4_s1_kn, 4, 1, 0)
+DSP_TILE(dsp4_sn_kn, 4, 0, 0)
+DSP_TILE(dsp2_s1_k2, 2, 1, 2)
+DSP_TILE(dsp2_s1_k3, 2, 1, 3)
+DSP_TILE(dsp2_s1_kn, 2, 1, 0)
+DSP_TILE(dsp2_sn_kn, 2, 0, 0)
+
+typedef void DspTileFn(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
+                       int32_t nb, int32_t x, int32_t *acc);
+
+/* The 2 pixels x nb channels of a block, in passes of the chosen tile;
+ * pad_sum: the zero-padding rows' sums per channel. */
 S8_INLINE void dsp_tile(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
                         const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
-                        int32_t x, const int nb, const int32_t *pad_sum, const int stride1)
+                        int32_t x, const int nb, const int32_t *pad_sum, DspTileFn *fn)
 {
-    const CnnConv2dParams *p = c->p;
     const int nh = nb >= 4 ? 4 : 2;
-    const int32_t sw = p->stride_w, kwp2 = (p->kernel_w + 1) >> 1;
-    const int32_t wstep = p->kernel_h * S8_WROW(nb, p->kernel_w);
-    const int8_t *col = c->in + x * sw - p->pad_left;
     int h;
-
     for (h = 0; h < nb; h += nh) {
-        int32_t a00 = pad_sum[h], a01 = pad_sum[h + 1], a02 = 0, a03 = 0;
-        int32_t a10 = pad_sum[h], a11 = pad_sum[h + 1], a12 = 0, a13 = 0;
-        int32_t t, i, k;
-        if (nh == 4) {
-            a02 = a12 = pad_sum[h + 2];
-            a03 = a13 = pad_sum[h + 3];
-        }
-        for (t = 0; t < rows->n; t++) {
-            const int8_t *src, *wk;
-            if (rows->off[t] < 0)
-                continue;       /* in pad_sum */
-            src = col + rows->off[t];
-            wk = w + rows->w[t] + (h >> 1) * 4;
-            for (i = 0; i < c->icg; i++, src += c->cs, wk += wstep) {
-                const int8_t *s = src, *wp = wk;
-                for (k = 0; k < kwp2; k++, s += 2, wp += nb * 2) {
-                    const uint32_t in0 = cnn_s8_ld32(s);
-                    const uint32_t lo = (uint32_t)cnn_s8_lo16x2(in0);
-                    const uint32_t hi = (uint32_t)cnn_s8_hi16x2(in0);
-                    const int32_t x0 = (int32_t)((lo & 0xffffu) | (hi << 16));
-                    int32_t x1, wl, wh;
-                    uint32_t ww;
-                    if (stride1) {
-                        x1 = (int32_t)((hi & 0xffffu) | (lo & 0xffff0000u));
-                    } else {
-                        const uint32_t in1 = cnn_s8_ld32(s + sw);
-                        const uint32_t lo1 = (uint32_t)cnn_s8_lo16x2(in1);
-                        const uint32_t hi1 = (uint32_t)cnn_s8_hi16x2(in1);
-                        x1 = (int32_t)((lo1 & 0xffffu) | (hi1 << 16));
-                    }
-                    ww = cnn_s8_ld32(wp);
-                    wl = cnn_s8_lo16x2(ww);
-                    wh = cnn_s8_hi16x2(ww);
-                    a00 = cnn_s8_smlad(wl, x0, a00);
-                    a10 = cnn_s8_smlad(wl, x1, a10);
-                    a01 = cnn_s8_smlad(wh, x0, a01);
-                    a11 = cnn_s8_smlad(wh, x1, a11);
-                    if (nh == 4) {
-                        ww = cnn_s8_ld32(wp + 4);
-                        wl = cnn_s8_lo16x2(ww);
-                        wh = cnn_s8_hi16x2(ww);
-                        a02 = cnn_s8_smlad(wl, x0, a02);
-                        a12 = cnn_s8_smlad(wl, x1, a12);
-                        a03 = cnn_s8_smlad(wh, x0, a03);
-                        a13 = cnn_s8_smlad(wh, x1, a13);
-                    }
-                }
-            }
-        }
-        {
-            int32_t acc0[4], acc1[4];
-            acc0[0] = a00, acc0[1] = a01, acc0[2] = a02, acc0[3] = a03;
-            acc1[0] = a10, acc1[1] = a11, acc1[2] = a12, acc1[3] = a13;
-            conv_store(c->q, c->plane, acc0, bias + h, o + h, out + h * c->plane, nh);
-            conv_store(c->q, c->plane, acc1, bias + h, o + h, out + h * c->plane + 1, nh);
-        }
+        int32_t acc[8];
+        int n;
+        for (n = 0; n < nh; n++)
+            acc[n] = pad_sum[h + n];
+        fn(c, rows, w + (h >> 1) * 4, nb, x, acc);
+        conv_store(c->q, c->plane, acc, bias + h, o + h, out + h * c->plane, nh);
+        conv_store(c->q, c->plane, acc + 4, bias + h, o + h, out + h * c->plane + 1, nh);
     }
 }
 #endif
@@ -335,7 +356,11 @@ S8_INLINE void conv_rows(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
     int32_t y, x, x1;
 #if CNN_S8_DSP
     const int dsp = nb >= 2 && !p->in_hwc && p->dilation_w == 1;
-    const int stride1 = p->stride_w == 1;
+    const int32_t kp = (p->kernel_w + 1) >> 1;
+    DspTileFn *fn = p->stride_w != 1 ? (nb >= 4 ? dsp4_sn_kn : dsp2_sn_kn)
+                    : kp == 2        ? (nb >= 4 ? dsp4_s1_k2 : dsp2_s1_k2)
+                    : kp == 3        ? (nb >= 4 ? dsp4_s1_k3 : dsp2_s1_k3)
+                                     : (nb >= 4 ? dsp4_s1_kn : dsp2_s1_kn);
     /* bytes a DSP tile reads past its rows' starts: the last channel's
      * row, the second pixel, the last word of the padded taps */
     const int32_t reach = (c->icg - 1) * c->cs + p->stride_w + ((p->kernel_w + 1) & ~1) + 2;
@@ -369,10 +394,7 @@ S8_INLINE void conv_rows(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                         const int32_t last = c->in_off + x * p->stride_w - p->pad_left +
                                              rows.max_off + reach;
                         if (last < c->n_in) {
-                            if (stride1)
-                                dsp_tile(c, &rows, w, bias, o, orow + x, x, nb, pad_sum, 1);
-                            else
-                                dsp_tile(c, &rows, w, bias, o, orow + x, x, nb, pad_sum, 0);
+                            dsp_tile(c, &rows, w, bias, o, orow + x, x, nb, pad_sum, fn);
                         } else {
                             conv_pixel(c, &rows, w, bias, o, orow + x, x, nb);
                             conv_pixel(c, &rows, w, bias, o, orow + x + 1, x + 1, nb);
@@ -489,10 +511,10 @@ S8_INLINE void pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in
                     const uint32_t r1 = 2 * k + 1 < in_c ? cnn_s8_ld32(s + plane) : r0;
                     const uint32_t l0 = (uint32_t)cnn_s8_lo16x2(r0), h0 = (uint32_t)cnn_s8_hi16x2(r0);
                     const uint32_t l1 = (uint32_t)cnn_s8_lo16x2(r1), h1 = (uint32_t)cnn_s8_hi16x2(r1);
-                    const int32_t p0 = (int32_t)((l0 & 0xffffu) | (l1 << 16));
-                    const int32_t p2 = (int32_t)((l0 >> 16) | (l1 & 0xffff0000u));
-                    const int32_t p1 = (int32_t)((h0 & 0xffffu) | (h1 << 16));
-                    const int32_t p3 = (int32_t)((h0 >> 16) | (h1 & 0xffff0000u));
+                    const int32_t p0 = cnn_s8_pack_lo((int32_t)l0, (int32_t)l1);
+                    const int32_t p2 = cnn_s8_pack_hi((int32_t)l0, (int32_t)l1);
+                    const int32_t p1 = cnn_s8_pack_lo((int32_t)h0, (int32_t)h1);
+                    const int32_t p3 = cnn_s8_pack_hi((int32_t)h0, (int32_t)h1);
                     const uint32_t ww = cnn_s8_ld32(wp);
                     const int32_t wl = cnn_s8_lo16x2(ww), wh = cnn_s8_hi16x2(ww);
                     a0 = cnn_s8_smlad(wl, p0, a0);
