@@ -63,15 +63,43 @@ static inline int32_t cnn_q_rounding_div_pot(int32_t x, int e)
     return cnn_q_floor_shift(x, e) + (remainder > threshold ? 1 : 0);
 }
 
-/* x * multiplier * 2^(shift - 31), rounded as above; shift in [-31, 30]. */
+/* floor(v / 2^e) for 0 <= e <= 63, without shifting a negative number. */
+static inline int64_t cnn_q_floor_shift64(int64_t v, int e)
+{
+    return v < 0 ? ~(int64_t)(~(uint64_t)v >> e) : (int64_t)((uint64_t)v >> e);
+}
+
+/*
+ * x * multiplier * 2^(shift - 31), rounded as above; shift in [-31, 30].
+ *
+ * For shift = -e <= 0 and multiplier >= 0 (every multiplier cnnc makes)
+ * the two roundings fold into one floor: with t = x*multiplier + 2^30,
+ * srdhm gives y = floor(t / 2^31), and rounding_div_pot(y, e) is
+ * floor((y + 2^(e-1) - [y < 0]) / 2^e), which (the added term being an
+ * integer) is floor((t - [t < 0] 2^31 + 2^(30+e)) / 2^(31+e)).  [t < 0] may
+ * be read as [x < 0]: they differ only when t = 0, where both give 0.  With
+ * a = x*multiplier +- 2^30 that is floor((hi(a) + 2^(e-2)) / 2^(e-1)) for
+ * e >= 2 (hi: the upper word, floor(a / 2^32)): one 32x32->64 multiply-add
+ * and word operations, the same bits as the two steps (tests/quant/
+ * check_quant.py checks them against Python's integers).
+ */
 static inline int32_t cnn_q_mul_by_multiplier(int32_t x, int32_t multiplier, int shift)
 {
+    int64_t a;
     if (shift > 0) {    /* x * 2^shift, saturated: it fits iff -lim <= x < lim */
         const int32_t lim = (int32_t)1 << (31 - shift);
         x = x >= lim ? INT32_MAX : x < -lim ? INT32_MIN : x * ((int32_t)1 << shift);
         return cnn_q_srdhm(x, multiplier);
     }
-    return cnn_q_rounding_div_pot(cnn_q_srdhm(x, multiplier), -shift);
+    if (multiplier < 0)
+        return cnn_q_rounding_div_pot(cnn_q_srdhm(x, multiplier), -shift);
+    if (shift == 0)
+        return (int32_t)cnn_q_floor_shift64((int64_t)x * multiplier + ((int64_t)1 << 30), 31);
+    a = (int64_t)x * multiplier + (x < 0 ? -((int64_t)1 << 30) : ((int64_t)1 << 30));
+    if (shift == -1)
+        return (int32_t)cnn_q_floor_shift64(a + ((int64_t)1 << 31), 32);
+    return cnn_q_floor_shift((int32_t)cnn_q_floor_shift64(a, 32) + ((int32_t)1 << (-shift - 2)),
+                             -shift - 1);
 }
 
 /* An int32 value clamped to [lo, hi] (the fused activation's range) as int8. */
