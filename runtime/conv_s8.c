@@ -278,6 +278,182 @@ S8_INLINE void dsp_tile(const ConvCtx *c, const ConvRows *rows, const int8_t *CN
 }
 #endif
 
+#if CNN_S8_DSP
+/*
+ * The DSP path of a whole group (cnn_conv2d_s8 on a core with SMLAD): for
+ * each pair of output pixels, the two pixels' taps are gathered once as
+ * int16 pairs (x[2p], x[2p+1]) of each kernel row, the order of the packed
+ * weight words, interleaved pixel by pixel in a small stack buffer (xb[2k]
+ * pixel x, xb[2k+1] pixel x+1; at most S8_XBUF pairs a pixel).  Zero
+ * padding enters the buffer as in_zp, the other modes through the index
+ * map, so border pixels cost no more than interior ones.  Every channel
+ * pair of every block of the group then runs one dot product over the
+ * buffer: per tap pair one LDRD of both pixels, one weight word, two
+ * SXTB16 and four SMLAD (two pixels by two channels), with no
+ * register spills.  An interior row whose words can be loaded directly
+ * (channels first, dilation 1, not past the input's end) is gathered by
+ * word loads; any other by single bytes.
+ */
+enum { S8_XBUF = 192 };
+
+static int32_t s8_pair(int32_t a, int32_t b)
+{
+    return (int32_t)(((uint32_t)a & 0xffffu) | ((uint32_t)b << 16));
+}
+
+/* The tap-pair words of output pixel (y, x) into xb[2k] (stride 2). */
+static void xb_fill(const ConvCtx *c, int32_t y, int32_t x, int32_t *xb)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t zp = c->q->in_zp, zpw = s8_pair(zp, zp);
+    const int32_t kw = p->kernel_w, kp = (kw + 1) >> 1;
+    const int32_t s0 = x * p->stride_w - p->pad_left;
+    const int words = c->es == 1 && p->dilation_w == 1 && s0 >= 0 && s0 + kw <= p->in_w;
+    int32_t i, ky, k, at = 0;
+
+    for (i = 0; i < c->icg; i++)
+        for (ky = 0; ky < p->kernel_h; ky++) {
+            int32_t r = y * p->stride_h - p->pad_top + ky * p->dilation_h;
+            const int8_t *row;
+            if (r < 0 || r >= p->in_h) {
+                if (p->pad_mode == CNN_PAD_ZEROS) {
+                    for (k = 0; k < kp; k++, at += 2)
+                        xb[at] = zpw;
+                    continue;
+                }
+                r = cnn_pad_index(r, p->in_h, p->pad_mode);
+            }
+            row = c->in + i * c->cs + r * c->rs;
+            if (words && c->in_off + i * c->cs + r * c->rs + s0 + 2 * kp + 2 <= c->n_in) {
+                const int8_t *s = row + s0;
+                for (k = 0; k < kp; k++, at += 2, s += 2) {
+                    const uint32_t w = cnn_s8_ld32(s);
+                    xb[at] = cnn_s8_pack_lo(cnn_s8_lo16x2(w), cnn_s8_hi16x2(w));
+                }
+                continue;
+            }
+            for (k = 0; k < kp; k++, at += 2) {
+                int32_t v[2], e;
+                for (e = 0; e < 2; e++) {
+                    const int32_t kx = 2 * k + e;
+                    int32_t col = s0 + kx * p->dilation_w;
+                    if (kx >= kw) {
+                        v[e] = 0;       /* the zero weight's tap */
+                        continue;
+                    }
+                    if (col < 0 || col >= p->in_w) {
+                        if (p->pad_mode == CNN_PAD_ZEROS) {
+                            v[e] = zp;
+                            continue;
+                        }
+                        col = cnn_pad_index(col, p->in_w, p->pad_mode);
+                    }
+                    v[e] = row[col * c->es];
+                }
+                xb[at] = s8_pair(v[0], v[1]);
+            }
+        }
+}
+
+/* Two pixels (xb interleaved) by two channels whose weight words start at
+ * w, one every STEP bytes (nb * 2: 4, 8 or 16), over n >= 1 tap pairs:
+ * a[0..3] = (x, c0), (x, c1), (x+1, c0), (x+1, c1).  The loop is written
+ * in assembly because the C compiler, short of registers, reloads its
+ * constants from the stack on every pass: here each pair of taps costs one
+ * LDRD of both pixels, one post-incremented weight load, two SXTB16, four
+ * SMLAD and the loop's two instructions (10 for 8 multiply-adds). */
+#define DSP_DOT(NAME, STEP)                                                                  \
+    static void NAME(const int32_t *xb, const int8_t *w, int32_t n, int32_t *a)              \
+    {                                                                                        \
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, x0, x1, ww, wl, wh;                          \
+        __asm__ volatile("1:\n\t"                                                            \
+                         "ldrd %[x0], %[x1], [%[xb]], #8\n\t"                                \
+                         "ldr %[ww], [%[w]], #" #STEP "\n\t"                                 \
+                         "sxtb16 %[wl], %[ww]\n\t"                                           \
+                         "sxtb16 %[wh], %[ww], ror #8\n\t"                                   \
+                         "smlad %[a0], %[wl], %[x0], %[a0]\n\t"                              \
+                         "smlad %[a1], %[wh], %[x0], %[a1]\n\t"                              \
+                         "smlad %[a2], %[wl], %[x1], %[a2]\n\t"                              \
+                         "smlad %[a3], %[wh], %[x1], %[a3]\n\t"                              \
+                         "subs %[n], %[n], #1\n\t"                                           \
+                         "bne 1b\n\t"                                                        \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),       \
+                           [xb] "+r"(xb), [w] "+r"(w), [n] "+r"(n), [x0] "=&r"(x0),          \
+                           [x1] "=&r"(x1), [ww] "=&r"(ww), [wl] "=&r"(wl), [wh] "=&r"(wh)    \
+                         :                                                                   \
+                         : "cc", "memory");                                                  \
+        a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3;                                          \
+    }
+
+DSP_DOT(dsp_dot4, 4)
+DSP_DOT(dsp_dot8, 8)
+DSP_DOT(dsp_dot16, 16)
+
+/* One group's channels ocg from output channel o0, weights w (the group's
+ * packed blocks), every output pixel. */
+static void dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+                      const int32_t *CNN_RESTRICT bias, int32_t o0, int32_t ocg,
+                      int8_t *CNN_RESTRICT out)
+{
+    const CnnConv2dParams *p = c->p;
+    const CnnQConv2dParams *q = c->q;
+    const int32_t kw = p->kernel_w, kp = (kw + 1) >> 1;
+    const int32_t n = c->icg * p->kernel_h * kp;      /* tap pairs a pixel */
+    const int32_t plane = c->plane;
+    int32_t xb[2 * S8_XBUF];
+    int32_t y, x, j, r, k;
+    int nb;
+
+    for (y = 0; y < p->out_h; y++)
+        for (x = 0; x < p->out_w; x += 2) {
+            const int two = x + 1 < p->out_w;
+            const int8_t *wb = w;
+            int32_t at = y * p->out_w + x;
+            xb_fill(c, y, x, xb);
+            if (two)
+                xb_fill(c, y, x + 1, xb + 1);
+            else
+                for (k = 0; k < n; k++)
+                    xb[2 * k + 1] = xb[2 * k];
+            for (j = 0; j < ocg; j += nb) {
+                const int32_t o = o0 + j;
+                nb = cnn_conv_block_width(ocg - j);
+                if (nb >= 2) {
+                    int32_t h;
+                    for (h = 0; h < nb; h += 2) {
+                        int32_t a[4], acc[2];
+                        (nb == 8 ? dsp_dot16 : nb == 4 ? dsp_dot8 : dsp_dot4)(xb, wb + h * 2, n, a);
+                        acc[0] = a[0], acc[1] = a[1];
+                        conv_store(q, plane, acc, bias + j + h, o + h, out + (o + h) * plane + at,
+                                   2);
+                        if (two) {
+                            acc[0] = a[2], acc[1] = a[3];
+                            conv_store(q, plane, acc, bias + j + h, o + h,
+                                       out + (o + h) * plane + at + 1, 2);
+                        }
+                    }
+                    wb += c->icg * p->kernel_h * kp * 2 * nb;
+                } else {
+                    /* one channel: PyTorch's layout, kw bytes a kernel row */
+                    int32_t a0 = 0, a1 = 0;
+                    for (r = 0; r < c->icg * p->kernel_h; r++)
+                        for (k = 0; k < kp; k++) {
+                            const int32_t w0 = wb[r * kw + 2 * k];
+                            const int32_t w1 = 2 * k + 1 < kw ? wb[r * kw + 2 * k + 1] : 0;
+                            const int32_t wp = s8_pair(w0, w1);
+                            a0 = cnn_s8_smlad(wp, xb[2 * (r * kp + k)], a0);
+                            a1 = cnn_s8_smlad(wp, xb[2 * (r * kp + k) + 1], a1);
+                        }
+                    conv_store(q, plane, &a0, bias + j, o, out + o * plane + at, 1);
+                    if (two)
+                        conv_store(q, plane, &a1, bias + j, o, out + o * plane + at + 1, 1);
+                    wb += c->icg * p->kernel_h * kw;
+                }
+            }
+        }
+}
+#endif
+
 /* One pixel anywhere in the row: its columns are listed once (-1: zero
  * padding, reads in_zp), then every (ky, i) runs over the list. */
 S8_INLINE void conv_pixel(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
@@ -469,6 +645,13 @@ void cnn_conv2d_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
     for (g = 0; g < p->groups; g++) {
         c.in_off = g * c.icg * c.cs;
         c.in = in + c.in_off;
+#if CNN_S8_DSP
+        if (ocg >= 2 && c.icg * kh * ((kw + 1) >> 1) <= S8_XBUF) {
+            dsp_group(&c, w, bias_packed + g * ocg, g * ocg, ocg, out);
+            w += (ocg & ~1) * c.icg * kh * ((kw + 1) & ~1) + (ocg & 1) * c.icg * kh * kw;
+            continue;
+        }
+#endif
         for (j = 0; j < ocg; j += nb) {
             const int32_t o = g * ocg + j;
             nb = cnn_conv_block_width(ocg - j);
