@@ -573,6 +573,11 @@ static void dump_others(void)
         if (c % 3 == 0) {       /* avg: no dilation */
             pp.dilation_h = pp.dilation_w = 1;
         }
+        if (c % 5 == 1) {       /* the 2x2 stride-2 max pool's own path */
+            pp.kernel_h = pp.kernel_w = pp.stride_h = pp.stride_w = 2;
+            pp.dilation_h = pp.dilation_w = 1;
+            pp.pad_top = pp.pad_bottom = pp.pad_left = pp.pad_right = 0;
+        }
         pp.out_h = (int32_t)cnn_out_size(pp.in_h, pp.kernel_h, pp.stride_h, pp.pad_top,
                                          pp.pad_bottom, pp.dilation_h, ceil_mode);
         pp.out_w = (int32_t)cnn_out_size(pp.in_w, pp.kernel_w, pp.stride_w, pp.pad_left,
