@@ -355,6 +355,56 @@ static void xb_fill(const ConvCtx *c, int32_t y, int32_t x, int32_t *xb)
         }
 }
 
+/* Both pixels (y, x) and (y, x+1) into xb[2k], xb[2k+1] when their taps
+ * are all inside the rows and the stride is 1 or 2: one word load gives
+ * both pixels' pair (stride 1: bytes 0,1 and 1,2; stride 2: 0,1 and 2,3).
+ * Returns 0 (nothing written) when that does not apply. */
+static int xb_fill2(const ConvCtx *c, int32_t y, int32_t x, int32_t *xb)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t zpw = s8_pair(c->q->in_zp, c->q->in_zp);
+    const int32_t kw = p->kernel_w, kp = (kw + 1) >> 1, sw = p->stride_w;
+    const int32_t s0 = x * sw - p->pad_left;
+    int32_t i, ky, k;
+
+    if (c->es != 1 || p->dilation_w != 1 || sw > 2 || s0 < 0 || s0 + sw + kw > p->in_w)
+        return 0;
+    /* the last word of the last row read stays inside the input */
+    if (c->in_off + (c->icg - 1) * c->cs + (p->in_h - 1) * c->rs + s0 + 2 * kp + 2 > c->n_in)
+        return 0;
+    for (i = 0; i < c->icg; i++) {
+        const int8_t *plane = c->in + i * c->cs + s0;
+        for (ky = 0; ky < p->kernel_h; ky++) {
+            int32_t r = y * p->stride_h - p->pad_top + ky * p->dilation_h;
+            const int8_t *s;
+            if (r < 0 || r >= p->in_h) {
+                if (p->pad_mode == CNN_PAD_ZEROS) {
+                    for (k = 0; k < kp; k++, xb += 2)
+                        xb[0] = xb[1] = zpw;
+                    continue;
+                }
+                r = cnn_pad_index(r, p->in_h, p->pad_mode);
+            }
+            s = plane + r * c->rs;
+            if (sw == 1)
+                for (k = 0; k < kp; k++, xb += 2, s += 2) {
+                    const uint32_t w = cnn_s8_ld32(s);
+                    const int32_t lo = cnn_s8_lo16x2(w), hi = cnn_s8_hi16x2(w);
+                    xb[0] = cnn_s8_pack_lo(lo, hi);
+                    xb[1] = cnn_s8_pack_lohi(hi, lo);
+                }
+            else
+                for (k = 0; k < kp; k++, xb += 2, s += 2) {
+                    const uint32_t w = cnn_s8_ld32(s);
+                    const int32_t lo = cnn_s8_lo16x2(w), hi = cnn_s8_hi16x2(w);
+                    xb[0] = cnn_s8_pack_lo(lo, hi);
+                    xb[1] = cnn_s8_pack_hi(lo, hi);
+                }
+        }
+    }
+    return 1;
+}
+
 /* Two pixels (xb interleaved) by two channels whose weight words start at
  * w, one every STEP bytes (nb * 2: 4, 8 or 16), over n >= 1 tap pairs:
  * a[0..3] = (x, c0), (x, c1), (x+1, c0), (x+1, c1).  The loop is written
@@ -409,12 +459,16 @@ static void dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
             const int two = x + 1 < p->out_w;
             const int8_t *wb = w;
             int32_t at = y * p->out_w + x;
-            xb_fill(c, y, x, xb);
-            if (two)
+            if (two && xb_fill2(c, y, x, xb)) {
+                /* both pixels in one pass */
+            } else if (two) {
+                xb_fill(c, y, x, xb);
                 xb_fill(c, y, x + 1, xb + 1);
-            else
+            } else {
+                xb_fill(c, y, x, xb);
                 for (k = 0; k < n; k++)
                     xb[2 * k + 1] = xb[2 * k];
+            }
             for (j = 0; j < ocg; j += nb) {
                 const int32_t o = o0 + j;
                 nb = cnn_conv_block_width(ocg - j);
