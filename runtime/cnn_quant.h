@@ -21,8 +21,9 @@
  * functions, except that the left shift (taken only when M >= 1) saturates
  * instead of overflowing.
  *
- * Plain C99, no libm, no implementation-defined right shift of a negative
- * number: a firmware build compiles it as it is.
+ * Plain C99, no libm; a right shift of a negative number (implementation-
+ * defined in C99) only under gcc and clang, which define it as the floor,
+ * and a portable expression elsewhere: a firmware build compiles it as it is.
  */
 #ifndef CNN_QUANT_H
 #define CNN_QUANT_H
@@ -35,7 +36,11 @@
 /* floor(x / 2^e) for 0 <= e <= 31, without shifting a negative number. */
 static inline int32_t cnn_q_floor_shift(int32_t x, int e)
 {
+#if defined(__GNUC__)
+    return x >> e;      /* gcc and clang define >> of a negative number as floor */
+#else
     return x < 0 ? ~(int32_t)((uint32_t)~x >> e) : (int32_t)((uint32_t)x >> e);
+#endif
 }
 
 /* round(a * b / 2^31), ties toward +infinity; INT32_MIN * INT32_MIN gives
@@ -66,7 +71,11 @@ static inline int32_t cnn_q_rounding_div_pot(int32_t x, int e)
 /* floor(v / 2^e) for 0 <= e <= 63, without shifting a negative number. */
 static inline int64_t cnn_q_floor_shift64(int64_t v, int e)
 {
+#if defined(__GNUC__)
+    return v >> e;
+#else
     return v < 0 ? ~(int64_t)(~(uint64_t)v >> e) : (int64_t)((uint64_t)v >> e);
+#endif
 }
 
 /*
