@@ -534,7 +534,7 @@ int lower_q_network(Pool *pool, const Network *net, WeightFile *wf, long long ra
                     const CalibSet *cs, const ClipMethod *clip, long long align, QNet *out)
 {
     memset(out, 0, sizeof *out);
-    if (plan_arena_elem(pool, net, align, 1, &out->plan) != 0)
+    if (plan_arena_elem(pool, net, align, 1, false, &out->plan) != 0)
         diag_internal("no int8 memory plan for a checked network");
     const float *(*data)[4] = pool_alloc(pool, (size_t)net->nlayers * sizeof *data);
     if (lower_bind_weights(pool, net, wf, random_seed, data) != 0)
