@@ -814,6 +814,10 @@ typedef struct QStep {
     long long nw, per;          /* elements; per output channel */
     /* int8, filled after calibration */
     int8_t *qw;                 /* PyTorch's layout */
+    int8_t *qw_packed;          /* for the kernel (cnn_pack_s8.h) */
+    long long nqw_packed;
+    int32_t *qb_packed;         /* qb minus the input zero point times the weights' sum */
+    const char *kernel;         /* conv: the entry point cnn_conv2d_s8_kind chose */
     float *wscale;              /* per output channel */
     int32_t *qb;                /* per output channel (0 where no bias) */
     int32_t *mult;              /* conv/linear: per channel; add/concat/mul: per input, then output */
