@@ -827,6 +827,7 @@ typedef struct QStep {
     int nluts;                  /* 1, or one per channel (an unfolded batchnorm) */
     int8_t pad_q;               /* pad: the value, quantized */
     int32_t *exp_table;         /* softmax: [256] (cnn_softmax_table_s8) */
+    int left_shift;             /* add: the inputs' lift (20, less for many inputs) */
     const char *sym;            /* prefix of its C arrays */
 } QStep;
 

@@ -203,7 +203,7 @@ static void write_muscles(Pool *pool, Text *t, const Network *net, const QNet *q
             STEP(t, i, "in_sizes", "%s", sizes);
         }
         if (s->kind == QS_ADD) {
-            STEP(t, i, "left_shift", "%d", CNNC_Q_ADD_LEFT_SHIFT);
+            STEP(t, i, "left_shift", "%d", s->left_shift);
             STEP(t, i, "out_mult", "%ld", (long)s->mult[s->nins]);
             STEP(t, i, "out_shift", "%ld", (long)s->shift[s->nins]);
         }

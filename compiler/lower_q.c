@@ -539,7 +539,12 @@ static void quantize_step(Pool *pool, const Network *net, QNet *q, QStep *s)
         big *= 2;
         for (int k = 0; k < s->nins; k++)
             set_multiplier(l, (double)q->qp[s->ins[k]].scale / big, &s->mult[k], &s->shift[k]);
-        set_multiplier(l, big / ((double)(1 << CNNC_Q_ADD_LEFT_SHIFT) * out.scale),
+        /* TFLite lifts by 2^20; the sum of nin terms of up to 255 * 2^(ls - 1)
+         * must stay below 2^31 (cnn_int8.h), so more than 15 inputs lift less. */
+        s->left_shift = CNNC_Q_ADD_LEFT_SHIFT;
+        while ((long long)s->nins << (s->left_shift + 7) >= (1LL << 31))
+            s->left_shift--;
+        set_multiplier(l, big / ((double)(1 << s->left_shift) * out.scale),
                        &s->mult[s->nins], &s->shift[s->nins]);
         q->weight_bytes += 9 * s->nins;    /* in_zp, in_mult: int32; in_shift: int8 */
         break;
