@@ -372,6 +372,8 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
     cfile = os.path.join(wd, "calib.npy")
     np.save(cfile, calib)
     common = [args.cnnc, netfile, "-w", wfile, "--int8", "--calibrate=" + cfile]
+    if args.clip:
+        common.append("--calibrate-clip=" + args.clip)
     table = json.loads(run(common + ["--table=json"], "cnnc --int8 --table=json").stdout)
     run(common + ["-o", os.path.join(wd, f"{name}.c")], "cnnc --int8 -o")
 
@@ -434,16 +436,13 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
 def check_ranges(model, table, calib, label):
     """The calibration run (compiler/calibrate.c) against PyTorch's float
     model: every tensor's min and max over the calibration inputs."""
-    if table["int8"]["clip"] != "minmax":
-        return
+    clip = table["int8"]["clip"]
     mods = dict(model.named_modules())
     seen = {}
 
     def hook(name):
         def f(_m, _i, y):
-            lo, hi = float(y.min()), float(y.max())
-            a, b = seen.get(name, (lo, hi))
-            seen[name] = (min(a, lo), max(b, hi))
+            seen[name] = y.detach().reshape(-1).float()
         return f
     handles = [mods[e["name"]].register_forward_hook(hook(e["name"]))
                for e in table["int8"]["tensors"] if not e.get("fused") and e["name"] in mods]
@@ -458,7 +457,18 @@ def check_ranges(model, table, calib, label):
     for e in table["int8"]["tensors"]:
         if e["name"] not in seen:
             continue
-        lo, hi = seen[e["name"]]
+        v = seen[e["name"]]
+        if clip == "minmax":
+            lo, hi = float(v.min()), float(v.max())
+        else:
+            # docs/int8.md: drop floor(n (100 - P) / 100) values at each end
+            # (cnnc samples tensors of more than 2^20 values: not checked)
+            if v.numel() > 1 << 20:
+                continue
+            p = float(clip.split(":")[1])
+            k = int(np.floor(v.numel() * (100.0 - p) / 100.0))
+            srt = torch.sort(v).values
+            lo, hi = float(srt[k]), float(srt[v.numel() - 1 - k])
         for what, c, t in (("min", e["lo"], lo), ("max", e["hi"], hi)):
             if abs(c - t) > 1e-4 * max(1.0, abs(t)):
                 raise Fail(f"calibration: tensor '{e['name']}' {what} {c:.9g}, PyTorch's float "
@@ -488,6 +498,7 @@ def main(argv=None):
                     help="perturb the first step's output scale by 3%% (or its zero point by "
                          "1) on PyTorch's side: then every network must FAIL")
     ap.add_argument("--verbose", action="store_true", help="the steps that differ")
+    ap.add_argument("--clip", help="--calibrate-clip for cnnc (minmax, percentile:P)")
     ap.add_argument("nets", nargs="*")
     args = ap.parse_args(argv)
     ccs = args.cc or ["gcc", "clang"]
