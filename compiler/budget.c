@@ -89,7 +89,20 @@ static KindCost step_cost(const Network *net, int i)
     const Layer *act = l;
     switch (l->kind) {
     case LK_CONV:
-        if (lower_is_dwconv3x3(l, i == 0 && net->input_channels_last)) {
+        if (fuse_conv_pool(net, i) >= 0) {
+            /* With the pool after it, one step: entry -> one block function
+             * (its tiles and border pixels inlined) -> the merge into the
+             * pooled output, the average's division, a column check, a
+             * border pixel's row, or the activation. */
+            static const char *const cp[] = { "cnn_conv2d_pool_f32", "cp_block8", "cp_block4",
+                                              "cp_block2", "cp_block1", "cp_merge",
+                                              "cp_average", "cp_column_read", "cp_in_row" };
+            static const int cp_depth[] = { 0, 1, 1, 1, 1, 2, 2, 2, 2 };
+            for (int f = 0; f < 9; f++)
+                c.funcs[f] = cp[f], c.depth[f] = cp_depth[f];
+        } else if (lower_is_matvec(l, i == 0 && net->input_channels_last)) {
+            c.funcs[0] = "cnn_linear_f32";
+        } else if (lower_is_dwconv3x3(l, i == 0 && net->input_channels_last)) {
             c.funcs[0] = "cnn_dwconv3x3_f32", c.funcs[1] = "dw_edge";
         } else {
             /* The general entry; a fixed-width variant (cnn_conv2d_k3_f32) is
@@ -161,18 +174,22 @@ static KindCost step_cost(const Network *net, int i)
             diag_internal("budget: more than %d functions for layer %d", KIND_FUNCS - 2, i);
         c.funcs[f] = act_func(act->kind);
         c.depth[f] = f ? c.depth[f - 1] + 1 : 0;
+        if (l->kind == LK_CONV && fuse_conv_pool(net, i) >= 0)
+            c.depth[f] = 2;     /* called by the block function itself */
         c.expf |= act->kind == LK_SIGMOID;
         c.tanhf |= act->kind == LK_TANH;
     }
     return c;
 }
 
-static bool layer_has_step(const Layer *l)
+static bool layer_has_step(const Network *net, int i)
 {
+    const Layer *l = &net->layers[i];
     if (l->folded || l->fused || l->kind == LK_FLATTEN || l->kind == LK_DROPOUT ||
         l->kind == LK_IDENTITY)
         return false;
-    return true;
+    int f = fuse_first(net, i);
+    return f < 0 || f == i;     /* a pool fused with its conv runs in the conv's step */
 }
 
 long long budget_code_estimate(const Network *net)
@@ -183,9 +200,11 @@ long long budget_code_estimate(const Network *net)
     long long code = CODE_RUN;
     for (int i = 0; i < net->nlayers; i++) {
         const Layer *l = &net->layers[i];
-        if (!layer_has_step(l))
+        if (!layer_has_step(net, i))
             continue;
         code += CODE_STEP + params_block(l->kind);
+        if (fuse_conv_pool(net, i) >= 0)
+            code += params_block(LK_MAXPOOL);       /* the pool's half of the block */
         KindCost c = step_cost(net, i);
         expf |= c.expf;
         tanhf |= c.tanhf;
@@ -210,8 +229,7 @@ long long budget_stack_estimate(const Network *net)
 {
     long long deepest = 0;
     for (int i = 0; i < net->nlayers; i++) {
-        const Layer *l = &net->layers[i];
-        if (!layer_has_step(l))
+        if (!layer_has_step(net, i))
             continue;
         KindCost c = step_cost(net, i);
         /* The deepest chain: at each call depth, the largest frame there. */

@@ -18,6 +18,7 @@
 #include "cnn.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Values kept per tensor for a percentile. */
@@ -238,8 +239,11 @@ int calibrate_ranges(Pool *pool, const Network *net, QNet *q, const CalibSet *cs
         for (int t = 0; t < nt; t++) {
             if (!written[t] || kept[t].n == 0)
                 continue;
-            float *scratch = pool_alloc(pool, (size_t)kept[t].n * sizeof *scratch);
+            float *scratch = malloc((size_t)kept[t].n * sizeof *scratch);
+            if (!scratch)
+                diag_internal("out of memory");
             quant_range(kept[t].v, kept[t].n, clip, scratch, &q->lo[t], &q->hi[t]);
+            free(scratch);
         }
     }
     q->samples = cs->n;

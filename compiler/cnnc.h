@@ -397,6 +397,8 @@ typedef enum BufKind {
     BUF_INPUT,              /* the caller's input (read-only) */
     BUF_OUTPUT,             /* the caller's output */
     BUF_ARENA,              /* offset into the arena */
+    BUF_FUSED,              /* no memory: the tensor is computed inside a fused step
+                               (a conv's output read only by the pool it fuses with) */
 } BufKind;
 
 typedef struct BufRef {
@@ -415,7 +417,10 @@ typedef struct LayerPlan {
     int in_place_input;     /* which input the output overwrites; -1 unless in_place */
     bool alias;             /* flatten, dropout, identity, and a concat whose inputs
                                were written into its buffer: no code at all */
-    int buffer;             /* index into Plan.buffers of the output's buffer */
+    int buffer;             /* index into Plan.buffers of the output's buffer; -1 when fused */
+    int fused_into;         /* the layer whose step computes this one inside it (a conv,
+                               its batchnorm and activation inside the pool after them),
+                               whose ins[] are then this group's inputs; -1 when none */
 } LayerPlan;
 
 typedef struct PlanBuffer {
@@ -442,11 +447,27 @@ typedef struct Plan {
     const char *method;     /* how offsets were chosen: "ping-pong", "greedy by size", ... */
 } Plan;
 
+/*
+ * plan.c, fusion: the one rule for which layers run as one step whose
+ * intermediate tensors never exist.  Both the plan (no buffer for them) and
+ * lower.c (one step) ask it.  A conv, with the batchnorm folded and the
+ * activation fused after it, fuses with a max, min or avg pool when the pool
+ * is the next layer and the only reader of that output (shape.c's folded /
+ * fused marks already say the batchnorm and the activation are the only
+ * readers before it).  Returns the pool's index for the conv at i, else -1.
+ */
+int fuse_conv_pool(const Network *net, int i);
+/* The conv of the fused group that layer i belongs to (the conv, its
+ * batchnorm, activation or pool), or -1 when layer i is in none. */
+int fuse_first(const Network *net, int i);
+
 /* align: a power of two >= 4 (bytes); tensors start at multiples of it. */
 int plan_arena(Pool *pool, const Network *net, long long align, Plan *out);
-/* The same with elem_bytes per element (plan_arena: 4, float32; int8: 1). */
+/* The same with elem_bytes per element (plan_arena: 4, float32; int8: 1),
+ * and conv + pool groups fused (fuse_conv_pool) only when fuse is set
+ * (plan_arena: yes; the int8 code has no fused kernel). */
 int plan_arena_elem(Pool *pool, const Network *net, long long align, long long elem_bytes,
-                    Plan *out);
+                    bool fuse, Plan *out);
 
 /* The planner on a bare dataflow graph, in schedule order (what plan_arena
  * builds from a Network; tests feed it random graphs). */
@@ -456,6 +477,8 @@ typedef enum PlanOp {
     PO_ELEMWISE,            /* may overwrite input 0 (activations, batchnorm, softmax) */
     PO_MERGE,               /* may overwrite any input of its own size (add, mul) */
     PO_CONCAT,              /* its inputs may be written straight into its output */
+    PO_FUSED,               /* no buffer: computed inside the first later node that
+                               reads it, which lists this node's inputs as its own */
 } PlanOp;
 
 typedef struct PlanNode {
@@ -550,6 +573,7 @@ typedef enum StepKind {
     SK_CONCAT,              /* ins joined along channels */
     SK_MUL,                 /* ins[0] * ins[1] (the gate, maybe per channel) */
     SK_DWCONV3X3,           /* conv that lower_is_dwconv3x3 accepts */
+    SK_CONV_POOL,           /* conv (+ batchnorm, activation) + pool: fuse_conv_pool */
 } StepKind;
 
 /* Activation kinds; emit.c names the runtime function of each. */
@@ -582,6 +606,12 @@ typedef struct Step {
     const long long *in_sizes;
     long long gate_spatial;
     const char *kernel;         /* conv: the runtime function lower.c chose */
+    /* SK_CONV_POOL: the pool after the conv (the fields above are the conv's;
+     * out_c/h/w are the conv's own output size, which is never stored). */
+    StepKind pool_kind;         /* SK_MAXPOOL, SK_MINPOOL or SK_AVGPOOL */
+    long long pool_out_h, pool_out_w;
+    long long pool_kh, pool_kw, pool_sh, pool_sw, pool_dh, pool_dw;
+    long long pool_pad_top, pool_pad_bottom, pool_pad_left, pool_pad_right;
 } Step;
 
 typedef struct Lowered {
@@ -595,6 +625,9 @@ typedef struct Lowered {
 /* A conv the depthwise 3x3 kernel computes (cnn_dwconv3x3_f32's conditions
  * in cnn.h); in_hwc: it reads a channels-last network input. */
 bool lower_is_dwconv3x3(const Layer *l, bool in_hwc);
+/* A conv whose one window is its whole input (LeNet's c5): lowered to
+ * cnn_linear_f32, a matrix-vector product. */
+bool lower_is_matvec(const Layer *l, bool in_hwc);
 
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
                   long long random_seed, Lowered *out);
@@ -781,6 +814,10 @@ typedef struct QStep {
     long long nw, per;          /* elements; per output channel */
     /* int8, filled after calibration */
     int8_t *qw;                 /* PyTorch's layout */
+    int8_t *qw_packed;          /* for the kernel (cnn_pack_s8.h) */
+    long long nqw_packed;
+    int32_t *qb_packed;         /* qb minus the input zero point times the weights' sum */
+    const char *kernel;         /* conv: the entry point cnn_conv2d_s8_kind chose */
     float *wscale;              /* per output channel */
     int32_t *qb;                /* per output channel (0 where no bias) */
     int32_t *mult;              /* conv/linear: per channel; add/concat/mul: per input, then output */
@@ -790,6 +827,7 @@ typedef struct QStep {
     int nluts;                  /* 1, or one per channel (an unfolded batchnorm) */
     int8_t pad_q;               /* pad: the value, quantized */
     int32_t *exp_table;         /* softmax: [256] (cnn_softmax_table_s8) */
+    int left_shift;             /* add: the inputs' lift (20, less for many inputs) */
     const char *sym;            /* prefix of its C arrays */
 } QStep;
 

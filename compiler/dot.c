@@ -6,6 +6,8 @@
  * from each producer to each consumer labelled with the tensor's shape.  The
  * peak step of the memory plan is filled red, and the tensors alive there are
  * drawn as thick red edges; the title gives the arena beside its lower bound.
+ * A conv fused with the pool after it (fuse_conv_pool) says so in its box,
+ * and the tensors inside that step, never stored, are dashed edges.
  * Render with `dot -Tsvg net.dot > net.svg`.
  */
 #include "cnnc.h"
@@ -104,9 +106,13 @@ static void key_attrs(FILE *fp, const Layer *l)
 static bool live_at_peak(const Plan *plan, int v, int i)
 {
     int k = plan->peak_layer;
+    if (i >= 0 && plan->layers[i].fused_into >= 0)
+        i = plan->layers[i].fused_into;     /* a fused conv reads in its pool's step */
     if (k < 0 || v < 0 || v > k || i < k)
         return false;
     int b = plan->layers[v].buffer;
+    if (b < 0)
+        return false;       /* fused: never stored */
     for (int q = 0; q < plan->npeak_live; q++)
         if (plan->peak_live[q] == b)
             return true;
@@ -118,7 +124,10 @@ static void edge(FILE *fp, const Plan *plan, const char *from, int v, const char
 {
     char sb[64];
     bool hot = live_at_peak(plan, v, i);
-    fprintf(fp, "  %s -> %s [label=\"%s\"%s];\n", from, to, shape_str(s, sb, sizeof sb),
+    /* A tensor inside a fused conv + pool step is never stored: dashed. */
+    bool fused = v >= 0 && plan->layers[v].fused_into >= 0;
+    fprintf(fp, "  %s -> %s [label=\"%s\"%s%s];\n", from, to, shape_str(s, sb, sizeof sb),
+            fused ? ", style=dashed, tooltip=\"never stored: inside a fused step\"" : "",
             hot ? ", color=\"#c0392b\", fontcolor=\"#c0392b\", penwidth=2.5" : "");
 }
 
@@ -153,7 +162,16 @@ void dot_print(FILE *fp, const Network *net, const Plan *plan)
         dot_text(fp, l->name);
         fprintf(fp, "\\n%s", l->op);
         key_attrs(fp, l);
-        if (lp->alias && l->kind == LK_CONCAT)
+        int f = fuse_first(net, i);
+        if (lp->fused_into >= 0) {
+            fprintf(fp, "\\n(fused into '");
+            dot_text(fp, net->layers[lp->fused_into].name);
+            fputs("': never stored)", fp);
+        } else if (f >= 0 && f != i) {
+            fputs("\\n(one step with '", fp);
+            dot_text(fp, net->layers[f].name);
+            fputs("': conv and pool fused)", fp);
+        } else if (lp->alias && l->kind == LK_CONCAT)
             fputs("\\n(inputs written into it, no code)", fp);
         else if (lp->alias)
             fputs("\\n(alias, no code)", fp);

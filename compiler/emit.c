@@ -149,7 +149,7 @@ static const char *buf_expr(Pool *pool, BufRef r)
 static const char *const step_kind_names[] = {
     "conv", "maxpool", "minpool", "avgpool", "global_maxpool", "global_avgpool",
     "linear", "act", "softmax", "affine", "pad", "copy", "add", "concat", "mul",
-    "dwconv3x3",
+    "dwconv3x3", "conv_pool",
 };
 /* The runtime function of each activation; a step names the one it runs, so
  * that the image links no other (no dispatch on a kind at run time). */
@@ -183,6 +183,9 @@ static const char *step_comment(Pool *pool, const Network *net, const Step *s)
     }
     if (s->kind == SK_COPY)
         c = pool_printf(pool, "%s: copied to the output", c);
+    if (s->kind == SK_CONV_POOL)
+        c = pool_printf(pool, "%s; one pass, the conv's %lldx%lldx%lld output is never stored",
+                        c, s->out_c, s->out_h, s->out_w);
     if (s->kind == SK_LINEAR && l->kind == LK_CONV)
         c = pool_printf(pool, "%s; its one window is the whole input: a matrix-vector product", c);
     if (s->in.kind == BUF_ARENA && s->out.kind == BUF_ARENA && s->in.offset == s->out.offset &&
@@ -210,6 +213,26 @@ static void merge_muscles(Pool *pool, Buf *b, int i, const Step *s)
     step_muscle(b, i, "in_sizes", "%s", sizes);
     step_muscle(b, i, "gate", "%s", s->nins > 1 ? buf_expr(pool, s->ins[1]) : "NULL");
     step_muscle(b, i, "gate_spatial", "%lld", s->gate_spatial);
+}
+
+/* conv_pool: the pool the conv's output goes through (cnn_conv2d_pool_f32). */
+static void pool_muscles(Buf *b, int i, const Step *s)
+{
+    step_muscle(b, i, "pool_kind", "%s", s->pool_kind == SK_MAXPOOL   ? "CNN_POOL_MAX"
+                                         : s->pool_kind == SK_MINPOOL ? "CNN_POOL_MIN"
+                                                                      : "CNN_POOL_AVG");
+    step_muscle(b, i, "pool_out_h", "%lld", s->pool_out_h);
+    step_muscle(b, i, "pool_out_w", "%lld", s->pool_out_w);
+    step_muscle(b, i, "pool_kh", "%lld", s->pool_kh);
+    step_muscle(b, i, "pool_kw", "%lld", s->pool_kw);
+    step_muscle(b, i, "pool_sh", "%lld", s->pool_sh);
+    step_muscle(b, i, "pool_sw", "%lld", s->pool_sw);
+    step_muscle(b, i, "pool_dh", "%lld", s->pool_dh);
+    step_muscle(b, i, "pool_dw", "%lld", s->pool_dw);
+    step_muscle(b, i, "pool_pad_top", "%lld", s->pool_pad_top);
+    step_muscle(b, i, "pool_pad_bottom", "%lld", s->pool_pad_bottom);
+    step_muscle(b, i, "pool_pad_left", "%lld", s->pool_pad_left);
+    step_muscle(b, i, "pool_pad_right", "%lld", s->pool_pad_right);
 }
 
 static const char *basename_of(const char *path)
@@ -323,6 +346,8 @@ static void write_muscles(Pool *pool, Buf *b, const Network *net, const Plan *pl
         step_muscle(b, i, "b", "%s", s->b_sym ? s->b_sym : "NULL");
         step_muscle(b, i, "count", "%lld", s->in_w);
         step_muscle(b, i, "spatial", "%lld", s->in_w);
+        if (s->kind == SK_CONV_POOL)
+            pool_muscles(b, i, s);
         if (s->nins > 0)
             merge_muscles(pool, b, i, s);
     }
@@ -481,7 +506,8 @@ static void write_weights(FILE *fp, Pool *pool, const Network *net, const Lowere
         write_array(fp, attr, s->w_sym, s->w, s->nw,
                     pool_printf(pool, "layer %d '%s': %s weight %s (line %d)%s%s", l->index,
                                 l->name, l->op, sb, l->loc.line, note,
-                                s->kind == SK_CONV ? ", packed (cnn_pack.h)" : ""));
+                                s->kind == SK_CONV || s->kind == SK_CONV_POOL
+                                    ? ", packed (cnn_pack.h)" : ""));
         if (s->b_sym) {
             if (s->b)
                 write_array(fp, attr, s->b_sym, s->b, s->nb,

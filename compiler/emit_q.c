@@ -10,7 +10,6 @@
  * nothing reaches the output paths unless everything succeeded.
  */
 #include "cnnc.h"
-#include "cnn_pack_s8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -67,10 +66,6 @@ static const char *const kind_names[] = {
 static const char *const pad_mode_c[] = {
     "CNN_PAD_ZEROS", "CNN_PAD_REFLECT", "CNN_PAD_REPLICATE", "CNN_PAD_CIRCULAR",
 };
-static const CnnPadMode pad_mode_rt[] = {
-    CNN_PAD_ZEROS, CNN_PAD_REFLECT, CNN_PAD_REPLICATE, CNN_PAD_CIRCULAR,
-};
-
 static const char *buf_expr(Pool *pool, BufRef r)
 {
     switch (r.kind) {
@@ -81,23 +76,6 @@ static const char *buf_expr(Pool *pool, BufRef r)
     default:
         return pool_printf(pool, "arena + %lld", r.offset);
     }
-}
-
-/* The conv's geometry as the runtime's struct, for the packing functions. */
-static CnnConv2dParams conv_geometry(const QStep *s)
-{
-    CnnConv2dParams g = {
-        .in_c = (int32_t)s->in_c, .in_h = (int32_t)s->in_h, .in_w = (int32_t)s->in_w,
-        .out_c = (int32_t)s->out_c, .out_h = (int32_t)s->out_h, .out_w = (int32_t)s->out_w,
-        .kernel_h = (int32_t)s->kh, .kernel_w = (int32_t)s->kw,
-        .stride_h = (int32_t)s->sh, .stride_w = (int32_t)s->sw,
-        .dilation_h = (int32_t)s->dh, .dilation_w = (int32_t)s->dw,
-        .pad_top = (int32_t)s->pad_top, .pad_bottom = (int32_t)s->pad_bottom,
-        .pad_left = (int32_t)s->pad_left, .pad_right = (int32_t)s->pad_right,
-        .groups = (int32_t)s->groups, .pad_mode = pad_mode_rt[s->pad_mode],
-        .in_hwc = s->in_hwc,
-    };
-    return g;
 }
 
 static const char *step_comment(Pool *pool, const Network *net, const QNet *q, const QStep *s)
@@ -210,10 +188,8 @@ static void write_muscles(Pool *pool, Text *t, const Network *net, const QNet *q
         STEP(t, i, "act_max", "%d", (int)s->act_max);
         STEP(t, i, "pad_value", "%d", (int)s->pad_q);
         STEP(t, i, "nluts", "%d", s->nluts);
-        if (s->kind == QS_CONV) {
-            CnnConv2dParams g = conv_geometry(s);
-            STEP(t, i, "kernel", "%s", cnn_conv2d_s8_kind_name(cnn_conv2d_s8_kind(&g)));
-        }
+        if (s->kind == QS_CONV)
+            STEP(t, i, "kernel", "%s", s->kernel);
         if (s->nins > 1 || s->kind == QS_ADD || s->kind == QS_CONCAT) {
             const char *ins = "", *sizes = "";
             for (int k = 0; k < s->nins; k++) {
@@ -227,7 +203,7 @@ static void write_muscles(Pool *pool, Text *t, const Network *net, const QNet *q
             STEP(t, i, "in_sizes", "%s", sizes);
         }
         if (s->kind == QS_ADD) {
-            STEP(t, i, "left_shift", "%d", CNNC_Q_ADD_LEFT_SHIFT);
+            STEP(t, i, "left_shift", "%d", s->left_shift);
             STEP(t, i, "out_mult", "%ld", (long)s->mult[s->nins]);
             STEP(t, i, "out_shift", "%ld", (long)s->shift[s->nins]);
         }
@@ -300,30 +276,13 @@ static void write_data(FILE *fp, const void *ctx)
         case QS_CONV:
         case QS_LINEAR: {
             long long oc = s->out_c;
-            int8_t *wp = pool_alloc(pool, (size_t)s->nw);
-            int32_t *bp = pool_alloc(pool, (size_t)oc * sizeof *bp);
-            int32_t in_zp = q->qp[s->ins[0]].zero_point;
-            const char *how;
-            if (s->kind == QS_CONV) {
-                CnnConv2dParams g = conv_geometry(s);
-                CnnConvS8Kind k = cnn_conv2d_s8_kind(&g);
-                if (cnn_conv2d_packed_bytes_s8(&g, k) != s->nw)
-                    diag_internal("conv '%s': %lld packed bytes for %lld weights", l->name,
-                                  cnn_conv2d_packed_bytes_s8(&g, k), s->nw);
-                cnn_conv2d_pack_s8(&g, k, s->qw, wp);
-                cnn_conv2d_pack_bias_s8(&g, k, s->qw, s->qb, in_zp, bp);
-                how = pool_printf(pool, "packed for %s", cnn_conv2d_s8_kind_name(k));
-            } else {
-                cnn_linear_pack_s8(s->in_c, oc, s->qw, wp);
-                cnn_linear_pack_bias_s8(s->in_c, oc, s->qw, s->qb, in_zp, bp);
-                how = "packed for cnn_linear_s8";
-            }
-            write_i8(fp, d->attr, SYM("weight"), wp, s->nw,
-                     pool_printf(pool, "%s: int8 weights per output channel, %s%s", where, how,
+            write_i8(fp, d->attr, SYM("weight"), s->qw_packed, s->nqw_packed,
+                     pool_printf(pool, "%s: int8 weights per output channel, packed for %s%s",
+                                 where, s->kernel,
                                  s->last > s->first &&
                                  d->net->layers[s->first + 1].kind == LK_BATCHNORM
                                      ? ", batchnorm folded in" : ""));
-            write_i32(fp, d->attr, SYM("bias"), bp, oc,
+            write_i32(fp, d->attr, SYM("bias"), s->qb_packed, oc,
                       pool_printf(pool, "%s: int32 bias minus the input zero point times the "
                                   "weights' sum", where));
             write_i32(fp, d->attr, SYM("mult"), s->mult, oc,

@@ -11,6 +11,9 @@
  *   pack      a conv's weights go into the blocked order its kernel reads
  *             (cnn_pack.h); a 1x1 conv with stride 1 and no padding becomes
  *             one long row of H*W pixels, so the kernel runs it as a GEMM
+ *   pool      a conv (with the above) and the max / min / avg pool that
+ *             alone reads it become one cnn_conv2d_pool_f32 step, where
+ *             fuse_conv_pool (plan.c) says so: the plan stores no conv output
  *
  * Folding and fusing happen only when the later layer is the only reader of
  * the earlier one's output: a residual branch may read a conv's tensor before
@@ -332,6 +335,17 @@ static void pack_linear(Pool *pool, Step *s)
     s->w = d;
 }
 
+bool lower_is_matvec(const Layer *l, bool in_hwc)
+{
+    Step t;
+    memset(&t, 0, sizeof t);
+    if (l->kind != LK_CONV || in_hwc || l->groups != 1)
+        return false;
+    window_2d(&t, l);
+    return t.out_h == 1 && t.out_w == 1 && t.kh == t.in_h && t.kw == t.in_w && t.dh == 1 &&
+           t.dw == 1 && t.pad_top + t.pad_bottom + t.pad_left + t.pad_right == 0;
+}
+
 bool lower_is_dwconv3x3(const Layer *l, bool in_hwc)
 {
     bool padded = false;
@@ -370,6 +384,65 @@ static void pack_conv(Pool *pool, Step *s)
     }
 }
 
+/*
+ * A conv with its folded batchnorm and fused activation, and the pool after
+ * them (fuse_conv_pool: layers i .. j), as one cnn_conv2d_pool_f32 step: the
+ * conv's fields as for SK_CONV (weights packed, no 1x1 reshaping), the
+ * pool's in pool_*.  The plan gave the conv, batchnorm and activation no
+ * buffer; the step reads the conv's input and writes the pool's output.
+ */
+static void lower_conv_pool(Pool *pool, Step *s, const Network *net, const float *(*data)[4],
+                            int i, int j)
+{
+    const Layer *l = &net->layers[i], *pl = &net->layers[j];
+    s->kind = SK_CONV_POOL;
+    window_2d(s, l);
+    s->in_hwc = s->in.kind == BUF_INPUT && net->input_channels_last;
+    s->groups = l->groups;
+    s->pad_mode = l->padding_mode;
+    s->w = data[i][0];
+    s->nw = spec_count(&l->tensors[0]);
+    s->w_sym = pool_printf(pool, "%s_%s_weight", net->name, l->cname);
+    if (l->bias) {
+        s->b = data[i][1];
+        s->nb = l->out;
+    }
+    int k = i;
+    bool fold = net->layers[k + 1].kind == LK_BATCHNORM && net->layers[k + 1].folded;
+    if (l->bias || fold)
+        s->b_sym = pool_printf(pool, "%s_%s_bias", net->name, l->cname);
+    if (fold) {
+        k++;
+        fold_bn(pool, s, &net->layers[k], data[k]);
+    }
+    if (k + 1 < j && net->layers[k + 1].fused) {
+        const Layer *a = &net->layers[++k];
+        s->act = act_of(a->kind);
+        s->slope = s->act == ACT_LEAKY_RELU ? a->slope : 0.0;
+    }
+    if (k + 1 != j)
+        diag_internal("layer %d '%s' fuses with pool '%s', but layer %d stands between", i,
+                      l->name, pl->name, k + 1);
+    float *packed = pool_alloc(pool, (size_t)s->nw * sizeof *packed);
+    cnn_conv2d_pack_f32(s->out_c, s->in_c, s->groups, s->kh, s->kw, s->w, packed);
+    s->w = packed;
+    s->kernel = "cnn_conv2d_pool_f32";
+
+    Step t;
+    memset(&t, 0, sizeof t);
+    window_2d(&t, pl);
+    s->pool_kind = pl->kind == LK_MAXPOOL ? SK_MAXPOOL : pl->kind == LK_MINPOOL ? SK_MINPOOL
+                                                                             : SK_AVGPOOL;
+    s->pool_out_h = t.out_h, s->pool_out_w = t.out_w;
+    s->pool_kh = t.kh, s->pool_kw = t.kw;
+    s->pool_sh = t.sh, s->pool_sw = t.sw;
+    s->pool_dh = t.dh, s->pool_dw = t.dw;
+    s->pool_pad_top = t.pad_top, s->pool_pad_bottom = t.pad_bottom;
+    s->pool_pad_left = t.pad_left, s->pool_pad_right = t.pad_right;
+    s->count_include_pad = pl->count_include_pad;
+    s->last = j;
+}
+
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
                   long long random_seed, Lowered *out)
 {
@@ -392,6 +465,17 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
         s->out = lp->out;
         s->in_c = l->in_shape.dims[0];
         s->out_c = l->out_shape.dims[0];
+        int fuse_end = fuse_conv_pool(net, i);
+        if (fuse_end >= 0) {
+            lower_conv_pool(pool, s, net, data, i, fuse_end);
+            for (int k = i; k < fuse_end; k++)
+                if (plan->layers[k].fused_into != fuse_end)
+                    diag_internal("layer %d '%s' runs inside pool '%s', but the plan stores it",
+                                  k, net->layers[k].name, net->layers[fuse_end].name);
+            s->out = plan->layers[fuse_end].out;
+            i = fuse_end;
+            continue;
+        }
         switch (l->kind) {
         case LK_CONV:
         case LK_LINEAR: {
@@ -404,9 +488,7 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
             /* A conv whose one window is exactly its whole input (LeNet's c5)
              * is a matrix-vector product; its weights are already laid out as
              * linear's [out][C*H*W]. */
-            if (l->kind == LK_CONV && !s->in_hwc && s->groups == 1 && s->out_h == 1 &&
-                s->out_w == 1 && s->kh == s->in_h && s->kw == s->in_w && s->dh == 1 &&
-                s->dw == 1 && s->pad_top + s->pad_bottom + s->pad_left + s->pad_right == 0) {
+            if (lower_is_matvec(l, s->in_hwc)) {
                 s->kind = SK_LINEAR;
                 s->in_c = s->in_c * s->in_h * s->in_w;
             }

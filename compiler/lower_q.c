@@ -321,11 +321,6 @@ static int assign_params(const Network *net, QNet *q)
                    s->kind == QS_GLOBAL_MAXPOOL || s->kind == QS_GLOBAL_AVGPOOL ||
                    s->kind == QS_PAD || s->kind == QS_COPY ||
                    (s->kind == QS_CONCAT && q->plan.layers[s->first].alias);
-        if (s->kind == QS_PAD) {
-            /* the padding value must be representable */
-            q->lo[s->out] = fminf(q->lo[s->out], (float)s->pad_value);
-            q->hi[s->out] = fmaxf(q->hi[s->out], (float)s->pad_value);
-        }
         for (int k = 0; tie && k < s->nins; k++)
             up[find(up, s->out)] = find(up, s->ins[k]);
     }
@@ -437,6 +432,49 @@ static void set_multiplier(const Layer *l, double real, int32_t *m, int32_t *sh)
     *sh = qm.shift;
 }
 
+static const CnnPadMode pad_mode_rt[] = {
+    CNN_PAD_ZEROS, CNN_PAD_REFLECT, CNN_PAD_REPLICATE, CNN_PAD_CIRCULAR,
+};
+
+static CnnConv2dParams conv_geometry(const QStep *s)
+{
+    CnnConv2dParams g = {
+        .in_c = (int32_t)s->in_c, .in_h = (int32_t)s->in_h, .in_w = (int32_t)s->in_w,
+        .out_c = (int32_t)s->out_c, .out_h = (int32_t)s->out_h, .out_w = (int32_t)s->out_w,
+        .kernel_h = (int32_t)s->kh, .kernel_w = (int32_t)s->kw,
+        .stride_h = (int32_t)s->sh, .stride_w = (int32_t)s->sw,
+        .dilation_h = (int32_t)s->dh, .dilation_w = (int32_t)s->dw,
+        .pad_top = (int32_t)s->pad_top, .pad_bottom = (int32_t)s->pad_bottom,
+        .pad_left = (int32_t)s->pad_left, .pad_right = (int32_t)s->pad_right,
+        .groups = (int32_t)s->groups, .pad_mode = pad_mode_rt[s->pad_mode],
+        .in_hwc = s->in_hwc,
+    };
+    return g;
+}
+
+/* The int8 weights and biases in the layout of the kernel the step calls
+ * (cnn_pack_s8.h chooses the conv's entry point and packs for it). */
+static void pack_step(Pool *pool, QStep *s, int32_t in_zp)
+{
+    long long oc = s->out_c;
+    s->qb_packed = pool_alloc(pool, (size_t)oc * sizeof *s->qb_packed);
+    if (s->kind == QS_CONV) {
+        CnnConv2dParams g = conv_geometry(s);
+        CnnConvS8Kind k = cnn_conv2d_s8_kind(&g);
+        s->kernel = cnn_conv2d_s8_kind_name(k);
+        s->nqw_packed = cnn_conv2d_packed_bytes_s8(&g, k);
+        s->qw_packed = pool_alloc(pool, (size_t)s->nqw_packed);
+        cnn_conv2d_pack_s8(&g, k, s->qw, s->qw_packed);
+        cnn_conv2d_pack_bias_s8(&g, k, s->qw, s->qb, in_zp, s->qb_packed);
+    } else {
+        s->kernel = "cnn_linear_s8";
+        s->nqw_packed = s->nw;
+        s->qw_packed = pool_alloc(pool, (size_t)s->nw);
+        cnn_linear_pack_s8(s->in_c, oc, s->qw, s->qw_packed);
+        cnn_linear_pack_bias_s8(s->in_c, oc, s->qw, s->qb, in_zp, s->qb_packed);
+    }
+}
+
 static void quantize_step(Pool *pool, const Network *net, QNet *q, QStep *s)
 {
     const Layer *l = &net->layers[s->first];
@@ -458,7 +496,9 @@ static void quantize_step(Pool *pool, const Network *net, QNet *q, QStep *s)
                            &s->mult[o], &s->shift[o]);
         }
         quant_act_clamp(s->act, out, &s->act_min, &s->act_max);
-        q->weight_bytes += s->nw + 9 * oc;    /* int8 weights; int32 bias and multiplier, int8 shift */
+        pack_step(pool, s, in.zero_point);
+        /* int8 weights; int32 bias and multiplier, int8 shift */
+        q->weight_bytes += s->nqw_packed + 9 * oc;
         break;
     }
     case QS_LUT:
@@ -499,7 +539,12 @@ static void quantize_step(Pool *pool, const Network *net, QNet *q, QStep *s)
         big *= 2;
         for (int k = 0; k < s->nins; k++)
             set_multiplier(l, (double)q->qp[s->ins[k]].scale / big, &s->mult[k], &s->shift[k]);
-        set_multiplier(l, big / ((double)(1 << CNNC_Q_ADD_LEFT_SHIFT) * out.scale),
+        /* TFLite lifts by 2^20; the sum of nin terms of up to 255 * 2^(ls - 1)
+         * must stay below 2^31 (cnn_int8.h), so more than 15 inputs lift less. */
+        s->left_shift = CNNC_Q_ADD_LEFT_SHIFT;
+        while ((long long)s->nins << (s->left_shift + 7) >= (1LL << 31))
+            s->left_shift--;
+        set_multiplier(l, big / ((double)(1 << s->left_shift) * out.scale),
                        &s->mult[s->nins], &s->shift[s->nins]);
         q->weight_bytes += 9 * s->nins;    /* in_zp, in_mult: int32; in_shift: int8 */
         break;
@@ -539,7 +584,7 @@ int lower_q_network(Pool *pool, const Network *net, WeightFile *wf, long long ra
                     const CalibSet *cs, const ClipMethod *clip, long long align, QNet *out)
 {
     memset(out, 0, sizeof *out);
-    if (plan_arena_elem(pool, net, align, 1, &out->plan) != 0)
+    if (plan_arena_elem(pool, net, align, 1, false, &out->plan) != 0)
         diag_internal("no int8 memory plan for a checked network");
     const float *(*data)[4] = pool_alloc(pool, (size_t)net->nlayers * sizeof *data);
     if (lower_bind_weights(pool, net, wf, random_seed, data) != 0)

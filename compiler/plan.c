@@ -13,7 +13,10 @@
  *    it after this step (else a later consumer would read the overwritten
  *    values).  The buffer that ends up holding the network's output is the
  *    caller's output; when that is the caller's input (a network of aliases),
- *    the last layer copies.
+ *    the last layer copies.  A conv fused with the pool after it
+ *    (fuse_conv_pool) has no buffer at all, nor do its batchnorm and
+ *    activation: the pool's step reads the conv's input and writes the
+ *    pooled output, so the conv's input lives until the pool's step.
  *
  * 2. Lifetimes.  A buffer lives from the step that first writes it to the last
  *    step that reads any tensor it holds.  The lower bound is the most arena
@@ -152,6 +155,14 @@ static void build_buffers(Graph *g, long long input_bytes, LayerPlan *lps)
         const PlanNode *nd = &g->nodes[i];
         LayerPlan *lp = &lps[i];
         lp->in_place_input = -1;
+        for (int q = 0; q < nd->ninputs; q++)
+            if (nd->inputs[q] >= 0 && g->nodes[nd->inputs[q]].op == PO_FUSED &&
+                nd->op != PO_FUSED)
+                diag_internal("plan: node %d reads fused node %d", i, nd->inputs[q]);
+        if (nd->op == PO_FUSED) {
+            g->buf_of[i + 1] = -1;      /* never stored */
+            continue;
+        }
         int k = in_place_input(g, i);
         if (nd->op == PO_ALIAS) {
             lp->alias = true;
@@ -182,6 +193,8 @@ static void build_buffers(Graph *g, long long input_bytes, LayerPlan *lps)
     }
     if (n == 0)
         return;
+    if (g->nodes[n - 1].op == PO_FUSED)
+        diag_internal("plan: the last node is fused into nothing");
     int ob = g->buf_of[n];
     if (g->bufs[ob].ref.kind == BUF_INPUT) {
         /* Only aliases lead from the input to the output: the last one copies. */
@@ -211,6 +224,8 @@ static long long place_ping_pong(const Graph *g, long long arena, long long *off
     bool at_bottom = false;     /* where the current tensor lives */
     for (int i = 0; i < g->n; i++) {
         int b = g->buf_of[i + 1];
+        if (b < 0)
+            continue;           /* fused: no buffer */
         const PlanBuffer *pb = &g->bufs[b];
         if (pb->ref.kind != BUF_ARENA || pb->producer != i)
             continue;
@@ -433,9 +448,16 @@ static void plan_once(Pool *pool, const PlanNode *nodes, int n, long long input_
     Span *spans = pool_alloc(pool, (size_t)g.nbufs * sizeof *spans);
     long long best_arena = -1;
     if (narena > 0) {
+        /* A stack: every node reads the latest tensor that exists (fused
+         * nodes make none; the node they are fused into reads their input). */
         bool stack = true;
-        for (int i = 0; i < n; i++)
-            stack &= nodes[i].ninputs == 1 && nodes[i].inputs[0] == i - 1;
+        for (int i = 0, latest = -1; i < n; i++) {
+            stack &= nodes[i].ninputs == 1;
+            if (nodes[i].op == PO_FUSED)
+                continue;
+            stack &= nodes[i].inputs[0] == latest;
+            latest = i;
+        }
         if (stack) {
             best_arena = place_ping_pong(&g, peak, best);
             out->method = "ping-pong";
@@ -486,14 +508,26 @@ static void plan_once(Pool *pool, const PlanNode *nodes, int n, long long input_
         LayerPlan *lp = &out->layers[i];
         const PlanNode *nd = &nodes[i];
         lp->buffer = g.buf_of[i + 1];
-        lp->out = g.bufs[lp->buffer].ref;
-        lp->out.bytes = nd->bytes;
+        lp->fused_into = -1;
+        if (nd->op == PO_FUSED) {
+            lp->out = (BufRef){ BUF_FUSED, 0, nd->bytes };
+            for (int k = i + 1; k < n && lp->fused_into < 0; k++)
+                if (nodes[k].op != PO_FUSED)
+                    lp->fused_into = k;
+        } else {
+            lp->out = g.bufs[lp->buffer].ref;
+            lp->out.bytes = nd->bytes;
+        }
         lp->nins = nd->ninputs;
         lp->ins = pool_alloc(pool, (size_t)(nd->ninputs ? nd->ninputs : 1) * sizeof *lp->ins);
         lp->in_buffers = pool_alloc(pool, (size_t)(nd->ninputs ? nd->ninputs : 1) * sizeof(int));
         for (int k = 0; k < nd->ninputs; k++) {
             int v = nd->inputs[k];
             lp->in_buffers[k] = g.buf_of[v + 1];
+            if (lp->in_buffers[k] < 0) {
+                lp->ins[k] = (BufRef){ BUF_FUSED, 0, nodes[v].bytes };
+                continue;
+            }
             lp->ins[k] = g.bufs[g.buf_of[v + 1]].ref;
             lp->ins[k].bytes = v < 0 ? input_bytes : nodes[v].bytes;
         }
@@ -553,13 +587,57 @@ static PlanOp op_of(LayerKind k)
     }
 }
 
+/* ---- fusion: the one rule ---------------------------------------------- */
+
+static bool is_window_pool(LayerKind k)
+{
+    return k == LK_MAXPOOL || k == LK_MINPOOL || k == LK_AVGPOOL;
+}
+
+int fuse_conv_pool(const Network *net, int i)
+{
+    int n = net->nlayers;
+    if (!net->ok || i < 0 || i >= n || net->layers[i].kind != LK_CONV)
+        return -1;
+    /* shape.c marks a batchnorm folded and an activation fused only when it
+     * is the next layer and the only reader of the one before it. */
+    int j = i + 1;
+    if (j < n && net->layers[j].kind == LK_BATCHNORM && net->layers[j].folded)
+        j++;
+    if (j < n && net->layers[j].fused)
+        j++;
+    if (j >= n || !is_window_pool(net->layers[j].kind))
+        return -1;
+    const Layer *pl = &net->layers[j];
+    if (pl->ninputs != 1 || pl->inputs[0] != j - 1)
+        return -1;
+    /* The pool must be the only reader of what it pools: a branch that
+     * reads the conv's (or the activation's) output needs that tensor. */
+    for (int k = 0; k < n; k++)
+        for (int q = 0; q < net->layers[k].ninputs; q++)
+            if (k != j && net->layers[k].inputs[q] == j - 1)
+                return -1;
+    return j;
+}
+
+int fuse_first(const Network *net, int i)
+{
+    /* A group is at most conv, batchnorm, activation, pool. */
+    for (int k = i; k >= 0 && k >= i - 3; k--) {
+        int j = fuse_conv_pool(net, k);
+        if (j >= i)
+            return k;
+    }
+    return -1;
+}
+
 int plan_arena(Pool *pool, const Network *net, long long align, Plan *out)
 {
-    return plan_arena_elem(pool, net, align, 4, out);
+    return plan_arena_elem(pool, net, align, 4, true, out);
 }
 
 int plan_arena_elem(Pool *pool, const Network *net, long long align, long long elem_bytes,
-                    Plan *out)
+                    bool fuse, Plan *out)
 {
     int n = net->nlayers;
     if (!net->ok) {
@@ -576,6 +654,18 @@ int plan_arena_elem(Pool *pool, const Network *net, long long align, long long e
         nodes[i].ninputs = l->ninputs;
         nodes[i].inputs = l->inputs;
         nodes[i].bytes = shape_elems(&l->out_shape) * elem_bytes;
+    }
+    /* A fused conv group: the conv, its batchnorm and activation store
+     * nothing; the pool's step reads the conv's inputs. */
+    for (int i = 0; fuse && i < n; i++) {
+        int j = fuse_conv_pool(net, i);
+        if (j < 0)
+            continue;
+        for (int k = i; k < j; k++)
+            nodes[k].op = PO_FUSED;
+        nodes[j].ninputs = net->layers[i].ninputs;
+        nodes[j].inputs = net->layers[i].inputs;
+        i = j;
     }
     return plan_graph(pool, nodes, n, shape_elems(&net->input) * elem_bytes, align, out);
 }

@@ -51,6 +51,33 @@ static bool is_graph(const Network *net)
     return net_first_branch(net) >= 0;
 }
 
+/* True when some conv runs fused with the pool after it (fuse_conv_pool). */
+static bool any_fused(const Plan *plan, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (plan->layers[i].fused_into >= 0)
+            return true;
+    return false;
+}
+
+/* The note column: "fused into 2" for a tensor that is never stored (a conv
+ * and its batchnorm and activation, computed inside the pool's step), "one
+ * step with 0-1" for that pool. */
+static const char *fuse_note(const Network *net, const Plan *plan, int i, char *buf, size_t size)
+{
+    int f = fuse_first(net, i);
+    buf[0] = '\0';
+    if (f < 0)
+        return buf;
+    if (plan->layers[i].fused_into >= 0)
+        snprintf(buf, size, "fused into %d, not stored", plan->layers[i].fused_into);
+    else if (i - f == 1)
+        snprintf(buf, size, "one step with %d", f);
+    else
+        snprintf(buf, size, "one step with %d-%d", f, i - 1);
+    return buf;
+}
+
 /* "a, b": a layer's inputs for the text forms. */
 static const char *inputs_str(const Network *net, int i, char *buf, size_t size)
 {
@@ -176,10 +203,24 @@ static void print_json(FILE *fp, const Network *net, const Plan *plan, const QNe
             fputc('}', fp);
         }
         const LayerPlan *lp = &plan->layers[i];
-        static const char *const kinds[] = { "input", "output", "arena" };
+        static const char *const kinds[] = { "input", "output", "arena", "fused" };
         fprintf(fp, "], \"buffer\": {\"kind\": \"%s\", \"offset\": %lld, \"bytes\": %lld, "
-                "\"in_place\": %s}}%s\n", kinds[lp->out.kind], lp->out.offset, lp->out.bytes,
-                lp->in_place || lp->alias ? "true" : "false", i + 1 < net->nlayers ? "," : "");
+                "\"in_place\": %s}", kinds[lp->out.kind], lp->out.offset, lp->out.bytes,
+                lp->in_place || lp->alias ? "true" : "false");
+        /* The layer whose step computes this one (a conv fused with its pool),
+         * and the step a layer's code runs in. */
+        if (lp->fused_into >= 0)
+            fprintf(fp, ", \"fused_into\": %d", lp->fused_into);
+        else
+            fputs(", \"fused_into\": null", fp);
+        int step = i;
+        if (lp->fused_into >= 0)
+            step = lp->fused_into;
+        else if (l->folded || (l->fused && !net->layers[i - 1].folded))
+            step = i - 1;
+        else if (l->fused)
+            step = i - 2;       /* conv, folded batchnorm, this activation */
+        fprintf(fp, ", \"step\": %d}%s\n", step, i + 1 < net->nlayers ? "," : "");
     }
     fprintf(fp, "  ],\n  \"totals\": {\"params\": %lld, \"weight_bytes\": %lld, \"macs\": %lld, "
             "\"arena_bytes\": %lld, \"arena_lower_bound\": %lld, \"arena_align\": %lld, "
@@ -224,12 +265,12 @@ static int width_of(const char *s)
 /* Room for 16 inputs of the longest names. */
 #define INPUTS_BUF (16 * (CNNC_MAX_NAME_LEN + 2) * 4)
 
-static void print_rows(FILE *fp, const Network *net, bool markdown)
+static void print_rows(FILE *fp, const Network *net, const Plan *plan, bool markdown)
 {
     /* Column widths from the data. */
-    int wname = 4, wop = 2, wshape = 6, wparams = 6, wmacs = 4, wins = 6;
-    bool graph = is_graph(net);
-    char b1[64], b2[64], ins[INPUTS_BUF];
+    int wname = 4, wop = 2, wshape = 6, wparams = 6, wmacs = 4, wins = 6, wnote = 4;
+    bool graph = is_graph(net), notes = any_fused(plan, net->nlayers);
+    char b1[64], b2[64], ins[INPUTS_BUF], note[64];
     for (int i = 0; i < net->nlayers; i++) {
         const Layer *l = &net->layers[i];
         int w;
@@ -245,6 +286,8 @@ static void print_rows(FILE *fp, const Network *net, bool markdown)
             wmacs = w;
         if (graph && (w = width_of(inputs_str(net, i, ins, sizeof ins))) > wins)
             wins = w;
+        if (notes && (w = width_of(fuse_note(net, plan, i, note, sizeof note))) > wnote)
+            wnote = w;
     }
     if ((int)strlen(count_grouped(net_params(net), b2, sizeof b2)) > wparams)
         wparams = (int)strlen(b2);
@@ -258,32 +301,39 @@ static void print_rows(FILE *fp, const Network *net, bool markdown)
     const char *sep = markdown ? " | " : "  ";
     const char *lead = markdown ? "| " : "";
     const char *tail = markdown ? " |" : "";
-    /* The inputs column, last, only for a graph; no trailing blanks in text. */
+    /* The inputs column, last, only for a graph; before it the note column,
+     * only when some layers are fused; no trailing blanks in text. */
     int wlast = markdown ? wins : 0;
+    int wn = graph || markdown ? wnote : 0;
 #define ROW "%s%3s%s%-*s%s%-*s%s%-*s%s%*s%s%*s%s%4s"
+#define NOTE(v) (notes ? sep : ""), (notes ? wn : 0), (notes ? (v) : "")
 #define INS(v) (graph ? sep : ""), (graph ? wlast : 0), (graph ? (v) : ""), tail
-    fprintf(fp, ROW "%s%-*s%s\n", lead, "#", sep, wname, "name", sep, wop, "op", sep, wshape,
-            "output", sep, wparams, "params", sep, wmacs, "MACs", sep, "line", INS("inputs"));
+    fprintf(fp, ROW "%s%-*s%s%-*s%s\n", lead, "#", sep, wname, "name", sep, wop, "op", sep, wshape,
+            "output", sep, wparams, "params", sep, wmacs, "MACs", sep, "line", NOTE("note"),
+            INS("inputs"));
     if (markdown)
-        fprintf(fp, "|--:|:---|:---|:---|---:|---:|--:|%s\n", graph ? ":---|" : "");
-    fprintf(fp, ROW "%s%-*s%s\n", lead, "", sep, wname, "", sep, wop, "input", sep, wshape, ib,
-            sep, wparams, "", sep, wmacs, "", sep, "", INS(""));
+        fprintf(fp, "|--:|:---|:---|:---|---:|---:|--:|%s%s\n", notes ? ":---|" : "",
+                graph ? ":---|" : "");
+    fprintf(fp, ROW "%s%-*s%s%-*s%s\n", lead, "", sep, wname, "", sep, wop, "input", sep, wshape,
+            ib, sep, wparams, "", sep, wmacs, "", sep, "", NOTE(""), INS(""));
     for (int i = 0; i < net->nlayers; i++) {
         const Layer *l = &net->layers[i];
         char pb[32], mb[32], line[16], idx[16];
         snprintf(line, sizeof line, "%d", l->loc.line);
         snprintf(idx, sizeof idx, "%d", l->index);
-        fprintf(fp, ROW "%s%-*s%s\n", lead, idx, sep, wname, l->name, sep, wop, l->op, sep,
+        fprintf(fp, ROW "%s%-*s%s%-*s%s\n", lead, idx, sep, wname, l->name, sep, wop, l->op, sep,
                 wshape, shape_str(&l->out_shape, b1, sizeof b1), sep, wparams,
                 count_grouped(l->params, pb, sizeof pb), sep, wmacs,
                 count_grouped(l->macs, mb, sizeof mb), sep, line,
+                NOTE(fuse_note(net, plan, i, note, sizeof note)),
                 INS(inputs_str(net, i, ins, sizeof ins)));
     }
     char pb[32], mb[32];
-    fprintf(fp, ROW "%s%-*s%s\n", lead, "", sep, wname, "total", sep, wop, "", sep, wshape, "",
+    fprintf(fp, ROW "%s%-*s%s%-*s%s\n", lead, "", sep, wname, "total", sep, wop, "", sep, wshape, "",
             sep, wparams, count_grouped(net_params(net), pb, sizeof pb), sep, wmacs,
-            count_grouped(net_macs(net), mb, sizeof mb), sep, "", INS(""));
+            count_grouped(net_macs(net), mb, sizeof mb), sep, "", NOTE(""), INS(""));
 #undef INS
+#undef NOTE
 #undef ROW
 }
 
@@ -294,7 +344,7 @@ static void print_text(FILE *fp, const Network *net, const Plan *plan, bool mark
     fprintf(fp, "%snetwork %s (%s): input %s, output %s, %d layers\n\n", markdown ? "### " : "",
             net->name, net->prog->file->path, shape_str(&net->input, ib, sizeof ib),
             shape_str(out, ob, sizeof ob), net->nlayers);
-    print_rows(fp, net, markdown);
+    print_rows(fp, net, plan, markdown);
     const char *item = markdown ? "- " : "";
     fputc('\n', fp);
     fprintf(fp, "%sparameters:   %s\n", item, count_grouped(net_params(net), b[0], sizeof b[0]));

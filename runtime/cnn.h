@@ -254,6 +254,51 @@ void cnn_global_avgpool_f32(const float *CNN_RESTRICT in, float *CNN_RESTRICT ou
                             int32_t channels, int32_t spatial);
 
 /* ------------------------------------------------------------------------
+ * conv2d + pooling in one pass (conv_pool.c)
+ * ------------------------------------------------------------------------ */
+
+typedef enum CnnPoolKind {
+    CNN_POOL_MAX,           /* cnn_maxpool2d_f32 */
+    CNN_POOL_MIN,           /* cnn_minpool2d_f32 */
+    CNN_POOL_AVG            /* cnn_avgpool2d_f32 */
+} CnnPoolKind;
+
+typedef struct CnnConvPoolParams {
+    CnnConv2dParams conv;   /* the conv, its activation included; conv.out_h and
+                               conv.out_w are the conv's output size (never stored) */
+    CnnPool2dParams pool;   /* the pool over the conv's output: channels == conv.out_c,
+                               in_h == conv.out_h, in_w == conv.out_w */
+    CnnPoolKind kind;
+} CnnConvPoolParams;
+
+/*
+ * A conv (with its folded batchnorm and fused activation) followed by a max,
+ * min or average pool, computed in one pass: the conv's output never exists
+ * in memory, so a network needs no buffer for it.
+ *
+ *   in      the conv's input, as for cnn_conv2d_f32 (in_hwc allowed)
+ *   weight  packed by cnn_conv2d_pack_f32, as for cnn_conv2d_f32
+ *   bias    [conv.out_c], or NULL
+ *   out     [conv.out_c][pool.out_h][pool.out_w]; must not overlap in,
+ *           weight or bias
+ *
+ *   out = pool(act(conv(in)))  with cnn_conv2d_ref_f32's conv and the pool
+ *   kind's formula (cnn_maxpool2d_f32, cnn_minpool2d_f32, cnn_avgpool2d_f32)
+ *
+ * Each conv pixel that some pooling window reads is computed once (a tile
+ * of up to 8 channels by a few pixels, in registers), then merged into every
+ * pooled output whose window holds it: out doubles as the running max, min
+ * or sum, and an average is divided by PyTorch's divisor at the end.  Every
+ * conv sum is formed in cnn_conv2d_ref_f32's order and every window reduced
+ * in the pool's order (rows, then columns), so without fused multiply-adds
+ * the result is bit for bit the reference conv followed by the pool.  No
+ * scratch memory: a few hundred bytes of stack.
+ */
+void cnn_conv2d_pool_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                         const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                         float *CNN_RESTRICT out);
+
+/* ------------------------------------------------------------------------
  * linear (linear.c)
  * ------------------------------------------------------------------------ */
 

@@ -48,6 +48,29 @@ static inline int32_t cnn_s8_hi16x2(uint32_t x)
     return r;
 }
 
+/* Two int16 halves from two words (PKHBT/PKHTB, one instruction each):
+ * (a.lo, b.lo), (a.lo, b.hi) and (a.hi, b.hi), low half first. */
+static inline int32_t cnn_s8_pack_lo(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline int32_t cnn_s8_pack_lohi(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhbt %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline int32_t cnn_s8_pack_hi(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
 /* acc + a.lo*b.lo + a.hi*b.hi (wrapping). */
 static inline int32_t cnn_s8_smlad(int32_t a, int32_t b, int32_t acc)
 {

@@ -16,12 +16,25 @@
  *
  * The layouts (which the kernels read; the compiler needs only the calls):
  *
- *   CNN_CONV_S8_ANY, _1X1, _DW3X3: the output channels of each group are cut
- *   into blocks of 8, 4, 2 or 1 (cnn_conv_block_width of cnn_pack.h, as the
- *   float conv); a block of width nb starting at output channel o begins at
- *   byte o*K (K = in_c/groups * kh * kw) and holds [K][nb]: tap
- *   k = (i*kh + ky)*kw + kx of the block's channel n at o*K + k*nb + n.  A
- *   depthwise conv (one channel per group) keeps PyTorch's layout.
+ *   CNN_CONV_S8_ANY: the output channels of each group are cut into blocks
+ *   of nb = 8, 4, 2 or 1 (cnn_conv_block_width of cnn_pack.h, as the float
+ *   conv), stored one after the other.  A block of nb >= 2 channels is laid
+ *   out for SMLAD: its taps are taken two neighbouring columns at a time (a
+ *   kernel row's kw taps padded with a zero weight to kwp = kw rounded up to
+ *   even), and for each kernel row (i, ky), each column pair p and each
+ *   channel pair j, one 32-bit word holds
+ *       [ w[2j][2p], w[2j+1][2p], w[2j][2p+1], w[2j+1][2p+1] ]
+ *   so that SXTB16 gives channel 2j's two taps in one register and, rotated,
+ *   channel 2j+1's in another (cnn_conv2d_widx_s8 says where each weight
+ *   goes).  A block of one channel (a group's odd last channel, or a
+ *   depthwise conv) keeps PyTorch's layout.  Odd kernel widths cost one zero
+ *   byte per kernel row and channel of the nb >= 2 blocks.
+ *
+ *   CNN_CONV_S8_1X1: the same with the input channels in the role of the
+ *   kernel columns (one kernel row of in_c taps): the word pairs input
+ *   channels 2q and 2q+1; an odd in_c adds one zero byte per channel.
+ *
+ *   CNN_CONV_S8_DW3X3: PyTorch's layout (one channel per group).
  *
  *   CNN_CONV_S8_WHOLE and linear: cnn_linear_pack_s8's layout with
  *   in_features = K, out_features = out_c.
@@ -153,33 +166,81 @@ static inline void cnn_linear_pack_bias_s8(long long in_f, long long out_f,
  * conv2d
  * ------------------------------------------------------------------------ */
 
-/* Bytes of the packed weights: out_c * in_c/groups * kh * kw for every kind. */
-static inline long long cnn_conv2d_packed_bytes_s8(const CnnConv2dParams *g, CnnConvS8Kind k)
+/* A kernel row's packed length: kw, rounded up to even in blocks of nb >= 2. */
+static inline long long cnn_conv2d_kwp_s8(int nb, long long kw)
 {
-    (void)k;
-    return (long long)g->out_c * (g->in_c / g->groups) * g->kernel_h * g->kernel_w;
+    return nb == 1 ? kw : (kw + 1) & ~1LL;
 }
 
-/* weight [out_c][in_c/groups][kh][kw] (PyTorch) -> packed for kind k. */
+/* The geometry a packed conv layout is made of: kernel rows (in_c/groups *
+ * kh, or 1 for a 1x1 conv) of kw taps (in_c for a 1x1 conv). */
+static inline void cnn_conv2d_rows_s8(const CnnConv2dParams *g, CnnConvS8Kind k,
+                                      long long *rows, long long *kw)
+{
+    if (k == CNN_CONV_S8_1X1) {
+        *rows = 1;
+        *kw = g->in_c;
+    } else {
+        *rows = (long long)(g->in_c / g->groups) * g->kernel_h;
+        *kw = g->kernel_w;
+    }
+}
+
+/* Where weight (n, row r, column x) of a block of nb channels goes, from
+ * the block's first byte, for kernel rows of kw taps. */
+static inline long long cnn_conv2d_widx_s8(int nb, long long kw, long long n, long long r,
+                                           long long x)
+{
+    const long long kwp = (kw + 1) & ~1LL;
+    if (nb == 1)
+        return r * kw + x;
+    return r * kwp * nb + ((x >> 1) * (nb >> 1) + (n >> 1)) * 4 + (x & 1) * 2 + (n & 1);
+}
+
+/* Bytes of the packed weights of kind k. */
+static inline long long cnn_conv2d_packed_bytes_s8(const CnnConv2dParams *g, CnnConvS8Kind k)
+{
+    const long long ocg = g->out_c / g->groups;
+    long long rows, kw;
+    if (k == CNN_CONV_S8_WHOLE || k == CNN_CONV_S8_DW3X3)
+        return (long long)g->out_c * (g->in_c / g->groups) * g->kernel_h * g->kernel_w;
+    cnn_conv2d_rows_s8(g, k, &rows, &kw);
+    return g->groups * rows * ((ocg & ~1LL) * ((kw + 1) & ~1LL) + (ocg & 1) * kw);
+}
+
+/* weight [out_c][in_c/groups][kh][kw] (PyTorch) -> packed for kind k
+ * (cnn_conv2d_packed_bytes_s8 bytes; no overlap). */
 static inline void cnn_conv2d_pack_s8(const CnnConv2dParams *g, CnnConvS8Kind k,
                                       const int8_t *weight, int8_t *packed)
 {
     const long long k_n = (long long)(g->in_c / g->groups) * g->kernel_h * g->kernel_w;
     const long long ocg = g->out_c / g->groups;
-    long long gi, j, t, n;
+    long long gi, j, r, x, n, rows, kw, at = 0;
     int nb;
 
     if (k == CNN_CONV_S8_WHOLE) {
         cnn_linear_pack_s8(k_n, g->out_c, weight, packed);
         return;
     }
+    if (k == CNN_CONV_S8_DW3X3) {
+        for (j = 0; j < g->out_c * k_n; j++)
+            packed[j] = weight[j];
+        return;
+    }
+    cnn_conv2d_rows_s8(g, k, &rows, &kw);
     for (gi = 0; gi < g->groups; gi++)
         for (j = 0; j < ocg; j += nb) {
             const long long o = gi * ocg + j;
+            const long long kwp = cnn_conv2d_kwp_s8(cnn_conv_block_width(ocg - j), kw);
             nb = cnn_conv_block_width(ocg - j);
-            for (t = 0; t < k_n; t++)
-                for (n = 0; n < nb; n++)
-                    packed[o * k_n + t * nb + n] = weight[(o + n) * k_n + t];
+            for (n = 0; n < nb * rows * kwp; n++)
+                packed[at + n] = 0;
+            for (n = 0; n < nb; n++)
+                for (r = 0; r < rows; r++)
+                    for (x = 0; x < kw; x++)
+                        packed[at + cnn_conv2d_widx_s8(nb, kw, n, r, x)] =
+                            weight[(o + n) * k_n + r * kw + x];
+            at += nb * rows * kwp;
         }
 }
 

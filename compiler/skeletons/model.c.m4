@@ -26,6 +26,7 @@ m4_ifelse(cnnc_step($1, kind), <|conv|>, <|cnnc_emit_conv($1)|>,
           cnnc_step($1, kind), <|concat|>, <|cnnc_emit_concat($1)|>,
           cnnc_step($1, kind), <|mul|>, <|cnnc_emit_mul($1)|>,
           cnnc_step($1, kind), <|dwconv3x3|>, <|cnnc_emit_dwconv3x3($1)|>,
+          cnnc_step($1, kind), <|conv_pool|>, <|cnnc_emit_conv_pool($1)|>,
           <|m4_fatal_error(<|cnnc: skeleton: unknown step kind |>cnnc_step($1, kind))|>)|>)
 
 m4_define(<|cnnc_emit_conv|>,
@@ -73,6 +74,41 @@ m4_define(<|cnnc_emit_dwconv3x3|>,
             .act = { cnnc_step($1, act), cnnc_step($1, slope) },
         };
         cnn_dwconv3x3_f32(&p, cnnc_step($1, in), cnnc_step($1, w), cnnc_step($1, b), cnnc_step($1, out));
+    }
+|>)
+
+m4_dnl A conv (batchnorm folded, activation fused) and the pool after it, in
+m4_dnl one pass: the conv's output size is never stored, only the pool's.
+m4_define(<|cnnc_emit_conv_pool|>,
+<|    {
+        static const CnnConvPoolParams p = {
+            .conv = {
+                .in_c = cnnc_step($1, in_c), .in_h = cnnc_step($1, in_h), .in_w = cnnc_step($1, in_w),
+                .out_c = cnnc_step($1, out_c), .out_h = cnnc_step($1, out_h), .out_w = cnnc_step($1, out_w),
+                .kernel_h = cnnc_step($1, kh), .kernel_w = cnnc_step($1, kw),
+                .stride_h = cnnc_step($1, sh), .stride_w = cnnc_step($1, sw),
+                .dilation_h = cnnc_step($1, dh), .dilation_w = cnnc_step($1, dw),
+                .pad_top = cnnc_step($1, pad_top), .pad_bottom = cnnc_step($1, pad_bottom),
+                .pad_left = cnnc_step($1, pad_left), .pad_right = cnnc_step($1, pad_right),
+                .groups = cnnc_step($1, groups),
+                .pad_mode = cnnc_step($1, pad_mode),
+                .act = { cnnc_step($1, act), cnnc_step($1, slope) },m4_ifelse(cnnc_step($1, in_hwc), 1, <|
+                .in_hwc = 1,  /* the input is channels-last: [H][W][C] */|>)
+            },
+            .pool = {
+                .channels = cnnc_step($1, out_c),
+                .in_h = cnnc_step($1, out_h), .in_w = cnnc_step($1, out_w),
+                .out_h = cnnc_step($1, pool_out_h), .out_w = cnnc_step($1, pool_out_w),
+                .kernel_h = cnnc_step($1, pool_kh), .kernel_w = cnnc_step($1, pool_kw),
+                .stride_h = cnnc_step($1, pool_sh), .stride_w = cnnc_step($1, pool_sw),
+                .dilation_h = cnnc_step($1, pool_dh), .dilation_w = cnnc_step($1, pool_dw),
+                .pad_top = cnnc_step($1, pool_pad_top), .pad_bottom = cnnc_step($1, pool_pad_bottom),
+                .pad_left = cnnc_step($1, pool_pad_left), .pad_right = cnnc_step($1, pool_pad_right),
+                .count_include_pad = cnnc_step($1, count_include_pad),
+            },
+            .kind = cnnc_step($1, pool_kind),
+        };
+        cnn_conv2d_pool_f32(&p, cnnc_step($1, in), cnnc_step($1, w), cnnc_step($1, b), cnnc_step($1, out));
     }
 |>)
 

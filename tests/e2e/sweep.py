@@ -4,6 +4,7 @@ sweep.py - randomized end-to-end sweep of cnnc against PyTorch.
 
     sweep.py --cnnc CNNC --workdir DIR [--seed S] [--count N] [--cc gcc --cc clang]
     sweep.py --cnnc CNNC --workdir DIR --seed S --case I [--case J ...]   (replay)
+    sweep.py ... --paths fconv        only the cases that start on those fast paths
 
 Draws COUNT small networks of one, two or three layers over every op and
 attribute of the language (see GENERATORS), and layers drawn to land on each
@@ -11,7 +12,8 @@ fast kernel path with odd sizes that leave partial tiles (PATH_GENERATORS:
 1x1 convs with many channels, depthwise 3x3 at stride 1 and 2, first layers
 on 1-3 channels with channels-last inputs, convs whose window is the whole
 input, linear with sizes off multiples of 4/8/16, reflect/replicate/circular
-padding on multi-channel convs, long rows), writes each as a .net file,
+padding on multi-channel convs, long rows, convs with their batchnorm and
+activation fused with the max/min/avg pool after them), writes each as a .net file,
 builds the same network in PyTorch straight from the generator's choices
 (never from cnnc's reading of the file, so a misread attribute shows up),
 gives it seeded random weights and saves them as safetensors.  A case that
@@ -475,9 +477,48 @@ def p_wide(shape, rng):
     return "conv", kv, conv_module(shape[0], out, k, stride, pad, bias=bias, nsp=nsp), True
 
 
+def p_fconv(shape, rng):
+    """A conv that the pool after it fuses with (cnn_conv2d_pool_f32): odd
+    channel counts (partial blocks of 8, 4, 2, 1), groups, strides,
+    dilations, every padding mode, 1-D and 2-D."""
+    if len(shape) < 2:
+        raise Rejected("spatial input")
+    nsp = len(shape) - 1
+    c = shape[0]
+    groups = 1
+    if c > 1 and rng.random() < 0.2:
+        groups = rng.choice([d for d in range(2, c + 1) if c % d == 0])
+    out = groups * rng.randint(1, 3) if groups > 1 else rng.choice(ODD_SIZES[:11] + [8, 16])
+    kt, k = spatial(rng, nsp, 1, 5)
+    kv = [("out", str(out)), ("kernel", kt)]
+    stride, dilation, padding = [1] * nsp, [1] * nsp, 0
+    if rng.random() < 0.3:
+        st, stride = spatial(rng, nsp, 1, 2)
+        kv.append(("stride", st))
+    if rng.random() < 0.2:
+        dt, dilation = spatial(rng, nsp, 1, 2)
+        kv.append(("dilation", dt))
+    mode = rng.choice(["zeros", "zeros", "zeros", "reflect", "replicate", "circular"])
+    if rng.random() < 0.6:
+        pt, padding = spatial(rng, nsp, 0, 2)
+        kv.append(("padding", pt))
+        padding = tuple(padding)
+        if mode != "zeros":
+            kv.append(("padding_mode", mode))
+    else:
+        mode = "zeros"
+    if groups > 1:
+        kv.append(("groups", str(groups)))
+    bias = kv_bias(rng, kv)
+    cls = nn.Conv1d if nsp == 1 else nn.Conv2d
+    m = cls(c, out, tuple(k), stride=tuple(stride), padding=padding, dilation=tuple(dilation),
+            groups=groups, bias=bias, padding_mode=mode)
+    return "conv", kv, m, True
+
+
 PATH_GENERATORS = {
     "conv1x1": p_conv1x1, "dw3x3": p_dw3x3, "first": p_first, "whole": p_whole,
-    "linear_odd": p_linear_odd, "padconv": p_padconv, "wide": p_wide,
+    "linear_odd": p_linear_odd, "padconv": p_padconv, "wide": p_wide, "fconv": p_fconv,
 }
 
 
@@ -500,6 +541,10 @@ def path_input(path, rng):
         if rng.random() < 0.25:
             return [rng.randint(2, 8), rng.randint(3, 30)], False
         return [rng.randint(2, 8), rng.randint(2, 11), rng.randint(2, 23)], False
+    if path == "fconv":
+        if rng.random() < 0.3:
+            return [rng.randint(1, 6), rng.randint(4, 60)], False
+        return [rng.randint(1, 6), rng.randint(3, 17), rng.randint(3, 25)], rng.random() < 0.1
     if path == "wide":
         if rng.random() < 0.4:
             return [rng.randint(1, 4), rng.randint(64, 400)], False
@@ -545,6 +590,13 @@ TEMPLATES = [
     (5, ["padconv"]),
     (2, ["padconv", "act"]),
     (4, ["wide"]),
+    # conv (+ batchnorm) (+ activation) + max/min/avg pool: one fused step
+    # (cnn_conv2d_pool_f32); "fpool" is a windowed pool of any kind
+    (5, ["fconv", "fpool"]),
+    (5, ["fconv", "act", "fpool"]),
+    (4, ["fconv", "batchnorm", "act", "fpool"]),
+    (2, ["fconv", "batchnorm", "fpool"]),
+    (2, ["fconv", "act", "fpool", "fconv", "act", "fpool"]),
 ]
 
 
@@ -560,12 +612,17 @@ def draw_input(rng, want):
     return [rng.randint(1, 40)]
 
 
+# --paths: only the templates that start with one of these fast paths.
+ONLY_PATHS = None
+
+
 def draw_case(rng):
     """One attempt: (input shape, [layer dicts]); layer dicts have op, kv,
     module, name (None: by index).  Raises Rejected."""
-    total = sum(w for w, _ in TEMPLATES)
+    templates = [(w, t) for w, t in TEMPLATES if ONLY_PATHS is None or t[0] in ONLY_PATHS]
+    total = sum(w for w, _ in templates)
     pick = rng.uniform(0, total)
-    for w, tpl in TEMPLATES:
+    for w, tpl in templates:
         pick -= w
         if pick <= 0:
             break
@@ -595,6 +652,8 @@ def draw_case(rng):
             op = rng.choice(ACTS)
         elif slot == "ew":
             op = rng.choice(ELEMENTWISE)
+        elif slot == "fpool":
+            op = rng.choice(["maxpool", "minpool", "avgpool"])
         elif slot == "pool":
             op = rng.choice(["maxpool", "minpool", "avgpool", "global_maxpool",
                              "global_avgpool"])
@@ -723,7 +782,15 @@ def main(argv=None):
     ap.add_argument("--cc", action="append", help="C compiler (default: gcc and clang)")
     ap.add_argument("--opt", default="-O1")
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--paths", help="comma-separated fast paths (PATH_GENERATORS): draw only "
+                    "the templates that start with one, e.g. --paths fconv")
     args = ap.parse_args(argv)
+    global ONLY_PATHS
+    if args.paths:
+        ONLY_PATHS = set(args.paths.split(","))
+        unknown = ONLY_PATHS - set(PATH_GENERATORS)
+        if unknown:
+            ap.error("unknown path(s): " + ", ".join(sorted(unknown)))
     print(f"sweep: seed {args.seed}, count {args.count}"
           + (f", cases {args.case}" if args.case else ""), flush=True)
     t0 = time.time()

@@ -18,6 +18,9 @@
  * the arena at least that, and never more than TFLM's greedy-by-size
  * placement (recomputed here) of the same buffers.  For a stack the arena is
  * the stack bound: the most bytes, rounded to the alignment, live at a step.
+ * A fused node (a conv with its batchnorm and activation inside the pool
+ * after them) writes nothing and is read only inside its group; the node it
+ * is fused into reads the group's input, which must still be intact then.
  * ARENA after a file name is the expected arena at align 4 (for the example
  * stacks: what cnnc planned for them before it planned graphs).
  * A .net file may carry its own expectations in comment lines:
@@ -224,9 +227,27 @@ static void check_plan(const char *what, const PlanNode *nodes, int n, long long
                 int v = nd->inputs[k];
                 BufRef want = v < 0 ? in_ref : p->layers[v].out;
                 CHECK(same(lp->ins[k], want), "layer %d input %d is not where %d wrote it", i, k, v);
+                if (v >= 0 && nodes[v].op == PO_FUSED) {
+                    /* Never stored: only its own fused group reads it. */
+                    CHECK(nd->op == PO_FUSED && p->layers[v].fused_into == p->layers[i].fused_into,
+                          "layer %d reads layer %d, which is fused into another step", i, v);
+                    continue;
+                }
                 CHECK(intact(&mem, nodes, cid, v, want),
                       "layer %d reads input %d (layer %d) after it was overwritten", i, k, v);
             }
+            if (nd->op == PO_FUSED) {
+                /* No memory: computed inside the next node that is not fused. */
+                int into = i + 1;
+                while (into < n && nodes[into].op == PO_FUSED)
+                    into++;
+                CHECK(lp->out.kind == BUF_FUSED && lp->buffer < 0 && lp->fused_into == into &&
+                          into < n,
+                      "layer %d: fused, but stored or fused into %d", i, lp->fused_into);
+                cid[i + 1] = -1000000;
+                continue;
+            }
+            CHECK(lp->fused_into < 0 && lp->out.kind != BUF_FUSED, "layer %d: not fused", i);
             BufRef o = lp->out;
             CHECK(o.bytes == nd->bytes, "layer %d writes %lld bytes, not %lld", i, o.bytes, nd->bytes);
             if (o.kind == BUF_ARENA)
@@ -381,7 +402,19 @@ static void check_file(const char *arg)
                     nodes[i].op = PO_CONCAT;
                 if (lp->in_place && lp->nins > 1)
                     nodes[i].op = PO_MERGE;
+                if (lp->fused_into >= 0)
+                    nodes[i].op = PO_FUSED;
                 stack &= net_first_branch(&net) < 0;
+            }
+            /* A fused group's step reads the group's inputs (the conv's). */
+            for (int i = 0; i < net.nlayers; i++) {
+                int j = plan.layers[i].fused_into;
+                if (j < 0 || (i > 0 && plan.layers[i - 1].fused_into == j))
+                    continue;
+                nodes[j].ninputs = net.layers[i].ninputs;
+                nodes[j].inputs = net.layers[i].inputs;
+                CHECK(fuse_conv_pool(&net, i) == j && fuse_first(&net, j) == i,
+                      "layer %d is fused into %d against the fusion rule", i, j);
             }
             char w[4200];
             snprintf(w, sizeof w, "%s --align=%lld", path, aligns[a]);
@@ -412,17 +445,27 @@ static unsigned rnd(unsigned n)
     return (unsigned)(rng_state >> 33) % n;
 }
 
-/* An earlier value, mostly a recent one (as real networks read). */
+static const PlanNode *pick_nodes;     /* the graph being made */
+
+/* An earlier value, mostly a recent one (as real networks read); never one
+ * fused into a later node (it has no memory to read). */
 static int pick(int i)
 {
-    if (rnd(4) == 0)
-        return (int)rnd((unsigned)i + 1) - 1;
-    int back = 1 + (int)rnd(3);
-    return i - back < -1 ? -1 : i - back;
+    int v;
+    if (rnd(4) == 0) {
+        v = (int)rnd((unsigned)i + 1) - 1;
+    } else {
+        int back = 1 + (int)rnd(3);
+        v = i - back < -1 ? -1 : i - back;
+    }
+    while (v >= 0 && pick_nodes[v].op == PO_FUSED)
+        v--;
+    return v;
 }
 
 static void random_graph(PlanNode *nodes, int *inputs, int n, long long in_bytes, bool stack)
 {
+    pick_nodes = nodes;
     for (int i = 0; i < n; i++) {
         PlanNode *nd = &nodes[i];
         int *in = inputs + 4 * i;
@@ -431,6 +474,30 @@ static void random_graph(PlanNode *nodes, int *inputs, int n, long long in_bytes
         in[0] = stack ? i - 1 : pick(i);
         long long src = in[0] < 0 ? in_bytes : nodes[in[0]].bytes;
         unsigned r = rnd(10);
+        if (i + 1 < n && rnd(6) == 0) {
+            /* A fused group (conv, batchnorm, activation into a pool): up
+             * to three nodes with no memory, then the node they run inside,
+             * which reads the group's input; usually smaller than them. */
+            int m = 1 + (int)rnd(3);
+            if (i + m >= n)
+                m = n - 1 - i;
+            long long big = 4 * (1 + rnd(24)) * (rnd(2) ? 16 : 1);
+            for (int k = 0; k < m; k++) {
+                nodes[i + k].op = PO_FUSED;
+                nodes[i + k].ninputs = 1;
+                nodes[i + k].inputs = inputs + 4 * (i + k);
+                inputs[4 * (i + k)] = k == 0 ? in[0] : i + k - 1;
+                nodes[i + k].bytes = big;
+            }
+            PlanNode *c = &nodes[i + m];
+            c->op = PO_PRODUCE;
+            c->ninputs = 1;
+            c->inputs = inputs + 4 * (i + m);
+            inputs[4 * (i + m)] = in[0];
+            c->bytes = 4 * (1 + rnd(24)) * (rnd(3) == 0 ? 4 : 1);
+            i += m;
+            continue;
+        }
         if (r < 4) {
             nd->op = PO_PRODUCE;
             nd->bytes = 4 * (1 + rnd(24)) * (rnd(3) == 0 ? 16 : 1);
@@ -579,6 +646,27 @@ static void check_cases(void)
         check_plan(what, gs, 4, 100, 4, &p, false);
         CHECK(p.arena_bytes == 800 && p.lower_bound == 800, "arena %lld, want 800 (%s)",
               p.arena_bytes, p.method);
+        /* LeNet-5's shape: conv+relu+pool fused twice.  The first group
+         * reads the caller's input; the second reads the first's pooled
+         * output and writes its own: 4704 + 1600, and no conv output. */
+        what = "fused conv groups";
+        static const int f0[] = { -1 }, f1[] = { 0 }, f2[] = { -1 }, f3[] = { 2 }, f4[] = { 3 },
+                         f5[] = { 2 }, f6[] = { 5 };
+        const PlanNode fz[] = {
+            { PO_FUSED, 1, f0, 18816 }, { PO_FUSED, 1, f1, 18816 }, { PO_PRODUCE, 1, f2, 4704 },
+            { PO_FUSED, 1, f3, 6400 },  { PO_FUSED, 1, f4, 6400 },  { PO_PRODUCE, 1, f5, 1600 },
+            { PO_PRODUCE, 1, f6, 40 },
+        };
+        plan_graph(&pool, fz, 7, 3136, 4, &p);
+        check_plan(what, fz, 7, 3136, 4, &p, true);
+        CHECK(p.arena_bytes == 6304 && p.lower_bound == 6304, "arena %lld / bound %lld, want 6304",
+              p.arena_bytes, p.lower_bound);
+        CHECK(p.layers[0].fused_into == 2 && p.layers[1].fused_into == 2 &&
+                  p.layers[3].fused_into == 5 && p.layers[4].fused_into == 5 &&
+                  p.layers[2].fused_into < 0 && p.layers[0].out.kind == BUF_FUSED,
+              "the convs and relus are fused into the pools");
+        CHECK(p.layers[5].ins[0].kind == BUF_ARENA && p.layers[5].ins[0].offset == p.layers[2].out.offset,
+              "the second pool reads the first pool's output");
         printf("ok small graphs with known plans\n");
     } while (0);
     pool_free_all(&pool);

@@ -13,13 +13,14 @@ For each network:
    safetensors, and 48 random calibration inputs saved as .npy;
 2. `cnnc NET -w W --int8 --calibrate=C --table=json`: every tensor's scale
    and zero point, every step's int8 weights, int32 biases, per-channel
-   weight scales, clamps and tables;
+   weight scales, clamps and tables; each tensor's calibrated min and max
+   must be PyTorch's float model's over the same inputs (to 1e-4);
 3. `cnnc ... -o NAME.c`, compiled with gcc and clang at -std=c99 -Wall
    -Wextra -Werror -pedantic with the runtime and harness_s8.c;
 4. the same network built from torch.ao.nn.quantized modules with exactly
    cnnc's scales, zero points, int8 weights and biases (Conv2d and Linear
-   with per-channel qint8 weights, quantized max/avg pools, add, cat and
-   mul through torch.ops.quantized, relu and relu6 as the output clamp,
+   with per-channel qint8 weights, max and min pools on the integers, add,
+   cat and mul through torch.ops.quantized, relu and relu6 as the output clamp,
    sigmoid/tanh/softmax by dequantize - function - quantize, average pools
    as PyTorch's float average of the real values rounded half away from
    zero, TFLite's rule), run in the qnnpack engine on uint8 (q + 128, zero
@@ -233,13 +234,11 @@ class QModel:
                 y = F.avg_pool2d((xi - in_zp).double(), (kh, kw), (sh, sw), (top, left),
                                  ceil_mode=ceil, count_include_pad=s["count_include_pad"])
                 return (round_away(y) + in_zp).to(torch.int32).reshape(-1)
+            # On the integers, exactly (QNNPACK's quantized max pool refuses some
+            # windows); min pooling is -max(-q).
             sign = 1 if kind == "maxpool" else -1
-            if kind == "maxpool":
-                y = from_q(F.max_pool2d(to_q(xi, in_s, in_zp), (kh, kw), (sh, sw), (top, left),
-                                        tuple(s["dilation"]), ceil_mode=ceil))
-            else:   # min pooling: -max(-q), exact on the integers
-                y = sign * F.max_pool2d(sign * xi.double(), (kh, kw), (sh, sw), (top, left),
-                                        tuple(s["dilation"]), ceil_mode=ceil).to(torch.int32)
+            y = sign * F.max_pool2d(sign * xi.double(), (kh, kw), (sh, sw), (top, left),
+                                    tuple(s["dilation"]), ceil_mode=ceil).to(torch.int32)
             return y.reshape(-1)
         if kind == "global_maxpool":
             return x.reshape(c, -1).amax(dim=1)
@@ -373,10 +372,14 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
     cfile = os.path.join(wd, "calib.npy")
     np.save(cfile, calib)
     common = [args.cnnc, netfile, "-w", wfile, "--int8", "--calibrate=" + cfile]
+    if args.clip:
+        common.append("--calibrate-clip=" + args.clip)
     table = json.loads(run(common + ["--table=json"], "cnnc --int8 --table=json").stdout)
     run(common + ["-o", os.path.join(wd, f"{name}.c")], "cnnc --int8 -o")
 
     q = table["int8"]
+    if not args.selftest:
+        check_ranges(model, table, calib, label)
     xs = rng.standard_normal((INPUTS_N, *in_shape)).astype(np.float32) * 1.2
     if table.get("input_layout") in ("hwc", "lc"):
         xs = np.moveaxis(xs, 1, -1)
@@ -430,6 +433,48 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
                   + "; ".join(msgs))
 
 
+def check_ranges(model, table, calib, label):
+    """The calibration run (compiler/calibrate.c) against PyTorch's float
+    model: every tensor's min and max over the calibration inputs."""
+    clip = table["int8"]["clip"]
+    mods = dict(model.named_modules())
+    seen = {}
+
+    def hook(name):
+        def f(_m, _i, y):
+            seen[name] = y.detach().reshape(-1).float()
+        return f
+    handles = [mods[e["name"]].register_forward_hook(hook(e["name"]))
+               for e in table["int8"]["tensors"] if not e.get("fused") and e["name"] in mods]
+    x = torch.tensor(calib)
+    if table.get("input_layout") in ("hwc", "lc"):    # the file holds what model_run reads
+        shape = table["input"]
+        x = x.reshape(len(calib), *shape[1:], shape[0]).movedim(-1, 1)
+    with torch.no_grad():
+        model(x.reshape(len(calib), *table["input"]))
+    for h in handles:
+        h.remove()
+    for e in table["int8"]["tensors"]:
+        if e["name"] not in seen:
+            continue
+        v = seen[e["name"]]
+        if clip == "minmax":
+            lo, hi = float(v.min()), float(v.max())
+        else:
+            # docs/int8.md: drop floor(n (100 - P) / 100) values at each end
+            # (cnnc samples tensors of more than 2^20 values: not checked)
+            if v.numel() > 1 << 20:
+                continue
+            p = float(clip.split(":")[1])
+            k = int(np.floor(v.numel() * (100.0 - p) / 100.0))
+            srt = torch.sort(v).values
+            lo, hi = float(srt[k]), float(srt[v.numel() - 1 - k])
+        for what, c, t in (("min", e["lo"], lo), ("max", e["hi"], hi)):
+            if abs(c - t) > 1e-4 * max(1.0, abs(t)):
+                raise Fail(f"calibration: tensor '{e['name']}' {what} {c:.9g}, PyTorch's float "
+                           f"model {t:.9g}")
+
+
 def example_model(cnnc, netfile, label):
     r = run([cnnc, netfile, "--table=json"], "cnnc --table=json")
     table = json.loads(r.stdout)
@@ -453,6 +498,7 @@ def main(argv=None):
                     help="perturb the first step's output scale by 3%% (or its zero point by "
                          "1) on PyTorch's side: then every network must FAIL")
     ap.add_argument("--verbose", action="store_true", help="the steps that differ")
+    ap.add_argument("--clip", help="--calibrate-clip for cnnc (minmax, percentile:P)")
     ap.add_argument("nets", nargs="*")
     args = ap.parse_args(argv)
     ccs = args.cc or ["gcc", "clang"]
