@@ -29,6 +29,10 @@
 #include "mcu_net_s8.h"
 #include "mcu_input_s8.h"
 
+#ifndef MCU_RUNS
+#define MCU_RUNS 1          /* inferences; counting instructions builds 1 and 2 */
+#endif
+
 static int8_t output[MCU_OUTPUT_SIZE];
 
 static void put_hex(char *buf, uint32_t v)
@@ -79,7 +83,8 @@ int main(void)
 
     /* 0x55 everywhere first: an output the network never writes shows. */
     memset(output, 0x55, sizeof output);
-    MCU_RUN(mcu_input, output);
+    for (i = 0; i < MCU_RUNS; i++)
+        MCU_RUN(mcu_input, output);
 #if defined(MCU_SELFTEST_FLIP)
     output[0] ^= 1;
 #endif
