@@ -1,5 +1,5 @@
 # Thin wrapper over CMake + CTest.  The two commands of the README:
-#   make demo   build cnnc and run the LeNet-5 demo
+#   make demo   build cnnc and run the LeNet-5 demo (float32, then int8)
 #   make test   build, then run the whole test suite (and again under ASan+UBSan)
 
 BUILD      ?= build
@@ -43,6 +43,19 @@ demo: build
 	    $(FM)/demo.c $(DEMO)/lenet5.c $(DEMO)/runtime/*.c -lm -o $(DEMO)/lenet5_demo
 	@echo; echo "== 4. Run on the embedded sample of the Fashion-MNIST test set"
 	$(DEMO)/lenet5_demo $(FM)/sample-images-idx3-ubyte $(FM)/sample-labels-idx1-ubyte
+	@echo; echo "== 5. Quantized to int8 by cnnc, calibrated on 1,000 training images, and built"
+	gzip -dc $(FM)/calib-images-idx3-ubyte.gz > $(DEMO)/calib-images-idx3-ubyte
+	$(DEMO)/lenet5_demo --write-inputs $(DEMO)/calib.f32 $(DEMO)/calib-images-idx3-ubyte
+	@mkdir -p $(DEMO)/int8
+	$(CNNC) $(FM)/lenet5.net -w $(FM)/lenet5.safetensors --int8 --calibrate=$(DEMO)/calib.f32 \
+	    -o $(DEMO)/int8/lenet5.c
+	cc -std=c99 -O2 -Wall -Wextra -Werror -pedantic -I$(DEMO)/int8 -I$(DEMO)/runtime \
+	    $(FM)/demo.c $(DEMO)/int8/lenet5.c $(DEMO)/runtime/*.c -lm -o $(DEMO)/lenet5_demo_int8
+	@echo; echo "== 6. float32 and int8 side by side on the sample (500 test images)"
+	@echo "   flash and RAM in bytes (code: cnnc's estimate for Cortex-M4), time per image on this machine"
+	@echo "          accuracy  weights +  code =   flash  RAM: arena  us/image"
+	@$(DEMO)/lenet5_demo --brief $(FM)/sample-images-idx3-ubyte $(FM)/sample-labels-idx1-ubyte
+	@$(DEMO)/lenet5_demo_int8 --brief $(FM)/sample-images-idx3-ubyte $(FM)/sample-labels-idx1-ubyte
 
 # The whole suite, then the whole suite again with cnnc and the runtime built
 # by clang with AddressSanitizer and UndefinedBehaviorSanitizer (LeakSanitizer

@@ -5,7 +5,7 @@ Cortex-M7, counted exactly under QEMU with the insn_count plugin
 (tools/qemu-insn-plugin), per network and per layer.
 
     bench/mcu.py [--cnnc C] [--plugin SO] [--cpus m4,m7] [--only NAME ...]
-                 [--per-layer] [--markdown] [--work DIR] [NET.net ...]
+                 [--per-layer] [--markdown] [--int8] [--work DIR] [NET.net ...]
 
 For every network (examples/*.net and examples/fashion-mnist/lenet5.net, or
 the NET.net files given) and every CPU, the generated C, the runtime and
@@ -30,6 +30,12 @@ of the run function (where it returns to).
               A layer that cnnc fused or folded into the one before it (relu
               after conv, batchnorm) or that needs no code (flatten) has no row
               of its own; the rows add up to insns/inf exactly.
+
+--int8 measures the int8 code instead: cnnc --int8, calibrated on random
+inputs (tests/mcu/mcu_harness.py's write_calibration: 32 inputs uniform in
+[-1, 1), fixed seed); the image quantizes its float input before the first
+inference, outside the count.  M4 and M7 build with their DSP extension
+(-mcpu=cortex-m4/m7), so the int8 kernels' SMLAD path is what is counted.
 
 Checks (exit status 1 when one fails): the 1-inference image run twice gives
 identical reports; in the 2-inference image both inferences count exactly what
@@ -106,7 +112,7 @@ def source_calls(c_path, func):
     """(layer comment, callee) of every runtime call in func's body, in source order."""
     with open(c_path) as f:
         text = f.read()
-    body = text[text.index(f"void {func}(const float *input, float *output)"):]
+    body = text[re.search(rf"^void {func}\(const (float|int8_t) \*input", text, re.M).start():]
     calls, layer = [], "?"
     for line in body.splitlines():
         mm = re.match(r"\s*/\* (layer \d+ '[^']*': \w+)", line)
@@ -138,18 +144,25 @@ def read_report(path):
 
 def inferences(hits, nsites, nends):
     """Split hits (mark 0 = run entry, 1 .. nends = return points in main, then the call
-    sites) per inference: a list of [entry, site..., end] counts."""
+    sites) per inference: a list of [entry, prologue, site 0, ..., site nsites-1, end]
+    where entry and end are counts and each row is the instructions from a hit of that
+    call site to the next hit (a site inside a loop of the generated code, as int8's
+    per-channel tables, adds up all its calls)."""
     out, cur = [], None
     for mark, count in hits:
         if mark == 0:
-            cur = [count]
+            cur, rows, row, last, seen = [count], [0] * (nsites + 1), 0, count, set()
         elif cur is not None:
-            cur.append(count)
+            rows[row] += count - last
+            last = count
             if mark <= nends:
-                if len(cur) != nsites + 2:
-                    raise mh.Failure(f"an inference reached {len(cur) - 2} of {nsites} call sites")
-                out.append(cur)
+                if len(seen) != nsites:
+                    raise mh.Failure(f"an inference reached {len(seen)} of {nsites} call sites")
+                out.append(cur + rows + [count])
                 cur = None
+            else:
+                row = mark - nends
+                seen.add(row)
     return out
 
 
@@ -159,7 +172,7 @@ def measure(args, net_path, cpu, work):
     if label(net_path) == "fashion-mnist/lenet5" and os.path.exists(fm_w):
         weights = fm_w
         image = os.path.join(ROOT, "examples", "fashion-mnist", "sample-images-idx3-ubyte")
-    net = mh.Network(args.cnnc, net_path, work, weights, 1, image)
+    net = mh.Network(args.cnnc, net_path, work, weights, 1, image, **int8_options(args))
     run_fn = f"{net.name}_run"
     elfs = {n: net.build_arm(args.arm_gcc, cpu, runs=n, tag=f"-runs{n}") for n in (1, 2)}
     syms = mh.nm_symbols(args.nm, elfs[1])
@@ -202,12 +215,22 @@ def measure(args, net_path, cpu, work):
     if not 0 <= (t2 - t1a) - per < HARNESS_SLACK:
         raise mh.Failure(f"{label(net_path)} {cpu}: whole-run difference {t2 - t1a} vs markers {per}")
     seg = inf1a[0]
-    layers = [("prologue", seg[1] - seg[0])]
-    layers += [(names[i], seg[i + 2] - seg[i + 1]) for i in range(len(sites))]
+    layers = [("prologue", seg[1])]
+    layers += [(names[i], seg[i + 2]) for i in range(len(sites))]
     assert sum(c for _, c in layers) == per
     macs = net.table["totals"]["macs"]
     return {"per": per, "startup": t1a - per, "macs": macs, "layers": layers,
             "delta": t2 - t1a, "weights": "trained" if weights else "random"}
+
+
+def int8_options(args):
+    """mcu_harness.Network's options for --int8: the int8 code, calibrated on random inputs."""
+    return {"int8": True} if args.int8 else {}
+
+
+def int8_title():
+    return (f"int8 (cnnc --int8, calibrated on {mh.CALIB_COUNT} random inputs uniform in [-1, 1); "
+            f"M4/M7 with the DSP extension)")
 
 
 def fmt(n):
@@ -231,6 +254,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--work", default=None, help="keep the builds and reports here")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--int8", action="store_true",
+                    help="the int8 code (cnnc --int8, calibrated on random inputs)")
     args = ap.parse_args()
     if args.objdump is None:
         args.objdump = re.sub(r"nm$", "objdump", args.nm)
@@ -254,7 +279,7 @@ def main():
         results = {}
         for net in nets:
             for cpu in cpus:
-                d = os.path.join(work, label(net).replace("/", "."), cpu)
+                d = os.path.join(work, label(net).replace("/", "."), cpu + ("-int8" if args.int8 else ""))
                 results[(net, cpu)] = measure(args, net, cpu, d)
                 r = results[(net, cpu)]
                 print(f"# {label(net)} {cpu}: {fmt(r['per'])} insns/inference "
@@ -268,6 +293,8 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
 
     titles = [mh.CPUS[c]["title"] for c in cpus]
+    if args.int8:
+        print(int8_title())
     head = (["network", "MACs"] + [f"{t} insns/inf" for t in titles]
             + [f"{t} insns/MAC" for t in titles] + [f"{titles[0]} start-up", "weights"])
     rows = []

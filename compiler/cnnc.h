@@ -471,6 +471,11 @@ int fuse_first(const Network *net, int i);
 
 /* align: a power of two >= 4 (bytes); tensors start at multiples of it. */
 int plan_arena(Pool *pool, const Network *net, long long align, Plan *out);
+/* The same with elem_bytes per element (plan_arena: 4, float32; int8: 1),
+ * and conv + pool groups fused (fuse_conv_pool) only when fuse is set
+ * (plan_arena: yes; the int8 code has no fused kernel). */
+int plan_arena_elem(Pool *pool, const Network *net, long long align, long long elem_bytes,
+                    bool fuse, Plan *out);
 
 /* The planner on a bare dataflow graph, in schedule order (what plan_arena
  * builds from a Network; tests feed it random graphs). */
@@ -518,6 +523,10 @@ int budget_check(const Network *net, const Plan *plan, const Budget *b);
 /* table.c: the layer table in text, markdown, json or csv. */
 typedef enum TableFormat { TF_TEXT, TF_MARKDOWN, TF_JSON, TF_CSV } TableFormat;
 void table_print(FILE *fp, const Network *net, const Plan *plan, TableFormat fmt);
+/* The same with the int8 network's scales, zero points and sizes (q may be NULL). */
+struct QNet;
+void table_print_q(FILE *fp, const Network *net, const Plan *plan, TableFormat fmt,
+                   const struct QNet *q);
 
 /* dot.c: the network as a Graphviz digraph, the memory plan's peak step
  * highlighted (--graph=dot). */
@@ -636,6 +645,10 @@ bool lower_is_matvec(const Layer *l, bool in_hwc);
 
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
                   long long random_seed, Lowered *out);
+/* The binding step alone: data[i][t] gets tensor t of layer i as float32,
+ * PyTorch's layout (from wf, or made up from the seed when wf is NULL). */
+int lower_bind_weights(Pool *pool, const Network *net, WeightFile *wf, long long random_seed,
+                       const float *(*data)[4]);
 
 /*
  * emit.c: the generated C.  Facts go to m4 as definitions ("muscles", see
@@ -653,6 +666,15 @@ typedef struct EmitOptions {
 
 int emit_program(Pool *pool, const Network *net, const Plan *plan, const Lowered *lw,
                  const EmitOptions *opt);
+/* What emit_program does after its muscles, for any pair of skeletons: run
+ * m4 on muscles + c.m4 + each skeleton, write_data(fp, ctx) at the C
+ * skeleton's weights marker, and rename both files into place on success. */
+typedef void (*EmitDataFn)(FILE *fp, const void *ctx);
+int emit_files(Pool *pool, const char *muscles, size_t len, const char *c_skeleton,
+               const char *h_skeleton, const EmitOptions *opt, EmitDataFn write_data,
+               const void *ctx);
+/* User text made safe inside a C comment and m4 quotes. */
+const char *emit_comment_safe(Pool *pool, const char *s);
 
 /* embed.c (generated at build time): the runtime sources and the skeletons. */
 typedef struct EmbeddedFile {
@@ -748,5 +770,107 @@ int quant_multiplier(double real, QMultiplier *out);
 /* The int8 range a fused activation leaves of the output's: relu clamps at
  * the zero point, relu6 also at 6; others keep [-128, 127]. */
 void quant_act_clamp(ActKind act, QParams out, int32_t *lo, int32_t *hi);
+
+/*
+ * lower_q.c, calibrate.c, emit_q.c: int8 code (docs/int8.md).
+ *
+ * lower_q_network binds the weights, folds batchnorm, groups each conv or
+ * linear with a relu/relu6 after it (a clamp in int8), and makes one QStep
+ * per kernel call of the int8 code.  A tensor is named by an id: 0 is the
+ * network's input, i + 1 the output of layer i (an alias's id is its
+ * source's).  calibrate_ranges runs the steps in float32 over the
+ * calibration inputs (the runtime's reference kernels, linked into cnnc)
+ * and records each tensor's range; then every tensor gets its scale and
+ * zero point and every step its int8 weights, int32 biases, multipliers and
+ * clamps.  The arena is planned at one byte an element.
+ */
+typedef enum QStepKind {
+    QS_CONV,                /* any conv */
+    QS_LINEAR,
+    QS_MAXPOOL,
+    QS_MINPOOL,
+    QS_AVGPOOL,
+    QS_GLOBAL_MAXPOOL,
+    QS_GLOBAL_AVGPOOL,
+    QS_LUT,                 /* an element-wise function by a 256-entry table; an unfolded
+                               batchnorm by one table per channel (w, b: scale, shift) */
+    QS_SOFTMAX,
+    QS_PAD,
+    QS_ADD,
+    QS_CONCAT,
+    QS_MUL,
+    QS_COPY,                /* a network of aliases only: input to output */
+} QStepKind;
+
+typedef struct QStep {
+    QStepKind kind;
+    int first, last;            /* the layers it computes */
+    int nins;
+    int *ins;                   /* tensor ids read, in the order written */
+    int out;                    /* tensor id written */
+    BufRef *in_bufs, out_buf;   /* from the int8 plan */
+    /* Geometry in the runtime's 2-D form (1-D data has h = 1). */
+    long long in_c, in_h, in_w, out_c, out_h, out_w;
+    long long kh, kw, sh, sw, dh, dw;
+    long long pad_top, pad_bottom, pad_left, pad_right;
+    long long groups;
+    PadMode pad_mode;
+    bool in_hwc;
+    bool count_include_pad;
+    double pad_value;
+    ActKind act;                /* float function: the clamp of a conv/linear, a LUT's */
+    double slope;
+    long long count;            /* LUT, add, mul, copy: elements; softmax, global pools: spatial */
+    long long *in_sizes;        /* concat: elements of each input */
+    long long gate_spatial;     /* mul */
+    /* Float weights in PyTorch's layout, batchnorm folded (conv, linear). */
+    const float *w, *b;
+    long long nw, per;          /* elements; per output channel */
+    /* int8, filled after calibration */
+    int8_t *qw;                 /* PyTorch's layout */
+    int8_t *qw_packed;          /* for the kernel (cnn_pack_s8.h) */
+    long long nqw_packed;
+    int32_t *qb_packed;         /* qb minus the input zero point times the weights' sum */
+    const char *kernel;         /* conv: the entry point cnn_conv2d_s8_kind chose */
+    float *wscale;              /* per output channel */
+    int32_t *qb;                /* per output channel (0 where no bias) */
+    int32_t *mult;              /* conv/linear: per channel; add/concat/mul: per input, then output */
+    int32_t *shift;
+    int32_t act_min, act_max;
+    int8_t *lut;                /* LUT: nluts tables, lut[256 c + q + 128] */
+    int nluts;                  /* 1, or one per channel (an unfolded batchnorm) */
+    int8_t pad_q;               /* pad: the value, quantized */
+    int32_t *exp_table;         /* softmax: [256] (cnn_softmax_table_s8) */
+    int left_shift;             /* add: the inputs' lift (20, less for many inputs) */
+    const char *sym;            /* prefix of its C arrays */
+} QStep;
+
+typedef struct QNet {
+    QStep *steps;
+    int nsteps;
+    int ntensors;               /* net->nlayers + 1 */
+    int *canon;                 /* per tensor id: the id holding its data (aliases) */
+    float *lo, *hi;             /* per tensor id: the calibrated range (clipped) */
+    bool *has_range;
+    QParams *qp;                /* per tensor id */
+    Plan plan;                  /* at one byte an element */
+    long long weight_bytes;     /* int8 weights, int32 biases, multipliers, shifts, LUTs */
+    long long samples;          /* calibration inputs run */
+    const char *clip;           /* "minmax" or "percentile:P" */
+    Pool *pool;
+} QNet;
+
+/* TFLite's add lifts its inputs by 2^20 before rescaling them (cnn_int8.h). */
+#define CNNC_Q_ADD_LEFT_SHIFT 20
+
+int lower_q_network(Pool *pool, const Network *net, WeightFile *wf, long long random_seed,
+                    const CalibSet *cs, const ClipMethod *clip, long long align, QNet *out);
+/* calibrate.c: run q's steps in float32 over cs; fills q->lo, q->hi, q->has_range. */
+int calibrate_ranges(Pool *pool, const Network *net, QNet *q, const CalibSet *cs,
+                     const ClipMethod *clip);
+/* lower_q.c: the int8 part of --table (text, markdown) and --table=json ("int8": {...}). */
+void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt);
+/* emit_q.c: NAME.c and NAME.h of the int8 network. */
+int emit_q_program(Pool *pool, const Network *net, const QNet *q, const EmitOptions *opt);
 
 #endif /* CNNC_H */

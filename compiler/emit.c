@@ -543,34 +543,51 @@ static void write_weights(FILE *fp, Pool *pool, const Network *net, const Lowere
     fprintf(fp, " == %s_WEIGHT_BYTES) ? 1 : -1];\n", upper);
 }
 
-/* Write text, replacing the marker line with the weight arrays. */
-static void write_c(FILE *fp, const Buf *text, Pool *pool, const Network *net, const Lowered *lw)
+/* Write text, replacing the marker line with the data arrays. */
+static void write_c(FILE *fp, const Buf *text, EmitDataFn write_data, const void *ctx)
 {
     const char *m = strstr(text->data, WEIGHTS_MARKER);
     if (!m)
-        diag_internal("skeleton model.c.m4 has no weights marker");
+        diag_internal("a skeleton has no weights marker");
     fwrite(text->data, 1, (size_t)(m - text->data), fp);
-    write_weights(fp, pool, net, lw);
+    write_data(fp, ctx);
     const char *rest = m + strlen(WEIGHTS_MARKER);
     if (*rest == '\n')
         rest++;
     fputs(rest, fp);
 }
 
-int emit_program(Pool *pool, const Network *net, const Plan *plan, const Lowered *lw,
-                 const EmitOptions *opt)
+typedef struct FloatWeights {
+    Pool *pool;
+    const Network *net;
+    const Lowered *lw;
+} FloatWeights;
+
+static void write_float_weights(FILE *fp, const void *ctx)
+{
+    const FloatWeights *fw = ctx;
+    write_weights(fp, fw->pool, fw->net, fw->lw);
+}
+
+const char *emit_comment_safe(Pool *pool, const char *s)
+{
+    return comment_safe(pool, s);
+}
+
+int emit_files(Pool *pool, const char *muscles_text, size_t len, const char *c_skeleton,
+               const char *h_skeleton, const EmitOptions *opt, EmitDataFn write_data,
+               const void *ctx)
 {
     int rc = -1;
-    Buf muscles = { 0 }, ctext = { 0 }, htext = { 0 };
-    write_muscles(pool, &muscles, net, plan, lw, opt);
-    if (run_m4(pool, &muscles, "compiler/skeletons/model.c.m4", &ctext) != 0)
+    Buf muscles = { (char *)muscles_text, len, len }, ctext = { 0 }, htext = { 0 };
+    if (run_m4(pool, &muscles, c_skeleton, &ctext) != 0)
         goto out;
     bool to_stdout = strcmp(opt->c_path, "-") == 0;
-    if (!to_stdout && run_m4(pool, &muscles, "compiler/skeletons/model.h.m4", &htext) != 0)
+    if (!to_stdout && run_m4(pool, &muscles, h_skeleton, &htext) != 0)
         goto out;
 
     if (to_stdout) {
-        write_c(stdout, &ctext, pool, net, lw);
+        write_c(stdout, &ctext, write_data, ctx);
         if (fflush(stdout) != 0 || ferror(stdout)) {
             diag_file_error("<stdout>", "cannot write: %s", strerror(errno));
             goto out;
@@ -595,7 +612,7 @@ int emit_program(Pool *pool, const Network *net, const Plan *plan, const Lowered
         goto out;
     }
     fwrite(htext.data, 1, htext.len, hf.fp);
-    write_c(cf.fp, &ctext, pool, net, lw);
+    write_c(cf.fp, &ctext, write_data, ctx);
     if (outfile_commit(&hf) != 0) {
         outfile_abort(&cf);
         goto out;
@@ -604,8 +621,19 @@ int emit_program(Pool *pool, const Network *net, const Plan *plan, const Lowered
         goto out;
     rc = 0;
 out:
-    free(muscles.data);
     free(ctext.data);
     free(htext.data);
+    return rc;
+}
+
+int emit_program(Pool *pool, const Network *net, const Plan *plan, const Lowered *lw,
+                 const EmitOptions *opt)
+{
+    Buf muscles = { 0 };
+    write_muscles(pool, &muscles, net, plan, lw, opt);
+    FloatWeights fw = { pool, net, lw };
+    int rc = emit_files(pool, muscles.data, muscles.len, "compiler/skeletons/model.c.m4",
+                        "compiler/skeletons/model.h.m4", opt, write_float_weights, &fw);
+    free(muscles.data);
     return rc;
 }

@@ -102,7 +102,7 @@ static const char *layer_where(Pool *pool, const Layer *l)
 }
 
 /* Find each tensor of each layer; data[i][t] gets its float32 values. */
-static int bind_weights(Pool *pool, const Network *net, WeightFile *wf, long long seed,
+int lower_bind_weights(Pool *pool, const Network *net, WeightFile *wf, long long seed,
                         const float *(*data)[4])
 {
     int errors_before = diag_error_count();
@@ -488,7 +488,7 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
 {
     const int *readers = count_readers(pool, net);
     const float *(*data)[4] = pool_alloc(pool, (size_t)net->nlayers * sizeof *data);
-    if (bind_weights(pool, net, wf, random_seed, data) != 0)
+    if (lower_bind_weights(pool, net, wf, random_seed, data) != 0)
         return -1;
 
     out->steps = pool_alloc(pool, (size_t)net->nlayers * sizeof(Step));

@@ -304,6 +304,90 @@ static bool has_tensors(const Network *net)
     return false;
 }
 
+/* The weights: -w, FILE.safetensors beside the .net, or made up (*wfp NULL). */
+static int load_weights(Pool *pool, const Options *opt, const SourceFile *src,
+                        const Network *net, WeightFile *wf, WeightFile **wfp)
+{
+    const char *wpath = opt->weights;
+    *wfp = NULL;
+    if (!wpath && opt->random_seed < 0)
+        wpath = default_weights(pool, opt->input);
+    if (wpath) {
+        if (weights_load(pool, wpath, wf) != 0)
+            return -1;
+        *wfp = wf;
+    } else if (opt->random_seed < 0 && has_tensors(net)) {
+        Loc at = { src, 0, 0, 1 };
+        diag_error(at, "no weights for '%s': give -w FILE.safetensors, put %s beside the .net "
+                   "file, or use --random-weights=SEED", net->name,
+                   pool_printf(pool, "%.*s.safetensors",
+                               (int)(strlen(opt->input) - (strlen(opt->input) > 4 ? 4 : 0)),
+                               opt->input));
+        return -1;
+    }
+    return 0;
+}
+
+static int write_stdout_check(const char *what)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        diag_file_error("<stdout>", "cannot write the %s: %s", what, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* --int8: calibrate, quantize, then the table and/or the int8 code. */
+static int compile_int8(Pool *pool, const Options *opt, const SourceFile *src,
+                        const Network *net, const Plan *plan)
+{
+    CalibSet cs;
+    if (calib_load(pool, opt->calibrate, &net->input, &cs) != 0)
+        return -1;
+    if (opt->graph) {
+        dot_print(stdout, net, plan);
+        return write_stdout_check("graph");
+    }
+    WeightFile wf, *wfp;
+    if (load_weights(pool, opt, src, net, &wf, &wfp) != 0)
+        return -1;
+    QNet q;
+    if (lower_q_network(pool, net, wfp, opt->random_seed < 0 ? 0 : opt->random_seed, &cs,
+                        &opt->clip, opt->align, &q) != 0)
+        return -1;
+    /* The budgets hold the int8 network: its arena plan, its constant data. */
+    Budget ram_only = { opt->budget.ram, -1 };
+    if (budget_check(net, &q.plan, &ram_only) != 0)
+        return -1;
+    long long flash = q.weight_bytes + budget_code_estimate(net);
+    if (opt->budget.flash >= 0 && flash > opt->budget.flash) {
+        char b1[32], b2[32], b3[32];
+        diag_file_error(opt->input, "--flash-budget: the int8 network needs %s bytes of flash "
+                        "(constant data %s + code about %s), over the budget of %lld",
+                        count_grouped(flash, b1, sizeof b1),
+                        count_grouped(q.weight_bytes, b2, sizeof b2),
+                        count_grouped(budget_code_estimate(net), b3, sizeof b3),
+                        opt->budget.flash);
+        return -1;
+    }
+    if (opt->table) {
+        table_print_q(stdout, net, plan, opt->table_fmt, &q);
+        if (write_stdout_check("table") != 0)
+            return -1;
+    }
+    if (!opt->out_c)
+        return 0;
+    EmitOptions eo = {
+        .c_path = opt->out_c,
+        .h_path = header_path(pool, opt->out_c),
+        .command_line = opt->command_line,
+        .arena_caller = opt->arena_caller,
+        .weights_section = opt->weights_section,
+        .budget = opt->budget,
+    };
+    return emit_q_program(pool, net, &q, &eo);
+}
+
 static int compile(Pool *pool, const Options *opt)
 {
     SourceFile src;
@@ -321,18 +405,11 @@ static int compile(Pool *pool, const Options *opt)
         return -1;
     if (plan_arena(pool, &net, opt->align, &plan) != 0)
         diag_internal("no memory plan for a checked network");
-    if (budget_check(&net, &plan, &opt->budget) != 0)
+    if (!opt->int8 && budget_check(&net, &plan, &opt->budget) != 0)
         return -1;
 
-    if (opt->int8) {
-        CalibSet cs;
-        if (calib_load(pool, opt->calibrate, &net.input, &cs) != 0)
-            return -1;
-        diag_file_error(opt->input, "--int8: int8 code generation is not available yet (%s "
-                        "holds %lld calibration input%s, %s); compile without --int8 for float32",
-                        cs.path, cs.n, cs.n == 1 ? "" : "s", cs.format);
-        return -1;
-    }
+    if (opt->int8)
+        return compile_int8(pool, opt, &src, &net, &plan);
     if (opt->table || opt->graph) {
         if (opt->table)
             table_print(stdout, &net, &plan, opt->table_fmt);
@@ -348,22 +425,8 @@ static int compile(Pool *pool, const Options *opt)
         return 0;
 
     WeightFile wf, *wfp = NULL;
-    const char *wpath = opt->weights;
-    if (!wpath && opt->random_seed < 0)
-        wpath = default_weights(pool, opt->input);
-    if (wpath) {
-        if (weights_load(pool, wpath, &wf) != 0)
-            return -1;
-        wfp = &wf;
-    } else if (opt->random_seed < 0 && has_tensors(&net)) {
-        Loc at = { &src, 0, 0, 1 };
-        diag_error(at, "no weights for '%s': give -w FILE.safetensors, put %s beside the .net "
-                   "file, or use --random-weights=SEED", net.name,
-                   pool_printf(pool, "%.*s.safetensors",
-                               (int)(strlen(opt->input) - (strlen(opt->input) > 4 ? 4 : 0)),
-                               opt->input));
+    if (load_weights(pool, opt, &src, &net, &wf, &wfp) != 0)
         return -1;
-    }
     Lowered lw;
     if (lower_network(pool, &net, &plan, wfp, opt->random_seed < 0 ? 0 : opt->random_seed,
                       &lw) != 0)

@@ -716,6 +716,12 @@ int fuse_first(const Network *net, int i)
 
 int plan_arena(Pool *pool, const Network *net, long long align, Plan *out)
 {
+    return plan_arena_elem(pool, net, align, 4, true, out);
+}
+
+int plan_arena_elem(Pool *pool, const Network *net, long long align, long long elem_bytes,
+                    bool fuse, Plan *out)
+{
     int n = net->nlayers;
     if (!net->ok) {
         memset(out, 0, sizeof *out);
@@ -730,14 +736,15 @@ int plan_arena(Pool *pool, const Network *net, long long align, Plan *out)
         nodes[i].op = op_of(l->kind);
         nodes[i].ninputs = l->ninputs;
         nodes[i].inputs = l->inputs;
-        nodes[i].bytes = shape_elems(&l->out_shape) * 4;
-        nodes[i].scratch = plan_dwconv_scratch(net, i);
+        nodes[i].bytes = shape_elems(&l->out_shape) * elem_bytes;
+        /* a depthwise conv in place: float32 only (no int8 kernel) */
+        nodes[i].scratch = fuse ? plan_dwconv_scratch(net, i) : 0;
         if (nodes[i].scratch > 0)
             nodes[i].op = PO_INPLACE;
     }
     /* A fused conv group: the conv, its batchnorm and activation store
      * nothing; the pool's step reads the conv's inputs. */
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; fuse && i < n; i++) {
         int j = fuse_conv_pool(net, i);
         if (j < 0)
             continue;
@@ -747,5 +754,5 @@ int plan_arena(Pool *pool, const Network *net, long long align, Plan *out)
         nodes[j].inputs = net->layers[i].inputs;
         i = j;
     }
-    return plan_graph(pool, nodes, n, shape_elems(&net->input) * 4, align, out);
+    return plan_graph(pool, nodes, n, shape_elems(&net->input) * elem_bytes, align, out);
 }

@@ -170,7 +170,7 @@ static void json_attrs(FILE *fp, const Layer *l)
     fputc('}', fp);
 }
 
-static void print_json(FILE *fp, const Network *net, const Plan *plan)
+static void print_json(FILE *fp, const Network *net, const Plan *plan, const QNet *q)
 {
     fputs("{\n  \"network\": ", fp);
     json_str(fp, net->name);
@@ -233,12 +233,15 @@ static void print_json(FILE *fp, const Network *net, const Plan *plan)
             "\"arena_bytes\": %lld, \"arena_lower_bound\": %lld, \"arena_align\": %lld, "
             "\"input_bytes\": %lld, \"output_bytes\": %lld, \"code_bytes_estimate\": %lld, "
             "\"flash_bytes\": %lld, \"stack_bytes_estimate\": %lld, \"ram_bytes\": %lld, "
-            "\"arena_method\": \"%s\", \"arena_peak_layer\": %d}\n}\n",
+            "\"arena_method\": \"%s\", \"arena_peak_layer\": %d}",
             net_params(net), net_weight_bytes(net), net_macs(net), plan->arena_bytes,
             plan->lower_bound, plan->align, shape_elems(&net->input) * 4,
             shape_elems(&net->layers[net->nlayers - 1].out_shape) * 4,
             budget_code_estimate(net), budget_flash(net), budget_stack_estimate(net),
             plan->arena_bytes + budget_stack_estimate(net), plan->method, plan->peak_layer);
+    if (q)
+        lower_q_table(fp, net, q, TF_JSON);
+    fputs("\n}\n", fp);
 }
 
 static void print_csv(FILE *fp, const Network *net)
@@ -374,15 +377,21 @@ static void print_text(FILE *fp, const Network *net, const Plan *plan, bool mark
 
 void table_print(FILE *fp, const Network *net, const Plan *plan, TableFormat fmt)
 {
+    table_print_q(fp, net, plan, fmt, NULL);
+}
+
+void table_print_q(FILE *fp, const Network *net, const Plan *plan, TableFormat fmt,
+                   const QNet *q)
+{
     switch (fmt) {
     case TF_TEXT:
-        print_text(fp, net, plan, false);
-        break;
     case TF_MARKDOWN:
-        print_text(fp, net, plan, true);
+        print_text(fp, net, plan, fmt == TF_MARKDOWN);
+        if (q)
+            lower_q_table(fp, net, q, fmt);
         break;
     case TF_JSON:
-        print_json(fp, net, plan);
+        print_json(fp, net, plan, q);
         break;
     case TF_CSV:
         print_csv(fp, net);

@@ -21,8 +21,9 @@
  * functions, except that the left shift (taken only when M >= 1) saturates
  * instead of overflowing.
  *
- * Plain C99, no libm, no implementation-defined right shift of a negative
- * number: a firmware build compiles it as it is.
+ * Plain C99, no libm; a right shift of a negative number (implementation-
+ * defined in C99) only under gcc and clang, which define it as the floor,
+ * and a portable expression elsewhere: a firmware build compiles it as it is.
  */
 #ifndef CNN_QUANT_H
 #define CNN_QUANT_H
@@ -35,19 +36,27 @@
 /* floor(x / 2^e) for 0 <= e <= 31, without shifting a negative number. */
 static inline int32_t cnn_q_floor_shift(int32_t x, int e)
 {
+#if defined(__GNUC__)
+    return x >> e;      /* gcc and clang define >> of a negative number as floor */
+#else
     return x < 0 ? ~(int32_t)((uint32_t)~x >> e) : (int32_t)((uint32_t)x >> e);
+#endif
 }
 
 /* round(a * b / 2^31), ties toward +infinity; INT32_MIN * INT32_MIN gives
- * INT32_MAX (the only product whose result does not fit). */
+ * INT32_MAX (the only product whose result does not fit).  gemmlowp adds a
+ * nudge of 2^30 (1 - 2^30 for a negative product) and truncates toward
+ * zero; for a negative product that truncation is a ceiling, and
+ * ceil((ab + 1 - 2^30) / 2^31) = floor((ab + 2^30) / 2^31), the expression
+ * of a non-negative product: so one add and one floor shift (a 64-bit
+ * multiply, an add with carry and a shift on a 32-bit core). */
 static inline int32_t cnn_q_srdhm(int32_t a, int32_t b)
 {
+    int64_t v;
     if (a == INT32_MIN && b == INT32_MIN)
         return INT32_MAX;
-    int64_t ab = (int64_t)a * (int64_t)b;
-    int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30);
-    /* C99 division truncates toward zero, as gemmlowp relies on. */
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
+    v = (int64_t)a * (int64_t)b + ((int64_t)1 << 30);
+    return (int32_t)(v < 0 ? ~(int64_t)(~(uint64_t)v >> 31) : (int64_t)((uint64_t)v >> 31));
 }
 
 /* round(x / 2^e) for 0 <= e <= 31, ties away from zero. */
@@ -59,16 +68,47 @@ static inline int32_t cnn_q_rounding_div_pot(int32_t x, int e)
     return cnn_q_floor_shift(x, e) + (remainder > threshold ? 1 : 0);
 }
 
-/* x * multiplier * 2^(shift - 31), rounded as above; shift in [-31, 30]. */
+/* floor(v / 2^e) for 0 <= e <= 63, without shifting a negative number. */
+static inline int64_t cnn_q_floor_shift64(int64_t v, int e)
+{
+#if defined(__GNUC__)
+    return v >> e;
+#else
+    return v < 0 ? ~(int64_t)(~(uint64_t)v >> e) : (int64_t)((uint64_t)v >> e);
+#endif
+}
+
+/*
+ * x * multiplier * 2^(shift - 31), rounded as above; shift in [-31, 30].
+ *
+ * For shift = -e <= 0 and multiplier >= 0 (every multiplier cnnc makes)
+ * the two roundings fold into one floor: with t = x*multiplier + 2^30,
+ * srdhm gives y = floor(t / 2^31), and rounding_div_pot(y, e) is
+ * floor((y + 2^(e-1) - [y < 0]) / 2^e), which (the added term being an
+ * integer) is floor((t - [t < 0] 2^31 + 2^(30+e)) / 2^(31+e)).  [t < 0] may
+ * be read as [x < 0]: they differ only when t = 0, where both give 0.  With
+ * a = x*multiplier +- 2^30 that is floor((hi(a) + 2^(e-2)) / 2^(e-1)) for
+ * e >= 2 (hi: the upper word, floor(a / 2^32)): one 32x32->64 multiply-add
+ * and word operations, the same bits as the two steps (tests/quant/
+ * check_quant.py checks them against Python's integers).
+ */
 static inline int32_t cnn_q_mul_by_multiplier(int32_t x, int32_t multiplier, int shift)
 {
-    int left = shift > 0 ? shift : 0;
-    int right = shift > 0 ? 0 : -shift;
-    if (left > 0) {
-        int64_t y = (int64_t)x * ((int64_t)1 << left);
-        x = y > INT32_MAX ? INT32_MAX : y < INT32_MIN ? INT32_MIN : (int32_t)y;
+    int64_t a;
+    if (shift > 0) {    /* x * 2^shift, saturated: it fits iff -lim <= x < lim */
+        const int32_t lim = (int32_t)1 << (31 - shift);
+        x = x >= lim ? INT32_MAX : x < -lim ? INT32_MIN : x * ((int32_t)1 << shift);
+        return cnn_q_srdhm(x, multiplier);
     }
-    return cnn_q_rounding_div_pot(cnn_q_srdhm(x, multiplier), right);
+    if (multiplier < 0)
+        return cnn_q_rounding_div_pot(cnn_q_srdhm(x, multiplier), -shift);
+    if (shift == 0)
+        return (int32_t)cnn_q_floor_shift64((int64_t)x * multiplier + ((int64_t)1 << 30), 31);
+    a = (int64_t)x * multiplier + (x < 0 ? -((int64_t)1 << 30) : ((int64_t)1 << 30));
+    if (shift == -1)
+        return (int32_t)cnn_q_floor_shift64(a + ((int64_t)1 << 31), 32);
+    return cnn_q_floor_shift((int32_t)cnn_q_floor_shift64(a, 32) + ((int32_t)1 << (-shift - 2)),
+                             -shift - 1);
 }
 
 /* An int32 value clamped to [lo, hi] (the fused activation's range) as int8. */

@@ -1,7 +1,8 @@
 /*
  * demo.c - run cnnc's LeNet-5 over a Fashion-MNIST IDX images + labels pair.
  *
- *   demo [--logits FILE] [--passes N] [--min-accuracy A] IMAGES LABELS
+ *   demo [--logits FILE] [--passes N] [--min-accuracy A] [--count N] [--brief] IMAGES LABELS
+ *   demo --write-inputs FILE [--count N] IMAGES
  *
  * IMAGES and LABELS are uncompressed IDX files (as sample-images-idx3-ubyte
  * and sample-labels-idx1-ubyte here, or the gunzipped t10k files).  Each
@@ -18,6 +19,19 @@
  * LENET5_OUTPUT_SIZE per image, no header: the format reference.py writes,
  * so a test can compare the generated C with PyTorch.
  * --min-accuracy A makes the exit status 3 when the accuracy is below A.
+ * --count N uses only the first N images.  --brief prints one line instead:
+ * the accuracy, flash, RAM and time, for `make demo`'s side-by-side table.
+ * --write-inputs FILE writes the network's inputs (pixel / 255.0f, float32
+ * little-endian, LENET5_INPUT_SIZE per image) and stops: the calibration
+ * data of `cnnc --int8 --calibrate=FILE`, scaled exactly as above.
+ *
+ * The same file builds against either header cnnc writes: float32
+ * (lenet5_run takes floats) or int8 (cnnc --int8: lenet5.h defines
+ * LENET5_INPUT_ZERO_POINT, lenet5_run takes int8_t).  For int8, each input
+ * is quantized with lenet5_quantize_input() once, before the timing (the
+ * float build's pixel / 255 is not timed either), and --logits writes the
+ * dequantized outputs (lenet5_dequantize_output), so the two builds' files
+ * compare directly; the prediction is the first largest output either way.
  *
  * Exit status: 0 fine, 1 bad usage or file, 3 accuracy below --min-accuracy.
  *
@@ -38,6 +52,16 @@
 
 #define NUM_CLASSES 10
 #define MAX_PASSES 1000
+
+#ifdef LENET5_INPUT_ZERO_POINT
+#define DEMO_INT8 1
+typedef int8_t value_t;         /* what lenet5_run reads and writes */
+#define DEMO_KIND "int8"
+#else
+#define DEMO_INT8 0
+typedef float value_t;
+#define DEMO_KIND "float32"
+#endif
 
 /* The class names below only make sense for a 10-way output. */
 typedef char lenet5_output_is_10[(LENET5_OUTPUT_SIZE == NUM_CLASSES) ? 1 : -1];
@@ -170,7 +194,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int argmax(const float *v, int n)
+static int argmax(const value_t *v, int n)
 {
     int best = 0, i;
     for (i = 1; i < n; i++)
@@ -197,24 +221,85 @@ static int write_f32le(FILE *f, const float *v, size_t n)
     return 0;
 }
 
+/* The network's input for a pixel: the one scaling, for the runs and for --write-inputs. */
+static float pixel_value(unsigned char pixel)
+{
+    return (float)pixel / 255.0f;
+}
+
+/* --logits: the outputs as float32; an int8 build's dequantized. */
+static int write_logits(FILE *f, const value_t *v, size_t n)
+{
+#if DEMO_INT8
+    size_t i;
+    for (i = 0; i < n; i++) {
+        float x = lenet5_dequantize_output(v[i]);
+        if (write_f32le(f, &x, 1) != 0)
+            return -1;
+    }
+    return 0;
+#else
+    return write_f32le(f, v, n);
+#endif
+}
+
+/* --write-inputs: the first n images as the network's float inputs.  Returns the exit status. */
+static int write_inputs(const char *path, const Idx *images, size_t n)
+{
+    FILE *f;
+    size_t i;
+
+    if ((size_t)images->dims[1] * images->dims[2] != LENET5_INPUT_SIZE) {
+        fprintf(stderr, "demo: images are %" PRIu32 "x%" PRIu32 ", the network wants %d pixels\n",
+                images->dims[1], images->dims[2], LENET5_INPUT_SIZE);
+        return 1;
+    }
+    f = fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "demo: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    for (i = 0; i < n * LENET5_INPUT_SIZE; i++) {
+        float x = pixel_value(images->data[i]);
+        if (write_f32le(f, &x, 1) != 0)
+            break;
+    }
+    if (i < n * LENET5_INPUT_SIZE || fclose(f) != 0) {
+        if (i < n * LENET5_INPUT_SIZE)
+            fclose(f);
+        fprintf(stderr, "demo: %s: write error\n", path);
+        remove(path);
+        return 1;
+    }
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: demo [--logits FILE] [--passes N] [--min-accuracy A] IMAGES LABELS\n"
+            "usage: demo [--logits FILE] [--passes N] [--min-accuracy A] [--count N] [--brief] IMAGES LABELS\n"
+            "       demo --write-inputs FILE [--count N] IMAGES\n"
             "  IMAGES, LABELS  uncompressed IDX files (N x 28 x 28 images, N labels)\n"
-            "  --logits FILE   write float32 little-endian logits, %d per image\n"
+            "  --logits FILE   write float32 little-endian logits, %d per image%s\n"
             "  --passes N      timing passes over all images (default 5; median reported)\n"
-            "  --min-accuracy A  exit with status 3 if the accuracy is below A\n",
-            LENET5_OUTPUT_SIZE);
+            "  --min-accuracy A  exit with status 3 if the accuracy is below A\n"
+            "  --count N       use the first N images only\n"
+            "  --brief         one line: accuracy, flash, RAM, time per image\n"
+            "  --write-inputs FILE  write the inputs (pixel / 255, float32) and stop:\n"
+            "                  calibration data for cnnc --int8 --calibrate=FILE\n",
+            LENET5_OUTPUT_SIZE, DEMO_INT8 ? " (dequantized)" : "");
 }
 
 int main(int argc, char **argv)
 {
     const char *logits_path = NULL, *images_path = NULL, *labels_path = NULL;
-    long passes = 5;
+    const char *inputs_path = NULL;
+    long passes = 5, count = -1;
+    int brief = 0;
     double min_accuracy = -1.0;
     Idx images, labels;
-    float *input = NULL, *logits = NULL;
+    float *input = NULL;
+    value_t *run_input = NULL, *logits = NULL;
     double *pass_us = NULL;
     long confusion[NUM_CLASSES][NUM_CLASSES];
     size_t n, i, correct = 0;
@@ -241,6 +326,17 @@ int main(int argc, char **argv)
                 fprintf(stderr, "demo: --min-accuracy wants a number in 0..1\n");
                 return 1;
             }
+        } else if (strcmp(a, "--count") == 0 && i + 1 < (size_t)argc) {
+            char *end;
+            count = strtol(argv[++i], &end, 10);
+            if (*end || count < 1) {
+                fprintf(stderr, "demo: --count wants a positive integer\n");
+                return 1;
+            }
+        } else if (strcmp(a, "--write-inputs") == 0 && i + 1 < (size_t)argc) {
+            inputs_path = argv[++i];
+        } else if (strcmp(a, "--brief") == 0) {
+            brief = 1;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
@@ -258,26 +354,38 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    if (!images_path || !labels_path) {
+    if (!images_path || (!labels_path && !inputs_path) || (labels_path && inputs_path)) {
         usage(stderr);
         return 1;
     }
 
+    memset(&labels, 0, sizeof labels);
     if (load_idx(images_path, 3, &images) != 0)
         return 1;
+    n = images.dims[0];
+    if (count > 0) {
+        if ((size_t)count > n) {
+            fprintf(stderr, "demo: --count %ld, but %s holds %zu images\n", count, images_path, n);
+            goto out;
+        }
+        n = (size_t)count;
+    }
+    if (inputs_path) {
+        status = write_inputs(inputs_path, &images, n);
+        goto out;
+    }
     if (load_idx(labels_path, 1, &labels) != 0) {
         free(images.file);
         return 1;
     }
-    n = images.dims[0];
     if ((size_t)images.dims[1] * images.dims[2] != LENET5_INPUT_SIZE) {
         fprintf(stderr, "demo: %s: images are %" PRIu32 "x%" PRIu32 ", the network wants %d pixels\n",
                 images_path, images.dims[1], images.dims[2], LENET5_INPUT_SIZE);
         goto out;
     }
-    if (labels.dims[0] != n) {
-        fprintf(stderr, "demo: %s has %" PRIu32 " labels for %zu images in %s\n",
-                labels_path, labels.dims[0], n, images_path);
+    if (labels.dims[0] != images.dims[0]) {
+        fprintf(stderr, "demo: %s has %" PRIu32 " labels for %" PRIu32 " images in %s\n",
+                labels_path, labels.dims[0], images.dims[0], images_path);
         goto out;
     }
     if (n == 0) {
@@ -300,15 +408,26 @@ int main(int argc, char **argv)
         goto out;
     }
     for (i = 0; i < n * LENET5_INPUT_SIZE; i++)
-        input[i] = (float)images.data[i] / 255.0f;
+        input[i] = pixel_value(images.data[i]);
+#if DEMO_INT8
+    run_input = malloc(n * LENET5_INPUT_SIZE * sizeof *run_input);
+    if (!run_input) {
+        fprintf(stderr, "demo: out of memory\n");
+        goto out;
+    }
+    for (i = 0; i < n * LENET5_INPUT_SIZE; i++)
+        run_input[i] = lenet5_quantize_input(input[i]);
+#else
+    run_input = input;
+#endif
 
     /* Timed passes; every pass writes the same logits. */
     for (p = 0; p < passes; p++) {
         double t0 = now_us();
         for (i = 0; i < n; i++)
-            lenet5_run(input + i * LENET5_INPUT_SIZE, logits + i * LENET5_OUTPUT_SIZE);
+            lenet5_run(run_input + i * LENET5_INPUT_SIZE, logits + i * LENET5_OUTPUT_SIZE);
         pass_us[p] = (now_us() - t0) / (double)n;
-        sink += logits[(n - 1) * LENET5_OUTPUT_SIZE];
+        sink += (float)logits[(n - 1) * LENET5_OUTPUT_SIZE];
     }
     qsort(pass_us, (size_t)passes, sizeof *pass_us, cmp_double);
     median = (passes % 2) ? pass_us[passes / 2]
@@ -328,13 +447,20 @@ int main(int argc, char **argv)
             fprintf(stderr, "demo: %s: %s\n", logits_path, strerror(errno));
             goto out;
         }
-        if (write_f32le(f, logits, n * LENET5_OUTPUT_SIZE) != 0 || fclose(f) != 0) {
+        if (write_logits(f, logits, n * LENET5_OUTPUT_SIZE) != 0 || fclose(f) != 0) {
             fprintf(stderr, "demo: %s: write error\n", logits_path);
             goto out;
         }
     }
 
-    printf("lenet5 on %s: %zu images\n", images_path, n);
+    if (brief) {
+        /* One row of `make demo`'s side-by-side table (its header is in the Makefile). */
+        printf("%-8s  %8.4f  %7d + %5d = %7d  %10d  %8.2f\n", DEMO_KIND, accuracy,
+               (int)LENET5_WEIGHT_BYTES, (int)LENET5_CODE_ESTIMATE, (int)LENET5_FLASH_BYTES,
+               (int)LENET5_ARENA_BYTES, median);
+        goto done;
+    }
+    printf("lenet5 (%s) on %s: %zu images\n", DEMO_KIND, images_path, n);
     printf("accuracy: %.4f (%zu/%zu)\n\n", accuracy, correct, n);
     printf("confusion matrix (rows: true class, columns: predicted class)\n");
     printf("%-14s", "");
@@ -349,6 +475,7 @@ int main(int argc, char **argv)
     }
     printf("\ntime: %.2f us per image (median of %ld passes over %zu images; "
            "wall time of a pass / images, CLOCK_MONOTONIC)\n", median, passes, n);
+done:
     (void)sink;
 
     status = (min_accuracy >= 0.0 && accuracy < min_accuracy) ? 3 : 0;
@@ -357,6 +484,9 @@ int main(int argc, char **argv)
 out:
     free(pass_us);
     free(logits);
+#if DEMO_INT8
+    free(run_input);
+#endif
     free(input);
     free(labels.file);
     free(images.file);

@@ -8,6 +8,7 @@ c1.*, c3.*, c5.*, f6.* and 11.* (weight and bias each).
 """
 
 import collections
+import contextlib
 import gzip
 import os
 import struct
@@ -82,9 +83,9 @@ def read_idx(path):
 
 
 def write_idx(path, array):
-    """Write a uint8 ndarray as an uncompressed IDX file."""
+    """Write a uint8 ndarray as an uncompressed IDX file (path, or a binary file object)."""
     a = np.ascontiguousarray(array, dtype=np.uint8)
-    with open(path, "wb") as f:
+    with (open(path, "wb") if isinstance(path, str) else contextlib.nullcontext(path)) as f:
         f.write(bytes([0, 0, 0x08, a.ndim]))
         f.write(struct.pack(">%dI" % a.ndim, *a.shape))
         f.write(a.tobytes())

@@ -10,6 +10,10 @@
  *   mcu_input.h  static const float mcu_input[MCU_INPUT_SIZE] as C99 hex
  *                floats (exact)
  *
+ * With MCU_INT8 (a network compiled with --int8), mcu_net.h also names the
+ * network's MCU_QUANTIZE; the input is quantized with it before the first
+ * run, and the int8 outputs are printed as 32-bit two's complement.
+ *
  * MCU_RUNS (default 1) is how many inferences run; bench/mcu.py builds with
  * 0, 1 and 2.  Output, one line per value after a header line:
  *
@@ -37,7 +41,14 @@
 __attribute__((noinline)) void mcu_mark_begin(void) { __asm__ volatile("" ::: "memory"); }
 __attribute__((noinline)) void mcu_mark_end(void) { __asm__ volatile("" ::: "memory"); }
 
+#ifdef MCU_INT8
+static int8_t input_q[MCU_INPUT_SIZE];
+static int8_t output[MCU_OUTPUT_SIZE];
+#define MCU_INPUT input_q
+#else
 static float output[MCU_OUTPUT_SIZE];
+#define MCU_INPUT mcu_input
+#endif
 
 static void put_hex(char *buf, uint32_t v)
 {
@@ -65,11 +76,19 @@ int main(void)
     char line[48];
     char *p;
 
+#ifdef MCU_INT8
+    /* The int8 network's input, by its own quantize helper; the outputs start
+     * as a pattern the run must overwrite (a test compares them with the host's). */
+    for (unsigned long i = 0; i < MCU_INPUT_SIZE; i++)
+        input_q[i] = MCU_QUANTIZE(mcu_input[i]);
+    memset(output, 0x5a, sizeof output);
+#else
     /* NaN, so an output the network never writes cannot pass as a number. */
     for (unsigned long i = 0; i < MCU_OUTPUT_SIZE; i++) {
         uint32_t nan_bits = 0x7fc00001u;
         memcpy(&output[i], &nan_bits, sizeof nan_bits);
     }
+#endif
 
 #if defined(MCU_SELFTEST_HANG)      /* run_mcu.py selftest: these must fail */
     for (volatile int forever = 1; forever; )
@@ -80,17 +99,21 @@ int main(void)
 
     for (int r = 0; r < MCU_RUNS; r++) {
         mcu_mark_begin();
-        MCU_RUN(mcu_input, output);
+        MCU_RUN(MCU_INPUT, output);
         mcu_mark_end();
     }
 
 #if defined(MCU_SELFTEST_FLIP)
+#ifdef MCU_INT8
+    output[0] = (int8_t)(output[0] ^ 1);
+#else
     {
         uint32_t bits;
         memcpy(&bits, &output[0], sizeof bits);
         bits ^= 1u;
         memcpy(&output[0], &bits, sizeof bits);
     }
+#endif
 #endif
 
     p = line;
@@ -100,8 +123,12 @@ int main(void)
     *p = '\0';
     mcu_puts(line);
     for (unsigned long i = 0; i < MCU_OUTPUT_SIZE; i++) {
+#ifdef MCU_INT8
+        uint32_t bits = (uint32_t)(int32_t)output[i];
+#else
         uint32_t bits;
         memcpy(&bits, &output[i], sizeof bits);
+#endif
         p = put_dec(line, i);
         *p++ = ' ';
         put_hex(p, bits);

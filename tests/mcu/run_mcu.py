@@ -3,7 +3,7 @@
 run_mcu.py - generated networks on Cortex-M cores under QEMU (CTest label "mcu").
 
     run_mcu.py check --cnnc C --arm-gcc GCC --qemu QEMU --cpu m4|m7|m55 --work DIR
-                     [-w W.safetensors | --seed N] [--image IDX] [--timeout S] NET
+                     [-w W.safetensors | --seed N] [--image IDX] [--timeout S] [--int8] NET
     run_mcu.py selftest --cnnc C --arm-gcc GCC --qemu QEMU --work DIR NET
 
 check:    cnnc compiles NET (weights W, or --random-weights=N); tests/mcu/mcu_main.c
@@ -18,6 +18,10 @@ check:    cnnc compiles NET (weights W, or --random-weights=N); tests/mcu/mcu_ma
           (sigmoid, tanh, softmax: newlib's expf/tanhf are not glibc's), which
           must agree within 1e-5 relative; the message says which rule applied
           and how many values were identical anyway.
+--int8:   the same with cnnc --int8, calibrated on random inputs from a fixed
+          seed (mcu_harness.write_calibration); the float input is quantized in
+          the program by <net>_quantize_input, and the int8 outputs must be
+          bit-identical whatever the network (no libm in the int8 code).
 selftest: the check can fail: an image that hangs must time out, one that
           faults must fail, and one whose output has a flipped bit must not
           compare equal; the untouched image must pass.
@@ -42,10 +46,12 @@ def check(args, net, cpu, defines=(), timeout=None):
     out = mh.run_qemu(args.qemu, cpu, elf, timeout or args.timeout)
     target = mh.parse_output(out, net.output_size, mh.CPUS[cpu]["title"])
     exact = not net.uses_libm
-    same, worst, bad = mh.compare(host, target, exact)
+    same, worst, bad = mh.compare(host, target, exact, net.int8)
     n = len(host)
     rule = ("bit-exact" if exact
             else f"within {mh.REL_TOL:g} relative (the network calls libm's expf/tanhf)")
+    if net.int8:
+        rule += " (int8; calibration: " + net.calib_desc + ")"
     if bad:
         raise mh.Failure(f"{mh.CPUS[cpu]['title']} differs from the host ({rule} required):\n  "
                          + "\n  ".join(bad))
@@ -88,11 +94,14 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--image")
     ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--int8", action="store_true",
+                    help="cnnc --int8, calibrated on random inputs (mcu_harness.write_calibration)")
     args = ap.parse_args()
     try:
         mh.need_tool(args.arm_gcc, "arm-none-eabi-gcc")
         mh.need_tool(args.qemu, "qemu-system-arm")
-        net = mh.Network(args.cnnc, args.net, args.work, args.weights, args.seed, args.image)
+        net = mh.Network(args.cnnc, args.net, args.work, args.weights, args.seed, args.image,
+                         int8=args.int8)
         if args.mode == "check":
             print(check(args, net, args.cpu))
         else:

@@ -1,0 +1,830 @@
+/*
+ * conv_s8.c - cnn_conv2d_s8 (every int8 conv, 1-D as H = 1) and
+ * cnn_conv2d_1x1_s8, see cnn_int8.h; the weights come packed by
+ * cnn_conv2d_pack_s8 (cnn_pack_s8.h): blocks of nb = 8, 4, 2 or 1 output
+ * channels; in a block of nb >= 2, each 32-bit word holds two neighbouring
+ * taps of two channels, [w_a[x], w_b[x], w_a[x+1], w_b[x+1]].
+ *
+ * The structure is conv.c's.  The work is cut into tiles of output channels
+ * by output pixels of one row; a tile's int32 sums stay in registers.  Only
+ * the interior of a row, where every tap of every pixel lies inside the
+ * input, goes through a tile; border pixels go through conv_pixel, which
+ * lists their taps once (non-zero modes through the index map).
+ *
+ * On a core with the DSP extension (cnn_internal_s8.h), the tile for
+ * channels-first input with unit dilation along the row is dsp_tile: 2
+ * pixels by 4 channels (2 for a block of 2; a block of 8 in two passes).
+ * For each tap pair, one word load of the input row and two SXTB16 give both
+ * pixels' (x[2p], x[2p+1]) (a PKHBT each: with stride 1 the two pixels share
+ * the load), one weight word and two SXTB16 give two channels' (w[2p],
+ * w[2p+1]), and each SMLAD adds two products: 19 instructions for 16
+ * multiply-adds.  The word loads read up to 3 bytes past the last tap (the
+ * padding tap of an odd kernel width has weight 0); a tile that would read
+ * past the end of the input takes the portable tile instead.
+ *
+ * The inputs are multiplied raw: the packed bias holds -in_zp * sum(w), so a
+ * tap in the zero padding must read in_zp (the real 0) for the fold to stay
+ * exact.  conv_pixel does that for padded columns, and a padded row (one
+ * outside the input, in zero mode) adds in_zp times its weights' sum.
+ * Integer sums modulo 2^32 do not depend on their order, so every tiling,
+ * the DSP path and the reference twin give the same bytes.
+ */
+#include <stddef.h>
+
+#include "cnn_int8.h"
+#include "cnn_internal.h"
+#include "cnn_internal_s8.h"
+#include "cnn_pack_s8.h"
+
+/* Pixels per portable tile for a block of nb channels. */
+#if defined(__x86_64__) || defined(_M_X64) || defined(__aarch64__) || defined(__ARM_NEON)
+#define S8_MR(nb) ((nb) >= 4 ? 4 : 8)
+#else
+#define S8_MR(nb) ((nb) >= 8 ? 1 : (nb) == 4 ? 2 : 4)
+#endif
+#define S8_MR_MAX 8
+
+#if defined(__SANITIZE_ADDRESS__)
+#define S8_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define S8_SANITIZED 1
+#endif
+#endif
+#if defined(__GNUC__) && !defined(S8_SANITIZED)
+#define S8_INLINE static inline __attribute__((always_inline))
+#define S8_UNROLL _Pragma("GCC unroll 8")
+#else
+#define S8_INLINE static inline
+#define S8_UNROLL
+#endif
+
+/* Bytes of one kernel row (kw taps) in a block of nb, and where tap x of the
+ * block's channel n is in it (cnn_conv2d_widx_s8 with r = 0). */
+#define S8_WROW(nb, kw) ((nb) == 1 ? (kw) : (((kw) + 1) & ~1) * (nb))
+#define S8_WIDX(nb, x, n)                                                                    \
+    ((nb) == 1 ? (x) : (((x) >> 1) * ((nb) >> 1) + ((n) >> 1)) * 4 + ((x)&1) * 2 + ((n)&1))
+
+enum { S8_MAX_KH = 32, S8_MAX_KW = 32 };
+
+typedef struct ConvCtx {
+    const CnnQConv2dParams *q;
+    const CnnConv2dParams *p;
+    const int8_t *in;           /* the current group's first input channel */
+    int32_t in_off;             /* its offset in the whole input */
+    int32_t n_in;               /* bytes of the whole input */
+    int32_t cs, rs, es;         /* input strides: channel, row, column */
+    int32_t icg, plane;
+    int32_t xlo, xhi;           /* interior columns */
+} ConvCtx;
+
+/* The kernel rows of one output row: the input row's offset, or -1 for a
+ * zero-padding row (every tap reads in_zp), and the packed weights' offset. */
+typedef struct ConvRows {
+    int32_t n, max_off;
+    int32_t off[S8_MAX_KH], w[S8_MAX_KH];
+} ConvRows;
+
+static inline void conv_list_rows(const ConvCtx *c, ConvRows *rows, int32_t y, int32_t wrow)
+{
+    const CnnConv2dParams *p = c->p;
+    int32_t ky;
+    rows->n = 0;
+    rows->max_off = 0;
+    for (ky = 0; ky < p->kernel_h; ky++) {
+        int32_t r = y * p->stride_h - p->pad_top + ky * p->dilation_h;
+        if (r < 0 || r >= p->in_h)
+            r = p->pad_mode == CNN_PAD_ZEROS ? -1 : cnn_pad_index(r, p->in_h, p->pad_mode);
+        rows->off[rows->n] = r < 0 ? -1 : r * c->rs;
+        if (r >= 0 && r * c->rs > rows->max_off)
+            rows->max_off = r * c->rs;
+        rows->w[rows->n++] = ky * wrow;
+    }
+}
+
+/* Requantize a finished pixel of nb channels (the block's channels h ..
+ * h+nb-1 start at output channel o) into out[n*plane]. */
+S8_INLINE void conv_store(const CnnQConv2dParams *q, int32_t plane, const int32_t *acc,
+                          const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
+                          const int nb)
+{
+    int n;
+    for (n = 0; n < nb; n++)
+        out[n * plane] = cnn_s8_requant(cnn_s8_add_wrap(acc[n], bias[n]), q->mult[o + n],
+                                        q->shift[o + n], q->out_zp, q->act_min, q->act_max);
+}
+
+/* in_zp times the sum of one kernel row's weights over all input channels
+ * of the block (a zero-padding row), per channel. */
+S8_INLINE void conv_pad_row(const ConvCtx *c, const int8_t *CNN_RESTRICT wk, int32_t *sum,
+                            const int nb)
+{
+    const int32_t kw = c->p->kernel_w, wstep = c->p->kernel_h * S8_WROW(nb, kw);
+    int32_t i, kx;
+    int n;
+    for (n = 0; n < nb; n++)
+        sum[n] = 0;
+    for (i = 0; i < c->icg; i++, wk += wstep)
+        for (kx = 0; kx < kw; kx++)
+            for (n = 0; n < nb; n++)
+                sum[n] += wk[S8_WIDX(nb, kx, n)];
+    for (n = 0; n < nb; n++)
+        sum[n] *= c->q->in_zp;
+}
+
+/* The portable micro-kernel: nb channels x mr interior pixels x .. x+mr-1. */
+S8_INLINE void conv_tile(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
+                         const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
+                         int32_t x, const int nb, const int mr)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t cstep = p->stride_w * c->es, dstep = p->dilation_w * c->es;
+    const int32_t kw = p->kernel_w, wstep = p->kernel_h * S8_WROW(nb, kw);
+    const int8_t *col = c->in + (x * p->stride_w - p->pad_left) * c->es;
+    int32_t acc[S8_MR_MAX][CNN_CONV_NR];
+    int32_t t, i, kx;
+    int m, n;
+
+    S8_UNROLL
+    for (m = 0; m < mr; m++)
+        S8_UNROLL
+        for (n = 0; n < nb; n++)
+            acc[m][n] = 0;
+    for (t = 0; t < rows->n; t++) {
+        const int8_t *wk = w + rows->w[t];
+        const int8_t *src;
+        if (rows->off[t] < 0) {
+            int32_t sum[CNN_CONV_NR];
+            conv_pad_row(c, wk, sum, nb);
+            for (m = 0; m < mr; m++)
+                for (n = 0; n < nb; n++)
+                    acc[m][n] += sum[n];
+            continue;
+        }
+        src = col + rows->off[t];
+        for (i = 0; i < c->icg; i++, src += c->cs, wk += wstep)
+            for (kx = 0; kx < kw; kx++) {
+                int32_t v[S8_MR_MAX];
+                S8_UNROLL
+                for (m = 0; m < mr; m++)
+                    v[m] = src[m * cstep + kx * dstep];
+                S8_UNROLL
+                for (m = 0; m < mr; m++)
+                    S8_UNROLL
+                    for (n = 0; n < nb; n++)
+                        acc[m][n] += wk[S8_WIDX(nb, kx, n)] * v[m];
+            }
+    }
+    for (m = 0; m < mr; m++)
+        conv_store(c->q, c->plane, acc[m], bias, o, out + m, nb);
+}
+
+#if CNN_S8_DSP
+/*
+ * The DSP micro-kernel: 2 pixels (x, x+1) by nh = 4 channels (h .. h+3 of
+ * a block of nb = 4 or 8) or nh = 2 (a block of 2), for a channels-first
+ * input with dilation_w == 1.  S1: stride_w == 1 (the pixels share their
+ * input words); KP: the kernel row's tap pairs, 2 or 3 unrolled, 0 any.
+ * One function per (nh, S1, KP), not inlined, so the variants stay small.
+ */
+#define DSP_TILE(NAME, NH, S1, KP)                                                           \
+    static void NAME(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,   \
+                     int32_t nb, int32_t x, int32_t *acc)                                    \
+    {                                                                                        \
+        const CnnConv2dParams *p = c->p;                                                     \
+        const int32_t sw = p->stride_w, kp = KP ? KP : (p->kernel_w + 1) >> 1;               \
+        const int32_t wstep = p->kernel_h * S8_WROW(nb, p->kernel_w) - kp * nb * 2;          \
+        const int32_t cstep = c->cs - 2 * kp, pstep = nb * 2;                                \
+        const int8_t *col = c->in + x * sw - p->pad_left;                                    \
+        int32_t a00 = acc[0], a01 = acc[1], a02 = 0, a03 = 0;                                \
+        int32_t a10 = acc[0], a11 = acc[1], a12 = 0, a13 = 0;                                \
+        int32_t t, i, k;                                                                     \
+        if (NH == 4) {                                                                       \
+            a02 = a12 = acc[2];                                                              \
+            a03 = a13 = acc[3];                                                              \
+        }                                                                                    \
+        for (t = 0; t < rows->n; t++) {                                                      \
+            const int8_t *s, *wp;                                                            \
+            if (rows->off[t] < 0)                                                            \
+                continue; /* in the pad sums */                                              \
+            s = col + rows->off[t];                                                          \
+            wp = w + rows->w[t];                                                             \
+            for (i = 0; i < c->icg; i++, s += cstep, wp += wstep) {                          \
+                S8_UNROLL                                                                    \
+                for (k = 0; k < kp; k++, s += 2, wp += pstep) {                              \
+                    const uint32_t in0 = cnn_s8_ld32(s);                                     \
+                    const int32_t lo = cnn_s8_lo16x2(in0), hi = cnn_s8_hi16x2(in0);          \
+                    const int32_t x0 = cnn_s8_pack_lo(lo, hi);                               \
+                    int32_t x1, wl, wh;                                                      \
+                    uint32_t ww;                                                             \
+                    if (S1) {                                                                \
+                        x1 = cnn_s8_pack_lohi(hi, lo);                                       \
+                    } else {                                                                 \
+                        const uint32_t in1 = cnn_s8_ld32(s + sw);                            \
+                        x1 = cnn_s8_pack_lo(cnn_s8_lo16x2(in1), cnn_s8_hi16x2(in1));         \
+                    }                                                                        \
+                    ww = cnn_s8_ld32(wp);                                                    \
+                    wl = cnn_s8_lo16x2(ww);                                                  \
+                    wh = cnn_s8_hi16x2(ww);                                                  \
+                    a00 = cnn_s8_smlad(wl, x0, a00);                                         \
+                    a10 = cnn_s8_smlad(wl, x1, a10);                                         \
+                    a01 = cnn_s8_smlad(wh, x0, a01);                                         \
+                    a11 = cnn_s8_smlad(wh, x1, a11);                                         \
+                    if (NH == 4) {                                                           \
+                        ww = cnn_s8_ld32(wp + 4);                                            \
+                        wl = cnn_s8_lo16x2(ww);                                              \
+                        wh = cnn_s8_hi16x2(ww);                                              \
+                        a02 = cnn_s8_smlad(wl, x0, a02);                                     \
+                        a12 = cnn_s8_smlad(wl, x1, a12);                                     \
+                        a03 = cnn_s8_smlad(wh, x0, a03);                                     \
+                        a13 = cnn_s8_smlad(wh, x1, a13);                                     \
+                    }                                                                        \
+                }                                                                            \
+            }                                                                                \
+        }                                                                                    \
+        acc[0] = a00, acc[1] = a01, acc[2] = a02, acc[3] = a03;                              \
+        acc[4] = a10, acc[5] = a11, acc[6] = a12, acc[7] = a13;                              \
+    }
+
+DSP_TILE(dsp4_s1_k2, 4, 1, 2)
+DSP_TILE(dsp4_s1_k3, 4, 1, 3)
+DSP_TILE(dsp4_s1_kn, 4, 1, 0)
+DSP_TILE(dsp4_sn_kn, 4, 0, 0)
+DSP_TILE(dsp2_s1_k2, 2, 1, 2)
+DSP_TILE(dsp2_s1_k3, 2, 1, 3)
+DSP_TILE(dsp2_s1_kn, 2, 1, 0)
+DSP_TILE(dsp2_sn_kn, 2, 0, 0)
+
+typedef void DspTileFn(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
+                       int32_t nb, int32_t x, int32_t *acc);
+
+/* The 2 pixels x nb channels of a block, in passes of the chosen tile;
+ * pad_sum: the zero-padding rows' sums per channel. */
+S8_INLINE void dsp_tile(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
+                        const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
+                        int32_t x, const int nb, const int32_t *pad_sum, DspTileFn *fn)
+{
+    const int nh = nb >= 4 ? 4 : 2;
+    int h;
+    for (h = 0; h < nb; h += nh) {
+        int32_t acc[8];
+        int n;
+        for (n = 0; n < nh; n++)
+            acc[n] = pad_sum[h + n];
+        fn(c, rows, w + (h >> 1) * 4, nb, x, acc);
+        conv_store(c->q, c->plane, acc, bias + h, o + h, out + h * c->plane, nh);
+        conv_store(c->q, c->plane, acc + 4, bias + h, o + h, out + h * c->plane + 1, nh);
+    }
+}
+#endif
+
+#if CNN_S8_DSP
+/*
+ * The DSP path of a whole group (cnn_conv2d_s8 on a core with SMLAD): for
+ * each pair of output pixels, the two pixels' taps are gathered once as
+ * int16 pairs (x[2p], x[2p+1]) of each kernel row, the order of the packed
+ * weight words, interleaved pixel by pixel in a small stack buffer (xb[2k]
+ * pixel x, xb[2k+1] pixel x+1; at most S8_XBUF pairs a pixel).  Zero
+ * padding enters the buffer as in_zp, the other modes through the index
+ * map, so border pixels cost no more than interior ones.  Every channel
+ * pair of every block of the group then runs one dot product over the
+ * buffer: per tap pair one LDRD of both pixels, one weight word, two
+ * SXTB16 and four SMLAD (two pixels by two channels), with no
+ * register spills.  An interior row whose words can be loaded directly
+ * (channels first, dilation 1, not past the input's end) is gathered by
+ * word loads; any other by single bytes.
+ */
+enum { S8_XBUF = 192 };
+
+static int32_t s8_pair(int32_t a, int32_t b)
+{
+    return (int32_t)(((uint32_t)a & 0xffffu) | ((uint32_t)b << 16));
+}
+
+/* The tap-pair words of output pixel (y, x) into xb[2k] (stride 2). */
+static void xb_fill(const ConvCtx *c, int32_t y, int32_t x, int32_t *xb)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t zp = c->q->in_zp, zpw = s8_pair(zp, zp);
+    const int32_t kw = p->kernel_w, kp = (kw + 1) >> 1;
+    const int32_t s0 = x * p->stride_w - p->pad_left;
+    const int words = c->es == 1 && p->dilation_w == 1 && s0 >= 0 && s0 + kw <= p->in_w;
+    int32_t i, ky, k, at = 0;
+
+    for (i = 0; i < c->icg; i++)
+        for (ky = 0; ky < p->kernel_h; ky++) {
+            int32_t r = y * p->stride_h - p->pad_top + ky * p->dilation_h;
+            const int8_t *row;
+            if (r < 0 || r >= p->in_h) {
+                if (p->pad_mode == CNN_PAD_ZEROS) {
+                    for (k = 0; k < kp; k++, at += 2)
+                        xb[at] = zpw;
+                    continue;
+                }
+                r = cnn_pad_index(r, p->in_h, p->pad_mode);
+            }
+            row = c->in + i * c->cs + r * c->rs;
+            if (words && c->in_off + i * c->cs + r * c->rs + s0 + 2 * kp + 2 <= c->n_in) {
+                const int8_t *s = row + s0;
+                for (k = 0; k < kp; k++, at += 2, s += 2) {
+                    const uint32_t w = cnn_s8_ld32(s);
+                    xb[at] = cnn_s8_pack_lo(cnn_s8_lo16x2(w), cnn_s8_hi16x2(w));
+                }
+                continue;
+            }
+            for (k = 0; k < kp; k++, at += 2) {
+                int32_t v[2], e;
+                for (e = 0; e < 2; e++) {
+                    const int32_t kx = 2 * k + e;
+                    int32_t col = s0 + kx * p->dilation_w;
+                    if (kx >= kw) {
+                        v[e] = 0;       /* the zero weight's tap */
+                        continue;
+                    }
+                    if (col < 0 || col >= p->in_w) {
+                        if (p->pad_mode == CNN_PAD_ZEROS) {
+                            v[e] = zp;
+                            continue;
+                        }
+                        col = cnn_pad_index(col, p->in_w, p->pad_mode);
+                    }
+                    v[e] = row[col * c->es];
+                }
+                xb[at] = s8_pair(v[0], v[1]);
+            }
+        }
+}
+
+/* Both pixels (y, x) and (y, x+1) into xb[2k], xb[2k+1] when their taps
+ * are all inside the rows and the stride is 1 or 2: one word load gives
+ * both pixels' pair (stride 1: bytes 0,1 and 1,2; stride 2: 0,1 and 2,3).
+ * Returns 0 (nothing written) when that does not apply. */
+static int xb_fill2(const ConvCtx *c, int32_t y, int32_t x, int32_t *xb)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t zpw = s8_pair(c->q->in_zp, c->q->in_zp);
+    const int32_t kw = p->kernel_w, kp = (kw + 1) >> 1, sw = p->stride_w;
+    const int32_t s0 = x * sw - p->pad_left;
+    int32_t i, ky, k;
+
+    if (c->es != 1 || p->dilation_w != 1 || sw > 2 || s0 < 0 || s0 + sw + kw > p->in_w)
+        return 0;
+    /* the last word of the last row read stays inside the input */
+    if (c->in_off + (c->icg - 1) * c->cs + (p->in_h - 1) * c->rs + s0 + 2 * kp + 2 > c->n_in)
+        return 0;
+    for (i = 0; i < c->icg; i++) {
+        const int8_t *plane = c->in + i * c->cs + s0;
+        for (ky = 0; ky < p->kernel_h; ky++) {
+            int32_t r = y * p->stride_h - p->pad_top + ky * p->dilation_h;
+            const int8_t *s;
+            if (r < 0 || r >= p->in_h) {
+                if (p->pad_mode == CNN_PAD_ZEROS) {
+                    for (k = 0; k < kp; k++, xb += 2)
+                        xb[0] = xb[1] = zpw;
+                    continue;
+                }
+                r = cnn_pad_index(r, p->in_h, p->pad_mode);
+            }
+            s = plane + r * c->rs;
+            if (sw == 1)
+                for (k = 0; k < kp; k++, xb += 2, s += 2) {
+                    const uint32_t w = cnn_s8_ld32(s);
+                    const int32_t lo = cnn_s8_lo16x2(w), hi = cnn_s8_hi16x2(w);
+                    xb[0] = cnn_s8_pack_lo(lo, hi);
+                    xb[1] = cnn_s8_pack_lohi(hi, lo);
+                }
+            else
+                for (k = 0; k < kp; k++, xb += 2, s += 2) {
+                    const uint32_t w = cnn_s8_ld32(s);
+                    const int32_t lo = cnn_s8_lo16x2(w), hi = cnn_s8_hi16x2(w);
+                    xb[0] = cnn_s8_pack_lo(lo, hi);
+                    xb[1] = cnn_s8_pack_hi(lo, hi);
+                }
+        }
+    }
+    return 1;
+}
+
+/* Two pixels (xb interleaved) by two channels whose weight words start at
+ * w, one every STEP bytes (nb * 2: 4, 8 or 16), over n >= 1 tap pairs:
+ * a[0..3] = (x, c0), (x, c1), (x+1, c0), (x+1, c1).  The loop is written
+ * in assembly because the C compiler, short of registers, reloads its
+ * constants from the stack on every pass: here each pair of taps costs one
+ * LDRD of both pixels, one post-incremented weight load, two SXTB16, four
+ * SMLAD and the loop's two instructions (10 for 8 multiply-adds). */
+#define DSP_DOT(NAME, STEP)                                                                  \
+    static void NAME(const int32_t *xb, const int8_t *w, int32_t n, int32_t *a)              \
+    {                                                                                        \
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, x0, x1, ww, wl, wh;                          \
+        __asm__ volatile("1:\n\t"                                                            \
+                         "ldrd %[x0], %[x1], [%[xb]], #8\n\t"                                \
+                         "ldr %[ww], [%[w]], #" #STEP "\n\t"                                 \
+                         "sxtb16 %[wl], %[ww]\n\t"                                           \
+                         "sxtb16 %[wh], %[ww], ror #8\n\t"                                   \
+                         "smlad %[a0], %[wl], %[x0], %[a0]\n\t"                              \
+                         "smlad %[a1], %[wh], %[x0], %[a1]\n\t"                              \
+                         "smlad %[a2], %[wl], %[x1], %[a2]\n\t"                              \
+                         "smlad %[a3], %[wh], %[x1], %[a3]\n\t"                              \
+                         "subs %[n], %[n], #1\n\t"                                           \
+                         "bne 1b\n\t"                                                        \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),       \
+                           [xb] "+r"(xb), [w] "+r"(w), [n] "+r"(n), [x0] "=&r"(x0),          \
+                           [x1] "=&r"(x1), [ww] "=&r"(ww), [wl] "=&r"(wl), [wh] "=&r"(wh)    \
+                         :                                                                   \
+                         : "cc", "memory");                                                  \
+        a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3;                                          \
+    }
+
+DSP_DOT(dsp_dot4, 4)
+DSP_DOT(dsp_dot8, 8)
+DSP_DOT(dsp_dot16, 16)
+
+/* One group's channels ocg from output channel o0, weights w (the group's
+ * packed blocks), every output pixel. */
+static void dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+                      const int32_t *CNN_RESTRICT bias, int32_t o0, int32_t ocg,
+                      int8_t *CNN_RESTRICT out)
+{
+    const CnnConv2dParams *p = c->p;
+    const CnnQConv2dParams *q = c->q;
+    const int32_t kw = p->kernel_w, kp = (kw + 1) >> 1;
+    const int32_t n = c->icg * p->kernel_h * kp;      /* tap pairs a pixel */
+    const int32_t plane = c->plane;
+    int32_t xb[2 * S8_XBUF];
+    int32_t y, x, j, r, k;
+    int nb;
+
+    for (y = 0; y < p->out_h; y++)
+        for (x = 0; x < p->out_w; x += 2) {
+            const int two = x + 1 < p->out_w;
+            const int8_t *wb = w;
+            int32_t at = y * p->out_w + x;
+            if (two && xb_fill2(c, y, x, xb)) {
+                /* both pixels in one pass */
+            } else if (two) {
+                xb_fill(c, y, x, xb);
+                xb_fill(c, y, x + 1, xb + 1);
+            } else {
+                xb_fill(c, y, x, xb);
+                for (k = 0; k < n; k++)
+                    xb[2 * k + 1] = xb[2 * k];
+            }
+            for (j = 0; j < ocg; j += nb) {
+                const int32_t o = o0 + j;
+                nb = cnn_conv_block_width(ocg - j);
+                if (nb >= 2) {
+                    int32_t h;
+                    for (h = 0; h < nb; h += 2) {
+                        int32_t a[4], acc[2];
+                        (nb == 8 ? dsp_dot16 : nb == 4 ? dsp_dot8 : dsp_dot4)(xb, wb + h * 2, n, a);
+                        acc[0] = a[0], acc[1] = a[1];
+                        conv_store(q, plane, acc, bias + j + h, o + h, out + (o + h) * plane + at,
+                                   2);
+                        if (two) {
+                            acc[0] = a[2], acc[1] = a[3];
+                            conv_store(q, plane, acc, bias + j + h, o + h,
+                                       out + (o + h) * plane + at + 1, 2);
+                        }
+                    }
+                    wb += c->icg * p->kernel_h * kp * 2 * nb;
+                } else {
+                    /* one channel: PyTorch's layout, kw bytes a kernel row */
+                    int32_t a0 = 0, a1 = 0;
+                    for (r = 0; r < c->icg * p->kernel_h; r++)
+                        for (k = 0; k < kp; k++) {
+                            const int32_t w0 = wb[r * kw + 2 * k];
+                            const int32_t w1 = 2 * k + 1 < kw ? wb[r * kw + 2 * k + 1] : 0;
+                            const int32_t wp = s8_pair(w0, w1);
+                            a0 = cnn_s8_smlad(wp, xb[2 * (r * kp + k)], a0);
+                            a1 = cnn_s8_smlad(wp, xb[2 * (r * kp + k) + 1], a1);
+                        }
+                    conv_store(q, plane, &a0, bias + j, o, out + o * plane + at, 1);
+                    if (two)
+                        conv_store(q, plane, &a1, bias + j, o, out + o * plane + at + 1, 1);
+                    wb += c->icg * p->kernel_h * kw;
+                }
+            }
+        }
+}
+#endif
+
+/* One pixel anywhere in the row: its columns are listed once (-1: zero
+ * padding, reads in_zp), then every (ky, i) runs over the list. */
+S8_INLINE void conv_pixel(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
+                          const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
+                          int32_t x, const int nb)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t zp = c->q->in_zp, kw = p->kernel_w, wstep = p->kernel_h * S8_WROW(nb, kw);
+    int32_t tcol[S8_MAX_KW];
+    int32_t acc[CNN_CONV_NR];
+    int32_t t, i, kx;
+    int n;
+
+    for (kx = 0; kx < kw; kx++) {
+        int32_t s = x * p->stride_w - p->pad_left + kx * p->dilation_w;
+        if (s < 0 || s >= p->in_w)
+            s = p->pad_mode == CNN_PAD_ZEROS ? -1 : cnn_pad_index(s, p->in_w, p->pad_mode);
+        tcol[kx] = s < 0 ? -1 : s * c->es;
+    }
+    for (n = 0; n < nb; n++)
+        acc[n] = 0;
+    for (t = 0; t < rows->n; t++) {
+        const int8_t *row = c->in + (rows->off[t] < 0 ? 0 : rows->off[t]);
+        const int8_t *wk = w + rows->w[t];
+        for (i = 0; i < c->icg; i++, row += c->cs, wk += wstep)
+            for (kx = 0; kx < kw; kx++) {
+                const int32_t v = rows->off[t] < 0 || tcol[kx] < 0 ? zp : row[tcol[kx]];
+                for (n = 0; n < nb; n++)
+                    acc[n] += wk[S8_WIDX(nb, kx, n)] * v;
+            }
+    }
+    conv_store(c->q, c->plane, acc, bias, o, out, nb);
+}
+
+/* A pixel of a kernel wider or taller than 32: each tap checked in the loop. */
+static void conv_pixel_wide(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+                            const int32_t *CNN_RESTRICT bias, int32_t o,
+                            int8_t *CNN_RESTRICT out, int32_t y, int32_t x, int nb)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t zp = c->q->in_zp, kw = p->kernel_w, wrow = S8_WROW(nb, kw);
+    int32_t acc[CNN_CONV_NR];
+    int32_t ky, i, kx;
+    int n;
+
+    for (n = 0; n < nb; n++)
+        acc[n] = 0;
+    for (ky = 0; ky < p->kernel_h; ky++) {
+        int32_t r = y * p->stride_h - p->pad_top + ky * p->dilation_h;
+        if (r < 0 || r >= p->in_h)
+            r = p->pad_mode == CNN_PAD_ZEROS ? -1 : cnn_pad_index(r, p->in_h, p->pad_mode);
+        for (i = 0; i < c->icg; i++)
+            for (kx = 0; kx < kw; kx++) {
+                int32_t s = x * p->stride_w - p->pad_left + kx * p->dilation_w;
+                int32_t v;
+                const int8_t *wk = w + (i * p->kernel_h + ky) * wrow;
+                if (s < 0 || s >= p->in_w)
+                    s = p->pad_mode == CNN_PAD_ZEROS ? -1
+                                                     : cnn_pad_index(s, p->in_w, p->pad_mode);
+                v = r < 0 || s < 0 ? zp : c->in[i * c->cs + r * c->rs + s * c->es];
+                for (n = 0; n < nb; n++)
+                    acc[n] += wk[S8_WIDX(nb, kx, n)] * v;
+            }
+    }
+    conv_store(c->q, c->plane, acc, bias, o, out, nb);
+}
+
+/* Every row of one block of nb channels starting at output channel o. */
+S8_INLINE void conv_rows(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+                         const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
+                         const int nb)
+{
+    const CnnConv2dParams *p = c->p;
+    const int mr = S8_MR(nb);
+    const int32_t wrow = S8_WROW(nb, p->kernel_w);
+    int32_t y, x, x1;
+#if CNN_S8_DSP
+    const int dsp = nb >= 2 && !p->in_hwc && p->dilation_w == 1;
+    const int32_t kp = (p->kernel_w + 1) >> 1;
+    DspTileFn *fn = p->stride_w != 1 ? (nb >= 4 ? dsp4_sn_kn : dsp2_sn_kn)
+                    : kp == 2        ? (nb >= 4 ? dsp4_s1_k2 : dsp2_s1_k2)
+                    : kp == 3        ? (nb >= 4 ? dsp4_s1_k3 : dsp2_s1_k3)
+                                     : (nb >= 4 ? dsp4_s1_kn : dsp2_s1_kn);
+    /* bytes a DSP tile reads past its rows' starts: the last channel's
+     * row, the second pixel, the last word of the padded taps */
+    const int32_t reach = (c->icg - 1) * c->cs + p->stride_w + ((p->kernel_w + 1) & ~1) + 2;
+#endif
+
+    for (y = 0; y < p->out_h; y++) {
+        int8_t *orow = out + y * p->out_w;
+        ConvRows rows;
+        if (p->kernel_w > S8_MAX_KW || p->kernel_h > S8_MAX_KH) {
+            for (x = 0; x < p->out_w; x++)
+                conv_pixel_wide(c, w, bias, o, orow + x, y, x, nb);
+            continue;
+        }
+        conv_list_rows(c, &rows, y, wrow);
+#if CNN_S8_DSP
+        if (dsp) {
+            int32_t pad_sum[CNN_CONV_NR + 2] = { 0 };
+            int32_t t;
+            for (t = 0; t < rows.n; t++)
+                if (rows.off[t] < 0) {
+                    int32_t sum[CNN_CONV_NR];
+                    int n;
+                    conv_pad_row(c, w + rows.w[t], sum, nb);
+                    for (n = 0; n < nb; n++)
+                        pad_sum[n] += sum[n];
+                }
+            x1 = c->xlo + (c->xhi - c->xlo) / 2 * 2;
+            for (x = 0; x < p->out_w; x++) {
+                if (x == c->xlo)
+                    for (; x < x1; x += 2) {
+                        const int32_t last = c->in_off + x * p->stride_w - p->pad_left +
+                                             rows.max_off + reach;
+                        if (last < c->n_in) {
+                            dsp_tile(c, &rows, w, bias, o, orow + x, x, nb, pad_sum, fn);
+                        } else {
+                            conv_pixel(c, &rows, w, bias, o, orow + x, x, nb);
+                            conv_pixel(c, &rows, w, bias, o, orow + x + 1, x + 1, nb);
+                        }
+                    }
+                if (x < p->out_w)
+                    conv_pixel(c, &rows, w, bias, o, orow + x, x, nb);
+            }
+            continue;
+        }
+#endif
+        x1 = c->xlo + (c->xhi - c->xlo) / mr * mr;
+        for (x = 0; x < p->out_w; x++) {
+            if (x == c->xlo)
+                for (; x < x1; x += mr)
+                    conv_tile(c, &rows, w, bias, o, orow + x, x, nb, mr);
+            if (x < p->out_w)
+                conv_pixel(c, &rows, w, bias, o, orow + x, x, nb);
+        }
+    }
+}
+
+static void conv_rows8(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+                       const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out)
+{
+    conv_rows(c, w, bias, o, out, 8);
+}
+static void conv_rows4(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+                       const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out)
+{
+    conv_rows(c, w, bias, o, out, 4);
+}
+static void conv_rows2(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+                       const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out)
+{
+    conv_rows(c, w, bias, o, out, 2);
+}
+static void conv_rows1(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+                       const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out)
+{
+    conv_rows(c, w, bias, o, out, 1);
+}
+
+void cnn_conv2d_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
+                   const int8_t *CNN_RESTRICT w_packed, const int32_t *CNN_RESTRICT bias_packed,
+                   int8_t *CNN_RESTRICT out)
+{
+    const CnnConv2dParams *p = &q->g;
+    const int32_t ocg = p->out_c / p->groups;
+    const int32_t kh = p->kernel_h, kw = p->kernel_w;
+    int32_t g, j, lo0, hi0, lo1, hi1;
+    const int8_t *w = w_packed;
+    int nb;
+    ConvCtx c;
+
+    c.q = q;
+    c.p = p;
+    c.cs = p->in_hwc ? 1 : p->in_h * p->in_w;
+    c.rs = p->in_hwc ? p->in_w * p->in_c : p->in_w;
+    c.es = p->in_hwc ? p->in_c : 1;
+    c.icg = p->in_c / p->groups;
+    c.plane = p->out_h * p->out_w;
+    c.n_in = p->in_c * p->in_h * p->in_w;
+    cnn_valid_range(-p->pad_left, p->stride_w, p->out_w, p->in_w, &lo0, &hi0);
+    cnn_valid_range((kw - 1) * p->dilation_w - p->pad_left, p->stride_w, p->out_w, p->in_w,
+                    &lo1, &hi1);
+    c.xlo = lo0 > lo1 ? lo0 : lo1;
+    c.xhi = hi0 < hi1 ? hi0 : hi1;
+    if (c.xhi < c.xlo)
+        c.xhi = c.xlo;
+
+    for (g = 0; g < p->groups; g++) {
+        c.in_off = g * c.icg * c.cs;
+        c.in = in + c.in_off;
+#if CNN_S8_DSP
+        if (ocg >= 2 && c.icg * kh * ((kw + 1) >> 1) <= S8_XBUF) {
+            dsp_group(&c, w, bias_packed + g * ocg, g * ocg, ocg, out);
+            w += (ocg & ~1) * c.icg * kh * ((kw + 1) & ~1) + (ocg & 1) * c.icg * kh * kw;
+            continue;
+        }
+#endif
+        for (j = 0; j < ocg; j += nb) {
+            const int32_t o = g * ocg + j;
+            nb = cnn_conv_block_width(ocg - j);
+            (nb == 8 ? conv_rows8 : nb == 4 ? conv_rows4 : nb == 2 ? conv_rows2 : conv_rows1)(
+                &c, w, bias_packed + o, o, out + o * c.plane);
+            w += c.icg * kh * S8_WROW(nb, kw);
+        }
+    }
+}
+
+/*
+ * 1x1, stride 1, no padding, groups 1, channels first: a GEMM of the
+ * [out_c][in_c] weights by the [in_c][plane] input, the whole plane one
+ * row.  The packed layout pairs input channels 2q and 2q+1.  The DSP tile
+ * (4 pixels x 2 channels) loads a word of 4 pixels from each of the two
+ * channels: SXTB16 and PKHBT/PKHTB turn them into the 4 pixels' (x[2q],
+ * x[2q+1]) pairs, each met by two channels' weights in two SMLAD.
+ */
+S8_INLINE void pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
+                        const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
+                        int32_t o, int8_t *CNN_RESTRICT out, const int nb)
+{
+    const int32_t plane = q->g.out_h * q->g.out_w, in_c = q->g.in_c;
+    const int mr = S8_MR(nb);
+    int32_t x = 0, i;
+    int m, n;
+
+#if CNN_S8_DSP
+    if (nb >= 2) {
+        const int32_t pairs = (in_c + 1) >> 1;
+        int h;
+        for (; x + 4 <= plane; x += 4)
+            for (h = 0; h < nb; h += 2) {
+                int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+                const int8_t *s = in + x;
+                const int8_t *wp = w + (h >> 1) * 4;
+                int32_t k;
+                for (k = 0; k < pairs; k++, s += 2 * plane, wp += nb * 2) {
+                    const uint32_t r0 = cnn_s8_ld32(s);
+                    const uint32_t r1 = 2 * k + 1 < in_c ? cnn_s8_ld32(s + plane) : r0;
+                    const uint32_t l0 = (uint32_t)cnn_s8_lo16x2(r0), h0 = (uint32_t)cnn_s8_hi16x2(r0);
+                    const uint32_t l1 = (uint32_t)cnn_s8_lo16x2(r1), h1 = (uint32_t)cnn_s8_hi16x2(r1);
+                    const int32_t p0 = cnn_s8_pack_lo((int32_t)l0, (int32_t)l1);
+                    const int32_t p2 = cnn_s8_pack_hi((int32_t)l0, (int32_t)l1);
+                    const int32_t p1 = cnn_s8_pack_lo((int32_t)h0, (int32_t)h1);
+                    const int32_t p3 = cnn_s8_pack_hi((int32_t)h0, (int32_t)h1);
+                    const uint32_t ww = cnn_s8_ld32(wp);
+                    const int32_t wl = cnn_s8_lo16x2(ww), wh = cnn_s8_hi16x2(ww);
+                    a0 = cnn_s8_smlad(wl, p0, a0);
+                    a1 = cnn_s8_smlad(wl, p1, a1);
+                    a2 = cnn_s8_smlad(wl, p2, a2);
+                    a3 = cnn_s8_smlad(wl, p3, a3);
+                    b0 = cnn_s8_smlad(wh, p0, b0);
+                    b1 = cnn_s8_smlad(wh, p1, b1);
+                    b2 = cnn_s8_smlad(wh, p2, b2);
+                    b3 = cnn_s8_smlad(wh, p3, b3);
+                }
+                {
+                    int32_t acc[4][2];
+                    acc[0][0] = a0, acc[1][0] = a1, acc[2][0] = a2, acc[3][0] = a3;
+                    acc[0][1] = b0, acc[1][1] = b1, acc[2][1] = b2, acc[3][1] = b3;
+                    for (m = 0; m < 4; m++)
+                        conv_store(q, plane, acc[m], bias + h, o + h, out + h * plane + x + m, 2);
+                }
+            }
+    }
+#endif
+    for (; x + mr <= plane; x += mr) {
+        int32_t acc[S8_MR_MAX][CNN_CONV_NR];
+        const int8_t *s = in + x;
+        S8_UNROLL
+        for (m = 0; m < mr; m++)
+            S8_UNROLL
+            for (n = 0; n < nb; n++)
+                acc[m][n] = 0;
+        for (i = 0; i < in_c; i++, s += plane) {
+            int32_t v[S8_MR_MAX];
+            S8_UNROLL
+            for (m = 0; m < mr; m++)
+                v[m] = s[m];
+            S8_UNROLL
+            for (m = 0; m < mr; m++)
+                S8_UNROLL
+                for (n = 0; n < nb; n++)
+                    acc[m][n] += w[S8_WIDX(nb, i, n)] * v[m];
+        }
+        for (m = 0; m < mr; m++)
+            conv_store(q, plane, acc[m], bias, o, out + x + m, nb);
+    }
+    for (; x < plane; x++) {
+        int32_t acc[CNN_CONV_NR];
+        for (n = 0; n < nb; n++)
+            acc[n] = 0;
+        for (i = 0; i < in_c; i++)
+            for (n = 0; n < nb; n++)
+                acc[n] += w[S8_WIDX(nb, i, n)] * in[i * plane + x];
+        conv_store(q, plane, acc, bias, o, out + x, nb);
+    }
+}
+
+void cnn_conv2d_1x1_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
+                       const int8_t *CNN_RESTRICT w_packed,
+                       const int32_t *CNN_RESTRICT bias_packed, int8_t *CNN_RESTRICT out)
+{
+    const int32_t plane = q->g.out_h * q->g.out_w, in_c = q->g.in_c;
+    const int8_t *w = w_packed;
+    int32_t o;
+    int nb;
+
+    for (o = 0; o < q->g.out_c; o += nb) {
+        nb = cnn_conv_block_width(q->g.out_c - o);
+        if (nb == 8)
+            pw_block(q, in, w, bias_packed + o, o, out + o * plane, 8);
+        else if (nb == 4)
+            pw_block(q, in, w, bias_packed + o, o, out + o * plane, 4);
+        else if (nb == 2)
+            pw_block(q, in, w, bias_packed + o, o, out + o * plane, 2);
+        else
+            pw_block(q, in, w, bias_packed + o, o, out + o * plane, 1);
+        w += S8_WROW(nb, in_c);
+    }
+}

@@ -1,0 +1,554 @@
+#!/usr/bin/python3
+"""
+check_int8.py - cnnc's int8 code against PyTorch's quantized modules.
+
+    check_int8.py --cnnc CNNC --workdir DIR NET.net [NET.net ...]
+    check_int8.py --cnnc CNNC --workdir DIR --sweep N [--graph-sweep M] [--seed S]
+    check_int8.py --cnnc CNNC --workdir DIR --selftest=scale|zero_point NET.net
+
+For each network:
+
+1. seeded random weights (examples: the float table rebuilt in PyTorch by
+   tests/oracle/shape_oracle.py; sweep: tests/e2e/sweep.py's cases) saved as
+   safetensors, and 48 random calibration inputs saved as .npy;
+2. `cnnc NET -w W --int8 --calibrate=C --table=json`: every tensor's scale
+   and zero point, every step's int8 weights, int32 biases, per-channel
+   weight scales, clamps and tables; each tensor's calibrated min and max
+   must be PyTorch's float model's over the same inputs (to 1e-4);
+3. `cnnc ... -o NAME.c`, compiled with gcc and clang at -std=c99 -Wall
+   -Wextra -Werror -pedantic with the runtime and harness_s8.c;
+4. the same network built from torch.ao.nn.quantized modules with exactly
+   cnnc's scales, zero points, int8 weights and biases (Conv2d and Linear
+   with per-channel qint8 weights, max and min pools on the integers, add,
+   cat and mul through torch.ops.quantized, relu and relu6 as the output clamp,
+   sigmoid/tanh/softmax by dequantize - function - quantize, average pools
+   as PyTorch's float average of the real values rounded half away from
+   zero, TFLite's rule), run in the qnnpack engine on uint8 (q + 128, zero
+   point + 128: the same numbers; onednn, the other engine of this build,
+   reuses a cached conv of the same shape with another one's parameters in a
+   long run);
+5. both run on the same int8 inputs (random inputs quantized with the
+   network's input parameters, and the two extremes).  The generated code
+   is built with a trace hook (-DCNNC_S8_TRACE) that hands over every
+   step's output: each step of PyTorch's model runs on the C's own inputs
+   of that step, and over all steps at least 99% of the elements must be
+   equal and every one within 1 LSB (the two round differently: fixed
+   point against float requantization).  The whole network's outputs,
+   PyTorch's chain against the C's, must be within E2E_MAX_LSB and
+   E2E_EQUAL equal (see there why looser).
+
+--selftest=scale perturbs one scale on PyTorch's side (the first step's
+output scale by 3%), --selftest=zero_point that step's zero point by 1, and
+exits 0 only if the comparison then FAILS: the test can fail.
+
+Exit status 0 on success, 1 on failure, 77 without torch.
+"""
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "oracle"))
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    import torch.ao.nn.quantized as nnq
+    import e2elib
+    import shape_oracle
+except ImportError as e:  # pragma: no cover
+    print(f"check_int8: skipped: {e}", file=sys.stderr)
+    sys.exit(77)
+
+torch.backends.quantized.engine = os.environ.get("CNNC_INT8_ENGINE", "qnnpack")
+CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O1"]
+if os.environ.get("CNNC_E2E_SANITIZE"):     # the sanitizer pass of `make test`
+    CFLAGS += e2elib.SANITIZE
+CALIB_N = 48
+# The whole network, C against PyTorch's own chain of quantized modules.
+# The two chains diverge: PyTorch requantizes in float32, so about one output
+# in 10^5 of a conv lands on the other side of a rounding boundary from the
+# C's 31-bit fixed point (and from the exact real result), and the next
+# layers spread that one step: on vgg_cifar a single such output of its 3rd
+# conv changes 3 of its 10 class scores by 1.  Each step is therefore held to
+# the strict bound (PyTorch's op on the C's own inputs: >= 99% equal, all
+# within 1 LSB), and the whole network to a bound that the divergence stays
+# within.
+STEP_EQUAL = 0.99
+E2E_EQUAL = 0.80
+E2E_MAX_LSB = 2
+INPUTS_N = int(os.environ.get("CNNC_INT8_INPUTS", "6"))
+
+
+class Fail(Exception):
+    pass
+
+
+def run(cmd, what, timeout=600):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise Fail(f"{what} failed (exit {r.returncode}): {' '.join(cmd)}\n{r.stderr[-3000:]}")
+    return r
+
+
+# --- quantized tensors: int8 values as uint8 for PyTorch -------------------
+
+def to_q(ints, scale, zp):
+    """int8 values (an int tensor) -> a quint8 tensor with the same meaning."""
+    return torch._make_per_tensor_quantized_tensor((ints + 128).to(torch.uint8), float(scale),
+                                                   int(zp) + 128)
+
+
+def from_q(t):
+    return t.int_repr().to(torch.int32) - 128
+
+
+def quantize(x, scale, zp):
+    return from_q(torch.quantize_per_tensor(x.float(), float(scale), int(zp) + 128, torch.quint8))
+
+
+def quantize_input(x, scale, zp):
+    """The generated header's NAME_quantize_input, in float32."""
+    v = (x.astype(np.float32) / np.float32(scale)).astype(np.float32)
+    v = np.clip(v, -1000, 1000)
+    r = np.where(v >= 0, np.floor(v + np.float32(0.5)), -np.floor(-v + np.float32(0.5)))
+    return np.clip(r + zp, -128, 127).astype(np.int8)
+
+
+def round_away(y):
+    return torch.where(y >= 0, torch.floor(y + 0.5), -torch.floor(-y + 0.5))
+
+
+PAD = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate",
+       "circular": "circular"}
+FN = {"relu": torch.relu, "relu6": lambda x: torch.clamp(x, 0, 6),
+      "sigmoid": torch.sigmoid, "tanh": torch.tanh}
+
+
+def pad_ints(x, s, value):
+    """x [1][C][H][W] ints; the step's padding by its mode (value for zeros)."""
+    top, bottom, left, right = s["pad"]
+    if top == bottom == left == right == 0:
+        return x
+    mode = PAD[s["pad_mode"]]
+    xf = x.double()
+    if mode == "constant":
+        return F.pad(xf, (left, right, top, bottom), value=float(value)).to(torch.int32)
+    return F.pad(xf, (left, right, top, bottom), mode=mode).to(torch.int32)
+
+
+class QModel:
+    """The int8 network in PyTorch's quantized modules, from cnnc's table."""
+
+    def __init__(self, table, perturb=False):
+        self.t = table
+        q = table["int8"]
+        self.params = {"input": (q["input"]["scale"], q["input"]["zero_point"])}
+        for e in q["tensors"]:
+            if not e.get("fused"):
+                self.params[e["name"]] = (e["scale"], e["zero_point"])
+        self.steps = q["steps"]
+        self.modules = []
+        for k, s in enumerate(self.steps):
+            if perturb and k == 0:
+                sc, zp = self.params[s["output"]]
+                self.params[s["output"]] = (sc * 1.03, zp) if perturb == "scale" else \
+                    (sc, zp + 1 if zp < 127 else zp - 1)
+            self.modules.append(self.build(s))
+
+    def build(self, s):
+        if s["kind"] not in ("conv", "linear"):
+            return None
+        in_s, _ = self.params[s["inputs"][0]]
+        out_s, out_zp = self.params[s["output"]]
+        wsc = torch.tensor(s["weight_scales"], dtype=torch.float64)
+        oc = len(s["weight_scales"])
+        w = torch.tensor(s["weights"], dtype=torch.float32).reshape(oc, -1)
+        bias = torch.tensor(s["biases"], dtype=torch.float64) * in_s * wsc
+        if s["kind"] == "linear":
+            m = nnq.Linear(w.shape[1], oc)
+        else:
+            c, _, _ = s["in"]
+            kh, kw = s["kernel"]
+            w = w.reshape(oc, c // s["groups"], kh, kw)
+            m = nnq.Conv2d(c, oc, (kh, kw), stride=tuple(s["stride"]), padding=0,
+                           dilation=tuple(s["dilation"]), groups=s["groups"])
+        qw = torch.quantize_per_channel(w * wsc.reshape([-1] + [1] * (w.dim() - 1)).float(),
+                                        wsc, torch.zeros(oc, dtype=torch.long), 0, torch.qint8)
+        # The int8 weights exactly: quantize_per_channel of w * scale gives w back.
+        if not torch.equal(qw.int_repr().to(torch.int32), w.to(torch.int32)):
+            raise Fail(f"step {s['first']}: the int8 weights do not survive quantize_per_channel")
+        m.set_weight_bias(qw, bias.float())
+        m.scale = float(out_s)
+        m.zero_point = int(out_zp) + 128
+        return m
+
+    def run(self, x_ints, in_layout):
+        vals = {"input": torch.tensor(x_ints.astype(np.int32))}
+        for s, m in zip(self.steps, self.modules):
+            vals[s["output"]] = self.step(s, m, vals, in_layout)
+        return vals[self.t["int8"]["output_tensor"]]
+
+    def step(self, s, m, vals, in_layout):
+        kind = s["kind"]
+        ins = [vals[n] for n in s["inputs"]]
+        x = ins[0]
+        in_s, in_zp = self.params[s["inputs"][0]]
+        out_s, out_zp = self.params[s["output"]]
+        c, h, w = s["in"]
+        oc, oh, ow = s["out"]
+        if kind == "conv":
+            if s["in_hwc"]:
+                xi = x.reshape(h, w, c).permute(2, 0, 1)
+            else:
+                xi = x.reshape(c, h, w)
+            xi = pad_ints(xi.unsqueeze(0), s, in_zp)
+            y = from_q(m(to_q(xi, in_s, in_zp)))
+            return torch.clamp(y, s["act_min"], s["act_max"]).reshape(-1)
+        if kind == "linear":
+            y = from_q(m(to_q(x.reshape(1, -1), in_s, in_zp)))
+            return torch.clamp(y, s["act_min"], s["act_max"]).reshape(-1)
+        if kind in ("maxpool", "minpool", "avgpool"):
+            xi = x.reshape(1, c, h, w)
+            kh, kw = s["kernel"]
+            top, bottom, left, right = s["pad"]
+            sh, sw = s["stride"]
+            # ceil_mode shows as an output larger than the floor formula's
+            floor_h = (h + top + bottom - s["dilation"][0] * (kh - 1) - 1) // sh + 1
+            floor_w = (w + left + right - s["dilation"][1] * (kw - 1) - 1) // sw + 1
+            ceil = oh > floor_h or ow > floor_w
+            if kind == "avgpool":
+                # PyTorch's float average of the real values (q - zp), rounded
+                # half away from zero as TFLite's average pool (PyTorch's
+                # quantized avg_pool2d rounds ties to even: a 2x2 pool ties
+                # on a quarter of its outputs).
+                y = F.avg_pool2d((xi - in_zp).double(), (kh, kw), (sh, sw), (top, left),
+                                 ceil_mode=ceil, count_include_pad=s["count_include_pad"])
+                return (round_away(y) + in_zp).to(torch.int32).reshape(-1)
+            # On the integers, exactly (QNNPACK's quantized max pool refuses some
+            # windows); min pooling is -max(-q).
+            sign = 1 if kind == "maxpool" else -1
+            y = sign * F.max_pool2d(sign * xi.double(), (kh, kw), (sh, sw), (top, left),
+                                    tuple(s["dilation"]), ceil_mode=ceil).to(torch.int32)
+            return y.reshape(-1)
+        if kind == "global_maxpool":
+            return x.reshape(c, -1).amax(dim=1)
+        if kind == "global_avgpool":
+            y = F.adaptive_avg_pool2d((x.reshape(1, c, 1, -1) - in_zp).double(), 1)
+            return (round_away(y) + in_zp).to(torch.int32).reshape(-1)
+        if kind == "lut":
+            xr = to_q(x, in_s, in_zp).dequantize().double()
+            if "affine_scale" in s:     # an unfolded batchnorm, per channel
+                n = len(s["affine_scale"])
+                y = xr.reshape(n, -1) * torch.tensor(s["affine_scale"], dtype=torch.float64) \
+                    .reshape(n, 1) + torch.tensor(s["affine_shift"], dtype=torch.float64) \
+                    .reshape(n, 1)
+                return quantize(y, out_s, out_zp).reshape(-1)
+            if s["act"] == "leaky_relu":
+                y = torch.where(xr > 0, xr, xr * s["slope"])
+            else:
+                y = FN[s["act"]](xr)
+            return quantize(y, out_s, out_zp)
+        if kind == "softmax":
+            xr = to_q(x, in_s, in_zp).dequantize().double().reshape(c, -1)
+            return quantize(torch.softmax(xr, dim=0), out_s, out_zp).reshape(-1)
+        if kind == "pad":
+            y = pad_ints(x.reshape(1, c, h, w), s, s["pad_value"])
+            return y.reshape(-1)
+        if kind == "copy":
+            return x
+        if kind == "add":
+            qs = [to_q(v, *self.params[n]) for v, n in zip(ins, s["inputs"])]
+            if len(qs) == 2:
+                return from_q(torch.ops.quantized.add(qs[0], qs[1], float(out_s),
+                                                      int(out_zp) + 128))
+            tot = sum(q.dequantize().double() for q in qs)
+            return quantize(tot, out_s, out_zp)
+        if kind == "concat":
+            qs = [to_q(v, *self.params[n]) for v, n in zip(ins, s["inputs"])]
+            return from_q(torch.ops.quantized.cat(qs, dim=0, scale=float(out_s),
+                                                  zero_point=int(out_zp) + 128))
+        if kind == "mul":
+            xq = to_q(x.reshape(oc, -1), in_s, in_zp)
+            g = ins[1].reshape(oc, -1)
+            gq = to_q(g, *self.params[s["inputs"][1]])
+            if g.shape[1] == xq.shape[1]:
+                y = torch.ops.quantized.mul(xq, gq, float(out_s), int(out_zp) + 128)
+                return from_q(y).reshape(-1)
+            y = xq.dequantize().double() * gq.dequantize().double()
+            return quantize(y, out_s, out_zp).reshape(-1)
+        raise Fail(f"unknown step kind {kind}")
+
+
+# --- building and running the C --------------------------------------------
+
+class Runtime:
+    """The runtime, compiled once per compiler into objects."""
+
+    def __init__(self, cnnc, wd, ccs):
+        self.dir = os.path.join(wd, "runtime")
+        run([cnnc, "--emit-runtime", self.dir], "cnnc --emit-runtime")
+        srcs = sorted(f for f in os.listdir(self.dir) if f.endswith(".c"))
+        self.objs = {}
+        for cc in ccs:
+            od = os.path.join(wd, f"rt-{cc}")
+            os.makedirs(od, exist_ok=True)
+            procs = []
+            for f in srcs:
+                o = os.path.join(od, f[:-2] + ".o")
+                procs.append((f, subprocess.Popen(
+                    [cc] + CFLAGS + ["-c", os.path.join(self.dir, f), "-o", o],
+                    stderr=subprocess.PIPE, text=True)))
+                if len(procs) >= 2:
+                    self._wait(cc, procs.pop(0))
+            for p in procs:
+                self._wait(cc, p)
+            self.objs[cc] = [os.path.join(od, f[:-2] + ".o") for f in srcs]
+
+    @staticmethod
+    def _wait(cc, fp):
+        f, p = fp
+        _, err = p.communicate()
+        if p.returncode != 0:
+            raise Fail(f"{cc}: runtime/{f} does not compile:\n{err}")
+
+
+def build_and_run(cc, rt, wd, name, x_bytes, out_size):
+    """Returns the outputs [inputs][out_size] and the trace: per input, a
+    dict step -> that step's output bytes."""
+    exe = os.path.join(wd, f"{name}-{cc}")
+    up = name.upper()
+    run([cc] + CFLAGS + [f'-DNET_HEADER="{name}.h"', f"-DNET_RUN={name}_run",
+                         f"-DNET_IN={up}_INPUT_SIZE", f"-DNET_OUT={up}_OUTPUT_SIZE",
+                         "-DCNNC_S8_TRACE=trace_s8",
+                         "-I", wd, "-I", rt.dir, os.path.join(wd, f"{name}.c"),
+                         os.path.join(HERE, "harness_s8.c")] + rt.objs[cc] + ["-lm", "-o", exe],
+        f"{cc} {name}.c")
+    inp = os.path.join(wd, f"{name}.in")
+    outp, trp = os.path.join(wd, f"{name}-{cc}.out"), os.path.join(wd, f"{name}-{cc}.trace")
+    with open(inp, "wb") as f:
+        f.write(x_bytes)
+    run([exe, inp, outp, trp], f"{name} ({cc})")
+    raw = open(trp, "rb").read()
+    traces, pos, cur = [], 0, None
+    while pos < len(raw):
+        step, n = np.frombuffer(raw, dtype=np.int32, count=2, offset=pos)
+        pos += 8
+        if step == 0 or cur is None:
+            cur = {}
+            traces.append(cur)
+        cur[int(step)] = np.frombuffer(raw, dtype=np.int8, count=int(n), offset=pos)
+        pos += int(n)
+    return np.fromfile(outp, dtype=np.int8).reshape(-1, out_size), traces
+
+
+def compare(y, ref):
+    d = np.abs(y.astype(np.int64) - ref.astype(np.int64))
+    return int((d == 0).sum()), d.size, int(d.max()) if d.size else 0, d
+
+
+def check_net(args, rt, ccs, netfile, model, label, perturb=False):
+    """Returns (ok, message)."""
+    wd = os.path.join(args.workdir, label.replace("/", "_").replace(".net", ""))
+    os.makedirs(wd, exist_ok=True)
+    seed = zlib.crc32(label.encode())
+    wfile = os.path.join(wd, "weights.safetensors")
+    e2elib.save_weights(model, wfile)
+    in_shape = None
+    r = run([args.cnnc, netfile, "--table=json"], "cnnc --table=json")
+    table = json.loads(r.stdout)
+    in_shape, name = table["input"], table["network"]
+    rng = np.random.default_rng(seed)
+    calib = rng.standard_normal((CALIB_N, *in_shape)).astype(np.float32)
+    cfile = os.path.join(wd, "calib.npy")
+    np.save(cfile, calib)
+    common = [args.cnnc, netfile, "-w", wfile, "--int8", "--calibrate=" + cfile]
+    if args.clip:
+        common.append("--calibrate-clip=" + args.clip)
+    table = json.loads(run(common + ["--table=json"], "cnnc --int8 --table=json").stdout)
+    run(common + ["-o", os.path.join(wd, f"{name}.c")], "cnnc --int8 -o")
+
+    q = table["int8"]
+    if not args.selftest:
+        check_ranges(model, table, calib, label)
+    xs = rng.standard_normal((INPUTS_N, *in_shape)).astype(np.float32) * 1.2
+    if table.get("input_layout") in ("hwc", "lc"):
+        xs = np.moveaxis(xs, 1, -1)
+    xq = quantize_input(xs, q["input"]["scale"], q["input"]["zero_point"]).reshape(INPUTS_N, -1)
+    xq = np.concatenate([xq, np.full((1, xq.shape[1]), -128, np.int8),
+                         np.full((1, xq.shape[1]), 127, np.int8)])
+    out_size = int(np.prod(table["output"]))
+    qm = QModel(table, perturb)
+    with torch.no_grad():
+        ref = np.stack([qm.run(x, table.get("input_layout")).numpy() for x in xq])
+    msgs = []
+    for cc in ccs:
+        y, traces = build_and_run(cc, rt, wd, name, xq.tobytes(), out_size)
+        # Step by step: PyTorch's step on the C's own inputs against the C's output.
+        eq = tot = 0
+        per_step = {}
+        for k, x in enumerate(xq):
+            vals = {"input": torch.tensor(x.astype(np.int32))}
+            for i, (s, m) in enumerate(zip(qm.steps, qm.modules)):
+                with torch.no_grad():
+                    want = qm.step(s, m, vals, None).numpy()
+                got = traces[k][i].astype(np.int32)
+                e, n, mx, d = compare(got, want)
+                eq, tot = eq + e, tot + n
+                ps = per_step.setdefault(i, [0, 0])
+                ps[0], ps[1] = ps[0] + n - e, ps[1] + n
+                if mx > 1:
+                    j = int(np.argmax(d))
+                    return False, (f"{label} ({cc}): step {i} ('{s['first']}', {s['kind']}) "
+                                   f"differs by {mx} LSB at element {j} (C {got[j]}, PyTorch "
+                                   f"{want[j]}) on input {k}")
+                vals[s["output"]] = torch.tensor(got)
+        if args.verbose:
+            for i, (bad, n) in sorted(per_step.items()):
+                if bad:
+                    st = qm.steps[i]
+                    print(f"     step {i} '{st['first']}' {st['kind']}: {bad} of {n} differ")
+        # The whole network: PyTorch's own chain against the C's output.
+        e2, n2, mx2, d2 = compare(y, ref)
+        if eq < STEP_EQUAL * tot:
+            return False, (f"{label} ({cc}): only {100 * eq / tot:.2f}% of the step outputs "
+                           f"equal PyTorch's")
+        if mx2 > E2E_MAX_LSB or e2 < E2E_EQUAL * n2:
+            i = np.unravel_index(int(np.argmax(d2)), d2.shape)
+            return False, (f"{label} ({cc}): outputs {100 * e2 / n2:.2f}% equal, largest "
+                           f"difference {mx2} LSB at input {i[0]} element {i[1]} "
+                           f"(C {y[i]}, PyTorch {ref[i]}); steps {100 * eq / tot:.2f}% equal")
+        msgs.append(f"{cc}: outputs {100 * e2 / n2:.2f}% equal (max {mx2} LSB), "
+                    f"steps {100 * eq / tot:.3f}% equal")
+    return True, (f"{label}: {len(q['steps'])} steps, {xq.shape[0]} inputs x {out_size}: "
+                  + "; ".join(msgs))
+
+
+def check_ranges(model, table, calib, label):
+    """The calibration run (compiler/calibrate.c) against PyTorch's float
+    model: every tensor's min and max over the calibration inputs."""
+    clip = table["int8"]["clip"]
+    mods = dict(model.named_modules())
+    seen = {}
+
+    def hook(name):
+        def f(_m, _i, y):
+            seen[name] = y.detach().reshape(-1).float()
+        return f
+    handles = [mods[e["name"]].register_forward_hook(hook(e["name"]))
+               for e in table["int8"]["tensors"] if not e.get("fused") and e["name"] in mods]
+    x = torch.tensor(calib)
+    if table.get("input_layout") in ("hwc", "lc"):    # the file holds what model_run reads
+        shape = table["input"]
+        x = x.reshape(len(calib), *shape[1:], shape[0]).movedim(-1, 1)
+    with torch.no_grad():
+        model(x.reshape(len(calib), *table["input"]))
+    for h in handles:
+        h.remove()
+    for e in table["int8"]["tensors"]:
+        if e["name"] not in seen:
+            continue
+        v = seen[e["name"]]
+        if clip == "minmax":
+            lo, hi = float(v.min()), float(v.max())
+        else:
+            # docs/int8.md: drop floor(n (100 - P) / 100) values at each end
+            # (cnnc samples tensors of more than 2^20 values: not checked)
+            if v.numel() > 1 << 20:
+                continue
+            p = float(clip.split(":")[1])
+            k = int(np.floor(v.numel() * (100.0 - p) / 100.0))
+            srt = torch.sort(v).values
+            lo, hi = float(srt[k]), float(srt[v.numel() - 1 - k])
+        for what, c, t in (("min", e["lo"], lo), ("max", e["hi"], hi)):
+            if abs(c - t) > 1e-4 * max(1.0, abs(t)):
+                raise Fail(f"calibration: tensor '{e['name']}' {what} {c:.9g}, PyTorch's float "
+                           f"model {t:.9g}")
+
+
+def example_model(cnnc, netfile, label):
+    r = run([cnnc, netfile, "--table=json"], "cnnc --table=json")
+    table = json.loads(r.stdout)
+    chk = shape_oracle.Checker()
+    model = shape_oracle.check_table(table, chk, out=io.StringIO())
+    if chk.problems:
+        raise Fail("the shape oracle disagrees with cnnc's table: " + "; ".join(chk.problems))
+    return e2elib.randomize(model, zlib.crc32(label.encode()))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cnnc", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--cc", action="append")
+    ap.add_argument("--sweep", type=int, default=0, help="cases of tests/e2e/sweep.py")
+    ap.add_argument("--graph-sweep", type=int, default=0,
+                    help="cases of tests/e2e/graph_sweep.py (add, concat, mul, identity)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--selftest", choices=["scale", "zero_point"],
+                    help="perturb the first step's output scale by 3%% (or its zero point by "
+                         "1) on PyTorch's side: then every network must FAIL")
+    ap.add_argument("--verbose", action="store_true", help="the steps that differ")
+    ap.add_argument("--clip", help="--calibrate-clip for cnnc (minmax, percentile:P)")
+    ap.add_argument("nets", nargs="*")
+    args = ap.parse_args(argv)
+    ccs = args.cc or ["gcc", "clang"]
+    os.makedirs(args.workdir, exist_ok=True)
+    t0 = time.time()
+    failures = 0
+    try:
+        rt = Runtime(args.cnnc, args.workdir, ccs)
+        cases = []
+        for n in args.nets:
+            label = os.path.relpath(os.path.abspath(n), ROOT)
+            cases.append((n, lambda n=n, label=label: example_model(args.cnnc, n, label), label))
+        if args.sweep:
+            import sweep
+            for i in range(args.sweep):
+                case = sweep.Case(args.seed, i)
+                path = os.path.join(args.workdir, f"sweep-{case.name}.net")
+                with open(path, "w") as f:
+                    f.write(case.text)
+                cases.append((path, lambda case=case: case.model,
+                              f"sweep {args.seed}:{i} {case.ops()}"))
+        if args.graph_sweep:
+            import graph_sweep
+            for i in range(args.graph_sweep):
+                case = graph_sweep.Case(args.seed, i)
+                path = os.path.join(args.workdir, f"graph-{case.name}.net")
+                with open(path, "w") as f:
+                    f.write(case.text)
+                cases.append((path, lambda case=case: case.model,
+                              f"graph sweep {args.seed}:{i} {case.ops()}"))
+        for netfile, make_model, label in cases:
+            try:
+                ok, msg = check_net(args, rt, ccs, netfile, make_model(), label, args.selftest)
+            except Fail as e:
+                ok, msg = False, f"{label}: {e}"
+            except Exception as e:      # a bug of this script, or PyTorch refusing
+                import traceback
+                ok, msg = False, f"{label}: {type(e).__name__}: {e}\n" + traceback.format_exc()
+            if args.selftest:
+                ok = not ok
+                msg = ("selftest: the perturbation was caught: " if ok else
+                       "selftest FAILED: a perturbation still passes: ") + msg
+            print(("ok   " if ok else "FAIL ") + msg, flush=True)
+            failures += not ok
+    except Fail as e:
+        print(f"FAIL {e}")
+        return 1
+    print(f"check_int8: {len(cases) - failures}/{len(cases)} passed ({time.time() - t0:.1f} s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,805 @@
+/*
+ * test_s8.c - the int8 kernels against their reference twins, bit for bit,
+ * on random int8 data and random quantization parameters (CTest:
+ * runtime_s8, label "runtime"; under qemu: runtime_s8_mcu, label "mcu").
+ *
+ *   cnn_conv2d_s8        vs cnn_conv2d_ref_s8: odd sizes, partial tiles and
+ *                        blocks, every padding mode, stride, dilation,
+ *                        groups, depthwise, 1-D, in_hwc, kernels wider than
+ *                        32 (the checked path)
+ *   cnn_conv2d_1x1_s8, cnn_conv2d_whole_s8, cnn_dwconv3x3_s8
+ *                        vs the same, where cnn_conv2d_s8_kind picks them
+ *   cnn_linear_s8        vs cnn_linear_ref_s8
+ *   cnn_add_s8           vs cnn_add_ref_s8 (2 and 3 inputs, in place)
+ *
+ * Zero points include the edges -128 and 127, shifts the extremes (every
+ * output saturated), biases the int32 limits (the accumulator wraps), and
+ * clamps the fused relu/relu6 ranges.  The output buffers are filled with a
+ * canary first, so an unwritten element differs from the reference.
+ *
+ * Every case's fast outputs also go into one FNV-1a hash, printed at the
+ * end: the same program built for a Cortex-M4 (its DSP path) and run under
+ * qemu must print the same hash as the host (tests/runtime/check_s8_mcu.py).
+ *
+ *   test_s8 [SEED [CASES]]      run, print "s8-hash HEX" and a summary
+ *   test_s8 --dump FILE SEED    (host) write a few cases of every kernel with
+ *                               their outputs for check_s8_ref.py, which
+ *                               recomputes them from TFLite's arithmetic
+ *
+ * Built with -DS8_MCU for the Cortex-M images: no stdio, no malloc, output
+ * through mcu_puts (tests/mcu/mcu_io.h).
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "cnn_int8.h"
+#include "cnn_pack_s8.h"
+#include "cnn_shape.h"
+#include "mcu_io.h"
+
+#ifndef S8_MCU
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#endif
+
+/* ---- random numbers, output ---------------------------------------------- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 32);
+}
+
+static int32_t rint_in(int32_t lo, int32_t hi) /* [lo, hi] */
+{
+    return lo + (int32_t)(rnd() % (uint32_t)(hi - lo + 1));
+}
+
+static int8_t rand_s8(void)
+{
+    return (int8_t)((int32_t)(rnd() & 0xff) - 128);
+}
+
+/* A zero point: the edges a quarter of the time. */
+static int32_t rand_zp(void)
+{
+    switch (rnd() % 8) {
+    case 0:
+        return -128;
+    case 1:
+        return 127;
+    default:
+        return rint_in(-128, 127);
+    }
+}
+
+static char *put_int(char *p, long long v)
+{
+    char tmp[24];
+    int n = 0;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    if (v < 0)
+        *p++ = '-';
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    while (n)
+        *p++ = tmp[--n];
+    *p = 0;
+    return p;
+}
+
+static char *put_hex(char *p, uint32_t v)
+{
+    int i;
+    for (i = 7; i >= 0; i--)
+        *p++ = "0123456789abcdef"[(v >> (4 * i)) & 15];
+    *p = 0;
+    return p;
+}
+
+static void say(const char *a, long long n, const char *b)
+{
+    char line[160], *p = line;
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 100)
+        la = 100;
+    if (lb > 50)
+        lb = 50;
+    memcpy(p, a, la);
+    p = put_int(p + la, n);
+    memcpy(p, b, lb);
+    p[lb] = 0;
+    mcu_puts(line);
+}
+
+/* ---- buffers and comparison ---------------------------------------------- */
+
+enum { IN_MAX = 8192, W_MAX = 16384, OUT_MAX = 16384, CH_MAX = 64 };
+
+static int8_t in_buf[IN_MAX], in2_buf[IN_MAX], in3_buf[IN_MAX];
+static int8_t w_buf[W_MAX], wp_buf[W_MAX];
+static int8_t out_fast[OUT_MAX], out_ref[OUT_MAX];
+static int32_t bias_buf[CH_MAX], biasp_buf[CH_MAX], mult_buf[CH_MAX];
+static int8_t shift_buf[CH_MAX];
+
+static uint32_t hash = 2166136261u;
+static long cases, compared, failures;
+
+static void hash_bytes(const int8_t *p, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        hash ^= (uint8_t)p[i];
+        hash *= 16777619u;
+    }
+}
+
+static void canary(int8_t *p, int32_t n, int8_t v)
+{
+    int32_t i;
+    for (i = 0; i < n; i++)
+        p[i] = v;
+}
+
+static void compare(const char *what, const int8_t *fast, const int8_t *ref, int32_t n)
+{
+    int32_t i;
+    hash_bytes(fast, n);
+    for (i = 0; i < n; i++)
+        if (fast[i] != ref[i]) {
+            char msg[128], *p = msg;
+            memcpy(p, "FAIL ", 5);
+            p += 5;
+            memcpy(p, what, strlen(what));
+            p += strlen(what);
+            memcpy(p, ": element ", 10);
+            p = put_int(p + 10, i);
+            memcpy(p, ", fast ", 7);
+            p = put_int(p + 7, fast[i]);
+            memcpy(p, ", reference ", 12);
+            p = put_int(p + 12, ref[i]);
+            memcpy(p, " (case ", 7);
+            p = put_int(p + 7, cases);
+            memcpy(p, ")\n", 3);
+            mcu_puts(msg);
+            failures++;
+            return;
+        }
+    compared += n;
+}
+
+/* Per-channel requantization for a sum of K products of magnitude ~ 2^13:
+ * outputs mostly in range, sometimes all saturated or all zero. */
+static void rand_requant(int32_t n, int32_t k)
+{
+    int32_t o, bits = 0;
+    while ((1 << bits) < k && bits < 30)
+        bits++;
+    for (o = 0; o < n; o++) {
+        mult_buf[o] = (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+        switch (rnd() % 16) {
+        case 0:
+            shift_buf[o] = (int8_t)rint_in(0, 30);     /* saturates */
+            break;
+        case 1:
+            shift_buf[o] = -31;                         /* rounds to 0 */
+            break;
+        default:
+            shift_buf[o] = (int8_t)(-7 - bits / 2 + rint_in(-2, 2));
+        }
+    }
+}
+
+static void rand_bias(int32_t n)
+{
+    int32_t o;
+    int kind = (int)(rnd() % 8);
+    for (o = 0; o < n; o++)
+        bias_buf[o] = kind == 0   ? (rnd() & 1 ? INT32_MAX - rint_in(0, 1000)
+                                               : INT32_MIN + rint_in(0, 1000))
+                      : kind == 1 ? 0
+                                  : rint_in(-100000, 100000);
+}
+
+/* The fused activation's clamp: none, relu or relu6-like, or random. */
+static void rand_clamp(int32_t zp, int32_t *lo, int32_t *hi)
+{
+    switch (rnd() % 4) {
+    case 0:
+        *lo = -128;
+        *hi = 127;
+        break;
+    case 1:
+        *lo = zp;
+        *hi = 127;
+        break;
+    case 2:
+        *lo = zp;
+        *hi = zp + rint_in(0, 127 - zp);
+        break;
+    default:
+        *lo = rint_in(-128, 0);
+        *hi = rint_in(*lo, 127);
+    }
+}
+
+static void fill(int8_t *p, int32_t n)
+{
+    int32_t i;
+    int kind = (int)(rnd() % 8);
+    for (i = 0; i < n; i++)
+        p[i] = kind == 0 ? (rnd() & 1 ? 127 : -128) : rand_s8();
+}
+
+/* ---- conv ------------------------------------------------------------------ */
+
+#ifndef S8_MCU
+static FILE *dump;
+static void dump_arr8(const char *name, const int8_t *p, int32_t n)
+{
+    int32_t i;
+    fprintf(dump, "%s %ld", name, (long)n);
+    for (i = 0; i < n; i++)
+        fprintf(dump, " %d", p[i]);
+    fputc('\n', dump);
+}
+static void dump_arr32(const char *name, const int32_t *p, int32_t n)
+{
+    int32_t i;
+    fprintf(dump, "%s %ld", name, (long)n);
+    for (i = 0; i < n; i++)
+        fprintf(dump, " %ld", (long)p[i]);
+    fputc('\n', dump);
+}
+static void dump_shift(int32_t n)
+{
+    int32_t i;
+    fprintf(dump, "shift %ld", (long)n);
+    for (i = 0; i < n; i++)
+        fprintf(dump, " %d", shift_buf[i]);
+    fputc('\n', dump);
+}
+#define DUMP(...) (dump ? (void)fprintf(dump, __VA_ARGS__) : (void)0)
+#else
+#define DUMP(...) ((void)0)
+#endif
+
+/* shape: 0 any, 1 pointwise, 2 whole window, 3 depthwise 3x3, 4 wide kernel */
+static int conv_case(int shape)
+{
+    CnnQConv2dParams q;
+    CnnConv2dParams *g = &q.g;
+    int32_t icg, ocg, k_n, n_in, n_out, n_w, plane;
+    int one_d = shape != 4 && rnd() % 6 == 0;
+    CnnConvS8Kind kind;
+
+    memset(&q, 0, sizeof q);
+    g->groups = shape == 3 ? rint_in(1, 12) : rnd() % 4 == 0 ? rint_in(1, 4) : 1;
+    icg = shape == 3 ? 1 : rint_in(1, g->groups > 1 ? 4 : 9);
+    ocg = shape == 3 ? 1 : rint_in(1, g->groups > 1 ? 6 : 19);
+    if (rnd() % 5 == 0 && shape != 3) {         /* depthwise with a multiplier */
+        g->groups = rint_in(2, 9);
+        icg = 1;
+        ocg = rint_in(1, 3);
+    }
+    g->in_c = icg * g->groups;
+    g->out_c = ocg * g->groups;
+    g->in_h = one_d ? 1 : rint_in(1, 13);
+    g->in_w = rint_in(1, shape == 4 ? 48 : 17);
+    g->kernel_h = one_d ? 1 : rint_in(1, 5);
+    g->kernel_w = rint_in(1, 5);
+    g->stride_h = one_d ? 1 : rint_in(1, 3);
+    g->stride_w = rint_in(1, 3);
+    g->dilation_h = one_d ? 1 : rint_in(1, 2);
+    g->dilation_w = rint_in(1, 2);
+    g->pad_mode = (CnnPadMode)(rnd() % 4);
+    g->in_hwc = rnd() % 5 == 0;
+    if (shape == 1) {
+        g->kernel_h = g->kernel_w = 1;
+        g->stride_h = g->stride_w = 1;
+        g->in_hwc = 0;
+    } else if (shape == 2) {
+        g->kernel_h = g->in_h;
+        g->kernel_w = g->in_w;
+        g->dilation_h = g->dilation_w = 1;
+        g->in_hwc = 0;
+    } else if (shape == 3) {
+        g->in_h = rint_in(1, 13);
+        g->kernel_h = g->kernel_w = 3;
+        g->dilation_h = g->dilation_w = 1;
+        g->pad_mode = CNN_PAD_ZEROS;
+        g->in_hwc = 0;
+    } else if (shape == 4) {
+        g->in_h = 1;
+        g->kernel_h = 1;
+        g->stride_h = g->dilation_h = 1;
+        g->in_w = rint_in(34, 48);
+        g->kernel_w = rint_in(33, g->in_w);
+        g->dilation_w = 1;
+    }
+    /* padding: PyTorch's limits (reflect < size, circular <= size) */
+    {
+        int32_t maxh = g->pad_mode == CNN_PAD_REFLECT ? g->in_h - 1
+                       : g->pad_mode == CNN_PAD_CIRCULAR ? g->in_h
+                                                         : g->kernel_h;
+        int32_t maxw = g->pad_mode == CNN_PAD_REFLECT ? g->in_w - 1
+                       : g->pad_mode == CNN_PAD_CIRCULAR ? g->in_w
+                                                         : g->kernel_w;
+        if (maxh > 3)
+            maxh = 3;
+        if (maxw > 3)
+            maxw = 3;
+        if (shape == 1 || shape == 2 || one_d || rnd() % 4 == 0)
+            maxh = 0;
+        if (shape == 1 || shape == 2 || rnd() % 4 == 0)
+            maxw = 0;
+        if (shape == 4 && maxw > 1)
+            maxw = 1;
+        g->pad_top = rint_in(0, maxh);
+        g->pad_bottom = rint_in(0, maxh);
+        g->pad_left = rint_in(0, maxw);
+        g->pad_right = rint_in(0, maxw);
+    }
+    g->out_h = (int32_t)cnn_out_size(g->in_h, g->kernel_h, g->stride_h, g->pad_top,
+                                     g->pad_bottom, g->dilation_h, 0);
+    g->out_w = (int32_t)cnn_out_size(g->in_w, g->kernel_w, g->stride_w, g->pad_left,
+                                     g->pad_right, g->dilation_w, 0);
+    if (g->out_h < 1 || g->out_w < 1)
+        return 0;               /* does not fit: draw again */
+    k_n = icg * g->kernel_h * g->kernel_w;
+    n_in = g->in_c * g->in_h * g->in_w;
+    plane = g->out_h * g->out_w;
+    n_out = g->out_c * plane;
+    n_w = g->out_c * k_n;
+    if (n_in > IN_MAX || n_out > OUT_MAX || n_w > W_MAX || g->out_c > CH_MAX)
+        return 0;
+    if (cnn_conv2d_packed_bytes_s8(g, CNN_CONV_S8_ANY) > W_MAX ||
+        cnn_conv2d_packed_bytes_s8(g, CNN_CONV_S8_1X1) > W_MAX)
+        return 0;
+
+    kind = cnn_conv2d_s8_kind(g);
+    if ((shape == 1 && kind != CNN_CONV_S8_1X1) || (shape == 2 && kind != CNN_CONV_S8_WHOLE) ||
+        (shape == 3 && kind != CNN_CONV_S8_DW3X3))
+        return 0;
+    cases++;
+    q.in_zp = rand_zp();
+    q.out_zp = rand_zp();
+    rand_clamp(q.out_zp, &q.act_min, &q.act_max);
+    q.mult = mult_buf;
+    q.shift = shift_buf;
+    fill(in_buf, n_in);
+    fill(w_buf, n_w);
+    {
+        int32_t i;          /* symmetric weights: -128 never appears */
+        for (i = 0; i < n_w; i++)
+            w_buf[i] = w_buf[i] == -128 ? -127 : w_buf[i];
+    }
+    rand_bias(g->out_c);
+    rand_requant(g->out_c, k_n);
+
+    canary(out_ref, n_out, 0x5a);
+    cnn_conv2d_ref_s8(&q, in_buf, w_buf, bias_buf, out_ref);
+
+    cnn_conv2d_pack_s8(g, CNN_CONV_S8_ANY, w_buf, wp_buf);
+    cnn_conv2d_pack_bias_s8(g, CNN_CONV_S8_ANY, w_buf, bias_buf, q.in_zp, biasp_buf);
+    canary(out_fast, n_out, (int8_t)0xa5);
+    cnn_conv2d_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
+    compare("cnn_conv2d_s8", out_fast, out_ref, n_out);
+
+    if (kind != CNN_CONV_S8_ANY) {
+        cnn_conv2d_pack_s8(g, kind, w_buf, wp_buf);
+        cnn_conv2d_pack_bias_s8(g, kind, w_buf, bias_buf, q.in_zp, biasp_buf);
+        canary(out_fast, n_out, (int8_t)0xa5);
+        if (kind == CNN_CONV_S8_1X1)
+            cnn_conv2d_1x1_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
+        else if (kind == CNN_CONV_S8_WHOLE)
+            cnn_conv2d_whole_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
+        else
+            cnn_dwconv3x3_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
+        compare(cnn_conv2d_s8_kind_name(kind), out_fast, out_ref, n_out);
+    }
+#ifndef S8_MCU
+    if (dump) {
+        DUMP("case conv\n");
+        DUMP("geom %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %d %ld\n",
+             (long)g->in_c, (long)g->in_h, (long)g->in_w, (long)g->out_c, (long)g->out_h,
+             (long)g->out_w, (long)g->kernel_h, (long)g->kernel_w, (long)g->stride_h,
+             (long)g->stride_w, (long)g->dilation_h, (long)g->dilation_w, (long)g->pad_top,
+             (long)g->pad_bottom, (long)g->pad_left, (long)g->pad_right, (long)g->groups,
+             (int)g->pad_mode, (long)g->in_hwc);
+        DUMP("quant %ld %ld %ld %ld\n", (long)q.in_zp, (long)q.out_zp, (long)q.act_min,
+             (long)q.act_max);
+        dump_arr8("in", in_buf, n_in);
+        dump_arr8("w", w_buf, n_w);
+        dump_arr32("bias", bias_buf, g->out_c);
+        dump_arr32("mult", mult_buf, g->out_c);
+        dump_shift(g->out_c);
+        dump_arr8("out", out_ref, n_out);
+    }
+#endif
+    /* no bias: the reference with NULL, the packed bias from NULL */
+    if (rnd() % 4 == 0) {
+        cnn_conv2d_ref_s8(&q, in_buf, w_buf, NULL, out_ref);
+        cnn_conv2d_pack_s8(g, CNN_CONV_S8_ANY, w_buf, wp_buf);
+        cnn_conv2d_pack_bias_s8(g, CNN_CONV_S8_ANY, w_buf, NULL, q.in_zp, biasp_buf);
+        cnn_conv2d_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
+        compare("cnn_conv2d_s8 (no bias)", out_fast, out_ref, n_out);
+    }
+    return 1;
+}
+
+/* ---- linear ----------------------------------------------------------------- */
+
+static void linear_case(void)
+{
+    CnnQLinearParams p;
+    int32_t n_w;
+
+    p.in_features = rint_in(1, rnd() % 3 == 0 ? 200 : 23);
+    p.out_features = rint_in(1, 40);
+    n_w = p.in_features * p.out_features;
+    if (n_w > W_MAX)
+        return;
+    cases++;
+    p.in_zp = rand_zp();
+    p.out_zp = rand_zp();
+    rand_clamp(p.out_zp, &p.act_min, &p.act_max);
+    p.mult = mult_buf;
+    p.shift = shift_buf;
+    fill(in_buf, p.in_features);
+    fill(w_buf, n_w);
+    rand_bias(p.out_features);
+    rand_requant(p.out_features, p.in_features);
+
+    canary(out_ref, p.out_features, 0x5a);
+    cnn_linear_ref_s8(&p, in_buf, w_buf, bias_buf, out_ref);
+    cnn_linear_pack_s8(p.in_features, p.out_features, w_buf, wp_buf);
+    cnn_linear_pack_bias_s8(p.in_features, p.out_features, w_buf, bias_buf, p.in_zp, biasp_buf);
+    canary(out_fast, p.out_features, (int8_t)0xa5);
+    cnn_linear_s8(&p, in_buf, wp_buf, biasp_buf, out_fast);
+    compare("cnn_linear_s8", out_fast, out_ref, p.out_features);
+#ifndef S8_MCU
+    if (dump) {
+        DUMP("case linear\nquant %ld %ld %ld %ld %ld %ld\n", (long)p.in_features,
+             (long)p.out_features, (long)p.in_zp, (long)p.out_zp, (long)p.act_min,
+             (long)p.act_max);
+        dump_arr8("in", in_buf, p.in_features);
+        dump_arr8("w", w_buf, n_w);
+        dump_arr32("bias", bias_buf, p.out_features);
+        dump_arr32("mult", mult_buf, p.out_features);
+        dump_shift(p.out_features);
+        dump_arr8("out", out_fast, p.out_features);
+    }
+#endif
+}
+
+/* ---- add -------------------------------------------------------------------- */
+
+static void add_case(void)
+{
+    CnnQAddParams p;
+    int32_t zp[3], m[3], k, n = rint_in(1, 300);
+    int8_t sh[3];
+    const int8_t *ins[3];
+
+    cases++;
+    p.nin = rint_in(2, 3);
+    p.left_shift = 20;
+    for (k = 0; k < p.nin; k++) {
+        zp[k] = rand_zp();
+        m[k] = (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+        sh[k] = (int8_t)rint_in(-3, 0);
+    }
+    p.in_zp = zp;
+    p.in_mult = m;
+    p.in_shift = sh;
+    p.out_zp = rand_zp();
+    p.out_mult = (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+    p.out_shift = rint_in(-21, -17);
+    rand_clamp(p.out_zp, &p.act_min, &p.act_max);
+    fill(in_buf, n);
+    fill(in2_buf, n);
+    fill(in3_buf, n);
+    ins[0] = in_buf;
+    ins[1] = rnd() % 8 == 0 ? in_buf : in2_buf;     /* x + x */
+    ins[2] = in3_buf;
+    cnn_add_ref_s8(&p, ins, out_ref, n);
+    cnn_add_s8(&p, ins, out_fast, n);
+    compare("cnn_add_s8", out_fast, out_ref, n);
+    /* in place on the first input */
+    memcpy(out_fast, in_buf, (size_t)n);
+    ins[0] = out_fast;
+    if (ins[1] == in_buf)
+        ins[1] = out_fast;
+    cnn_add_s8(&p, ins, out_fast, n);
+    compare("cnn_add_s8 (in place)", out_fast, out_ref, n);
+#ifndef S8_MCU
+    if (dump) {
+        DUMP("case add\nquant %ld %ld %ld %ld %ld %ld %ld\n", (long)p.nin, (long)p.left_shift,
+             (long)p.out_zp, (long)p.out_mult, (long)p.out_shift, (long)p.act_min,
+             (long)p.act_max);
+        dump_arr32("zp", zp, p.nin);
+        dump_arr32("mult", m, p.nin);
+        {
+            int32_t s32[3];
+            for (k = 0; k < p.nin; k++)
+                s32[k] = sh[k];
+            dump_arr32("shift", s32, p.nin);
+        }
+        dump_arr8("in0", in_buf, n);
+        dump_arr8("in1", ins[1] == out_fast ? in_buf : in2_buf, n);
+        dump_arr8("in2", in3_buf, n);
+        dump_arr8("out", out_ref, n);
+    }
+#endif
+}
+
+#ifndef S8_MCU
+/* ---- the kernels with no fast twin, dumped for check_s8_ref.py ----------- */
+
+static double sigmoid_d(double x, double arg)
+{
+    (void)arg;
+    return 1.0 / (1.0 + exp(-x));
+}
+
+static void dump_others(void)
+{
+    int c;
+    for (c = 0; c < 40; c++) {
+        CnnPool2dParams pp;
+        int32_t n_in, n_out, zp = rand_zp();
+        int ceil_mode = (int)(rnd() % 2);
+        memset(&pp, 0, sizeof pp);
+        pp.channels = rint_in(1, 4);
+        pp.in_h = rint_in(1, 9);
+        pp.in_w = rint_in(1, 9);
+        pp.kernel_h = rint_in(1, 4);
+        pp.kernel_w = rint_in(1, 4);
+        pp.stride_h = rint_in(1, 3);
+        pp.stride_w = rint_in(1, 3);
+        pp.dilation_h = c % 3 == 0 ? 1 : rint_in(1, 2);
+        pp.dilation_w = c % 3 == 0 ? 1 : rint_in(1, 2);
+        pp.pad_top = pp.pad_bottom = rint_in(0, pp.kernel_h / 2);
+        pp.pad_left = pp.pad_right = rint_in(0, pp.kernel_w / 2);
+        pp.count_include_pad = (int32_t)(rnd() % 2);
+        if (c % 3 == 0) {       /* avg: no dilation */
+            pp.dilation_h = pp.dilation_w = 1;
+        }
+        if (c % 5 == 1) {       /* the 2x2 stride-2 max pool's own path */
+            pp.kernel_h = pp.kernel_w = pp.stride_h = pp.stride_w = 2;
+            pp.dilation_h = pp.dilation_w = 1;
+            pp.pad_top = pp.pad_bottom = pp.pad_left = pp.pad_right = 0;
+        }
+        pp.out_h = (int32_t)cnn_out_size(pp.in_h, pp.kernel_h, pp.stride_h, pp.pad_top,
+                                         pp.pad_bottom, pp.dilation_h, ceil_mode);
+        pp.out_w = (int32_t)cnn_out_size(pp.in_w, pp.kernel_w, pp.stride_w, pp.pad_left,
+                                         pp.pad_right, pp.dilation_w, ceil_mode);
+        if (pp.out_h < 1 || pp.out_w < 1)
+            continue;
+        n_in = pp.channels * pp.in_h * pp.in_w;
+        n_out = pp.channels * pp.out_h * pp.out_w;
+        fill(in_buf, n_in);
+        DUMP("case pool\ngeom %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld "
+             "%ld %ld\n",
+             (long)pp.channels, (long)pp.in_h, (long)pp.in_w, (long)pp.out_h, (long)pp.out_w,
+             (long)pp.kernel_h, (long)pp.kernel_w, (long)pp.stride_h, (long)pp.stride_w,
+             (long)pp.dilation_h, (long)pp.dilation_w, (long)pp.pad_top, (long)pp.pad_bottom,
+             (long)pp.pad_left, (long)pp.pad_right, (long)pp.count_include_pad, (long)zp,
+             (long)ceil_mode);
+        dump_arr8("in", in_buf, n_in);
+        cnn_maxpool2d_s8(&pp, in_buf, out_fast);
+        dump_arr8("max", out_fast, n_out);
+        cnn_minpool2d_s8(&pp, in_buf, out_fast);
+        dump_arr8("min", out_fast, n_out);
+        if (c % 3 == 0) {
+            cnn_avgpool2d_s8(&pp, in_buf, out_fast, zp);
+            dump_arr8("avg", out_fast, n_out);
+        }
+        cnn_global_maxpool_s8(in_buf, out_fast, pp.channels, pp.in_h * pp.in_w);
+        dump_arr8("gmax", out_fast, pp.channels);
+        cnn_global_avgpool_s8(in_buf, out_fast, pp.channels, pp.in_h * pp.in_w, zp);
+        dump_arr8("gavg", out_fast, pp.channels);
+    }
+    for (c = 0; c < 20; c++) {      /* concat */
+        CnnQConcatParams p;
+        int32_t sizes[3], zp[3], m[3], k, total = 0;
+        int8_t sh[3];
+        const int8_t *ins[3] = { in_buf, in2_buf, in3_buf };
+        p.nin = rint_in(1, 3);
+        p.out_zp = rand_zp();
+        for (k = 0; k < p.nin; k++) {
+            sizes[k] = rint_in(1, 50);
+            total += sizes[k];
+            if (rnd() % 3 == 0) {   /* the output's parameters: a copy */
+                zp[k] = p.out_zp;
+                m[k] = 1 << 30;
+                sh[k] = 1;
+            } else {
+                zp[k] = rand_zp();
+                m[k] = (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+                sh[k] = (int8_t)rint_in(-2, 2);
+            }
+            fill((int8_t *)ins[k], sizes[k]);
+        }
+        p.sizes = sizes;
+        p.in_zp = zp;
+        p.mult = m;
+        p.shift = sh;
+        cnn_concat_s8(&p, ins, out_fast);
+        DUMP("case concat\nquant %ld %ld\n", (long)p.nin, (long)p.out_zp);
+        {
+            int32_t s32[3];
+            for (k = 0; k < p.nin; k++)
+                s32[k] = sh[k];
+            dump_arr32("zp", zp, p.nin);
+            dump_arr32("mult", m, p.nin);
+            dump_arr32("shift", s32, p.nin);
+        }
+        for (k = 0; k < p.nin; k++)
+            dump_arr8("in", ins[k], sizes[k]);
+        dump_arr8("out", out_fast, total);
+    }
+    for (c = 0; c < 20; c++) {      /* mul */
+        CnnQMulParams p;
+        p.channels = rint_in(1, 6);
+        p.spatial = rint_in(1, 20);
+        p.gate_spatial = rnd() % 2 ? 1 : p.spatial;
+        p.x_zp = rand_zp();
+        p.gate_zp = rand_zp();
+        p.out_zp = rand_zp();
+        p.mult = (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+        p.shift = rint_in(-10, -5);
+        rand_clamp(p.out_zp, &p.act_min, &p.act_max);
+        fill(in_buf, p.channels * p.spatial);
+        fill(in2_buf, p.channels * p.gate_spatial);
+        cnn_mul_s8(&p, in_buf, in2_buf, out_fast);
+        DUMP("case mul\nquant %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld\n", (long)p.channels,
+             (long)p.spatial, (long)p.gate_spatial, (long)p.x_zp, (long)p.gate_zp,
+             (long)p.out_zp, (long)p.mult, (long)p.shift, (long)p.act_min, (long)p.act_max);
+        dump_arr8("x", in_buf, p.channels * p.spatial);
+        dump_arr8("gate", in2_buf, p.channels * p.gate_spatial);
+        dump_arr8("out", out_fast, p.channels * p.spatial);
+    }
+    for (c = 0; c < 10; c++) {      /* sigmoid by table, softmax */
+        int8_t table[256];
+        int32_t exp_table[256], zp = rand_zp(), ch = rint_in(1, 12), sp = rint_in(1, 5);
+        double scale = (double)rint_in(1, 1000) / 4000.0;
+        cnn_lut_s8_fill(table, sigmoid_d, 0.0, scale, zp, 1.0 / 256.0, -128);
+        fill(in_buf, ch * sp);
+        cnn_lut_s8(table, in_buf, out_fast, ch * sp);
+        DUMP("case sigmoid\nquant %.17g %ld\n", scale, (long)zp);
+        dump_arr8("table", table, 256);
+        dump_arr8("in", in_buf, ch * sp);
+        dump_arr8("out", out_fast, ch * sp);
+        cnn_softmax_table_s8(scale, exp_table);
+        cnn_softmax_s8(exp_table, in_buf, out_fast, ch, sp);
+        DUMP("case softmax\nquant %.17g %ld %ld\n", scale, (long)ch, (long)sp);
+        dump_arr32("table", exp_table, 256);
+        dump_arr8("in", in_buf, ch * sp);
+        dump_arr8("out", out_fast, ch * sp);
+    }
+    for (c = 0; c < 20; c++) {      /* pad */
+        CnnQPadParams p;
+        int32_t oh, ow;
+        memset(&p, 0, sizeof p);
+        p.g.channels = rint_in(1, 3);
+        p.g.in_h = rint_in(1, 6);
+        p.g.in_w = rint_in(1, 6);
+        p.g.mode = (CnnPadMode)(rnd() % 4);
+        p.g.pad_top = rint_in(0, p.g.mode == CNN_PAD_REFLECT ? p.g.in_h - 1 : 3);
+        p.g.pad_bottom = rint_in(0, p.g.mode == CNN_PAD_REFLECT ? p.g.in_h - 1 : 3);
+        p.g.pad_left = rint_in(0, p.g.mode == CNN_PAD_REFLECT ? p.g.in_w - 1 : 3);
+        p.g.pad_right = rint_in(0, p.g.mode == CNN_PAD_REFLECT ? p.g.in_w - 1 : 3);
+        if (p.g.mode == CNN_PAD_CIRCULAR) {
+            p.g.pad_top = p.g.pad_top > p.g.in_h ? p.g.in_h : p.g.pad_top;
+            p.g.pad_bottom = p.g.pad_bottom > p.g.in_h ? p.g.in_h : p.g.pad_bottom;
+            p.g.pad_left = p.g.pad_left > p.g.in_w ? p.g.in_w : p.g.pad_left;
+            p.g.pad_right = p.g.pad_right > p.g.in_w ? p.g.in_w : p.g.pad_right;
+        }
+        p.value = rand_s8();
+        oh = p.g.in_h + p.g.pad_top + p.g.pad_bottom;
+        ow = p.g.in_w + p.g.pad_left + p.g.pad_right;
+        fill(in_buf, p.g.channels * p.g.in_h * p.g.in_w);
+        cnn_pad2d_s8(&p, in_buf, out_fast);
+        DUMP("case pad\nquant %ld %ld %ld %ld %ld %ld %ld %d %d\n", (long)p.g.channels,
+             (long)p.g.in_h, (long)p.g.in_w, (long)p.g.pad_top, (long)p.g.pad_bottom,
+             (long)p.g.pad_left, (long)p.g.pad_right, (int)p.g.mode, p.value);
+        dump_arr8("in", in_buf, p.g.channels * p.g.in_h * p.g.in_w);
+        dump_arr8("out", out_fast, p.g.channels * oh * ow);
+    }
+}
+#endif
+
+/* ---- driver -------------------------------------------------------------- */
+
+static void run(long n)
+{
+    long i;
+    for (i = 0; i < n; i++) {
+        switch (i % 8) {
+        case 0:
+        case 1:
+        case 2:
+            while (!conv_case(0))
+                ;
+            break;
+        case 3:
+            while (!conv_case(1 + (int)(rnd() % 3)))
+                ;
+            break;
+        case 4:
+            if (i % 64 == 4)
+                while (!conv_case(4))
+                    ;
+            else
+                while (!conv_case(3))
+                    ;
+            break;
+        case 5:
+        case 6:
+            linear_case();
+            break;
+        default:
+            add_case();
+        }
+    }
+}
+
+static int finish(void)
+{
+    char line[64], *p = line;
+    memcpy(p, "s8-hash ", 8);
+    p = put_hex(p + 8, hash);
+    memcpy(p, "\n", 2);
+    mcu_puts(line);
+    say("s8-cases ", cases, "\n");
+    say("s8-compared ", compared, " bytes compared\n");
+    say("s8-failures ", failures, "\n");
+    return failures ? 1 : 0;
+}
+
+#ifdef S8_MCU
+#ifndef S8_CASES
+#define S8_CASES 400
+#endif
+int main(void)
+{
+    run(S8_CASES);
+    return finish();
+}
+#else
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "--dump") == 0) {
+        long i;
+        dump = fopen(argv[2], "w");
+        if (!dump) {
+            perror(argv[2]);
+            return 2;
+        }
+        rng_state ^= (uint64_t)strtoull(argv[3], NULL, 10) * 0x2545F4914F6CDD1Dull;
+        for (i = 0; i < 60; i++) {
+            while (!conv_case(i % 10 == 9 ? 4 : (int)(i % 4)))
+                ;
+            linear_case();
+            if (i % 3 == 0)
+                add_case();
+        }
+        dump_others();
+        fclose(dump);
+        return finish();
+    }
+    if (argc > 1)
+        rng_state ^= (uint64_t)strtoull(argv[1], NULL, 10) * 0x2545F4914F6CDD1Dull;
+    run(argc > 2 ? strtol(argv[2], NULL, 10) : 3000);
+    return finish();
+}
+#endif
