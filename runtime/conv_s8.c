@@ -104,7 +104,7 @@ static inline void s8_conv_list_rows(const ConvCtx *c, ConvRows *rows, int32_t y
 
 /* Requantize a finished pixel of nb channels (the block's channels h ..
  * h+nb-1 start at output channel o) into out[n*plane]. */
-S8_INLINE void s8_conv_store(const CnnQConv2dParams *q, int32_t plane, const int32_t *acc,
+static void s8_conv_store(const CnnQConv2dParams *q, int32_t plane, const int32_t *acc,
                           const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
                           const int nb)
 {
@@ -116,7 +116,7 @@ S8_INLINE void s8_conv_store(const CnnQConv2dParams *q, int32_t plane, const int
 
 /* in_zp times the sum of one kernel row's weights over all input channels
  * of the block (a zero-padding row), per channel. */
-S8_INLINE void s8_conv_pad_row(const ConvCtx *c, const int8_t *CNN_RESTRICT wk, int32_t *sum,
+static void s8_conv_pad_row(const ConvCtx *c, const int8_t *CNN_RESTRICT wk, int32_t *sum,
                             const int nb)
 {
     const int32_t kw = c->p->kernel_w, wstep = c->p->kernel_h * S8_WROW(nb, kw);
@@ -210,7 +210,6 @@ S8_INLINE void s8_conv_tile(const ConvCtx *c, const ConvRows *rows, const int8_t
             s = col + rows->off[t];                                                          \
             wp = w + rows->w[t];                                                             \
             for (i = 0; i < c->icg; i++, s += cstep, wp += wstep) {                          \
-                S8_UNROLL                                                                    \
                 for (k = 0; k < kp; k++, s += 2, wp += pstep) {                              \
                     const uint32_t in0 = cnn_s8_ld32(s);                                     \
                     const int32_t lo = cnn_s8_lo16x2(in0), hi = cnn_s8_hi16x2(in0);          \
@@ -510,7 +509,7 @@ static void s8_dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
 
 /* One pixel anywhere in the row: its columns are listed once (-1: zero
  * padding, reads in_zp), then every (ky, i) runs over the list. */
-S8_INLINE void s8_conv_pixel(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
+static void s8_conv_pixel(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
                           const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
                           int32_t x, const int nb)
 {
