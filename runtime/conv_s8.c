@@ -472,19 +472,16 @@ static void s8_dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                 const int32_t o = o0 + j;
                 nb = cnn_conv_block_width(ocg - j);
                 if (nb >= 2) {
-                    int32_t h;
+                    int32_t h, acc0[CNN_CONV_NR], acc1[CNN_CONV_NR];
                     for (h = 0; h < nb; h += 2) {
-                        int32_t a[4], acc[2];
+                        int32_t a[4];
                         (nb == 8 ? s8_dsp_dot16 : nb == 4 ? s8_dsp_dot8 : s8_dsp_dot4)(xb, wb + h * 2, n, a);
-                        acc[0] = a[0], acc[1] = a[1];
-                        s8_conv_store(q, plane, acc, bias + j + h, o + h, out + (o + h) * plane + at,
-                                   2);
-                        if (two) {
-                            acc[0] = a[2], acc[1] = a[3];
-                            s8_conv_store(q, plane, acc, bias + j + h, o + h,
-                                       out + (o + h) * plane + at + 1, 2);
-                        }
+                        acc0[h] = a[0], acc0[h + 1] = a[1];
+                        acc1[h] = a[2], acc1[h + 1] = a[3];
                     }
+                    s8_conv_store(q, plane, acc0, bias + j, o, out + o * plane + at, nb);
+                    if (two)
+                        s8_conv_store(q, plane, acc1, bias + j, o, out + o * plane + at + 1, nb);
                     wb += c->icg * p->kernel_h * kp * 2 * nb;
                 } else {
                     /* one channel: PyTorch's layout, kw bytes a kernel row */
@@ -736,7 +733,8 @@ S8_INLINE void s8_pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT
     if (nb >= 2) {
         const int32_t pairs = (in_c + 1) >> 1;
         int h;
-        for (; x + 4 <= plane; x += 4)
+        for (; x + 4 <= plane; x += 4) {
+            int32_t acc[4][CNN_CONV_NR];
             for (h = 0; h < nb; h += 2) {
                 int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
                 const int8_t *s = in + x;
@@ -762,14 +760,12 @@ S8_INLINE void s8_pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT
                     b2 = cnn_s8_smlad(wh, p2, b2);
                     b3 = cnn_s8_smlad(wh, p3, b3);
                 }
-                {
-                    int32_t acc[4][2];
-                    acc[0][0] = a0, acc[1][0] = a1, acc[2][0] = a2, acc[3][0] = a3;
-                    acc[0][1] = b0, acc[1][1] = b1, acc[2][1] = b2, acc[3][1] = b3;
-                    for (m = 0; m < 4; m++)
-                        s8_conv_store(q, plane, acc[m], bias + h, o + h, out + h * plane + x + m, 2);
-                }
+                acc[0][h] = a0, acc[1][h] = a1, acc[2][h] = a2, acc[3][h] = a3;
+                acc[0][h + 1] = b0, acc[1][h + 1] = b1, acc[2][h + 1] = b2, acc[3][h + 1] = b3;
             }
+            for (m = 0; m < 4; m++)
+                s8_conv_store(q, plane, acc[m], bias, o, out + x + m, nb);
+        }
     }
 #endif
     for (; x + mr <= plane; x += mr) {
