@@ -59,7 +59,10 @@ extern "C" {
 static inline int8_t cnn_s8_requant(int32_t acc, int32_t multiplier, int32_t shift,
                                     int32_t zp, int32_t lo, int32_t hi)
 {
-    int32_t v = cnn_q_mul_by_multiplier(acc, multiplier, (int)shift);
+    int32_t v;
+    if (shift <= -2 && multiplier >= 0)     /* every conv and linear in practice */
+        return cnn_q_clamp(cnn_q_mul_small(acc, multiplier, (int)shift) + zp, lo, hi);
+    v = cnn_q_mul_by_multiplier(acc, multiplier, (int)shift);
     v = v > 1024 ? 1024 : v < -1024 ? -1024 : v;
     return cnn_q_clamp(v + zp, lo, hi);
 }

@@ -89,12 +89,25 @@ static inline int64_t cnn_q_floor_shift64(int64_t v, int e)
  * be read as [x < 0]: they differ only when t = 0, where both give 0.  With
  * a = x*multiplier +- 2^30 that is floor((hi(a) + 2^(e-2)) / 2^(e-1)) for
  * e >= 2 (hi: the upper word, floor(a / 2^32)): one 32x32->64 multiply-add
- * and word operations, the same bits as the two steps (tests/quant/
- * check_quant.py checks them against Python's integers).
+ * and word operations (cnn_q_mul_small, which the int8 kernels call
+ * directly), the same bits as the two steps (tests/quant/check_quant.py
+ * checks them against Python's integers).
  */
+static inline int32_t cnn_q_mul_small(int32_t x, int32_t multiplier, int shift)
+{
+    /* shift <= -2, multiplier >= 0: |result| <= 2^30, so result + a zero
+     * point cannot overflow */
+    const int64_t a =
+        (int64_t)x * multiplier + (x < 0 ? -((int64_t)1 << 30) : ((int64_t)1 << 30));
+    return cnn_q_floor_shift((int32_t)cnn_q_floor_shift64(a, 32) + ((int32_t)1 << (-shift - 2)),
+                             -shift - 1);
+}
+
 static inline int32_t cnn_q_mul_by_multiplier(int32_t x, int32_t multiplier, int shift)
 {
     int64_t a;
+    if (shift <= -2 && multiplier >= 0)
+        return cnn_q_mul_small(x, multiplier, shift);
     if (shift > 0) {    /* x * 2^shift, saturated: it fits iff -lim <= x < lim */
         const int32_t lim = (int32_t)1 << (31 - shift);
         x = x >= lim ? INT32_MAX : x < -lim ? INT32_MIN : x * ((int32_t)1 << shift);
@@ -105,10 +118,7 @@ static inline int32_t cnn_q_mul_by_multiplier(int32_t x, int32_t multiplier, int
     if (shift == 0)
         return (int32_t)cnn_q_floor_shift64((int64_t)x * multiplier + ((int64_t)1 << 30), 31);
     a = (int64_t)x * multiplier + (x < 0 ? -((int64_t)1 << 30) : ((int64_t)1 << 30));
-    if (shift == -1)
-        return (int32_t)cnn_q_floor_shift64(a + ((int64_t)1 << 31), 32);
-    return cnn_q_floor_shift((int32_t)cnn_q_floor_shift64(a, 32) + ((int32_t)1 << (-shift - 2)),
-                             -shift - 1);
+    return (int32_t)cnn_q_floor_shift64(a + ((int64_t)1 << 31), 32);     /* shift == -1 */
 }
 
 /* An int32 value clamped to [lo, hi] (the fused activation's range) as int8. */

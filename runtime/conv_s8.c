@@ -8,11 +8,11 @@
  * The structure is conv.c's.  The work is cut into tiles of output channels
  * by output pixels of one row; a tile's int32 sums stay in registers.  Only
  * the interior of a row, where every tap of every pixel lies inside the
- * input, goes through a tile; border pixels go through conv_pixel, which
+ * input, goes through a tile; border pixels go through s8_conv_pixel, which
  * lists their taps once (non-zero modes through the index map).
  *
  * On a core with the DSP extension (cnn_internal_s8.h), the tile for
- * channels-first input with unit dilation along the row is dsp_tile: 2
+ * channels-first input with unit dilation along the row is s8_dsp_tile: 2
  * pixels by 4 channels (2 for a block of 2; a block of 8 in two passes).
  * For each tap pair, one word load of the input row and two SXTB16 give both
  * pixels' (x[2p], x[2p+1]) (a PKHBT each: with stride 1 the two pixels share
@@ -24,7 +24,7 @@
  *
  * The inputs are multiplied raw: the packed bias holds -in_zp * sum(w), so a
  * tap in the zero padding must read in_zp (the real 0) for the fold to stay
- * exact.  conv_pixel does that for padded columns, and a padded row (one
+ * exact.  s8_conv_pixel does that for padded columns, and a padded row (one
  * outside the input, in zero mode) adds in_zp times its weights' sum.
  * Integer sums modulo 2^32 do not depend on their order, so every tiling,
  * the DSP path and the reference twin give the same bytes.
@@ -85,7 +85,7 @@ typedef struct ConvRows {
     int32_t off[S8_MAX_KH], w[S8_MAX_KH];
 } ConvRows;
 
-static inline void conv_list_rows(const ConvCtx *c, ConvRows *rows, int32_t y, int32_t wrow)
+static inline void s8_conv_list_rows(const ConvCtx *c, ConvRows *rows, int32_t y, int32_t wrow)
 {
     const CnnConv2dParams *p = c->p;
     int32_t ky;
@@ -104,7 +104,7 @@ static inline void conv_list_rows(const ConvCtx *c, ConvRows *rows, int32_t y, i
 
 /* Requantize a finished pixel of nb channels (the block's channels h ..
  * h+nb-1 start at output channel o) into out[n*plane]. */
-S8_INLINE void conv_store(const CnnQConv2dParams *q, int32_t plane, const int32_t *acc,
+static void s8_conv_store(const CnnQConv2dParams *q, int32_t plane, const int32_t *acc,
                           const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
                           const int nb)
 {
@@ -116,7 +116,7 @@ S8_INLINE void conv_store(const CnnQConv2dParams *q, int32_t plane, const int32_
 
 /* in_zp times the sum of one kernel row's weights over all input channels
  * of the block (a zero-padding row), per channel. */
-S8_INLINE void conv_pad_row(const ConvCtx *c, const int8_t *CNN_RESTRICT wk, int32_t *sum,
+static void s8_conv_pad_row(const ConvCtx *c, const int8_t *CNN_RESTRICT wk, int32_t *sum,
                             const int nb)
 {
     const int32_t kw = c->p->kernel_w, wstep = c->p->kernel_h * S8_WROW(nb, kw);
@@ -133,7 +133,7 @@ S8_INLINE void conv_pad_row(const ConvCtx *c, const int8_t *CNN_RESTRICT wk, int
 }
 
 /* The portable micro-kernel: nb channels x mr interior pixels x .. x+mr-1. */
-S8_INLINE void conv_tile(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
+S8_INLINE void s8_conv_tile(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
                          const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
                          int32_t x, const int nb, const int mr)
 {
@@ -155,7 +155,7 @@ S8_INLINE void conv_tile(const ConvCtx *c, const ConvRows *rows, const int8_t *C
         const int8_t *src;
         if (rows->off[t] < 0) {
             int32_t sum[CNN_CONV_NR];
-            conv_pad_row(c, wk, sum, nb);
+            s8_conv_pad_row(c, wk, sum, nb);
             for (m = 0; m < mr; m++)
                 for (n = 0; n < nb; n++)
                     acc[m][n] += sum[n];
@@ -176,7 +176,7 @@ S8_INLINE void conv_tile(const ConvCtx *c, const ConvRows *rows, const int8_t *C
             }
     }
     for (m = 0; m < mr; m++)
-        conv_store(c->q, c->plane, acc[m], bias, o, out + m, nb);
+        s8_conv_store(c->q, c->plane, acc[m], bias, o, out + m, nb);
 }
 
 #if CNN_S8_DSP
@@ -210,7 +210,6 @@ S8_INLINE void conv_tile(const ConvCtx *c, const ConvRows *rows, const int8_t *C
             s = col + rows->off[t];                                                          \
             wp = w + rows->w[t];                                                             \
             for (i = 0; i < c->icg; i++, s += cstep, wp += wstep) {                          \
-                S8_UNROLL                                                                    \
                 for (k = 0; k < kp; k++, s += 2, wp += pstep) {                              \
                     const uint32_t in0 = cnn_s8_ld32(s);                                     \
                     const int32_t lo = cnn_s8_lo16x2(in0), hi = cnn_s8_hi16x2(in0);          \
@@ -246,21 +245,21 @@ S8_INLINE void conv_tile(const ConvCtx *c, const ConvRows *rows, const int8_t *C
         acc[4] = a10, acc[5] = a11, acc[6] = a12, acc[7] = a13;                              \
     }
 
-DSP_TILE(dsp4_s1_k2, 4, 1, 2)
-DSP_TILE(dsp4_s1_k3, 4, 1, 3)
-DSP_TILE(dsp4_s1_kn, 4, 1, 0)
-DSP_TILE(dsp4_sn_kn, 4, 0, 0)
-DSP_TILE(dsp2_s1_k2, 2, 1, 2)
-DSP_TILE(dsp2_s1_k3, 2, 1, 3)
-DSP_TILE(dsp2_s1_kn, 2, 1, 0)
-DSP_TILE(dsp2_sn_kn, 2, 0, 0)
+DSP_TILE(s8_dsp4_s1_k2, 4, 1, 2)
+DSP_TILE(s8_dsp4_s1_k3, 4, 1, 3)
+DSP_TILE(s8_dsp4_s1_kn, 4, 1, 0)
+DSP_TILE(s8_dsp4_sn_kn, 4, 0, 0)
+DSP_TILE(s8_dsp2_s1_k2, 2, 1, 2)
+DSP_TILE(s8_dsp2_s1_k3, 2, 1, 3)
+DSP_TILE(s8_dsp2_s1_kn, 2, 1, 0)
+DSP_TILE(s8_dsp2_sn_kn, 2, 0, 0)
 
 typedef void DspTileFn(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
                        int32_t nb, int32_t x, int32_t *acc);
 
 /* The 2 pixels x nb channels of a block, in passes of the chosen tile;
  * pad_sum: the zero-padding rows' sums per channel. */
-S8_INLINE void dsp_tile(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
+S8_INLINE void s8_dsp_tile(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
                         const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
                         int32_t x, const int nb, const int32_t *pad_sum, DspTileFn *fn)
 {
@@ -272,8 +271,8 @@ S8_INLINE void dsp_tile(const ConvCtx *c, const ConvRows *rows, const int8_t *CN
         for (n = 0; n < nh; n++)
             acc[n] = pad_sum[h + n];
         fn(c, rows, w + (h >> 1) * 4, nb, x, acc);
-        conv_store(c->q, c->plane, acc, bias + h, o + h, out + h * c->plane, nh);
-        conv_store(c->q, c->plane, acc + 4, bias + h, o + h, out + h * c->plane + 1, nh);
+        s8_conv_store(c->q, c->plane, acc, bias + h, o + h, out + h * c->plane, nh);
+        s8_conv_store(c->q, c->plane, acc + 4, bias + h, o + h, out + h * c->plane + 1, nh);
     }
 }
 #endif
@@ -302,7 +301,7 @@ static int32_t s8_pair(int32_t a, int32_t b)
 }
 
 /* The tap-pair words of output pixel (y, x) into xb[2k] (stride 2). */
-static void xb_fill(const ConvCtx *c, int32_t y, int32_t x, int32_t *xb)
+static void s8_xb_fill(const ConvCtx *c, int32_t y, int32_t x, int32_t *xb)
 {
     const CnnConv2dParams *p = c->p;
     const int32_t zp = c->q->in_zp, zpw = s8_pair(zp, zp);
@@ -359,7 +358,7 @@ static void xb_fill(const ConvCtx *c, int32_t y, int32_t x, int32_t *xb)
  * are all inside the rows and the stride is 1 or 2: one word load gives
  * both pixels' pair (stride 1: bytes 0,1 and 1,2; stride 2: 0,1 and 2,3).
  * Returns 0 (nothing written) when that does not apply. */
-static int xb_fill2(const ConvCtx *c, int32_t y, int32_t x, int32_t *xb)
+static int s8_xb_fill2(const ConvCtx *c, int32_t y, int32_t x, int32_t *xb)
 {
     const CnnConv2dParams *p = c->p;
     const int32_t zpw = s8_pair(c->q->in_zp, c->q->in_zp);
@@ -435,13 +434,13 @@ static int xb_fill2(const ConvCtx *c, int32_t y, int32_t x, int32_t *xb)
         a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3;                                          \
     }
 
-DSP_DOT(dsp_dot4, 4)
-DSP_DOT(dsp_dot8, 8)
-DSP_DOT(dsp_dot16, 16)
+DSP_DOT(s8_dsp_dot4, 4)
+DSP_DOT(s8_dsp_dot8, 8)
+DSP_DOT(s8_dsp_dot16, 16)
 
 /* One group's channels ocg from output channel o0, weights w (the group's
  * packed blocks), every output pixel. */
-static void dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+static void s8_dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                       const int32_t *CNN_RESTRICT bias, int32_t o0, int32_t ocg,
                       int8_t *CNN_RESTRICT out)
 {
@@ -459,13 +458,13 @@ static void dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
             const int two = x + 1 < p->out_w;
             const int8_t *wb = w;
             int32_t at = y * p->out_w + x;
-            if (two && xb_fill2(c, y, x, xb)) {
+            if (two && s8_xb_fill2(c, y, x, xb)) {
                 /* both pixels in one pass */
             } else if (two) {
-                xb_fill(c, y, x, xb);
-                xb_fill(c, y, x + 1, xb + 1);
+                s8_xb_fill(c, y, x, xb);
+                s8_xb_fill(c, y, x + 1, xb + 1);
             } else {
-                xb_fill(c, y, x, xb);
+                s8_xb_fill(c, y, x, xb);
                 for (k = 0; k < n; k++)
                     xb[2 * k + 1] = xb[2 * k];
             }
@@ -473,19 +472,16 @@ static void dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                 const int32_t o = o0 + j;
                 nb = cnn_conv_block_width(ocg - j);
                 if (nb >= 2) {
-                    int32_t h;
+                    int32_t h, acc0[CNN_CONV_NR], acc1[CNN_CONV_NR];
                     for (h = 0; h < nb; h += 2) {
-                        int32_t a[4], acc[2];
-                        (nb == 8 ? dsp_dot16 : nb == 4 ? dsp_dot8 : dsp_dot4)(xb, wb + h * 2, n, a);
-                        acc[0] = a[0], acc[1] = a[1];
-                        conv_store(q, plane, acc, bias + j + h, o + h, out + (o + h) * plane + at,
-                                   2);
-                        if (two) {
-                            acc[0] = a[2], acc[1] = a[3];
-                            conv_store(q, plane, acc, bias + j + h, o + h,
-                                       out + (o + h) * plane + at + 1, 2);
-                        }
+                        int32_t a[4];
+                        (nb == 8 ? s8_dsp_dot16 : nb == 4 ? s8_dsp_dot8 : s8_dsp_dot4)(xb, wb + h * 2, n, a);
+                        acc0[h] = a[0], acc0[h + 1] = a[1];
+                        acc1[h] = a[2], acc1[h + 1] = a[3];
                     }
+                    s8_conv_store(q, plane, acc0, bias + j, o, out + o * plane + at, nb);
+                    if (two)
+                        s8_conv_store(q, plane, acc1, bias + j, o, out + o * plane + at + 1, nb);
                     wb += c->icg * p->kernel_h * kp * 2 * nb;
                 } else {
                     /* one channel: PyTorch's layout, kw bytes a kernel row */
@@ -498,9 +494,9 @@ static void dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                             a0 = cnn_s8_smlad(wp, xb[2 * (r * kp + k)], a0);
                             a1 = cnn_s8_smlad(wp, xb[2 * (r * kp + k) + 1], a1);
                         }
-                    conv_store(q, plane, &a0, bias + j, o, out + o * plane + at, 1);
+                    s8_conv_store(q, plane, &a0, bias + j, o, out + o * plane + at, 1);
                     if (two)
-                        conv_store(q, plane, &a1, bias + j, o, out + o * plane + at + 1, 1);
+                        s8_conv_store(q, plane, &a1, bias + j, o, out + o * plane + at + 1, 1);
                     wb += c->icg * p->kernel_h * kw;
                 }
             }
@@ -510,7 +506,7 @@ static void dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
 
 /* One pixel anywhere in the row: its columns are listed once (-1: zero
  * padding, reads in_zp), then every (ky, i) runs over the list. */
-S8_INLINE void conv_pixel(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
+static void s8_conv_pixel(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
                           const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
                           int32_t x, const int nb)
 {
@@ -539,11 +535,11 @@ S8_INLINE void conv_pixel(const ConvCtx *c, const ConvRows *rows, const int8_t *
                     acc[n] += wk[S8_WIDX(nb, kx, n)] * v;
             }
     }
-    conv_store(c->q, c->plane, acc, bias, o, out, nb);
+    s8_conv_store(c->q, c->plane, acc, bias, o, out, nb);
 }
 
 /* A pixel of a kernel wider or taller than 32: each tap checked in the loop. */
-static void conv_pixel_wide(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+static void s8_conv_pixel_wide(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                             const int32_t *CNN_RESTRICT bias, int32_t o,
                             int8_t *CNN_RESTRICT out, int32_t y, int32_t x, int nb)
 {
@@ -572,11 +568,11 @@ static void conv_pixel_wide(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                     acc[n] += wk[S8_WIDX(nb, kx, n)] * v;
             }
     }
-    conv_store(c->q, c->plane, acc, bias, o, out, nb);
+    s8_conv_store(c->q, c->plane, acc, bias, o, out, nb);
 }
 
 /* Every row of one block of nb channels starting at output channel o. */
-S8_INLINE void conv_rows(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+S8_INLINE void s8_conv_rows(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                          const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
                          const int nb)
 {
@@ -587,10 +583,10 @@ S8_INLINE void conv_rows(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
 #if CNN_S8_DSP
     const int dsp = nb >= 2 && !p->in_hwc && p->dilation_w == 1;
     const int32_t kp = (p->kernel_w + 1) >> 1;
-    DspTileFn *fn = p->stride_w != 1 ? (nb >= 4 ? dsp4_sn_kn : dsp2_sn_kn)
-                    : kp == 2        ? (nb >= 4 ? dsp4_s1_k2 : dsp2_s1_k2)
-                    : kp == 3        ? (nb >= 4 ? dsp4_s1_k3 : dsp2_s1_k3)
-                                     : (nb >= 4 ? dsp4_s1_kn : dsp2_s1_kn);
+    DspTileFn *fn = p->stride_w != 1 ? (nb >= 4 ? s8_dsp4_sn_kn : s8_dsp2_sn_kn)
+                    : kp == 2        ? (nb >= 4 ? s8_dsp4_s1_k2 : s8_dsp2_s1_k2)
+                    : kp == 3        ? (nb >= 4 ? s8_dsp4_s1_k3 : s8_dsp2_s1_k3)
+                                     : (nb >= 4 ? s8_dsp4_s1_kn : s8_dsp2_s1_kn);
     /* bytes a DSP tile reads past its rows' starts: the last channel's
      * row, the second pixel, the last word of the padded taps */
     const int32_t reach = (c->icg - 1) * c->cs + p->stride_w + ((p->kernel_w + 1) & ~1) + 2;
@@ -601,10 +597,10 @@ S8_INLINE void conv_rows(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
         ConvRows rows;
         if (p->kernel_w > S8_MAX_KW || p->kernel_h > S8_MAX_KH) {
             for (x = 0; x < p->out_w; x++)
-                conv_pixel_wide(c, w, bias, o, orow + x, y, x, nb);
+                s8_conv_pixel_wide(c, w, bias, o, orow + x, y, x, nb);
             continue;
         }
-        conv_list_rows(c, &rows, y, wrow);
+        s8_conv_list_rows(c, &rows, y, wrow);
 #if CNN_S8_DSP
         if (dsp) {
             int32_t pad_sum[CNN_CONV_NR + 2] = { 0 };
@@ -613,7 +609,7 @@ S8_INLINE void conv_rows(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                 if (rows.off[t] < 0) {
                     int32_t sum[CNN_CONV_NR];
                     int n;
-                    conv_pad_row(c, w + rows.w[t], sum, nb);
+                    s8_conv_pad_row(c, w + rows.w[t], sum, nb);
                     for (n = 0; n < nb; n++)
                         pad_sum[n] += sum[n];
                 }
@@ -624,14 +620,14 @@ S8_INLINE void conv_rows(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                         const int32_t last = c->in_off + x * p->stride_w - p->pad_left +
                                              rows.max_off + reach;
                         if (last < c->n_in) {
-                            dsp_tile(c, &rows, w, bias, o, orow + x, x, nb, pad_sum, fn);
+                            s8_dsp_tile(c, &rows, w, bias, o, orow + x, x, nb, pad_sum, fn);
                         } else {
-                            conv_pixel(c, &rows, w, bias, o, orow + x, x, nb);
-                            conv_pixel(c, &rows, w, bias, o, orow + x + 1, x + 1, nb);
+                            s8_conv_pixel(c, &rows, w, bias, o, orow + x, x, nb);
+                            s8_conv_pixel(c, &rows, w, bias, o, orow + x + 1, x + 1, nb);
                         }
                     }
                 if (x < p->out_w)
-                    conv_pixel(c, &rows, w, bias, o, orow + x, x, nb);
+                    s8_conv_pixel(c, &rows, w, bias, o, orow + x, x, nb);
             }
             continue;
         }
@@ -640,32 +636,32 @@ S8_INLINE void conv_rows(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
         for (x = 0; x < p->out_w; x++) {
             if (x == c->xlo)
                 for (; x < x1; x += mr)
-                    conv_tile(c, &rows, w, bias, o, orow + x, x, nb, mr);
+                    s8_conv_tile(c, &rows, w, bias, o, orow + x, x, nb, mr);
             if (x < p->out_w)
-                conv_pixel(c, &rows, w, bias, o, orow + x, x, nb);
+                s8_conv_pixel(c, &rows, w, bias, o, orow + x, x, nb);
         }
     }
 }
 
-static void conv_rows8(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+static void s8_conv_rows8(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                        const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out)
 {
-    conv_rows(c, w, bias, o, out, 8);
+    s8_conv_rows(c, w, bias, o, out, 8);
 }
-static void conv_rows4(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+static void s8_conv_rows4(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                        const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out)
 {
-    conv_rows(c, w, bias, o, out, 4);
+    s8_conv_rows(c, w, bias, o, out, 4);
 }
-static void conv_rows2(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+static void s8_conv_rows2(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                        const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out)
 {
-    conv_rows(c, w, bias, o, out, 2);
+    s8_conv_rows(c, w, bias, o, out, 2);
 }
-static void conv_rows1(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+static void s8_conv_rows1(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                        const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out)
 {
-    conv_rows(c, w, bias, o, out, 1);
+    s8_conv_rows(c, w, bias, o, out, 1);
 }
 
 void cnn_conv2d_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
@@ -701,7 +697,7 @@ void cnn_conv2d_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
         c.in = in + c.in_off;
 #if CNN_S8_DSP
         if (ocg >= 2 && c.icg * kh * ((kw + 1) >> 1) <= S8_XBUF) {
-            dsp_group(&c, w, bias_packed + g * ocg, g * ocg, ocg, out);
+            s8_dsp_group(&c, w, bias_packed + g * ocg, g * ocg, ocg, out);
             w += (ocg & ~1) * c.icg * kh * ((kw + 1) & ~1) + (ocg & 1) * c.icg * kh * kw;
             continue;
         }
@@ -709,7 +705,7 @@ void cnn_conv2d_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
         for (j = 0; j < ocg; j += nb) {
             const int32_t o = g * ocg + j;
             nb = cnn_conv_block_width(ocg - j);
-            (nb == 8 ? conv_rows8 : nb == 4 ? conv_rows4 : nb == 2 ? conv_rows2 : conv_rows1)(
+            (nb == 8 ? s8_conv_rows8 : nb == 4 ? s8_conv_rows4 : nb == 2 ? s8_conv_rows2 : s8_conv_rows1)(
                 &c, w, bias_packed + o, o, out + o * c.plane);
             w += c.icg * kh * S8_WROW(nb, kw);
         }
@@ -724,7 +720,7 @@ void cnn_conv2d_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
  * channels: SXTB16 and PKHBT/PKHTB turn them into the 4 pixels' (x[2q],
  * x[2q+1]) pairs, each met by two channels' weights in two SMLAD.
  */
-S8_INLINE void pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
+S8_INLINE void s8_pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
                         const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
                         int32_t o, int8_t *CNN_RESTRICT out, const int nb)
 {
@@ -737,7 +733,8 @@ S8_INLINE void pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in
     if (nb >= 2) {
         const int32_t pairs = (in_c + 1) >> 1;
         int h;
-        for (; x + 4 <= plane; x += 4)
+        for (; x + 4 <= plane; x += 4) {
+            int32_t acc[4][CNN_CONV_NR];
             for (h = 0; h < nb; h += 2) {
                 int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
                 const int8_t *s = in + x;
@@ -763,14 +760,12 @@ S8_INLINE void pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in
                     b2 = cnn_s8_smlad(wh, p2, b2);
                     b3 = cnn_s8_smlad(wh, p3, b3);
                 }
-                {
-                    int32_t acc[4][2];
-                    acc[0][0] = a0, acc[1][0] = a1, acc[2][0] = a2, acc[3][0] = a3;
-                    acc[0][1] = b0, acc[1][1] = b1, acc[2][1] = b2, acc[3][1] = b3;
-                    for (m = 0; m < 4; m++)
-                        conv_store(q, plane, acc[m], bias + h, o + h, out + h * plane + x + m, 2);
-                }
+                acc[0][h] = a0, acc[1][h] = a1, acc[2][h] = a2, acc[3][h] = a3;
+                acc[0][h + 1] = b0, acc[1][h + 1] = b1, acc[2][h + 1] = b2, acc[3][h + 1] = b3;
             }
+            for (m = 0; m < 4; m++)
+                s8_conv_store(q, plane, acc[m], bias, o, out + x + m, nb);
+        }
     }
 #endif
     for (; x + mr <= plane; x += mr) {
@@ -793,7 +788,7 @@ S8_INLINE void pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in
                     acc[m][n] += w[S8_WIDX(nb, i, n)] * v[m];
         }
         for (m = 0; m < mr; m++)
-            conv_store(q, plane, acc[m], bias, o, out + x + m, nb);
+            s8_conv_store(q, plane, acc[m], bias, o, out + x + m, nb);
     }
     for (; x < plane; x++) {
         int32_t acc[CNN_CONV_NR];
@@ -802,7 +797,7 @@ S8_INLINE void pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in
         for (i = 0; i < in_c; i++)
             for (n = 0; n < nb; n++)
                 acc[n] += w[S8_WIDX(nb, i, n)] * in[i * plane + x];
-        conv_store(q, plane, acc, bias, o, out + x, nb);
+        s8_conv_store(q, plane, acc, bias, o, out + x, nb);
     }
 }
 
@@ -818,13 +813,13 @@ void cnn_conv2d_1x1_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
     for (o = 0; o < q->g.out_c; o += nb) {
         nb = cnn_conv_block_width(q->g.out_c - o);
         if (nb == 8)
-            pw_block(q, in, w, bias_packed + o, o, out + o * plane, 8);
+            s8_pw_block(q, in, w, bias_packed + o, o, out + o * plane, 8);
         else if (nb == 4)
-            pw_block(q, in, w, bias_packed + o, o, out + o * plane, 4);
+            s8_pw_block(q, in, w, bias_packed + o, o, out + o * plane, 4);
         else if (nb == 2)
-            pw_block(q, in, w, bias_packed + o, o, out + o * plane, 2);
+            s8_pw_block(q, in, w, bias_packed + o, o, out + o * plane, 2);
         else
-            pw_block(q, in, w, bias_packed + o, o, out + o * plane, 1);
+            s8_pw_block(q, in, w, bias_packed + o, o, out + o * plane, 1);
         w += S8_WROW(nb, in_c);
     }
 }

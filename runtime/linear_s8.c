@@ -15,7 +15,7 @@
 #include "cnn_pack_s8.h"
 
 /* sum_i w[i] * x[i] over n inputs, both contiguous. */
-static int32_t dot_s8(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RESTRICT x, int32_t n)
+static int32_t s8_dot(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RESTRICT x, int32_t n)
 {
     int32_t acc = 0, i = 0;
 #if CNN_S8_DSP
@@ -31,7 +31,7 @@ static int32_t dot_s8(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RESTRICT x
 }
 
 /* Rows o..o+3 of a packed block w: acc[r] = sum_i w[o + r][i] * x[i]. */
-static void block4_s8(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RESTRICT x, int32_t n,
+static void s8_block4(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RESTRICT x, int32_t n,
                       int32_t acc[4])
 {
     const int32_t body = n - n % CNN_LINEAR_S8_CHUNK;
@@ -76,7 +76,7 @@ static void block4_s8(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RESTRICT x
 }
 
 /* The kernel on n inputs, rows outputs, per-row requantization. */
-static void linear_core(const int8_t *CNN_RESTRICT in, const int8_t *CNN_RESTRICT w,
+static void s8_linear_core(const int8_t *CNN_RESTRICT in, const int8_t *CNN_RESTRICT w,
                         const int32_t *CNN_RESTRICT bias, int8_t *CNN_RESTRICT out, int32_t n,
                         int32_t rows, const int32_t *mult, const int8_t *shift, int32_t out_zp,
                         int32_t lo, int32_t hi)
@@ -86,13 +86,13 @@ static void linear_core(const int8_t *CNN_RESTRICT in, const int8_t *CNN_RESTRIC
 
     for (o = 0; o < full; o += 4) {
         int32_t acc[4];
-        block4_s8(w + o * n, in, n, acc);
+        s8_block4(w + o * n, in, n, acc);
         for (r = 0; r < 4; r++)
             out[o + r] = cnn_s8_requant(cnn_s8_add_wrap(acc[r], bias[o + r]), mult[o + r],
                                         shift[o + r], out_zp, lo, hi);
     }
     for (; o < rows; o++)
-        out[o] = cnn_s8_requant(cnn_s8_add_wrap(dot_s8(w + o * n, in, n), bias[o]), mult[o],
+        out[o] = cnn_s8_requant(cnn_s8_add_wrap(s8_dot(w + o * n, in, n), bias[o]), mult[o],
                                 shift[o], out_zp, lo, hi);
 }
 
@@ -100,7 +100,7 @@ void cnn_linear_s8(const CnnQLinearParams *p, const int8_t *CNN_RESTRICT in,
                    const int8_t *CNN_RESTRICT w_packed, const int32_t *CNN_RESTRICT bias_packed,
                    int8_t *CNN_RESTRICT out)
 {
-    linear_core(in, w_packed, bias_packed, out, p->in_features, p->out_features, p->mult,
+    s8_linear_core(in, w_packed, bias_packed, out, p->in_features, p->out_features, p->mult,
                 p->shift, p->out_zp, p->act_min, p->act_max);
 }
 
@@ -108,7 +108,7 @@ void cnn_conv2d_whole_s8(const CnnQConv2dParams *p, const int8_t *CNN_RESTRICT i
                          const int8_t *CNN_RESTRICT w_packed,
                          const int32_t *CNN_RESTRICT bias_packed, int8_t *CNN_RESTRICT out)
 {
-    linear_core(in, w_packed, bias_packed, out, p->g.in_c * p->g.in_h * p->g.in_w, p->g.out_c,
+    s8_linear_core(in, w_packed, bias_packed, out, p->g.in_c * p->g.in_h * p->g.in_w, p->g.out_c,
                 p->mult, p->shift, p->out_zp, p->act_min, p->act_max);
 }
 

@@ -10,7 +10,7 @@
 
 /* One input's term of the add: lifted by 2^left_shift, scaled by its
  * multiplier (|x - zp| <= 255, so the lift cannot overflow for shifts <= 23). */
-static inline int32_t add_term(int32_t q, int32_t zp, int32_t ls, int32_t mult, int32_t shift)
+static inline int32_t s8_add_term(int32_t q, int32_t zp, int32_t ls, int32_t mult, int32_t shift)
 {
     return cnn_q_mul_by_multiplier((q - zp) * ((int32_t)1 << ls), mult, (int)shift);
 }
@@ -21,7 +21,7 @@ void cnn_add_ref_s8(const CnnQAddParams *p, const int8_t *const *ins, int8_t *ou
     for (i = 0; i < n; i++) {
         int32_t acc = 0;
         for (k = 0; k < p->nin; k++)
-            acc = cnn_s8_add_wrap(acc, add_term(ins[k][i], p->in_zp[k], p->left_shift,
+            acc = cnn_s8_add_wrap(acc, s8_add_term(ins[k][i], p->in_zp[k], p->left_shift,
                                                 p->in_mult[k], p->in_shift[k]));
         out[i] = cnn_s8_requant(acc, p->out_mult, p->out_shift, p->out_zp, p->act_min,
                                 p->act_max);
@@ -37,8 +37,8 @@ void cnn_add_s8(const CnnQAddParams *p, const int8_t *const *ins, int8_t *out, i
         const int32_t ma = p->in_mult[0], mb = p->in_mult[1];
         const int32_t sa = p->in_shift[0], sb = p->in_shift[1];
         for (i = 0; i < n; i++) {
-            const int32_t acc = cnn_s8_add_wrap(add_term(a[i], za, ls, ma, sa),
-                                                add_term(b[i], zb, ls, mb, sb));
+            const int32_t acc = cnn_s8_add_wrap(s8_add_term(a[i], za, ls, ma, sa),
+                                                s8_add_term(b[i], zb, ls, mb, sb));
             out[i] = cnn_s8_requant(acc, p->out_mult, p->out_shift, p->out_zp, p->act_min,
                                     p->act_max);
         }

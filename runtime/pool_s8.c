@@ -47,7 +47,7 @@ static void pool_extreme_s8(const CnnPool2dParams *p, const int8_t *CNN_RESTRICT
 
 /* The common 2x2, stride 2, unpadded max pool (ceil_mode's clipped last
  * window aside): four loads and three compares an output. */
-static int pool_is_2x2(const CnnPool2dParams *p)
+static int s8_pool_is_2x2(const CnnPool2dParams *p)
 {
     return p->kernel_h == 2 && p->kernel_w == 2 && p->stride_h == 2 && p->stride_w == 2 &&
            p->dilation_h == 1 && p->dilation_w == 1 && p->pad_top == 0 && p->pad_left == 0 &&
@@ -58,7 +58,7 @@ void cnn_maxpool2d_s8(const CnnPool2dParams *p, const int8_t *CNN_RESTRICT in,
                       int8_t *CNN_RESTRICT out)
 {
     int32_t c, y, x;
-    if (!pool_is_2x2(p)) {
+    if (!s8_pool_is_2x2(p)) {
         pool_extreme_s8(p, in, out, 1);
         return;
     }

@@ -93,7 +93,7 @@ m4_define(<|cnnc_emit_conv_pool|>,
                 .pad_left = cnnc_step($1, pad_left), .pad_right = cnnc_step($1, pad_right),
                 .groups = cnnc_step($1, groups),
                 .pad_mode = cnnc_step($1, pad_mode),
-                .act = { cnnc_step($1, act), cnnc_step($1, slope) },m4_ifelse(cnnc_step($1, in_hwc), 1, <|
+                .act = { cnnc_step($1, act), cnnc_step($1, slope), cnnc_step($1, act_kind) },m4_ifelse(cnnc_step($1, in_hwc), 1, <|
                 .in_hwc = 1,  /* the input is channels-last: [H][W][C] */|>)
             },
             .pool = {
@@ -127,7 +127,7 @@ m4_define(<|cnnc_emit_dwconv_inplace|>,
             .pad_left = cnnc_step($1, pad_left), .pad_right = cnnc_step($1, pad_right),
             .groups = cnnc_step($1, groups),
             .pad_mode = cnnc_step($1, pad_mode),
-            .act = { cnnc_step($1, act), cnnc_step($1, slope) },
+            .act = { cnnc_step($1, act), cnnc_step($1, slope), cnnc_step($1, act_kind) },
         };
         cnn_dwconv_inplace_f32(&p, cnnc_step($1, kernel), cnnc_step($1, out), cnnc_step($1, w), cnnc_step($1, b),
                                cnnc_step($1, scratch));
