@@ -451,6 +451,8 @@ static void lower_conv_pool(Pool *pool, Step *s, const Network *net, const float
     cnn_conv2d_pack_f32(s->out_c, s->in_c, s->groups, s->kh, s->kw, s->w, packed);
     s->w = packed;
     s->kernel = "cnn_conv2d_pool_f32";
+    if (s->sw == 1 && s->dw == 1 && !s->in_hwc && (s->kw == 3 || s->kw == 5))
+        s->kernel = s->kw == 3 ? "cnn_conv2d_pool_k3_f32" : "cnn_conv2d_pool_k5_f32";
 
     Step t;
     memset(&t, 0, sizeof t);

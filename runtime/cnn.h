@@ -376,6 +376,19 @@ void cnn_conv2d_pool_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT i
                          const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
                          float *CNN_RESTRICT out);
 
+/*
+ * The same, for conv.kernel_w == 3 or 5 with conv.stride_w ==
+ * conv.dilation_w == 1 and conv.in_hwc == 0, which they require: on
+ * Cortex-M the tile's taps unroll and neighbouring taps share their input
+ * loads.  cnnc calls them where they apply.
+ */
+void cnn_conv2d_pool_k3_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                            const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                            float *CNN_RESTRICT out);
+void cnn_conv2d_pool_k5_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                            const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                            float *CNN_RESTRICT out);
+
 /* ------------------------------------------------------------------------
  * linear (linear.c)
  * ------------------------------------------------------------------------ */

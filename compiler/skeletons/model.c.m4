@@ -109,7 +109,7 @@ m4_define(<|cnnc_emit_conv_pool|>,
             },
             .kind = cnnc_step($1, pool_kind),
         };
-        cnn_conv2d_pool_f32(&p, cnnc_step($1, in), cnnc_step($1, w), cnnc_step($1, b), cnnc_step($1, out));
+        cnnc_step($1, kernel)(&p, cnnc_step($1, in), cnnc_step($1, w), cnnc_step($1, b), cnnc_step($1, out));
     }
 |>)
 

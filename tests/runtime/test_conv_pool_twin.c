@@ -228,6 +228,16 @@ static int one_case(int index)
         cnn_avgpool2d_f32(q, conv, ref);
     cnn_conv2d_pool_f32(&cp, in, packed, bias, fast);
     bad = compare(index, fast, ref, n_out);
+    /* The fixed-width entry points where cnnc would call them. */
+    if (p->stride_w == 1 && p->dilation_w == 1 && !p->in_hwc &&
+        (p->kernel_w == 3 || p->kernel_w == 5)) {
+        size_t i;
+        for (i = 0; i <= n_out; i++)
+            fast[i] = NAN;
+        (p->kernel_w == 3 ? cnn_conv2d_pool_k3_f32 : cnn_conv2d_pool_k5_f32)(&cp, in, packed,
+                                                                           bias, fast);
+        bad += compare(index, fast, ref, n_out);
+    }
     if (bad)
         describe(&cp);
     free(in);
