@@ -1,5 +1,6 @@
 /*
- * conv_x86.c - the AVX-512 / AVX2 path of cnn_conv2d_f32 (conv_x86.h).
+ * conv_x86.c - the AVX-512 / AVX2 path of cnn_conv2d_f32, cnn_dwconv3x3_f32
+ * and cnn_conv2d_pool_f32 (conv_x86.h).
  * Compiles to nothing unless CNN_CONV_X86.
  *
  * The portable tile (conv.c) puts output channels in the SIMD lanes; here
@@ -25,6 +26,13 @@
  *     block), for nv*channels masked FMAs.
  *   - The finished sums of a channel go to out[o][y][x]: valid lanes are
  *     consecutive output pixels, so a (compressed) masked store.
+ *
+ * Around that tile: depthwise convs take tiles of 8 channels that each
+ * read their own input plane (the lane masks shared); unpadded convs whose
+ * rows would fill less than half their vectors put 16 or 32 channels in
+ * the lanes instead (x_ctile, AVX-512); and the fused conv + pool step
+ * (cnn_conv2d_pool_f32) computes bands of conv rows into a stack buffer and
+ * pools them (x_pool_band, AVX-512; the pool kernels under AVX2).
  *
  * Numerics: each sum starts at the bias and adds its taps in the order
  * (ky, i, kx), one rounding per multiply-add (FMA), like the portable path
