@@ -383,12 +383,17 @@ static void pack_conv(Pool *pool, Step *s)
 
 /* A first layer - 1 or 3 input channels, 3x3 or 5x5, column stride 1 or 2,
  * zero padding - has an entry point per shape with its taps unrolled
- * (conv_first.c, cnn.h's conditions). */
+ * (conv_first.c, cnn.h's conditions).  Only up to 8 output channels: it
+ * exists for the narrow first layers (LeNet's 6, a stem's 8) whose channels
+ * would leave most of an 8-wide block empty; wider ones fill the general
+ * kernel's blocks, and only the general packing feeds the x86 SIMD path
+ * (vgg_cifar's 3 -> 32 first conv: 11.6 us there, several times that in
+ * the portable entry point). */
 static bool is_first_layer_conv(const Step *s)
 {
     bool zero_pad = s->pad_mode == PM_ZEROS ||
                     s->pad_top + s->pad_bottom + s->pad_left + s->pad_right == 0;
-    return s->groups == 1 && (s->in_c == 1 || s->in_c == 3) && s->kh == s->kw &&
+    return s->groups == 1 && (s->in_c == 1 || s->in_c == 3) && s->out_c <= 8 && s->kh == s->kw &&
            (s->kw == 3 || (s->kw == 5 && s->sw == 1)) && (s->sw == 1 || s->sw == 2) &&
            s->dh == 1 && s->dw == 1 && zero_pad;
 }
