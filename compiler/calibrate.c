@@ -84,7 +84,7 @@ static void run_step(const QStep *s, float **v)
             .pad_top = (int32_t)s->pad_top, .pad_bottom = (int32_t)s->pad_bottom,
             .pad_left = (int32_t)s->pad_left, .pad_right = (int32_t)s->pad_right,
             .groups = (int32_t)s->groups, .pad_mode = pad_modes[s->pad_mode],
-            .act = { act_fn(s->act), (float)s->slope }, .in_hwc = s->in_hwc,
+            .act = { act_fn(s->act), (float)s->slope, CNN_ACT_CALL }, .in_hwc = s->in_hwc,
         };
         cnn_conv2d_ref_f32(&p, in, s->w, s->b, out);
         break;
@@ -92,7 +92,7 @@ static void run_step(const QStep *s, float **v)
     case QS_LINEAR: {
         CnnLinearParams p = {
             .in_features = (int32_t)s->in_c, .out_features = (int32_t)s->out_c,
-            .act = { act_fn(s->act), (float)s->slope },
+            .act = { act_fn(s->act), (float)s->slope, CNN_ACT_CALL },
         };
         cnn_linear_ref_f32(&p, in, s->w, s->b, out);
         break;
