@@ -42,7 +42,7 @@ m4_define(<|cnnc_emit_conv|>,
               cnnc_step($1, kh), cnnc_step($1, kw), cnnc_step($1, sh), cnnc_step($1, sw),
               cnnc_step($1, dh), cnnc_step($1, dw),
               cnnc_step($1, pad_top), cnnc_step($1, pad_bottom), cnnc_step($1, pad_left), cnnc_step($1, pad_right),
-              cnnc_step($1, groups), cnnc_step($1, pad_mode), { NULL, 0.0f }, cnnc_step($1, in_hwc) },
+              cnnc_step($1, groups), cnnc_step($1, pad_mode), { NULL, 0.0f, CNN_ACT_CALL }, cnnc_step($1, in_hwc) },
             cnnc_step($1, in_zp), cnnc_step($1, out_zp), cnnc_step($1, act_min), cnnc_step($1, act_max),
             cnnc_step($1, sym)_mult, cnnc_step($1, sym)_shift,
         };
