@@ -94,12 +94,28 @@ static KindCost step_cost(const Network *net, int i)
              * (its tiles and border pixels inlined) -> the merge into the
              * pooled output, the average's division, a column check, a
              * border pixel's row, or the activation. */
-            static const char *const cp[] = { "cnn_conv2d_pool_f32", "cp_block8", "cp_block4",
-                                              "cp_block2", "cp_block1", "cp_merge",
-                                              "cp_average", "cp_column_read", "cp_in_row" };
-            static const int cp_depth[] = { 0, 1, 1, 1, 1, 2, 2, 2, 2 };
-            for (int f = 0; f < 9; f++)
-                c.funcs[f] = cp[f], c.depth[f] = cp_depth[f];
+            static const char *const cp[3][5] = {
+                { "cnn_conv2d_pool_f32", "cp_block8_any", "cp_block4_any", "cp_block2_any",
+                  "cp_block1_any" },
+                { "cnn_conv2d_pool_k3_f32", "cp_block8_k3", "cp_block4_k3", "cp_block2_k3",
+                  "cp_block1_k3" },
+                { "cnn_conv2d_pool_k5_f32", "cp_block8_k5", "cp_block4_k5", "cp_block2_k5",
+                  "cp_block1_k5" },
+            };
+            static const char *const helpers[] = { "cp_run", "cp_merge", "cp_average",
+                                                   "cp_column_read", "cp_in_row" };
+            /* lower.c's choice of entry point */
+            bool unit = l->stride[l->nsp - 1] == 1 && l->dilation[l->nsp - 1] == 1 &&
+                        !(i == 0 && net->input_channels_last);
+            long long kw = l->kernel[l->nsp - 1];
+            int v = unit && kw == 3 ? 1 : unit && kw == 5 ? 2 : 0;
+            /* entry -> cp_run -> one block function -> its helpers */
+            c.funcs[0] = cp[v][0], c.depth[0] = 0;
+            c.funcs[1] = helpers[0], c.depth[1] = 1;
+            for (int f = 1; f < 5; f++)
+                c.funcs[1 + f] = cp[v][f], c.depth[1 + f] = 2;
+            for (int f = 1; f < 5; f++)
+                c.funcs[5 + f] = helpers[f], c.depth[5 + f] = 3;
         } else if (lower_is_matvec(l, i == 0 && net->input_channels_last)) {
             c.funcs[0] = "cnn_linear_f32";
         } else if (lower_is_dwconv3x3(l, i == 0 && net->input_channels_last)) {
@@ -166,6 +182,19 @@ static KindCost step_cost(const Network *net, int i)
         if (k < net->nlayers && net->layers[k].fused)
             act = &net->layers[k];
     }
+    if (l->kind == LK_CONV && plan_dwconv_scratch(net, i) > 0) {
+        /* The plan may run it in place: cnn_dwconv_inplace_f32 calls the
+         * kernel, one level deeper (counted whether or not it does). */
+        int f = 0;
+        while (c.funcs[f])
+            f++;
+        for (int k = f; k > 0; k--) {
+            c.funcs[k] = c.funcs[k - 1];
+            c.depth[k] = c.depth[k - 1] + 1;
+        }
+        c.funcs[0] = "cnn_dwconv_inplace_f32";
+        c.depth[0] = 0;
+    }
     if (act && act_func(act->kind)) {
         int f = 0;
         while (c.funcs[f])
@@ -175,7 +204,7 @@ static KindCost step_cost(const Network *net, int i)
         c.funcs[f] = act_func(act->kind);
         c.depth[f] = f ? c.depth[f - 1] + 1 : 0;
         if (l->kind == LK_CONV && fuse_conv_pool(net, i) >= 0)
-            c.depth[f] = 2;     /* called by the block function itself */
+            c.depth[f] = 3;     /* called by the block function itself */
         c.expf |= act->kind == LK_SIGMOID;
         c.tanhf |= act->kind == LK_TANH;
     }

@@ -418,6 +418,8 @@ typedef struct LayerPlan {
     bool alias;             /* flatten, dropout, identity, and a concat whose inputs
                                were written into its buffer: no code at all */
     int buffer;             /* index into Plan.buffers of the output's buffer; -1 when fused */
+    BufRef scratch;         /* a depthwise conv run in place: its scratch in the arena
+                               (alive for its step alone); bytes 0 when none */
     int fused_into;         /* the layer whose step computes this one inside it (a conv,
                                its batchnorm and activation inside the pool after them),
                                whose ins[] are then this group's inputs; -1 when none */
@@ -440,7 +442,8 @@ typedef struct Plan {
     int nbuffers;
     long long align;        /* every arena offset is a multiple of this */
     long long arena_bytes;  /* what the plan uses */
-    long long lower_bound;  /* the most bytes live in the arena at one step */
+    long long lower_bound;  /* the most bytes live in the arena at one step (a depthwise
+                               conv's scratch included) */
     int peak_layer;         /* the step where the most (rounded) arena bytes are live, -1 if none */
     int *peak_live;         /* the arena buffers alive at peak_layer, by index */
     int npeak_live;
@@ -457,6 +460,11 @@ typedef struct Plan {
  * readers before it).  Returns the pool's index for the conv at i, else -1.
  */
 int fuse_conv_pool(const Network *net, int i);
+/* A depthwise conv (groups == in == out channels) whose output is no
+ * larger than its input may run in place (cnn_dwconv_inplace_f32) with one
+ * input plane of scratch: those bytes, or 0 when layer i cannot.  The plan
+ * runs it in place where that makes the arena smaller. */
+long long plan_dwconv_scratch(const Network *net, int i);
 /* The conv of the fused group that layer i belongs to (the conv, its
  * batchnorm, activation or pool), or -1 when layer i is in none. */
 int fuse_first(const Network *net, int i);
@@ -464,8 +472,8 @@ int fuse_first(const Network *net, int i);
 /* align: a power of two >= 4 (bytes); tensors start at multiples of it. */
 int plan_arena(Pool *pool, const Network *net, long long align, Plan *out);
 /* The same with elem_bytes per element (plan_arena: 4, float32; int8: 1),
- * and conv + pool groups fused (fuse_conv_pool) only when fuse is set
- * (plan_arena: yes; the int8 code has no fused kernel). */
+ * and conv + pool groups fused (fuse_conv_pool) and depthwise convs in place
+ * only when fuse is set (plan_arena: yes; the int8 code has neither kernel). */
 int plan_arena_elem(Pool *pool, const Network *net, long long align, long long elem_bytes,
                     bool fuse, Plan *out);
 
@@ -479,6 +487,9 @@ typedef enum PlanOp {
     PO_CONCAT,              /* its inputs may be written straight into its output */
     PO_FUSED,               /* no buffer: computed inside the first later node that
                                reads it, which lists this node's inputs as its own */
+    PO_INPLACE,             /* may write its output (no larger) over input 0, with
+                               `scratch` bytes of arena for its step alone (a depthwise
+                               conv, one input plane); else like PO_PRODUCE */
 } PlanOp;
 
 typedef struct PlanNode {
@@ -486,6 +497,7 @@ typedef struct PlanNode {
     int ninputs;            /* >= 1 */
     const int *inputs;      /* earlier nodes; -1 is the network input */
     long long bytes;        /* of the output */
+    long long scratch;      /* PO_INPLACE: bytes of scratch when it runs in place */
 } PlanNode;
 
 int plan_graph(Pool *pool, const PlanNode *nodes, int n, long long input_bytes, long long align,
@@ -574,6 +586,7 @@ typedef enum StepKind {
     SK_MUL,                 /* ins[0] * ins[1] (the gate, maybe per channel) */
     SK_DWCONV3X3,           /* conv that lower_is_dwconv3x3 accepts */
     SK_CONV_POOL,           /* conv (+ batchnorm, activation) + pool: fuse_conv_pool */
+    SK_DWCONV_INPLACE,      /* depthwise conv over its own input (plan_dwconv_scratch) */
 } StepKind;
 
 /* Activation kinds; emit.c names the runtime function of each. */
@@ -608,6 +621,7 @@ typedef struct Step {
     const char *kernel;         /* conv: the runtime function lower.c chose */
     /* SK_CONV_POOL: the pool after the conv (the fields above are the conv's;
      * out_c/h/w are the conv's own output size, which is never stored). */
+    BufRef scratch;             /* SK_DWCONV_INPLACE: one input plane in the arena */
     StepKind pool_kind;         /* SK_MAXPOOL, SK_MINPOOL or SK_AVGPOOL */
     long long pool_out_h, pool_out_w;
     long long pool_kh, pool_kw, pool_sh, pool_sw, pool_dh, pool_dw;

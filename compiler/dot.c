@@ -177,6 +177,8 @@ void dot_print(FILE *fp, const Network *net, const Plan *plan)
             fputs("\\n(alias, no code)", fp);
         else if (l->folded || l->fused)
             fputs("\\n(fused into the layer before)", fp);
+        else if (lp->in_place && lp->scratch.bytes > 0)
+            fprintf(fp, "\\n(in place, scratch %lld bytes)", lp->scratch.bytes);
         else if (lp->in_place)
             fputs("\\n(in place)", fp);
         if (i == peak && plan->arena_bytes > 0) {

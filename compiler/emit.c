@@ -149,7 +149,7 @@ static const char *buf_expr(Pool *pool, BufRef r)
 static const char *const step_kind_names[] = {
     "conv", "maxpool", "minpool", "avgpool", "global_maxpool", "global_avgpool",
     "linear", "act", "softmax", "affine", "pad", "copy", "add", "concat", "mul",
-    "dwconv3x3", "conv_pool",
+    "dwconv3x3", "conv_pool", "dwconv_inplace",
 };
 /* The runtime function of each activation; a step names the one it runs, so
  * that the image links no other (no dispatch on a kind at run time). */
@@ -186,6 +186,9 @@ static const char *step_comment(Pool *pool, const Network *net, const Step *s)
     if (s->kind == SK_CONV_POOL)
         c = pool_printf(pool, "%s; one pass, the conv's %lldx%lldx%lld output is never stored",
                         c, s->out_c, s->out_h, s->out_w);
+    if (s->kind == SK_DWCONV_INPLACE)
+        c = pool_printf(pool, "%s; in place over its input, a channel at a time from a "
+                        "%lld-byte scratch plane", c, s->scratch.bytes);
     if (s->kind == SK_LINEAR && l->kind == LK_CONV)
         c = pool_printf(pool, "%s; its one window is the whole input: a matrix-vector product", c);
     if (s->in.kind == BUF_ARENA && s->out.kind == BUF_ARENA && s->in.offset == s->out.offset &&
@@ -348,6 +351,8 @@ static void write_muscles(Pool *pool, Buf *b, const Network *net, const Plan *pl
         step_muscle(b, i, "spatial", "%lld", s->in_w);
         if (s->kind == SK_CONV_POOL)
             pool_muscles(b, i, s);
+        if (s->kind == SK_DWCONV_INPLACE)
+            step_muscle(b, i, "scratch", "%s", buf_expr(pool, s->scratch));
         if (s->nins > 0)
             merge_muscles(pool, b, i, s);
     }
@@ -506,7 +511,8 @@ static void write_weights(FILE *fp, Pool *pool, const Network *net, const Lowere
         write_array(fp, attr, s->w_sym, s->w, s->nw,
                     pool_printf(pool, "layer %d '%s': %s weight %s (line %d)%s%s", l->index,
                                 l->name, l->op, sb, l->loc.line, note,
-                                s->kind == SK_CONV || s->kind == SK_CONV_POOL
+                                s->kind == SK_CONV || s->kind == SK_CONV_POOL ||
+                                            s->kind == SK_DWCONV_INPLACE
                                     ? ", packed (cnn_pack.h)" : ""));
         if (s->b_sym) {
             if (s->b)

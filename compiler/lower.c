@@ -427,6 +427,8 @@ static void lower_conv_pool(Pool *pool, Step *s, const Network *net, const float
     cnn_conv2d_pack_f32(s->out_c, s->in_c, s->groups, s->kh, s->kw, s->w, packed);
     s->w = packed;
     s->kernel = "cnn_conv2d_pool_f32";
+    if (s->sw == 1 && s->dw == 1 && !s->in_hwc && (s->kw == 3 || s->kw == 5))
+        s->kernel = s->kw == 3 ? "cnn_conv2d_pool_k3_f32" : "cnn_conv2d_pool_k5_f32";
 
     Step t;
     memset(&t, 0, sizeof t);
@@ -441,6 +443,22 @@ static void lower_conv_pool(Pool *pool, Step *s, const Network *net, const float
     s->pool_pad_left = t.pad_left, s->pool_pad_right = t.pad_right;
     s->count_include_pad = pl->count_include_pad;
     s->last = j;
+}
+
+/* A depthwise conv the plan runs in place (plan_dwconv_scratch): its kernel
+ * runs one channel at a time from a scratch copy of that channel's input
+ * plane (cnn_dwconv_inplace_f32), so the output needs no buffer. */
+static void lower_dwconv_inplace(Step *s, const LayerPlan *lp, const Layer *l)
+{
+    if (s->kind == SK_DWCONV3X3)
+        s->kernel = "cnn_dwconv3x3_f32";
+    else if (s->kind != SK_CONV || !s->kernel)
+        diag_internal("conv '%s' runs in place, but lowers to no conv kernel", l->name);
+    if (lp->scratch.bytes != s->in_h * s->in_w * 4 || lp->scratch.kind != BUF_ARENA)
+        diag_internal("conv '%s' runs in place with %lld bytes of scratch, not one plane",
+                      l->name, lp->scratch.bytes);
+    s->kind = SK_DWCONV_INPLACE;
+    s->scratch = lp->scratch;
 }
 
 int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *wf,
@@ -519,6 +537,8 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
                 s->kind = SK_DWCONV3X3;     /* PyTorch's layout: nine taps per channel */
             if (s->kind == SK_CONV)
                 pack_conv(pool, s);
+            if (lp->in_place)
+                lower_dwconv_inplace(s, lp, l);
             break;
         }
         case LK_MAXPOOL:

@@ -16,7 +16,10 @@
  *    the last layer copies.  A conv fused with the pool after it
  *    (fuse_conv_pool) has no buffer at all, nor do its batchnorm and
  *    activation: the pool's step reads the conv's input and writes the
- *    pooled output, so the conv's input lives until the pool's step.
+ *    pooled output, so the conv's input lives until the pool's step.  A
+ *    depthwise conv may write its output over its input (PO_INPLACE), with
+ *    one input plane of scratch alive for its step alone; the plan is made
+ *    both ways and that is kept only when the arena is smaller.
  *
  * 2. Lifetimes.  A buffer lives from the step that first writes it to the last
  *    step that reads any tensor it holds.  The lower bound is the most arena
@@ -64,6 +67,10 @@ typedef struct Graph {
     bool merge_concats;     /* try writing concat inputs into the concat's buffer */
     bool *no_merge;         /* per node: a concat that must not (its buffer is the output) */
     int *nchildren;         /* per buffer: concat inputs placed inside it */
+    bool inplace_dw;        /* let PO_INPLACE nodes (depthwise convs) run in place */
+    bool *no_inplace;       /* per node: a PO_INPLACE that must not (its buffer would be
+                               the caller's output, which is only the last tensor's size) */
+    int *scratch_of;        /* per node: its scratch buffer, or -1 */
 } Graph;
 
 static int new_buffer(Graph *g, int producer, long long bytes, BufKind kind)
@@ -96,19 +103,26 @@ static void hold(Graph *g, int v, int b)
         pb->last_reader = r;
 }
 
-/* Which input node i may overwrite, or -1. */
+/* Which input node i may overwrite, or -1.  An element-wise op or a merge
+ * writes exactly the bytes of the tensor it overwrites; a depthwise conv in
+ * place (PO_INPLACE) at most those. */
 static int in_place_input(const Graph *g, int i)
 {
     const PlanNode *nd = &g->nodes[i];
-    if (nd->op != PO_ELEMWISE && nd->op != PO_MERGE)
+    bool dw = nd->op == PO_INPLACE && g->inplace_dw && !g->no_inplace[i];
+    if (nd->op != PO_ELEMWISE && nd->op != PO_MERGE && !dw)
         return -1;
-    int nk = nd->op == PO_ELEMWISE ? 1 : nd->ninputs;
+    int nk = nd->op == PO_MERGE ? nd->ninputs : 1;
     for (int k = 0; k < nk; k++) {
-        int b = g->buf_of[nd->inputs[k] + 1];
+        int v = nd->inputs[k];
+        int b = g->buf_of[v + 1];
         const PlanBuffer *pb = &g->bufs[b];
+        if (pb->ref.kind == BUF_INPUT)
+            continue;
+        long long vb = g->nodes[v].bytes;
         /* pb->last counts every read of every tensor the buffer holds so far;
          * tensors added later are written at or after step i. */
-        if (pb->ref.kind != BUF_INPUT && pb->bytes == nd->bytes && pb->last <= i)
+        if ((dw ? nd->bytes <= vb : vb == nd->bytes) && pb->last <= i)
             return k;
     }
     return -1;
@@ -144,6 +158,8 @@ static void build_buffers(Graph *g, long long input_bytes, LayerPlan *lps)
     int n = g->n;
     for (int v = -1; v < n; v++)
         g->last_read[v + 1] = -1;
+    for (int i = 0; i < n; i++)
+        g->scratch_of[i] = -1;
     for (int i = 0; i < n; i++)
         for (int k = 0; k < g->nodes[i].ninputs; k++) {
             int v = g->nodes[i].inputs[k];
@@ -187,6 +203,8 @@ static void build_buffers(Graph *g, long long input_bytes, LayerPlan *lps)
             lp->in_place = true;
             lp->in_place_input = k;
             hold(g, i, g->buf_of[nd->inputs[k] + 1]);
+            if (nd->op == PO_INPLACE && nd->scratch > 0)
+                g->scratch_of[i] = new_buffer(g, i, nd->scratch, BUF_ARENA);   /* step i only */
         } else {
             hold(g, i, new_buffer(g, i, nd->bytes, BUF_ARENA));
         }
@@ -224,6 +242,11 @@ static long long place_ping_pong(const Graph *g, long long arena, long long *off
     bool at_bottom = false;     /* where the current tensor lives */
     for (int i = 0; i < g->n; i++) {
         int b = g->buf_of[i + 1];
+        if (g->scratch_of[i] >= 0) {
+            /* A depthwise conv in place: its scratch at the other end. */
+            const PlanBuffer *sb = &g->bufs[g->scratch_of[i]];
+            off[g->scratch_of[i]] = at_bottom ? arena - sb->ref.bytes : 0;
+        }
         if (b < 0)
             continue;           /* fused: no buffer */
         const PlanBuffer *pb = &g->bufs[b];
@@ -382,7 +405,7 @@ static long long improve_by_swaps(const Graph *g, int *order, int norder, long l
 }
 
 static void plan_once(Pool *pool, const PlanNode *nodes, int n, long long input_bytes,
-                      long long align, bool merge_concats, Plan *out)
+                      long long align, bool merge_concats, bool inplace_dw, Plan *out)
 {
     memset(out, 0, sizeof *out);
     out->align = align;
@@ -390,17 +413,36 @@ static void plan_once(Pool *pool, const PlanNode *nodes, int n, long long input_
     out->method = "none";
     out->layers = pool_alloc(pool, (size_t)(n ? n : 1) * sizeof(LayerPlan));
 
-    Graph g = { nodes, n, NULL, NULL, NULL, 0, align, merge_concats, NULL, NULL };
+    Graph g = { nodes, n, NULL, NULL, NULL, 0, align, merge_concats, NULL, NULL, inplace_dw,
+                NULL, NULL };
+    g.no_inplace = pool_alloc(pool, (size_t)(n + 1) * sizeof *g.no_inplace);
     g.buf_of = pool_alloc(pool, (size_t)(n + 1) * sizeof *g.buf_of);
     g.last_read = pool_alloc(pool, (size_t)(n + 1) * sizeof *g.last_read);
-    g.bufs = pool_alloc(pool, (size_t)(n + 2) * sizeof *g.bufs);
-    g.nchildren = pool_alloc(pool, (size_t)(n + 2) * sizeof *g.nchildren);
+    /* a buffer per node, its scratch, and the input and a copied output */
+    g.bufs = pool_alloc(pool, (size_t)(2 * n + 2) * sizeof *g.bufs);
+    g.nchildren = pool_alloc(pool, (size_t)(2 * n + 2) * sizeof *g.nchildren);
+    g.scratch_of = pool_alloc(pool, (size_t)(n + 1) * sizeof *g.scratch_of);
     g.no_merge = pool_alloc(pool, (size_t)(n + 1) * sizeof *g.no_merge);
     for (;;) {
         g.nbufs = 0;
         memset(out->layers, 0, (size_t)(n ? n : 1) * sizeof(LayerPlan));
         build_buffers(&g, input_bytes, out->layers);
         int ob = n ? g.buf_of[n] : 0;
+        if (n && g.bufs[ob].bytes != nodes[n - 1].bytes) {
+            /* A depthwise conv in place shrank a buffer that ends up as the
+             * caller's output, which has the last tensor's size only: those
+             * convs write buffers of their own. */
+            bool marked = false;
+            for (int i = 0; i < n; i++)
+                if (g.buf_of[i + 1] == ob && out->layers[i].in_place && nodes[i].op == PO_INPLACE) {
+                    g.no_inplace[i] = true;
+                    marked = true;
+                }
+            if (!marked)
+                diag_internal("plan: the output buffer has %lld bytes, the output %lld",
+                              g.bufs[ob].bytes, nodes[n - 1].bytes);
+            continue;
+        }
         if (g.nchildren[ob] == 0)
             break;
         /* The caller's output cannot hold slices at offsets: that concat copies. */
@@ -509,6 +551,11 @@ static void plan_once(Pool *pool, const PlanNode *nodes, int n, long long input_
         const PlanNode *nd = &nodes[i];
         lp->buffer = g.buf_of[i + 1];
         lp->fused_into = -1;
+        lp->scratch = (BufRef){ BUF_ARENA, 0, 0 };
+        if (g.scratch_of[i] >= 0) {
+            lp->scratch = g.bufs[g.scratch_of[i]].ref;
+            lp->scratch.bytes = g.bufs[g.scratch_of[i]].bytes;
+        }
         if (nd->op == PO_FUSED) {
             lp->out = (BufRef){ BUF_FUSED, 0, nd->bytes };
             for (int k = i + 1; k < n && lp->fused_into < 0; k++)
@@ -537,26 +584,50 @@ static void plan_once(Pool *pool, const PlanNode *nodes, int n, long long input_
     out->nbuffers = g.nbufs;
 }
 
-int plan_graph(Pool *pool, const PlanNode *nodes, int n, long long input_bytes, long long align,
-               Plan *out)
+/* The plan with or without depthwise convs in place, each with concat
+ * inputs written into their concat where that is no larger. */
+static void plan_concats(Pool *pool, const PlanNode *nodes, int n, long long input_bytes,
+                         long long align, bool inplace_dw, Plan *out)
 {
-    plan_once(pool, nodes, n, input_bytes, align, false, out);
+    plan_once(pool, nodes, n, input_bytes, align, false, inplace_dw, out);
     bool concat = false;
     for (int i = 0; i < n; i++)
         concat |= nodes[i].op == PO_CONCAT;
     if (!concat)
-        return 0;
+        return;
     /* Concat inputs written into their concat's buffer save the copy, but
      * reserve the whole output from its first input on: keep it when the
      * arena is no larger. */
     Plan merged;
-    plan_once(pool, nodes, n, input_bytes, align, true, &merged);
+    plan_once(pool, nodes, n, input_bytes, align, true, inplace_dw, &merged);
     bool any = false;
     for (int b = 0; b < merged.nbuffers; b++)
         any |= merged.buffers[b].parent >= 0;
     if (any && merged.arena_bytes <= out->arena_bytes) {
         merged.method = pool_printf(pool, "%s, concat inputs in place", merged.method);
         *out = merged;
+    }
+}
+
+int plan_graph(Pool *pool, const PlanNode *nodes, int n, long long input_bytes, long long align,
+               Plan *out)
+{
+    plan_concats(pool, nodes, n, input_bytes, align, false, out);
+    bool inplace = false;
+    for (int i = 0; i < n; i++)
+        inplace |= nodes[i].op == PO_INPLACE;
+    if (!inplace)
+        return 0;
+    /* A depthwise conv in place needs no output buffer but a scratch plane
+     * beside its input: kept only when the arena gets smaller. */
+    Plan dw;
+    plan_concats(pool, nodes, n, input_bytes, align, true, &dw);
+    bool any = false;
+    for (int i = 0; i < n; i++)
+        any |= dw.layers[i].scratch.bytes > 0;
+    if (any && dw.arena_bytes < out->arena_bytes) {
+        dw.method = pool_printf(pool, "%s, depthwise in place", dw.method);
+        *out = dw;
     }
     return 0;
 }
@@ -620,6 +691,18 @@ int fuse_conv_pool(const Network *net, int i)
     return j;
 }
 
+long long plan_dwconv_scratch(const Network *net, int i)
+{
+    if (!net->ok || i < 0 || i >= net->nlayers)
+        return 0;
+    const Layer *l = &net->layers[i];
+    if (l->kind != LK_CONV || l->in_shape.rank < 2 || l->groups != l->in_shape.dims[0] ||
+        l->out != l->groups || fuse_conv_pool(net, i) >= 0 || lower_is_matvec(l, false) ||
+        shape_elems(&l->out_shape) > shape_elems(&l->in_shape))
+        return 0;
+    return shape_elems(&l->in_shape) / l->in_shape.dims[0] * 4;   /* one input plane */
+}
+
 int fuse_first(const Network *net, int i)
 {
     /* A group is at most conv, batchnorm, activation, pool. */
@@ -654,6 +737,10 @@ int plan_arena_elem(Pool *pool, const Network *net, long long align, long long e
         nodes[i].ninputs = l->ninputs;
         nodes[i].inputs = l->inputs;
         nodes[i].bytes = shape_elems(&l->out_shape) * elem_bytes;
+        /* a depthwise conv in place: float32 only (no int8 kernel) */
+        nodes[i].scratch = fuse ? plan_dwconv_scratch(net, i) : 0;
+        if (nodes[i].scratch > 0)
+            nodes[i].op = PO_INPLACE;
     }
     /* A fused conv group: the conv, its batchnorm and activation store
      * nothing; the pool's step reads the conv's inputs. */

@@ -51,11 +51,12 @@ static bool is_graph(const Network *net)
     return net_first_branch(net) >= 0;
 }
 
-/* True when some conv runs fused with the pool after it (fuse_conv_pool). */
+/* True when some conv runs fused with the pool after it (fuse_conv_pool)
+ * or in place over its input (a depthwise conv with scratch). */
 static bool any_fused(const Plan *plan, int n)
 {
     for (int i = 0; i < n; i++)
-        if (plan->layers[i].fused_into >= 0)
+        if (plan->layers[i].fused_into >= 0 || plan->layers[i].scratch.bytes > 0)
             return true;
     return false;
 }
@@ -67,6 +68,10 @@ static const char *fuse_note(const Network *net, const Plan *plan, int i, char *
 {
     int f = fuse_first(net, i);
     buf[0] = '\0';
+    if (plan->layers[i].scratch.bytes > 0) {
+        snprintf(buf, size, "in place, scratch %lld bytes", plan->layers[i].scratch.bytes);
+        return buf;
+    }
     if (f < 0)
         return buf;
     if (plan->layers[i].fused_into >= 0)
@@ -205,8 +210,10 @@ static void print_json(FILE *fp, const Network *net, const Plan *plan, const QNe
         const LayerPlan *lp = &plan->layers[i];
         static const char *const kinds[] = { "input", "output", "arena", "fused" };
         fprintf(fp, "], \"buffer\": {\"kind\": \"%s\", \"offset\": %lld, \"bytes\": %lld, "
-                "\"in_place\": %s}", kinds[lp->out.kind], lp->out.offset, lp->out.bytes,
-                lp->in_place || lp->alias ? "true" : "false");
+                "\"in_place\": %s, \"scratch_offset\": %lld, \"scratch_bytes\": %lld}",
+                kinds[lp->out.kind], lp->out.offset, lp->out.bytes,
+                lp->in_place || lp->alias ? "true" : "false", lp->scratch.offset,
+                lp->scratch.bytes);
         /* The layer whose step computes this one (a conv fused with its pool),
          * and the step a layer's code runs in. */
         if (lp->fused_into >= 0)

@@ -196,6 +196,33 @@ void cnn_dwconv3x3_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                        float *CNN_RESTRICT out);
 
 /* ------------------------------------------------------------------------
+ * depthwise conv in place (dwconv_inplace.c)
+ * ------------------------------------------------------------------------ */
+
+/* The signature of every conv kernel above. */
+typedef void CnnConvFn(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                       const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                       float *CNN_RESTRICT out);
+
+/*
+ * A depthwise conv (groups == in_c == out_c, in_hwc == 0) whose output
+ * overwrites its input, for out_h*out_w <= in_h*in_w.
+ *
+ *   kernel   the conv kernel to run on each channel (cnn_dwconv3x3_f32 where
+ *            it applies, else cnn_conv2d_f32 or a fixed-width variant)
+ *   buf      in: [in_c][in_h][in_w]; out: [out_c][out_h][out_w] from its start
+ *   weight   as for the kernel on the whole layer (a depthwise conv's packed
+ *            weights are PyTorch's [C][1][kh][kw]); bias [C] or NULL
+ *   scratch  in_h*in_w floats, apart from buf
+ *
+ * The result is the kernel's on the whole layer; per channel, the input
+ * plane is copied to scratch and the output plane written into buf.
+ */
+void cnn_dwconv_inplace_f32(const CnnConv2dParams *p, CnnConvFn *kernel, float *buf,
+                            const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                            float *CNN_RESTRICT scratch);
+
+/* ------------------------------------------------------------------------
  * Pooling (pool.c)
  * ------------------------------------------------------------------------ */
 
@@ -297,6 +324,19 @@ typedef struct CnnConvPoolParams {
 void cnn_conv2d_pool_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
                          const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
                          float *CNN_RESTRICT out);
+
+/*
+ * The same, for conv.kernel_w == 3 or 5 with conv.stride_w ==
+ * conv.dilation_w == 1 and conv.in_hwc == 0, which they require: on
+ * Cortex-M the tile's taps unroll and neighbouring taps share their input
+ * loads.  cnnc calls them where they apply.
+ */
+void cnn_conv2d_pool_k3_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                            const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                            float *CNN_RESTRICT out);
+void cnn_conv2d_pool_k5_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                            const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                            float *CNN_RESTRICT out);
 
 /* ------------------------------------------------------------------------
  * linear (linear.c)

@@ -46,9 +46,11 @@
     !defined(CNN_CONV_SCALAR_TILES)
 #define CP_MR(nb) 8
 #define CP_TILE_MAX 64          /* floats of the largest tile, mr * nb */
+#define CP_KW(kw) 0             /* the width variants run the general tile here */
 #else
 #define CP_MR(nb) ((nb) >= 8 ? 2 : (nb) == 4 ? 4 : 8)
 #define CP_TILE_MAX 16
+#define CP_KW(kw) (kw)          /* taps unrolled: neighbouring taps share their loads */
 #endif
 #define CP_MR_MAX 8
 
@@ -238,8 +240,11 @@ CP_INLINE void cp_pixel(const CpCtx *cx, const float *CNN_RESTRICT w,
  * acc[m*nb + n]: the rows that read the input are listed in off / wo. */
 CP_INLINE void cp_tile(const CpCtx *cx, int32_t nrows, const int32_t *off, const int32_t *wo,
                        const float *CNN_RESTRICT w, const float *CNN_RESTRICT bias,
-                       float *CNN_RESTRICT acc, int32_t x, const int nb, const int mr)
+                       float *CNN_RESTRICT acc, int32_t x, const int nb, const int mr,
+                       const int kwc)
 {
+    /* kwc > 0 (Cortex-M): kernel_w == kwc with unit column steps and a
+     * channels-first input, so the taps unroll and share their loads. */
     const CnnConv2dParams *p = cx->c;
     const int32_t cstep = p->stride_w * cx->es, dstep = p->dilation_w * cx->es;
     const float *col = cx->in + (x * p->stride_w - p->pad_left) * cx->es;
@@ -258,6 +263,16 @@ CP_INLINE void cp_tile(const CpCtx *cx, int32_t nrows, const int32_t *off, const
         for (i = 0; i < cx->icg; i++, src += cx->cs, wk += cx->khkw * nb) {
             const float *s = src;
             const float *wt = wk;
+            if (kwc) {
+                CP_UNROLL
+                for (kx = 0; kx < kwc; kx++)
+                    CP_UNROLL
+                    for (m = 0; m < mr; m++)
+                        CP_UNROLL
+                        for (n = 0; n < nb; n++)
+                            a[m * nb + n] = CP_MAC(a[m * nb + n], wt[kx * nb + n], s[kx + m]);
+                continue;
+            }
             for (kx = 0; kx < p->kernel_w; kx++, s += dstep, wt += nb) {
                 float e[CP_MR_MAX];
                 CP_UNROLL
@@ -309,7 +324,8 @@ static void cp_average(const CpCtx *cx, float *CNN_RESTRICT out, int nb)
 
 /* One block of nb channels: out is its first pooled channel. */
 CP_INLINE void cp_block(const CpCtx *cx, const float *CNN_RESTRICT w,
-                        const float *CNN_RESTRICT bias, float *CNN_RESTRICT out, const int nb)
+                        const float *CNN_RESTRICT bias, float *CNN_RESTRICT out, const int nb,
+                        const int kwc)
 {
     const CnnConv2dParams *p = cx->c;
     const CnnPool2dParams *q = cx->q;
@@ -350,7 +366,7 @@ CP_INLINE void cp_block(const CpCtx *cx, const float *CNN_RESTRICT w,
                 for (m = 0; m < mr && !need; m++)
                     need = cp_column_read(cx, cols, x + m);
                 if (need) {
-                    cp_tile(cx, nrows, off, wo, w, bias, acc, x, nb, mr);
+                    cp_tile(cx, nrows, off, wo, w, bias, acc, x, nb, mr, kwc);
                     if (p->act.fn)
                         p->act.fn(acc, acc, mr * nb, p->act.slope);
                     cp_merge(cx, out, acc, mr, y, x, ylo, yhi, &cols, nb);
@@ -360,7 +376,7 @@ CP_INLINE void cp_block(const CpCtx *cx, const float *CNN_RESTRICT w,
             }
             if (cp_column_read(cx, cols, x)) {
                 if (listed && x >= cx->xlo && x < cx->xhi)
-                    cp_tile(cx, nrows, off, wo, w, bias, acc, x, nb, 1);   /* no checks */
+                    cp_tile(cx, nrows, off, wo, w, bias, acc, x, nb, 1, kwc);   /* no checks */
                 else
                     cp_pixel(cx, w, bias, acc, y, x, nb);
                 if (p->act.fn)
@@ -375,26 +391,55 @@ CP_INLINE void cp_block(const CpCtx *cx, const float *CNN_RESTRICT w,
         cp_average(cx, out, nb);
 }
 
-static void cp_block8(const CpCtx *cx, const float *w, const float *b, float *out)
-{
-    cp_block(cx, w, b, out, 8);
-}
-static void cp_block4(const CpCtx *cx, const float *w, const float *b, float *out)
-{
-    cp_block(cx, w, b, out, 4);
-}
-static void cp_block2(const CpCtx *cx, const float *w, const float *b, float *out)
-{
-    cp_block(cx, w, b, out, 2);
-}
-static void cp_block1(const CpCtx *cx, const float *w, const float *b, float *out)
-{
-    cp_block(cx, w, b, out, 1);
-}
+typedef void CpBlockFn(const CpCtx *cx, const float *w, const float *b, float *out);
 
-void cnn_conv2d_pool_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
-                         const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
-                         float *CNN_RESTRICT out)
+/* The setup of a call, then every block with the function of its width. */
+static void cp_run(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                   const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                   float *CNN_RESTRICT out, CpBlockFn *b8, CpBlockFn *b4, CpBlockFn *b2,
+                   CpBlockFn *b1);
+
+/*
+ * One entry point: cnn_conv2d_pool_NAME_f32 with its four block functions,
+ * one per block width.  KW = 0: any kernel width, stride and dilation;
+ * KW > 0: kernel_w == KW, stride_w == dilation_w == 1, channels-first input
+ * (cnnc calls it only then), so on Cortex-M the taps unroll.
+ */
+#define CP_VARIANT(NAME, KW)                                                                 \
+    static void cp_block8_##NAME(const CpCtx *cx, const float *w, const float *b, float *out) \
+    {                                                                                        \
+        cp_block(cx, w, b, out, 8, CP_KW(KW));                                               \
+    }                                                                                        \
+    static void cp_block4_##NAME(const CpCtx *cx, const float *w, const float *b, float *out) \
+    {                                                                                        \
+        cp_block(cx, w, b, out, 4, CP_KW(KW));                                               \
+    }                                                                                        \
+    static void cp_block2_##NAME(const CpCtx *cx, const float *w, const float *b, float *out) \
+    {                                                                                        \
+        cp_block(cx, w, b, out, 2, CP_KW(KW));                                               \
+    }                                                                                        \
+    static void cp_block1_##NAME(const CpCtx *cx, const float *w, const float *b, float *out) \
+    {                                                                                        \
+        cp_block(cx, w, b, out, 1, CP_KW(KW));                                               \
+    }                                                                                        \
+    void cnn_conv2d_pool_##NAME##_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in, \
+                                      const float *CNN_RESTRICT weight,                      \
+                                      const float *CNN_RESTRICT bias, float *CNN_RESTRICT out) \
+    {                                                                                        \
+        cp_run(p, in, weight, bias, out, cp_block8_##NAME, cp_block4_##NAME,                 \
+               cp_block2_##NAME, cp_block1_##NAME);                                         \
+    }
+
+CP_VARIANT(k3, 3)
+CP_VARIANT(k5, 5)
+/* The general entry point; its name has no variant part. */
+#define cnn_conv2d_pool_any_f32 cnn_conv2d_pool_f32
+CP_VARIANT(any, 0)
+
+static void cp_run(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                   const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                   float *CNN_RESTRICT out, CpBlockFn *b8, CpBlockFn *b4, CpBlockFn *b2,
+                   CpBlockFn *b1)
 {
     const CnnConv2dParams *c = &p->conv;
     const int32_t ocg = c->out_c / c->groups;
@@ -429,8 +474,7 @@ void cnn_conv2d_pool_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT i
             const float *w = weight + o * cx.icg * cx.khkw;
             const float *b = bias ? bias + o : NULL;
             nb = cnn_conv_block_width(ocg - j);
-            (nb == 8 ? cp_block8 : nb == 4 ? cp_block4 : nb == 2 ? cp_block2 : cp_block1)(
-                &cx, w, b, out + o * cx.qplane);
+            (nb == 8 ? b8 : nb == 4 ? b4 : nb == 2 ? b2 : b1)(&cx, w, b, out + o * cx.qplane);
         }
     }
 }

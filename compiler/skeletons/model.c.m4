@@ -27,6 +27,7 @@ m4_ifelse(cnnc_step($1, kind), <|conv|>, <|cnnc_emit_conv($1)|>,
           cnnc_step($1, kind), <|mul|>, <|cnnc_emit_mul($1)|>,
           cnnc_step($1, kind), <|dwconv3x3|>, <|cnnc_emit_dwconv3x3($1)|>,
           cnnc_step($1, kind), <|conv_pool|>, <|cnnc_emit_conv_pool($1)|>,
+          cnnc_step($1, kind), <|dwconv_inplace|>, <|cnnc_emit_dwconv_inplace($1)|>,
           <|m4_fatal_error(<|cnnc: skeleton: unknown step kind |>cnnc_step($1, kind))|>)|>)
 
 m4_define(<|cnnc_emit_conv|>,
@@ -108,7 +109,28 @@ m4_define(<|cnnc_emit_conv_pool|>,
             },
             .kind = cnnc_step($1, pool_kind),
         };
-        cnn_conv2d_pool_f32(&p, cnnc_step($1, in), cnnc_step($1, w), cnnc_step($1, b), cnnc_step($1, out));
+        cnnc_step($1, kernel)(&p, cnnc_step($1, in), cnnc_step($1, w), cnnc_step($1, b), cnnc_step($1, out));
+    }
+|>)
+
+m4_dnl A depthwise conv over its own input: the kernel runs a channel at a
+m4_dnl time from a scratch copy of that channel's input plane.
+m4_define(<|cnnc_emit_dwconv_inplace|>,
+<|    {
+        static const CnnConv2dParams p = {
+            .in_c = cnnc_step($1, in_c), .in_h = cnnc_step($1, in_h), .in_w = cnnc_step($1, in_w),
+            .out_c = cnnc_step($1, out_c), .out_h = cnnc_step($1, out_h), .out_w = cnnc_step($1, out_w),
+            .kernel_h = cnnc_step($1, kh), .kernel_w = cnnc_step($1, kw),
+            .stride_h = cnnc_step($1, sh), .stride_w = cnnc_step($1, sw),
+            .dilation_h = cnnc_step($1, dh), .dilation_w = cnnc_step($1, dw),
+            .pad_top = cnnc_step($1, pad_top), .pad_bottom = cnnc_step($1, pad_bottom),
+            .pad_left = cnnc_step($1, pad_left), .pad_right = cnnc_step($1, pad_right),
+            .groups = cnnc_step($1, groups),
+            .pad_mode = cnnc_step($1, pad_mode),
+            .act = { cnnc_step($1, act), cnnc_step($1, slope) },
+        };
+        cnn_dwconv_inplace_f32(&p, cnnc_step($1, kernel), cnnc_step($1, out), cnnc_step($1, w), cnnc_step($1, b),
+                               cnnc_step($1, scratch));
     }
 |>)
 

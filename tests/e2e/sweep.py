@@ -13,7 +13,8 @@ fast kernel path with odd sizes that leave partial tiles (PATH_GENERATORS:
 on 1-3 channels with channels-last inputs, convs whose window is the whole
 input, linear with sizes off multiples of 4/8/16, reflect/replicate/circular
 padding on multi-channel convs, long rows, convs with their batchnorm and
-activation fused with the max/min/avg pool after them), writes each as a .net file,
+activation fused with the max/min/avg pool after them, depthwise convs
+between two convs, which run in place), writes each as a .net file,
 builds the same network in PyTorch straight from the generator's choices
 (never from cnnc's reading of the file, so a misread attribute shows up),
 gives it seeded random weights and saves them as safetensors.  A case that
@@ -516,9 +517,41 @@ def p_fconv(shape, rng):
     return "conv", kv, m, True
 
 
+def p_dwany(shape, rng):
+    """A depthwise conv of any kernel, stride, dilation and padding mode whose
+    output is no larger than its input: between two convs the plan runs it in
+    place (cnn_dwconv_inplace_f32, one input plane of scratch)."""
+    if len(shape) != 3:
+        raise Rejected("2-D input")
+    c = shape[0]
+    if rng.random() < 0.4:
+        k, dil, mode = 3, 1, "zeros"                  # cnn_dwconv3x3_f32 per channel
+    else:
+        k, dil = rng.randint(1, 5), rng.choice([1, 1, 2])
+        mode = rng.choice(["zeros", "zeros", "reflect", "replicate", "circular"])
+    stride = rng.choice([1, 1, 2])
+    pad = rng.randint(0, (k - 1) * dil // 2)
+    kv = [("out", str(c)), ("kernel", str(k)), ("groups", str(c))]
+    if stride > 1:
+        kv.append(("stride", str(stride)))
+    if dil > 1:
+        kv.append(("dilation", str(dil)))
+    if pad:
+        kv.append(("padding", str(pad)))
+        if mode != "zeros":
+            kv.append(("padding_mode", mode))
+    else:
+        mode = "zeros"
+    bias = kv_bias(rng, kv)
+    m = nn.Conv2d(c, c, k, stride=stride, padding=pad, dilation=dil, groups=c, bias=bias,
+                  padding_mode=mode)
+    return "conv", kv, m, True
+
+
 PATH_GENERATORS = {
     "conv1x1": p_conv1x1, "dw3x3": p_dw3x3, "first": p_first, "whole": p_whole,
     "linear_odd": p_linear_odd, "padconv": p_padconv, "wide": p_wide, "fconv": p_fconv,
+    "dwchain": p_conv1x1, "dwany": p_dwany,
 }
 
 
@@ -541,6 +574,8 @@ def path_input(path, rng):
         if rng.random() < 0.25:
             return [rng.randint(2, 8), rng.randint(3, 30)], False
         return [rng.randint(2, 8), rng.randint(2, 11), rng.randint(2, 23)], False
+    if path == "dwchain":
+        return [rng.randint(1, 12), rng.randint(2, 13), rng.randint(2, 21)], False
     if path == "fconv":
         if rng.random() < 0.3:
             return [rng.randint(1, 6), rng.randint(4, 60)], False
@@ -597,6 +632,11 @@ TEMPLATES = [
     (4, ["fconv", "batchnorm", "act", "fpool"]),
     (2, ["fconv", "batchnorm", "fpool"]),
     (2, ["fconv", "act", "fpool", "fconv", "act", "fpool"]),
+    # a depthwise conv between two 1x1 convs: run in place over its input
+    # (cnn_dwconv_inplace_f32) where that lowers the peak
+    (3, ["dwchain", "dwany", "conv1x1"]),
+    (3, ["dwchain", "dwany", "batchnorm", "act", "conv1x1"]),
+    (2, ["dwchain", "dw3x3", "conv1x1"]),
 ]
 
 

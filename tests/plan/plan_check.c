@@ -206,7 +206,7 @@ static void check_plan(const char *what, const PlanNode *nodes, int n, long long
     Memory mem = { calloc((size_t)(4 * n + 8), sizeof(Seg)), 0, 4 * n + 8 };
     int *cid = calloc((size_t)n + 1, sizeof *cid);      /* content of value v at cid[v + 1] */
     int *last = calloc((size_t)n + 1, sizeof *last);    /* last read of value v */
-    long long (*iv)[2] = calloc((size_t)n + 1, sizeof *iv), (*ivr)[2] = calloc((size_t)n + 1, sizeof *ivr);
+    long long (*iv)[2] = calloc((size_t)n + 2, sizeof *iv), (*ivr)[2] = calloc((size_t)n + 2, sizeof *ivr);
     BufRef in_ref = { BUF_INPUT, 0, in_bytes };
     for (int v = 0; v <= n; v++)
         last[v] = v - 1;
@@ -216,13 +216,24 @@ static void check_plan(const char *what, const PlanNode *nodes, int n, long long
                 last[nodes[i].inputs[k] + 1] = i;
     paint(&mem, BUF_INPUT, 0, in_bytes, 0);
     long long lower = 0, rounded = 0;
-    bool merged = false;
+    bool merged = false, shrunk = false;
     do {
         CHECK(p->align == align, "align %lld, asked %lld", p->align, align);
         for (int i = 0; i < n; i++) {
             const LayerPlan *lp = &p->layers[i];
             const PlanNode *nd = &nodes[i];
             CHECK(lp->nins == nd->ninputs && same(lp->in, lp->ins[0]), "layer %d: ins", i);
+            if (lp->scratch.bytes > 0) {
+                /* A depthwise conv in place: its scratch is junk to everything
+                 * else, so it is painted before the inputs are read. */
+                BufRef sc = lp->scratch;
+                CHECK(nd->op == PO_INPLACE && lp->in_place && sc.kind == BUF_ARENA &&
+                          sc.bytes == nd->scratch && sc.offset % align == 0 && sc.offset >= 0 &&
+                          sc.offset + round_up(sc.bytes, align) <= p->arena_bytes,
+                      "layer %d: scratch of %lld bytes at %lld unaligned, outside the arena "
+                      "or not in place", i, sc.bytes, sc.offset);
+                paint(&mem, BUF_ARENA, sc.offset, sc.offset + sc.bytes, 2000000 + i);
+            }
             for (int k = 0; k < nd->ninputs; k++) {
                 int v = nd->inputs[k];
                 BufRef want = v < 0 ? in_ref : p->layers[v].out;
@@ -250,6 +261,9 @@ static void check_plan(const char *what, const PlanNode *nodes, int n, long long
             CHECK(lp->fused_into < 0 && lp->out.kind != BUF_FUSED, "layer %d: not fused", i);
             BufRef o = lp->out;
             CHECK(o.bytes == nd->bytes, "layer %d writes %lld bytes, not %lld", i, o.bytes, nd->bytes);
+            CHECK(o.kind != BUF_OUTPUT || o.bytes == nodes[n - 1].bytes,
+                  "layer %d writes %lld bytes into the caller's output of %lld", i, o.bytes,
+                  nodes[n - 1].bytes);
             if (o.kind == BUF_ARENA)
                 CHECK(o.offset % align == 0 && o.offset >= 0 &&
                           o.offset + round_up(o.bytes, align) <= p->arena_bytes,
@@ -273,13 +287,22 @@ static void check_plan(const char *what, const PlanNode *nodes, int n, long long
                 CHECK(o.kind != BUF_INPUT, "layer %d writes the caller's input", i);
                 if (lp->in_place) {
                     int k = lp->in_place_input;
-                    CHECK(nd->op == PO_ELEMWISE || nd->op == PO_MERGE, "layer %d in place", i);
-                    CHECK(k >= 0 && k < nd->ninputs && same(o, lp->ins[k]),
+                    shrunk |= k >= 0 && k < nd->ninputs && o.bytes < lp->ins[k].bytes;
+                    CHECK(nd->op == PO_ELEMWISE || nd->op == PO_MERGE || nd->op == PO_INPLACE,
+                          "layer %d in place", i);
+                    /* a depthwise conv in place may write fewer bytes (stride 2) */
+                    CHECK(k >= 0 && k < nd->ninputs &&
+                              (same(o, lp->ins[k]) ||
+                               (nd->op == PO_INPLACE && o.kind == lp->ins[k].kind &&
+                                o.offset == lp->ins[k].offset && o.bytes <= lp->ins[k].bytes)),
                           "layer %d: in place but not over input %d", i, k);
                 }
                 for (int k = 0; k < nd->ninputs; k++)
-                    CHECK(!overlap(o, lp->ins[k]) || (lp->in_place && same(o, lp->ins[k])),
+                    CHECK(!overlap(o, lp->ins[k]) ||
+                              (lp->in_place && (same(o, lp->ins[k]) || k == lp->in_place_input)),
                           "layer %d: output overlaps input %d", i, k);
+                CHECK(lp->scratch.bytes == 0 || !overlap(lp->scratch, o),
+                      "layer %d: scratch overlaps the output", i);
                 cid[i + 1] = i + 1;
                 paint(&mem, o.kind, o.offset, o.offset + o.bytes, i + 1);
             }
@@ -294,6 +317,12 @@ static void check_plan(const char *what, const PlanNode *nodes, int n, long long
                     m++;
                 }
             }
+            if (lp->scratch.bytes > 0) {
+                iv[m][0] = ivr[m][0] = lp->scratch.offset;
+                iv[m][1] = lp->scratch.offset + lp->scratch.bytes;
+                ivr[m][1] = lp->scratch.offset + round_up(lp->scratch.bytes, align);
+                m++;
+            }
             long long u = union_bytes(iv, m), ur = union_bytes(ivr, m);
             lower = u > lower ? u : lower;
             rounded = ur > rounded ? ur : rounded;
@@ -301,8 +330,10 @@ static void check_plan(const char *what, const PlanNode *nodes, int n, long long
         if (n > 0)
             CHECK(p->layers[n - 1].out.kind == BUF_OUTPUT, "the last layer does not write the output");
         /* A concat written in place reserves its whole buffer from its first
-         * input on, so its bound may exceed what the live tensors cover. */
-        CHECK(p->lower_bound == lower || (merged && p->lower_bound > lower),
+         * input on, and a depthwise conv in place that shrinks its tensor
+         * (stride 2) keeps its input's whole buffer, so the bound may exceed
+         * what the live tensors cover. */
+        CHECK(p->lower_bound == lower || ((merged || shrunk) && p->lower_bound > lower),
               "lower bound %lld, the live tensors cover %lld", p->lower_bound, lower);
         CHECK(p->arena_bytes >= lower, "arena %lld below the lower bound %lld", p->arena_bytes, lower);
         CHECK(p->arena_bytes == 0 || (p->peak_layer >= 0 && p->npeak_live > 0),
@@ -311,8 +342,8 @@ static void check_plan(const char *what, const PlanNode *nodes, int n, long long
         CHECK(p->arena_bytes <= tflm, "arena %lld above TFLM's greedy by size %lld",
               p->arena_bytes, tflm);
         if (stack)
-            CHECK(p->arena_bytes == rounded, "stack arena %lld, the stack bound is %lld",
-                  p->arena_bytes, rounded);
+            CHECK(p->arena_bytes == rounded || (shrunk && p->arena_bytes > rounded),
+                  "stack arena %lld, the stack bound is %lld", p->arena_bytes, rounded);
     } while (0);
     free(mem.segs), free(cid), free(last), free(iv), free(ivr);
 }
@@ -404,6 +435,13 @@ static void check_file(const char *arg)
                     nodes[i].op = PO_MERGE;
                 if (lp->fused_into >= 0)
                     nodes[i].op = PO_FUSED;
+                nodes[i].scratch = 0;
+                if (lp->in_place && net.layers[i].kind == LK_CONV) {
+                    nodes[i].op = PO_INPLACE;
+                    nodes[i].scratch = plan_dwconv_scratch(&net, i);
+                    CHECK(nodes[i].scratch > 0 && lp->scratch.bytes == nodes[i].scratch,
+                          "conv %d runs in place but is no depthwise conv with scratch", i);
+                }
                 stack &= net_first_branch(&net) < 0;
             }
             /* A fused group's step reads the group's inputs (the conv's). */
@@ -498,6 +536,15 @@ static void random_graph(PlanNode *nodes, int *inputs, int n, long long in_bytes
             i += m;
             continue;
         }
+        if (rnd(8) == 0) {
+            /* a depthwise conv: in place over its input (no larger) with
+             * scratch when that makes the arena smaller */
+            nd->op = PO_INPLACE;
+            nd->bytes = rnd(2) ? src : 4 * (1 + (long long)rnd((unsigned)(src / 4)));
+            nd->scratch = 4 * (1 + rnd(16));
+            continue;
+        }
+        nd->scratch = 0;
         if (r < 4) {
             nd->op = PO_PRODUCE;
             nd->bytes = 4 * (1 + rnd(24)) * (rnd(3) == 0 ? 16 : 1);
@@ -593,8 +640,8 @@ static void check_cases(void)
         static const int r0[] = { -1 }, r1[] = { 0 }, r2[] = { 1 }, r3[] = { 2, 0 }, r4[] = { 3 },
                          r5[] = { 4 };
         const PlanNode res[] = {
-            { PO_PRODUCE, 1, r0, 400 }, { PO_PRODUCE, 1, r1, 400 }, { PO_ELEMWISE, 1, r2, 400 },
-            { PO_MERGE, 2, r3, 400 },   { PO_ELEMWISE, 1, r4, 400 }, { PO_PRODUCE, 1, r5, 40 },
+            { PO_PRODUCE, 1, r0, 400, 0 }, { PO_PRODUCE, 1, r1, 400, 0 }, { PO_ELEMWISE, 1, r2, 400, 0 },
+            { PO_MERGE, 2, r3, 400, 0 },   { PO_ELEMWISE, 1, r4, 400, 0 }, { PO_PRODUCE, 1, r5, 40, 0 },
         };
         plan_graph(&pool, res, 6, 100, 4, &p);
         check_plan(what, res, 6, 100, 4, &p, false);
@@ -609,7 +656,7 @@ static void check_cases(void)
         what = "relu of a tensor read later";
         static const int s0[] = { -1 }, s1[] = { 0 }, s2[] = { 1, 0 };
         const PlanNode later[] = {
-            { PO_PRODUCE, 1, s0, 400 }, { PO_ELEMWISE, 1, s1, 400 }, { PO_MERGE, 2, s2, 400 },
+            { PO_PRODUCE, 1, s0, 400, 0 }, { PO_ELEMWISE, 1, s1, 400, 0 }, { PO_MERGE, 2, s2, 400, 0 },
         };
         plan_graph(&pool, later, 3, 100, 4, &p);
         check_plan(what, later, 3, 100, 4, &p, false);
@@ -621,13 +668,13 @@ static void check_cases(void)
         /* Activations of the caller's input, and a network of aliases. */
         what = "input is read-only";
         static const int t0[] = { -1 }, t1[] = { 0 };
-        const PlanNode ro[] = { { PO_ELEMWISE, 1, t0, 100 }, { PO_ALIAS, 1, t1, 100 } };
+        const PlanNode ro[] = { { PO_ELEMWISE, 1, t0, 100, 0 }, { PO_ALIAS, 1, t1, 100, 0 } };
         plan_graph(&pool, ro, 2, 100, 4, &p);
         check_plan(what, ro, 2, 100, 4, &p, true);
         CHECK(!p.layers[0].in_place && p.layers[0].out.kind == BUF_OUTPUT && p.arena_bytes == 0,
               "relu of the input writes the output");
         what = "only aliases";
-        const PlanNode al[] = { { PO_ALIAS, 1, t0, 100 }, { PO_ALIAS, 1, t1, 100 } };
+        const PlanNode al[] = { { PO_ALIAS, 1, t0, 100, 0 }, { PO_ALIAS, 1, t1, 100, 0 } };
         plan_graph(&pool, al, 2, 100, 4, &p);
         check_plan(what, al, 2, 100, 4, &p, true);
         CHECK(p.layers[0].alias && !p.layers[1].alias && p.layers[1].out.kind == BUF_OUTPUT,
@@ -639,8 +686,8 @@ static void check_cases(void)
         what = "greedy by size beats creation order";
         static const int u0[] = { -1 }, u1[] = { 0 }, u2[] = { 1 }, u3[] = { 2, 1 };
         const PlanNode gs[] = {
-            { PO_PRODUCE, 1, u0, 40 }, { PO_PRODUCE, 1, u1, 400 }, { PO_PRODUCE, 1, u2, 400 },
-            { PO_PRODUCE, 2, u3, 4 },
+            { PO_PRODUCE, 1, u0, 40, 0 }, { PO_PRODUCE, 1, u1, 400, 0 }, { PO_PRODUCE, 1, u2, 400, 0 },
+            { PO_PRODUCE, 2, u3, 4, 0 },
         };
         plan_graph(&pool, gs, 4, 100, 4, &p);
         check_plan(what, gs, 4, 100, 4, &p, false);
@@ -653,9 +700,9 @@ static void check_cases(void)
         static const int f0[] = { -1 }, f1[] = { 0 }, f2[] = { -1 }, f3[] = { 2 }, f4[] = { 3 },
                          f5[] = { 2 }, f6[] = { 5 };
         const PlanNode fz[] = {
-            { PO_FUSED, 1, f0, 18816 }, { PO_FUSED, 1, f1, 18816 }, { PO_PRODUCE, 1, f2, 4704 },
-            { PO_FUSED, 1, f3, 6400 },  { PO_FUSED, 1, f4, 6400 },  { PO_PRODUCE, 1, f5, 1600 },
-            { PO_PRODUCE, 1, f6, 40 },
+            { PO_FUSED, 1, f0, 18816, 0 }, { PO_FUSED, 1, f1, 18816, 0 }, { PO_PRODUCE, 1, f2, 4704, 0 },
+            { PO_FUSED, 1, f3, 6400, 0 },  { PO_FUSED, 1, f4, 6400, 0 },  { PO_PRODUCE, 1, f5, 1600, 0 },
+            { PO_PRODUCE, 1, f6, 40, 0 },
         };
         plan_graph(&pool, fz, 7, 3136, 4, &p);
         check_plan(what, fz, 7, 3136, 4, &p, true);
@@ -667,6 +714,42 @@ static void check_cases(void)
               "the convs and relus are fused into the pools");
         CHECK(p.layers[5].ins[0].kind == BUF_ARENA && p.layers[5].ins[0].offset == p.layers[2].out.offset,
               "the second pool reads the first pool's output");
+        /* A depthwise conv between two convs: in place with 40 bytes of
+         * scratch the peak is 400 + 40, not 800. */
+        what = "depthwise conv in place";
+        static const int d0[] = { -1 }, d1[] = { 0 }, d2[] = { 1 };
+        const PlanNode dwn[] = {
+            { PO_PRODUCE, 1, d0, 400, 0 }, { PO_INPLACE, 1, d1, 400, 40 },
+            { PO_PRODUCE, 1, d2, 40, 0 },
+        };
+        plan_graph(&pool, dwn, 3, 100, 4, &p);
+        check_plan(what, dwn, 3, 100, 4, &p, true);
+        CHECK(p.arena_bytes == 440 && p.lower_bound == 440 && p.layers[1].in_place &&
+                  p.layers[1].scratch.bytes == 40,
+              "arena %lld / bound %lld, want 440 with the depthwise conv in place",
+              p.arena_bytes, p.lower_bound);
+        /* When it would not lower the peak it writes a buffer of its own. */
+        what = "depthwise conv not in place";
+        static const int d3[] = { 2 };
+        const PlanNode dwo[] = {
+            { PO_PRODUCE, 1, d0, 400, 0 }, { PO_INPLACE, 1, d1, 400, 8 },
+            { PO_PRODUCE, 1, d2, 800, 0 }, { PO_PRODUCE, 1, d3, 4, 0 },
+        };
+        plan_graph(&pool, dwo, 4, 100, 4, &p);
+        check_plan(what, dwo, 4, 100, 4, &p, true);
+        CHECK(!p.layers[1].in_place && p.layers[1].scratch.bytes == 0,
+              "the depthwise conv in place gains nothing here");
+        /* Shrinking in place into what becomes the caller's output would
+         * write the input's size there: it writes the output instead. */
+        what = "depthwise conv that would shrink into the output";
+        const PlanNode dwe[] = {
+            { PO_PRODUCE, 1, d0, 400, 0 }, { PO_INPLACE, 1, d1, 100, 8 },
+            { PO_INPLACE, 1, d2, 100, 8 },
+        };
+        plan_graph(&pool, dwe, 3, 100, 4, &p);
+        check_plan(what, dwe, 3, 100, 4, &p, true);
+        CHECK(p.layers[2].out.kind == BUF_OUTPUT && p.layers[2].out.bytes == 100,
+              "the last layer writes the 100-byte output");
         printf("ok small graphs with known plans\n");
     } while (0);
     pool_free_all(&pool);

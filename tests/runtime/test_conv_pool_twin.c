@@ -14,6 +14,10 @@
  * NaN-filled and one float longer than needed, so a missed or a stray write
  * fails.
  *
+ * Then COUNT/2 depthwise convs run in place by cnn_dwconv_inplace_f32 (the
+ * output over the input, one scratch plane), against the reference into a
+ * buffer of its own.
+ *
  *   test_conv_pool_twin [SEED [COUNT]]
  */
 #include <math.h>
@@ -224,6 +228,16 @@ static int one_case(int index)
         cnn_avgpool2d_f32(q, conv, ref);
     cnn_conv2d_pool_f32(&cp, in, packed, bias, fast);
     bad = compare(index, fast, ref, n_out);
+    /* The fixed-width entry points where cnnc would call them. */
+    if (p->stride_w == 1 && p->dilation_w == 1 && !p->in_hwc &&
+        (p->kernel_w == 3 || p->kernel_w == 5)) {
+        size_t i;
+        for (i = 0; i <= n_out; i++)
+            fast[i] = NAN;
+        (p->kernel_w == 3 ? cnn_conv2d_pool_k3_f32 : cnn_conv2d_pool_k5_f32)(&cp, in, packed,
+                                                                           bias, fast);
+        bad += compare(index, fast, ref, n_out);
+    }
     if (bad)
         describe(&cp);
     free(in);
@@ -234,6 +248,94 @@ static int one_case(int index)
     free(fast);
     free(ref);
     return bad;
+}
+
+/* A depthwise conv run in place (cnn_dwconv_inplace_f32) against the
+ * reference into a buffer of its own; the kernel per channel is
+ * cnn_dwconv3x3_f32 where cnnc would choose it, else cnn_conv2d_f32. */
+static int one_inplace(int index)
+{
+    CnnConv2dParams p;
+    size_t n_in, n_out, n_w, plane, i;
+    float *in, *w, *bias, *buf, *ref, *scratch;
+    int dw3, bad = 0;
+
+    memset(&p, 0, sizeof p);
+    p.in_c = p.out_c = p.groups = pick(1, 13);
+    p.in_h = pick(1, 11);
+    p.in_w = pick(1, 25);
+    p.kernel_h = pick(1, 4);
+    p.kernel_w = pick(1, 4);
+    p.stride_h = pick(1, 2);
+    p.stride_w = pick(1, 2);
+    p.dilation_h = pick(0, 3) ? 1 : 2;
+    p.dilation_w = pick(0, 3) ? 1 : 2;
+    p.pad_mode = (CnnPadMode)(pick(0, 2) ? 0 : pick(1, 3));
+    p.pad_top = p.pad_bottom = pick(0, p.kernel_h / 2);
+    p.pad_left = p.pad_right = pick(0, p.kernel_w / 2);
+    if (pick(0, 2) == 0) {
+        p.kernel_h = p.kernel_w = 3;
+        p.dilation_h = p.dilation_w = 1;
+        p.pad_mode = CNN_PAD_ZEROS;
+        p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = pick(0, 1);
+    }
+    if (p.pad_mode != CNN_PAD_ZEROS && (p.pad_top >= p.in_h || p.pad_left >= p.in_w))
+        return -1;
+    {
+        static const CnnActFn fns[] = { NULL, cnn_relu_f32, cnn_relu6_f32, cnn_leaky_relu_f32,
+                                        cnn_sigmoid_f32, cnn_tanh_f32 };
+        p.act.fn = fns[pick(0, 5)];
+    }
+    p.act.slope = 0.125f;
+    p.out_h = (int32_t)cnn_out_size(p.in_h, p.kernel_h, p.stride_h, p.pad_top, p.pad_bottom,
+                                    p.dilation_h, 0);
+    p.out_w = (int32_t)cnn_out_size(p.in_w, p.kernel_w, p.stride_w, p.pad_left, p.pad_right,
+                                    p.dilation_w, 0);
+    if (p.out_h < 1 || p.out_w < 1 || p.out_h * p.out_w > p.in_h * p.in_w)
+        return -1;
+    plane = (size_t)p.in_h * p.in_w;
+    n_in = p.in_c * plane;
+    n_out = (size_t)p.out_c * p.out_h * p.out_w;
+    n_w = (size_t)p.out_c * p.kernel_h * p.kernel_w;
+    in = fill(n_in);
+    w = fill(n_w);
+    bias = pick(0, 3) ? fill((size_t)p.out_c) : NULL;
+    buf = nan_buf(n_in);
+    ref = nan_buf(n_out);
+    scratch = nan_buf(plane);
+    for (i = 0; i < n_in; i++)
+        buf[i] = in[i];
+    dw3 = p.kernel_h == 3 && p.kernel_w == 3 && p.dilation_h == 1 && p.dilation_w == 1 &&
+          p.pad_mode == CNN_PAD_ZEROS;
+    cnn_conv2d_ref_f32(&p, in, w, bias, ref);
+    /* One channel per group: the packed weights are PyTorch's. */
+    cnn_dwconv_inplace_f32(&p, dw3 ? cnn_dwconv3x3_f32 : cnn_conv2d_f32, buf, w, bias, scratch);
+    /* buf[n_out..] is input the kernel left behind; the guard is past n_in. */
+    for (i = 0; i < n_out && bad < 3; i++) {
+        double r = ref[i], f = buf[i];
+        if (!(r == f || (r != r && f != f)) && !(fabs(r - f) <= TOL * (fabs(r) > 1 ? fabs(r) : 1))) {
+            if (!bad)
+                fprintf(stderr, "in-place case %d: cnn_dwconv_inplace_f32 differs\n", index);
+            fprintf(stderr, "  [%lu] in place %.9g, reference %.9g\n", (unsigned long)i, f, r);
+            bad++;
+        }
+    }
+    if (!isnan(buf[n_in]) || !isnan(scratch[plane])) {
+        fprintf(stderr, "in-place case %d: wrote past its buffer or scratch\n", index);
+        bad++;
+    }
+    if (bad)
+        fprintf(stderr, "  C %d in %dx%d k %dx%d s %dx%d d %dx%d pad %d,%d mode %d\n",
+                (int)p.in_c, (int)p.in_h, (int)p.in_w, (int)p.kernel_h, (int)p.kernel_w,
+                (int)p.stride_h, (int)p.stride_w, (int)p.dilation_h, (int)p.dilation_w,
+                (int)p.pad_top, (int)p.pad_left, (int)p.pad_mode);
+    free(in);
+    free(w);
+    free(bias);
+    free(buf);
+    free(ref);
+    free(scratch);
+    return bad ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -252,5 +354,20 @@ int main(int argc, char **argv)
         failed += r;
     }
     printf("conv + pool twin: %d cases (seed %llu), %d failed\n", done, seed, failed);
+    {
+        int idone = 0, ifailed = 0;
+        tries = 0;
+        while (idone < count / 2 && tries < count * 20) {
+            int r = one_inplace(idone);
+            tries++;
+            if (r < 0)
+                continue;
+            idone++;
+            ifailed += r;
+        }
+        printf("depthwise in place: %d cases, %d failed\n", idone, ifailed);
+        failed += ifailed;
+        done = idone < count / 2 ? 0 : done;
+    }
     return failed || done < count ? 1 : 0;
 }
