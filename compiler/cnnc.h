@@ -472,8 +472,8 @@ int fuse_first(const Network *net, int i);
 /* align: a power of two >= 4 (bytes); tensors start at multiples of it. */
 int plan_arena(Pool *pool, const Network *net, long long align, Plan *out);
 /* The same with elem_bytes per element (plan_arena: 4, float32; int8: 1),
- * and conv + pool groups fused (fuse_conv_pool) only when fuse is set
- * (plan_arena: yes; the int8 code has no fused kernel). */
+ * and conv + pool groups fused (fuse_conv_pool) and depthwise convs in place
+ * only when fuse is set (plan_arena: yes; the int8 code has neither kernel). */
 int plan_arena_elem(Pool *pool, const Network *net, long long align, long long elem_bytes,
                     bool fuse, Plan *out);
 

@@ -81,6 +81,8 @@ def main():
     ap.add_argument("--calib", type=int, default=1000)
     ap.add_argument("--max-drop", type=float, default=0.5, help="accuracy points")
     ap.add_argument("--min-same", type=float, default=0.99)
+    ap.add_argument("--sanitize", action="store_true",
+                    help="build the int8 demo with ASan and UBSan (one timed pass each)")
     ap.add_argument("train_images")
     ap.add_argument("test_images")
     ap.add_argument("test_labels")
@@ -107,15 +109,18 @@ def main():
     run([a.cnnc, "--emit-runtime", rt], "cnnc --emit-runtime")
     exe = os.path.join(wd, "lenet5_s8_demo")
     srcs = [os.path.join(rt, f) for f in sorted(os.listdir(rt)) if f.endswith(".c")]
-    run([a.cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-I", wd, "-I", rt,
-         os.path.join(FM, "demo.c"), cq] + srcs + ["-lm", "-o", exe], "building the int8 demo")
+    san = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"] if a.sanitize else []
+    run([a.cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-I", wd, "-I", rt]
+        + san + [os.path.join(FM, "demo.c"), cq] + srcs + ["-lm", "-o", exe],
+        "building the int8 demo")
 
     images, labels = plain(a.test_images, wd), plain(a.test_labels, wd)
     _, truth = read_idx(labels)
     res = {}
     for name, prog in (("float32", a.demo), ("int8", exe)):
         lp = os.path.join(wd, f"{name}.f32")
-        out = run([prog, "--passes", "3", "--logits", lp, images, labels], f"the {name} demo")
+        out = run([prog, "--passes", "1" if a.sanitize else "3", "--logits", lp, images, labels],
+                  f"the {name} demo")
         us = re.search(r"time: ([0-9.]+) us", out)
         preds = predictions(lp)
         acc = sum(p == t for p, t in zip(preds, truth)) / len(truth)

@@ -297,7 +297,8 @@ class Runtime:
     def __init__(self, cnnc, wd, ccs):
         self.dir = os.path.join(wd, "runtime")
         run([cnnc, "--emit-runtime", self.dir], "cnnc --emit-runtime")
-        srcs = sorted(f for f in os.listdir(self.dir) if f.endswith(".c"))
+        # the int8 code calls only the int8 kernels
+        srcs = sorted(f for f in os.listdir(self.dir) if f.endswith("_s8.c"))
         self.objs = {}
         for cc in ccs:
             od = os.path.join(wd, f"rt-{cc}")
