@@ -16,6 +16,7 @@
  */
 #include "cnnc.h"
 #include "cnn.h"
+#include "lower_q.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -49,10 +50,6 @@ static CnnActFn act_fn(ActKind a)
     }
 }
 
-static const CnnPadMode pad_modes[] = {
-    CNN_PAD_ZEROS, CNN_PAD_REFLECT, CNN_PAD_REPLICATE, CNN_PAD_CIRCULAR,
-};
-
 static CnnPool2dParams pool_params(const QStep *s)
 {
     CnnPool2dParams p = {
@@ -75,17 +72,8 @@ static void run_step(const QStep *s, float **v)
     float *out = v[s->out];
     switch (s->kind) {
     case QS_CONV: {
-        CnnConv2dParams p = {
-            .in_c = (int32_t)s->in_c, .in_h = (int32_t)s->in_h, .in_w = (int32_t)s->in_w,
-            .out_c = (int32_t)s->out_c, .out_h = (int32_t)s->out_h, .out_w = (int32_t)s->out_w,
-            .kernel_h = (int32_t)s->kh, .kernel_w = (int32_t)s->kw,
-            .stride_h = (int32_t)s->sh, .stride_w = (int32_t)s->sw,
-            .dilation_h = (int32_t)s->dh, .dilation_w = (int32_t)s->dw,
-            .pad_top = (int32_t)s->pad_top, .pad_bottom = (int32_t)s->pad_bottom,
-            .pad_left = (int32_t)s->pad_left, .pad_right = (int32_t)s->pad_right,
-            .groups = (int32_t)s->groups, .pad_mode = pad_modes[s->pad_mode],
-            .act = { act_fn(s->act), (float)s->slope, CNN_ACT_CALL }, .in_hwc = s->in_hwc,
-        };
+        CnnConv2dParams p = qstep_conv_params(s);
+        p.act = (CnnAct){ act_fn(s->act), (float)s->slope, CNN_ACT_CALL };
         cnn_conv2d_ref_f32(&p, in, s->w, s->b, out);
         break;
     }
@@ -129,7 +117,7 @@ static void run_step(const QStep *s, float **v)
             .channels = (int32_t)s->in_c, .in_h = (int32_t)s->in_h, .in_w = (int32_t)s->in_w,
             .pad_top = (int32_t)s->pad_top, .pad_bottom = (int32_t)s->pad_bottom,
             .pad_left = (int32_t)s->pad_left, .pad_right = (int32_t)s->pad_right,
-            .mode = pad_modes[s->pad_mode], .value = (float)s->pad_value,
+            .mode = qstep_pad_mode(s->pad_mode), .value = (float)s->pad_value,
         };
         cnn_pad2d_f32(&p, in, out);
         break;

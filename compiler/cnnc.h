@@ -338,6 +338,8 @@ typedef struct Network {
 long long count_mul(long long a, long long b);
 long long count_add(long long a, long long b);
 long long shape_elems(const Shape *s);
+/* The product of the dimensions after the first (channels): H*W, L or 1. */
+long long shape_spatial(const Shape *s);
 /* "6x28x28"; buf holds at least 64 bytes */
 char *shape_str(const Shape *s, char *buf, size_t size);
 /* An element count for a message; a saturated count reads "more than 2^63". */
@@ -591,6 +593,10 @@ typedef enum StepKind {
 
 /* Activation kinds; emit.c names the runtime function of each. */
 typedef enum ActKind { ACT_NONE, ACT_RELU, ACT_RELU6, ACT_LEAKY_RELU, ACT_SIGMOID, ACT_TANH } ActKind;
+
+/* The activation a layer of kind k applies (ACT_NONE for a layer that is not
+ * an activation), for the float and the int8 lowering alike (lower.c). */
+ActKind layer_act_kind(LayerKind k);
 
 typedef struct Step {
     StepKind kind;

@@ -27,6 +27,14 @@ long long shape_elems(const Shape *s)
     return s->rank ? n : 0;
 }
 
+long long shape_spatial(const Shape *s)
+{
+    long long n = 1;
+    for (int i = 1; i < s->rank; i++)
+        n = count_mul(n, s->dims[i]);
+    return n;
+}
+
 char *shape_str(const Shape *s, char *buf, size_t size)
 {
     size_t used = 0;

@@ -190,7 +190,7 @@ int lower_bind_weights(Pool *pool, const Network *net, WeightFile *wf, long long
     return diag_error_count() == errors_before ? 0 : -1;
 }
 
-static ActKind act_of(LayerKind k)
+ActKind layer_act_kind(LayerKind k)
 {
     switch (k) {
     case LK_RELU:
@@ -231,14 +231,6 @@ static void window_2d(Step *s, const Layer *l)
         s->pad_top = s->pad_bottom = 0;
         s->pad_left = l->pad_lo[0], s->pad_right = l->pad_hi[0];
     }
-}
-
-static long long spatial_of(const Shape *s)
-{
-    long long n = 1;
-    for (int i = 1; i < s->rank; i++)
-        n *= s->dims[i];
-    return n;
 }
 
 /* Fold batchnorm (gamma, beta, mean, var) into per-channel weights and bias. */
@@ -446,7 +438,7 @@ static void lower_conv_pool(Pool *pool, Step *s, const Network *net, const float
     }
     if (k + 1 < j && net->layers[k + 1].fused) {
         const Layer *a = &net->layers[++k];
-        s->act = act_of(a->kind);
+        s->act = layer_act_kind(a->kind);
         s->slope = s->act == ACT_LEAKY_RELU ? a->slope : 0.0;
     }
     if (k + 1 != j)
@@ -556,7 +548,7 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
                 s->last = ++i;
             }
             if (joins_previous(net, readers, i) && net->layers[i + 1].fused) {
-                s->act = act_of(net->layers[i + 1].kind);
+                s->act = layer_act_kind(net->layers[i + 1].kind);
                 s->slope = s->act == ACT_LEAKY_RELU ? net->layers[i + 1].slope : 0.0;
                 s->last = ++i;
             }
@@ -581,7 +573,7 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
         case LK_GLOBAL_MAXPOOL:
         case LK_GLOBAL_AVGPOOL:
             s->kind = l->kind == LK_GLOBAL_MAXPOOL ? SK_GLOBAL_MAXPOOL : SK_GLOBAL_AVGPOOL;
-            s->in_w = spatial_of(&l->in_shape);
+            s->in_w = shape_spatial(&l->in_shape);
             break;
         case LK_PAD:
             s->kind = SK_PAD;
@@ -591,7 +583,7 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
             break;
         case LK_SOFTMAX:
             s->kind = SK_SOFTMAX;
-            s->in_w = l->in_shape.rank == 1 ? 1 : spatial_of(&l->in_shape);
+            s->in_w = l->in_shape.rank == 1 ? 1 : shape_spatial(&l->in_shape);
             break;
         case LK_BATCHNORM: {
             /* Not folded: y = x*scale + shift per channel. */
@@ -606,7 +598,7 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
             }
             s->w = scale, s->nw = c, s->w_sym = pool_printf(pool, "%s_%s_scale", net->name, l->cname);
             s->b = shift, s->nb = c, s->b_sym = pool_printf(pool, "%s_%s_shift", net->name, l->cname);
-            s->in_w = l->in_shape.rank == 1 ? 1 : spatial_of(&l->in_shape);
+            s->in_w = l->in_shape.rank == 1 ? 1 : shape_spatial(&l->in_shape);
             break;
         }
         case LK_ADD:
@@ -622,7 +614,7 @@ int lower_network(Pool *pool, const Network *net, const Plan *plan, WeightFile *
             break;
         default:
             s->kind = SK_ACT;
-            s->act = act_of(l->kind);
+            s->act = layer_act_kind(l->kind);
             s->slope = s->act == ACT_LEAKY_RELU ? l->slope : 0.0;
             s->in_w = shape_elems(&l->in_shape);
             if (s->act == ACT_NONE)

@@ -22,20 +22,13 @@
  * layer is the one reader of the earlier one (shape.c marks the candidates).
  */
 #include "cnnc.h"
+#include "lower_q.h"
 #include "cnn_quant.h"
 #include "cnn_pack_s8.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static long long spatial_of(const Shape *s)
-{
-    long long n = 1;
-    for (int i = 1; i < s->rank; i++)
-        n *= s->dims[i];
-    return n;
-}
 
 /* The runtime's 2-D view of a layer's windowed attributes. */
 static void window_2d(QStep *s, const Layer *l)
@@ -59,24 +52,6 @@ static void window_2d(QStep *s, const Layer *l)
         s->dh = 1, s->dw = l->dilation[0];
         s->pad_top = s->pad_bottom = 0;
         s->pad_left = l->pad_lo[0], s->pad_right = l->pad_hi[0];
-    }
-}
-
-static ActKind act_of(LayerKind k)
-{
-    switch (k) {
-    case LK_RELU:
-        return ACT_RELU;
-    case LK_RELU6:
-        return ACT_RELU6;
-    case LK_LEAKY_RELU:
-        return ACT_LEAKY_RELU;
-    case LK_SIGMOID:
-        return ACT_SIGMOID;
-    case LK_TANH:
-        return ACT_TANH;
-    default:
-        return ACT_NONE;
     }
 }
 
@@ -183,7 +158,7 @@ static int build_steps(Pool *pool, const Network *net, const float *(*data)[4], 
             }
             if (joins(net, readers, i) && net->layers[i + 1].fused &&
                 (net->layers[i + 1].kind == LK_RELU || net->layers[i + 1].kind == LK_RELU6)) {
-                s->act = act_of(net->layers[i + 1].kind);
+                s->act = layer_act_kind(net->layers[i + 1].kind);
                 s->last = ++i;
                 q->canon[i + 1] = i + 1;
             }
@@ -203,7 +178,7 @@ static int build_steps(Pool *pool, const Network *net, const float *(*data)[4], 
             s->kind = QS_LUT;
             s->w = w, s->b = b, s->nw = c, s->per = 1;
             s->nluts = (int)c;
-            s->count = l->in_shape.rank == 1 ? 1 : spatial_of(&l->in_shape);
+            s->count = l->in_shape.rank == 1 ? 1 : shape_spatial(&l->in_shape);
             break;
         }
         case LK_MAXPOOL:
@@ -217,7 +192,7 @@ static int build_steps(Pool *pool, const Network *net, const float *(*data)[4], 
         case LK_GLOBAL_MAXPOOL:
         case LK_GLOBAL_AVGPOOL:
             s->kind = l->kind == LK_GLOBAL_MAXPOOL ? QS_GLOBAL_MAXPOOL : QS_GLOBAL_AVGPOOL;
-            s->count = spatial_of(&l->in_shape);
+            s->count = shape_spatial(&l->in_shape);
             break;
         case LK_PAD:
             s->kind = QS_PAD;
@@ -227,7 +202,7 @@ static int build_steps(Pool *pool, const Network *net, const float *(*data)[4], 
             break;
         case LK_SOFTMAX:
             s->kind = QS_SOFTMAX;
-            s->count = l->in_shape.rank == 1 ? 1 : spatial_of(&l->in_shape);
+            s->count = l->in_shape.rank == 1 ? 1 : shape_spatial(&l->in_shape);
             break;
         case LK_ADD:
         case LK_CONCAT:
@@ -251,7 +226,7 @@ static int build_steps(Pool *pool, const Network *net, const float *(*data)[4], 
         default:
             s->kind = QS_LUT;
             s->nluts = 1;
-            s->act = act_of(l->kind);
+            s->act = layer_act_kind(l->kind);
             s->slope = s->act == ACT_LEAKY_RELU ? l->slope : 0.0;
             s->count = shape_elems(&l->in_shape);
             if (s->act == ACT_NONE)
@@ -432,11 +407,15 @@ static void set_multiplier(const Layer *l, double real, int32_t *m, int32_t *sh)
     *sh = qm.shift;
 }
 
-static const CnnPadMode pad_mode_rt[] = {
-    CNN_PAD_ZEROS, CNN_PAD_REFLECT, CNN_PAD_REPLICATE, CNN_PAD_CIRCULAR,
-};
+CnnPadMode qstep_pad_mode(PadMode m)
+{
+    static const CnnPadMode rt[] = {
+        CNN_PAD_ZEROS, CNN_PAD_REFLECT, CNN_PAD_REPLICATE, CNN_PAD_CIRCULAR,
+    };
+    return rt[m];
+}
 
-static CnnConv2dParams conv_geometry(const QStep *s)
+CnnConv2dParams qstep_conv_params(const QStep *s)
 {
     CnnConv2dParams g = {
         .in_c = (int32_t)s->in_c, .in_h = (int32_t)s->in_h, .in_w = (int32_t)s->in_w,
@@ -446,7 +425,7 @@ static CnnConv2dParams conv_geometry(const QStep *s)
         .dilation_h = (int32_t)s->dh, .dilation_w = (int32_t)s->dw,
         .pad_top = (int32_t)s->pad_top, .pad_bottom = (int32_t)s->pad_bottom,
         .pad_left = (int32_t)s->pad_left, .pad_right = (int32_t)s->pad_right,
-        .groups = (int32_t)s->groups, .pad_mode = pad_mode_rt[s->pad_mode],
+        .groups = (int32_t)s->groups, .pad_mode = qstep_pad_mode(s->pad_mode),
         .in_hwc = s->in_hwc,
     };
     return g;
@@ -459,7 +438,7 @@ static void pack_step(Pool *pool, QStep *s, int32_t in_zp)
     long long oc = s->out_c;
     s->qb_packed = pool_alloc(pool, (size_t)oc * sizeof *s->qb_packed);
     if (s->kind == QS_CONV) {
-        CnnConv2dParams g = conv_geometry(s);
+        CnnConv2dParams g = qstep_conv_params(s);
         CnnConvS8Kind k = cnn_conv2d_s8_kind(&g);
         s->kernel = cnn_conv2d_s8_kind_name(k);
         s->nqw_packed = cnn_conv2d_packed_bytes_s8(&g, k);
