@@ -149,7 +149,6 @@ typedef struct DwGeom {
     int32_t sw, sh, pad_left, pad_top;
     int32_t in_h, in_w, out_h, out_w;
     int32_t lo, hi;             /* the interior columns */
-    int fast;                   /* dwm_channel takes it (DW_SCALAR) */
 } DwGeom;
 
 /* Output columns [x0, x1) of a row whose window starts at input row r0
@@ -370,10 +369,10 @@ DW_INLINE void dwm_channel(const DwGeom *g, const float *CNN_RESTRICT in,
     const int right = hi < ow;
     float wv[9];
     int32_t y = 1;
-    int q;
-    DW_UNROLL
-    for (q = 0; q < 9; q++)
-        wv[q] = w[q];
+    /* written out, so that the array becomes nine registers */
+    wv[0] = w[0], wv[1] = w[1], wv[2] = w[2];
+    wv[3] = w[3], wv[4] = w[4], wv[5] = w[5];
+    wv[6] = w[6], wv[7] = w[7], wv[8] = w[8];
     /* row 0: kernel rows 1, 2 */
     dwm_rows(wv, b, in, rs, out, ow, hi, right, 1, 2, 1, S, kind);
     if (S == 1)
@@ -405,11 +404,6 @@ DW_INLINE void dw_all(const CnnConv2dParams *p, const DwGeom *g, const float *CN
     int32_t c;
     for (c = 0; c < p->out_c; c++) {
         float *o = out + c * plane;
-#if DW_SCALAR
-        if (S && g->fast)
-            dwm_channel(g, in + c * in_plane, weight + c * 9, bias ? bias[c] : 0.0f, o, S, kind);
-        else
-#endif
         if (S)
             dw_channel(g, in + c * in_plane, weight + c * 9, bias ? bias[c] : 0.0f, o, S, kind);
         else {
@@ -438,6 +432,43 @@ DW_FN(2, CNN_ACT_CALL, dw_s2_none)
 DW_FN(2, CNN_ACT_RELU, dw_s2_relu)
 DW_FN(2, CNN_ACT_RELU6, dw_s2_relu6)
 DW_FN(0, CNN_ACT_CALL, dw_sn)       /* any other stride: every tap checked */
+
+#if DW_SCALAR
+/* The same for dwm_channel's geometries: one function per (stride, kind). */
+DW_INLINE void dwm_all(const CnnConv2dParams *p, const DwGeom *g, const float *CNN_RESTRICT in,
+                       const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                       float *CNN_RESTRICT out, const int S, const CnnActKind kind)
+{
+    const int32_t plane = g->out_h * g->out_w, in_plane = g->in_h * g->in_w;
+    int32_t c;
+    for (c = 0; c < p->out_c; c++) {
+        float *o = out + c * plane;
+        dwm_channel(g, in + c * in_plane, weight + c * 9, bias ? bias[c] : 0.0f, o, S, kind);
+        if (kind == CNN_ACT_CALL && p->act.fn)
+            p->act.fn(o, o, plane, p->act.slope);
+    }
+}
+
+#define DWM_FN(S, KIND, NAME)                                                              \
+    static void NAME(const CnnConv2dParams *p, const DwGeom *g, const float *CNN_RESTRICT in, \
+                     const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,      \
+                     float *CNN_RESTRICT out)                                               \
+    {                                                                                      \
+        dwm_all(p, g, in, weight, bias, out, S, KIND);                                     \
+    }
+
+DWM_FN(1, CNN_ACT_CALL, dwm_s1_none)
+DWM_FN(1, CNN_ACT_RELU, dwm_s1_relu)
+DWM_FN(1, CNN_ACT_RELU6, dwm_s1_relu6)
+DWM_FN(2, CNN_ACT_CALL, dwm_s2_none)
+DWM_FN(2, CNN_ACT_RELU, dwm_s2_relu)
+DWM_FN(2, CNN_ACT_RELU6, dwm_s2_relu6)
+
+static DwFn *const dwm_fns[2][3] = {
+    { dwm_s1_none, dwm_s1_relu, dwm_s1_relu6 },
+    { dwm_s2_none, dwm_s2_relu, dwm_s2_relu6 },
+};
+#endif
 
 static DwFn *const dw_fns[2][3] = {
     { dw_s1_none, dw_s1_relu, dw_s1_relu6 },
@@ -472,9 +503,11 @@ void cnn_dwconv3x3_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
         g.hi = hi2;
     if (g.hi < g.lo)
         g.hi = g.lo;
-    g.fast = 0;
 #if DW_SCALAR
-    g.fast = stride && dwm_fits(&g, stride);
+    if (stride && dwm_fits(&g, stride)) {
+        dwm_fns[stride - 1][clamp](p, &g, in, weight, bias, out);
+        return;
+    }
 #endif
     (stride ? dw_fns[stride - 1][clamp] : dw_sn)(p, &g, in, weight, bias, out);
 }
