@@ -470,9 +470,11 @@ static void conv_blocks(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
  * The pointwise conv as a GEMM on the scalar-register targets: the output
  * plane is one row of P = out_h*out_w pixels with no border, so the tiles
  * of 4 channels x 4 pixels run from one end to the other with no per-row
- * set-up.  Per input channel a tile loads 4 weights (contiguous in the
- * packed block) and 4 inputs for 16 multiply-adds; the loop over the input
- * channels goes two at a time, with the weight pointer as its counter.  The
+ * of 4 channels x 6 pixels run from one end to the other with no per-row
+ * set-up (24 sums, 4 weights and the inputs fill the 32 registers).  Per
+ * input channel a tile loads 4 weights (contiguous in the packed block) and
+ * 6 inputs for 24 multiply-adds; the loop over the input channels goes two
+ * at a time, with the weight pointer as its counter.  The
  * sums start at the bias and add the input channels in order, as in
  * conv_tile, so the bits are the same.
  */
@@ -481,7 +483,7 @@ CONV_INLINE void k1_tile(const float *CNN_RESTRICT src, int32_t P, int32_t icg,
                          const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,
                          const ConvCtx *c, const int nh, const int mr)
 {
-    float acc[4][4];
+    float acc[4][6];
     const float *s0 = src, *s1 = src + P;
     const float *wt = w, *const wend = w + (icg & ~1) * nb;
     const int32_t step = 2 * P;
@@ -525,7 +527,8 @@ CONV_INLINE void k1_tile(const float *CNN_RESTRICT src, int32_t P, int32_t icg,
 }
 
 /* One block of nb channels: passes of nh = min(nb, 4) channels over the
- * plane, 4 pixels at a time, then the last P % 4 one at a time. */
+ * plane, 6 pixels at a time, then 4 if as many are left, then one at a
+ * time. */
 CONV_INLINE void k1_block(const float *CNN_RESTRICT in, int32_t P, int32_t icg,
                           const float *CNN_RESTRICT w, const float *CNN_RESTRICT bias,
                           float *CNN_RESTRICT out, const ConvCtx *c, const int nb)
@@ -536,8 +539,12 @@ CONV_INLINE void k1_block(const float *CNN_RESTRICT in, int32_t P, int32_t icg,
     for (h = 0; h < nb; h += nh) {
         const float *b = bias ? bias + h : NULL;
         float *o = out + h * P;
-        for (x = 0; x + 4 <= P; x += 4)
+        for (x = 0; x + 6 <= P; x += 6)
+            k1_tile(in + x, P, icg, w + h, nb, b, o + x, c, nh, 6);
+        if (x + 4 <= P) {
             k1_tile(in + x, P, icg, w + h, nb, b, o + x, c, nh, 4);
+            x += 4;
+        }
         for (; x < P; x++)
             k1_tile(in + x, P, icg, w + h, nb, b, o + x, c, nh, 1);
     }
