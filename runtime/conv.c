@@ -469,7 +469,6 @@ static void conv_blocks(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
 /*
  * The pointwise conv as a GEMM on the scalar-register targets: the output
  * plane is one row of P = out_h*out_w pixels with no border, so the tiles
- * of 4 channels x 4 pixels run from one end to the other with no per-row
  * of 4 channels x 6 pixels run from one end to the other with no per-row
  * set-up (24 sums, 4 weights and the inputs fill the 32 registers).  Per
  * input channel a tile loads 4 weights (contiguous in the packed block) and
