@@ -70,6 +70,8 @@
  * 4 + 4 loads for 16 multiply-adds instead of 8 + 2. */
 #define CONV_MR_K1(nb) ((nb) >= 4 ? 4 : 8)
 #define CONV_NH_K1(nb) ((nb) >= 4 ? 4 : (nb))
+/* A pointwise conv (1x1, stride 1, no padding, one group) takes k1_gemm. */
+#define CONV_K1_GEMM 1
 #endif
 #if !defined(CONV_MR_K1)
 #define CONV_MR_K1(nb) CONV_MR(nb)
@@ -463,7 +465,150 @@ static void conv_blocks(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
                     conv_rows2_##NAME, conv_rows1_##NAME);                                   \
     }
 
+#if defined(CONV_K1_GEMM)
+/*
+ * The pointwise conv as a GEMM on the scalar-register targets: the output
+ * plane is one row of P = out_h*out_w pixels with no border, so the tiles
+ * of 4 channels x 6 pixels run from one end to the other with no per-row
+ * set-up (24 sums, 4 weights and the inputs fill the 32 registers).  Per
+ * input channel a tile loads 4 weights (contiguous in the packed block) and
+ * 6 inputs for 24 multiply-adds; the loop over the input channels goes two
+ * at a time, with the weight pointer as its counter.  The
+ * sums start at the bias and add the input channels in order, as in
+ * conv_tile, so the bits are the same.
+ */
+CONV_INLINE void k1_tile(const float *CNN_RESTRICT src, int32_t P, int32_t icg,
+                         const float *CNN_RESTRICT w, const int nb,
+                         const float *CNN_RESTRICT bias, float *CNN_RESTRICT out,
+                         const ConvCtx *c, const int nh, const int mr)
+{
+    float acc[4][6];
+    const float *s0 = src, *s1 = src + P;
+    const float *wt = w, *const wend = w + (icg & ~1) * nb;
+    const int32_t step = 2 * P;
+    int m, n;
+    CONV_UNROLL
+    for (n = 0; n < nh; n++)
+        CONV_UNROLL
+        for (m = 0; m < mr; m++)
+            acc[n][m] = bias ? bias[n] : 0.0f;
+    for (; wt != wend; wt += 2 * nb, s0 += step, s1 += step) {
+        CONV_UNROLL
+        for (n = 0; n < nh; n++)
+            CONV_UNROLL
+            for (m = 0; m < mr; m++)
+                acc[n][m] = CONV_MAC(acc[n][m], wt[n], s0[m]);
+        CONV_UNROLL
+        for (n = 0; n < nh; n++)
+            CONV_UNROLL
+            for (m = 0; m < mr; m++)
+                acc[n][m] = CONV_MAC(acc[n][m], wt[nb + n], s1[m]);
+    }
+    if (icg & 1)
+        CONV_UNROLL
+        for (n = 0; n < nh; n++)
+            CONV_UNROLL
+            for (m = 0; m < mr; m++)
+                acc[n][m] = CONV_MAC(acc[n][m], wt[n], s0[m]);
+#define K1_TILE_LOOP(E)                     \
+    CONV_UNROLL                             \
+    for (n = 0; n < nh; n++)                \
+        CONV_UNROLL                         \
+        for (m = 0; m < mr; m++)            \
+            E
+    CONV_ACT_ALL(c, acc[n][m], K1_TILE_LOOP);
+#undef K1_TILE_LOOP
+    CONV_UNROLL
+    for (n = 0; n < nh; n++)
+        CONV_UNROLL
+        for (m = 0; m < mr; m++)
+            out[n * P + m] = acc[n][m];
+}
+
+/* One block of nb channels: passes of nh = min(nb, 4) channels over the
+ * plane, 6 pixels at a time, then 4 if as many are left, then one at a
+ * time. */
+CONV_INLINE void k1_block(const float *CNN_RESTRICT in, int32_t P, int32_t icg,
+                          const float *CNN_RESTRICT w, const float *CNN_RESTRICT bias,
+                          float *CNN_RESTRICT out, const ConvCtx *c, const int nb)
+{
+    const int nh = nb >= 4 ? 4 : nb;
+    int32_t x;
+    int h;
+    for (h = 0; h < nb; h += nh) {
+        const float *b = bias ? bias + h : NULL;
+        float *o = out + h * P;
+        for (x = 0; x + 6 <= P; x += 6)
+            k1_tile(in + x, P, icg, w + h, nb, b, o + x, c, nh, 6);
+        if (x + 4 <= P) {
+            k1_tile(in + x, P, icg, w + h, nb, b, o + x, c, nh, 4);
+            x += 4;
+        }
+        for (; x < P; x++)
+            k1_tile(in + x, P, icg, w + h, nb, b, o + x, c, nh, 1);
+    }
+}
+
+#define K1_BLOCK(NB)                                                                       \
+    static void k1_block##NB(const float *CNN_RESTRICT in, int32_t P, int32_t icg,           \
+                             const float *CNN_RESTRICT w, const float *CNN_RESTRICT bias,    \
+                             float *CNN_RESTRICT out, const ConvCtx *c)                      \
+    {                                                                                      \
+        k1_block(in, P, icg, w, bias, out, c, NB);                                         \
+    }
+K1_BLOCK(8)
+K1_BLOCK(4)
+K1_BLOCK(2)
+K1_BLOCK(1)
+
+/* Returns 0 (and does nothing) unless p is a pointwise conv it takes. */
+static int k1_gemm(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                   const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                   float *CNN_RESTRICT out)
+{
+    const int32_t P = p->out_h * p->out_w, icg = p->in_c;
+    int32_t j, n;
+    int nb;
+    ConvCtx c;
+    if (p->kernel_h != 1 || p->kernel_w != 1 || p->stride_h != 1 || p->stride_w != 1 ||
+        p->pad_top || p->pad_bottom || p->pad_left || p->pad_right || p->groups != 1 ||
+        p->in_hwc || p->out_h != p->in_h || p->out_w != p->in_w)
+        return 0;
+    c.act = p->act.kind == CNN_ACT_RELU ? 1 : p->act.kind == CNN_ACT_RELU6 ? 2
+            : p->act.kind == CNN_ACT_LEAKY_RELU ? 3 : 0;
+    c.slope = p->act.slope;
+    for (j = 0; j < p->out_c; j += nb) {
+        const float *w = weight + j * icg;
+        const float *b = bias ? bias + j : NULL;
+        float *o = out + j * P;
+        nb = cnn_conv_block_width(p->out_c - j);
+        (nb == 8 ? k1_block8 : nb == 4 ? k1_block4 : nb == 2 ? k1_block2 : k1_block1)(
+            in, P, icg, w, b, o, &c);
+        if (p->act.fn && !c.act)
+            for (n = 0; n < nb; n++)
+                cnn_act_f32(&p->act, o + n * P, o + n * P, P);
+    }
+    return 1;
+}
+
+/* The row kernel for the other 1x1 convs; cnn_conv2d_k1_f32 tries k1_gemm
+ * first. */
+static void conv_k1_rows(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                         const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                         float *CNN_RESTRICT out);
+#define cnn_conv2d_k1r_f32 conv_k1_rows
+CONV_VARIANT(k1r, 1)
+
+void cnn_conv2d_k1_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
+                       const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                       float *CNN_RESTRICT out)
+{
+    if (!k1_gemm(p, in, weight, bias, out))
+        conv_k1_rows(p, in, weight, bias, out);
+}
+#else
 CONV_VARIANT(k1, 1)
+#endif
 CONV_VARIANT(k2, 2)
 CONV_VARIANT(k3, 3)
 CONV_VARIANT(k4, 4)

@@ -229,6 +229,166 @@ DW_INLINE void dw_channel(const DwGeom *g, const float *CNN_RESTRICT in,
     }
 }
 
+#if (defined(__x86_64__) || defined(_M_X64) || defined(__aarch64__) || defined(__ARM_NEON)) && \
+    !defined(CNN_CONV_SCALAR_TILES)
+#define DW_SCALAR 0
+#else
+/* Cortex-M (and the host under -DCNN_CONV_SCALAR_TILES): padding 1 at the
+ * top and left takes dwm_channel below. */
+#define DW_SCALAR 1
+#endif
+
+#if DW_SCALAR
+/*
+ * The scalar-register path for the usual depthwise geometry: padding 1 at
+ * the top and left, at most 1 at the bottom and right, stride 1 or 2, every
+ * output row with at least two kernel rows inside (dwm_fits).  A channel's
+ * nine weights are loaded once; each row has its left edge column (taps
+ * kx = 1, 2), its interior window and, when padding 1 leaves one, its right
+ * edge column (kx = 0, 1) in straight-line code with no check.  With stride
+ * 1 the rows whose three kernel rows are all inside go two at a time: four
+ * input rows per column feed both outputs, so a column costs 4 loads for 18
+ * multiply-adds.  Same order of sums as dw_window (the reference's), so the
+ * same bits.
+ */
+
+/* acc = b + the taps (ky, kx), ky in [KA, KA + NR), of columns (A, B, C)
+ * whose rows start at input row I0 of the window; X: 0 all three columns,
+ * 1 without A (left edge), 2 without C (right edge). */
+#define DWM_SUM(acc, A, B, C, I0, KA, NR, X)                                        \
+    do {                                                                           \
+        int q_;                                                                    \
+        acc = b;                                                                   \
+        DW_UNROLL                                                                  \
+        for (q_ = 0; q_ < (NR); q_++) {                                            \
+            if ((X) != 1)                                                          \
+                acc = CNN_MAC(acc, wv[((KA) + q_) * 3], A[(I0) + q_]);             \
+            acc = CNN_MAC(acc, wv[((KA) + q_) * 3 + 1], B[(I0) + q_]);             \
+            if ((X) != 2)                                                          \
+                acc = CNN_MAC(acc, wv[((KA) + q_) * 3 + 2], C[(I0) + q_]);         \
+        }                                                                          \
+    } while (0)
+
+/* V[0 .. NI) = input column col of the window's NI rows. */
+#define DWM_LOAD(V, col, NI)                                                       \
+    do {                                                                           \
+        int q_;                                                                    \
+        DW_UNROLL                                                                  \
+        for (q_ = 0; q_ < (NI); q_++)                                              \
+            V[q_] = r[q_ * rs + (col)];                                            \
+    } while (0)
+
+/* NO output rows (1, or 2 with stride 1: rows y and y+1) of a window of
+ * NI = NR + NO - 1 input rows starting at r, kernel rows [KA, KA + NR) per
+ * output row.  Output x in [1, hi) is interior, x = 0 the left edge, x = hi
+ * the right edge when right is set. */
+#define DWM_OUT(A, B, C, X, x)                                                     \
+    do {                                                                           \
+        float acc_;                                                                \
+        DWM_SUM(acc_, A, B, C, 0, KA, NR, X);                                      \
+        o[x] = cnn_clamp_act(acc_, kind);                                          \
+        if (NO == 2) {                                                             \
+            DWM_SUM(acc_, A, B, C, 1, KA, NR, X);                                  \
+            o[ow + (x)] = cnn_clamp_act(acc_, kind);                               \
+        }                                                                          \
+    } while (0)
+
+DW_INLINE void dwm_rows(const float *CNN_RESTRICT wv, float b, const float *CNN_RESTRICT r,
+                        int32_t rs, float *CNN_RESTRICT o, int32_t ow, int32_t hi, int right,
+                        const int KA, const int NR, const int NO, const int S,
+                        const CnnActKind kind)
+{
+    enum { NI = 4 };            /* at most NR + NO - 1 rows used */
+    float A[NI], B[NI], C[NI];
+    int32_t x = 1, c = S - 1;   /* output x reads columns c .. c + 2, c = x*S - 1 */
+    if (S == 1) {
+        /* A = column c, B = c + 1; the left edge reads them (its A is unused) */
+        DWM_LOAD(A, 0, NR + NO - 1);
+        DWM_LOAD(B, 1, NR + NO - 1);
+        DWM_OUT(A, A, B, 1, 0);
+        for (; x + 3 <= hi; x += 3, c += 3) {
+            DWM_LOAD(C, c + 2, NR + NO - 1);
+            DWM_OUT(A, B, C, 0, x);
+            DWM_LOAD(A, c + 3, NR + NO - 1);
+            DWM_OUT(B, C, A, 0, x + 1);
+            DWM_LOAD(B, c + 4, NR + NO - 1);
+            DWM_OUT(C, A, B, 0, x + 2);
+        }
+        if (x < hi) {
+            DWM_LOAD(C, c + 2, NR + NO - 1);
+            DWM_OUT(A, B, C, 0, x);
+            x++, c++;
+            if (x < hi) {
+                DWM_LOAD(A, c + 2, NR + NO - 1);
+                DWM_OUT(B, C, A, 0, x);
+                x++, c++;
+            }
+        }
+    } else {
+        /* C = column c (column 1, which the left edge reads with column 0) */
+        DWM_LOAD(B, 0, NR);
+        DWM_LOAD(C, 1, NR);
+        DWM_OUT(A, B, C, 1, 0);
+        for (; x + 2 <= hi; x += 2, c += 4) {
+            DWM_LOAD(A, c + 1, NR);
+            DWM_LOAD(B, c + 2, NR);
+            DWM_OUT(C, A, B, 0, x);
+            DWM_LOAD(A, c + 3, NR);
+            DWM_LOAD(C, c + 4, NR);
+            DWM_OUT(B, A, C, 0, x + 1);
+        }
+        if (x < hi) {
+            DWM_LOAD(A, c + 1, NR);
+            DWM_LOAD(B, c + 2, NR);
+            DWM_OUT(C, A, B, 0, x);
+            x++, c += 2;
+        }
+    }
+    if (right) {
+        DWM_LOAD(A, c, NR + NO - 1);
+        DWM_LOAD(B, c + 1, NR + NO - 1);
+        DWM_OUT(A, B, C, 2, x);
+    }
+}
+
+/* Whether dwm_channel takes the call (g as cnn_dwconv3x3_f32 sets it up). */
+static int dwm_fits(const DwGeom *g, int S)
+{
+    return g->sw == S && g->sh == S && g->pad_left == 1 && g->pad_top == 1 && g->lo == 1 &&
+           g->in_w >= 2 && g->in_h >= 2 &&
+           (g->hi == g->out_w || (g->hi == g->out_w - 1 && g->hi * S == g->in_w - 1)) &&
+           (g->out_h - 1) * S + 1 <= g->in_h;
+}
+
+/* One channel of a dwm_fits geometry. */
+DW_INLINE void dwm_channel(const DwGeom *g, const float *CNN_RESTRICT in,
+                           const float *CNN_RESTRICT w, float b, float *CNN_RESTRICT out,
+                           const int S, const CnnActKind kind)
+{
+    const int32_t ow = g->out_w, hi = g->hi, rs = g->in_w, ih = g->in_h;
+    const int right = hi < ow;
+    float wv[9];
+    int32_t y = 1;
+    /* written out, so that the array becomes nine registers */
+    wv[0] = w[0], wv[1] = w[1], wv[2] = w[2];
+    wv[3] = w[3], wv[4] = w[4], wv[5] = w[5];
+    wv[6] = w[6], wv[7] = w[7], wv[8] = w[8];
+    /* row 0: kernel rows 1, 2 */
+    dwm_rows(wv, b, in, rs, out, ow, hi, right, 1, 2, 1, S, kind);
+    if (S == 1)
+        for (; y + 2 <= g->out_h && y + 2 < ih; y += 2)
+            dwm_rows(wv, b, in + (y - 1) * rs, rs, out + y * ow, ow, hi, right, 0, 3, 2, 1,
+                     kind);
+    for (; y < g->out_h; y++) {
+        const float *r = in + (y * S - 1) * rs;
+        if (y * S + 1 < ih)
+            dwm_rows(wv, b, r, rs, out + y * ow, ow, hi, right, 0, 3, 1, S, kind);
+        else
+            dwm_rows(wv, b, r, rs, out + y * ow, ow, hi, right, 0, 2, 1, S, kind);
+    }
+}
+#endif /* DW_SCALAR */
+
 /* One function per (stride, activation kind) runs every channel; other
  * activations run on each channel's plane after it, by their function (a
  * depthwise plane is small and still in cache). */
@@ -273,6 +433,43 @@ DW_FN(2, CNN_ACT_RELU, dw_s2_relu)
 DW_FN(2, CNN_ACT_RELU6, dw_s2_relu6)
 DW_FN(0, CNN_ACT_CALL, dw_sn)       /* any other stride: every tap checked */
 
+#if DW_SCALAR
+/* The same for dwm_channel's geometries: one function per (stride, kind). */
+DW_INLINE void dwm_all(const CnnConv2dParams *p, const DwGeom *g, const float *CNN_RESTRICT in,
+                       const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                       float *CNN_RESTRICT out, const int S, const CnnActKind kind)
+{
+    const int32_t plane = g->out_h * g->out_w, in_plane = g->in_h * g->in_w;
+    int32_t c;
+    for (c = 0; c < p->out_c; c++) {
+        float *o = out + c * plane;
+        dwm_channel(g, in + c * in_plane, weight + c * 9, bias ? bias[c] : 0.0f, o, S, kind);
+        if (kind == CNN_ACT_CALL && p->act.fn)
+            p->act.fn(o, o, plane, p->act.slope);
+    }
+}
+
+#define DWM_FN(S, KIND, NAME)                                                              \
+    static void NAME(const CnnConv2dParams *p, const DwGeom *g, const float *CNN_RESTRICT in, \
+                     const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,      \
+                     float *CNN_RESTRICT out)                                               \
+    {                                                                                      \
+        dwm_all(p, g, in, weight, bias, out, S, KIND);                                     \
+    }
+
+DWM_FN(1, CNN_ACT_CALL, dwm_s1_none)
+DWM_FN(1, CNN_ACT_RELU, dwm_s1_relu)
+DWM_FN(1, CNN_ACT_RELU6, dwm_s1_relu6)
+DWM_FN(2, CNN_ACT_CALL, dwm_s2_none)
+DWM_FN(2, CNN_ACT_RELU, dwm_s2_relu)
+DWM_FN(2, CNN_ACT_RELU6, dwm_s2_relu6)
+
+static DwFn *const dwm_fns[2][3] = {
+    { dwm_s1_none, dwm_s1_relu, dwm_s1_relu6 },
+    { dwm_s2_none, dwm_s2_relu, dwm_s2_relu6 },
+};
+#endif
+
 static DwFn *const dw_fns[2][3] = {
     { dw_s1_none, dw_s1_relu, dw_s1_relu6 },
     { dw_s2_none, dw_s2_relu, dw_s2_relu6 },
@@ -306,5 +503,11 @@ void cnn_dwconv3x3_f32(const CnnConv2dParams *p, const float *CNN_RESTRICT in,
         g.hi = hi2;
     if (g.hi < g.lo)
         g.hi = g.lo;
+#if DW_SCALAR
+    if (stride && dwm_fits(&g, stride)) {
+        dwm_fns[stride - 1][clamp](p, &g, in, weight, bias, out);
+        return;
+    }
+#endif
     (stride ? dw_fns[stride - 1][clamp] : dw_sn)(p, &g, in, weight, bias, out);
 }

@@ -113,6 +113,14 @@ static int dw_case(int k)
     p.pad_bottom = rint_in(0, 2);
     p.pad_left = rint_in(0, 2);
     p.pad_right = rint_in(0, 2);
+    /* every fourth case the usual geometry (padding 1 at the top and left,
+     * equal strides), which the Cortex-M tiling runs on its own path */
+    if (k % 4 == 1) {
+        p.stride_h = p.stride_w = rint_in(1, 2);
+        p.pad_top = p.pad_left = 1;
+        p.pad_bottom = rint_in(0, 1);
+        p.pad_right = rint_in(0, 1);
+    }
     if (p.in_h + p.pad_top + p.pad_bottom < 3 || p.in_w + p.pad_left + p.pad_right < 3)
         p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
     if (p.in_h + 2 < 3 || p.in_w + 2 < 3)
