@@ -5,6 +5,9 @@ sweep.py - randomized end-to-end sweep of cnnc against PyTorch.
     sweep.py --cnnc CNNC --workdir DIR [--seed S] [--count N] [--cc gcc --cc clang]
     sweep.py --cnnc CNNC --workdir DIR --seed S --case I [--case J ...]   (replay)
     sweep.py ... --paths fconv        only the cases that start on those fast paths
+    sweep.py ... --opt "-O1 -DCNN_CONV_SCALAR_TILES"
+                                      the runtime with the Cortex-M tiles (scalar
+                                      registers) instead of the host's
 
 Draws COUNT small networks of one, two or three layers over every op and
 attribute of the language (see GENERATORS), and layers drawn to land on each
@@ -878,7 +881,9 @@ def main(argv=None):
     ap.add_argument("--count", type=int, default=DEFAULT_COUNT)
     ap.add_argument("--case", type=int, action="append", help="run only this case (replay)")
     ap.add_argument("--cc", action="append", help="C compiler (default: gcc and clang)")
-    ap.add_argument("--opt", default="-O1")
+    ap.add_argument("--opt", default="-O1",
+                    help="optimisation and other flags for the generated C and the runtime, "
+                    "e.g. \"-O1 -DCNN_CONV_SCALAR_TILES\" (the Cortex-M tiles on this host)")
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--paths", help="comma-separated fast paths (PATH_GENERATORS): draw only "
                     "the templates that start with one, e.g. --paths fconv")
