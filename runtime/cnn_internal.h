@@ -72,4 +72,24 @@ static inline float cnn_clamp_act(float v, CnnActKind kind)
     return v;
 }
 
+/*
+ * Conv + pool with conv.c's tiles, on the scalar-tile path only (neither
+ * x86-64 nor AArch64 / NEON, or -DCNN_CONV_SCALAR_TILES): the pools whose
+ * windows tile the conv output (conv.c says which).  They return 0, having
+ * done nothing, for the others.  k3 / k5 as cnn_conv2d_pool_k3_f32 / _k5.
+ */
+#if !((defined(__x86_64__) || defined(_M_X64) || defined(__aarch64__) || \
+       defined(__ARM_NEON)) && !defined(CNN_CONV_SCALAR_TILES))
+#define CNN_CONV_POOL_TILES 1
+int cnn_conv2d_pool_tiles_any_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                                  const float *CNN_RESTRICT weight,
+                                  const float *CNN_RESTRICT bias, float *CNN_RESTRICT out);
+int cnn_conv2d_pool_tiles_k3_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                                 const float *CNN_RESTRICT weight,
+                                 const float *CNN_RESTRICT bias, float *CNN_RESTRICT out);
+int cnn_conv2d_pool_tiles_k5_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                                 const float *CNN_RESTRICT weight,
+                                 const float *CNN_RESTRICT bias, float *CNN_RESTRICT out);
+#endif
+
 #endif /* CNN_INTERNAL_H */

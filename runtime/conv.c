@@ -62,6 +62,7 @@
 #define CONV_NH(nb) (nb)
 #define CONV_UNROLL_TAPS 0     /* gcc 12 then stops vectorizing the tile */
 #else
+#define CONV_SCALAR_TILES 1     /* conv + pool's tiles below (Cortex-M) */
 #define CONV_UNROLL_TAPS 1
 #define CONV_MR(nb) ((nb) >= 8 ? 2 : (nb) == 4 ? 4 : 8)
 #define CONV_NH(nb) (nb)
@@ -472,3 +473,202 @@ CONV_VARIANT(k5, 5)
 /* The general entry point; its name has no variant part. */
 #define cnn_conv2d_any_f32 cnn_conv2d_f32
 CONV_VARIANT(any, 0)
+
+#if defined(CONV_SCALAR_TILES)
+/*
+ * Conv + pool in one pass with the tiles above, on the scalar-tile path
+ * (Cortex-M; -DCNN_CONV_SCALAR_TILES on the host): cnn_conv2d_pool_f32 and
+ * its variants call cnn_conv2d_pool_tiles_*_f32 first, which take the pools
+ * whose windows tile the conv output: stride == kernel, no padding, no
+ * dilation, kernel_w 1 or 2 (it divides every tile's width), every window
+ * inside the conv output.  Those cover LeNet's and VGG's 2x2 max pools.
+ *
+ * A tile of nb channels x mr conv pixels covers mr / kernel_w whole windows
+ * of one window row; its sums go to a small stack block (tmp), and
+ * conv_pool_merge reduces each window's row there and stores the pooled
+ * value: the first window row starts it, the others read it back and go on
+ * in the pool's order (rows, then columns), so every window is reduced in
+ * pool.c's order, and every conv sum is formed in cnn_conv2d_ref_f32's
+ * order: the result is the reference conv followed by the pool, bit for bit
+ * without fused multiply-adds.
+ *
+ * relu and relu6 before a max or a min pool are applied once, to the pooled
+ * value: a max (min) of clamped values is the clamp of the max (min),
+ * since the clamps are monotone (NaN propagates through both; at most the
+ * sign of a zero differs, which compares equal).  Other activations, and
+ * every activation before an average, run on each conv value first.
+ */
+typedef struct ConvPool {
+    CnnPoolKind kind;
+    int32_t kh, kw, qh, qw, qplane;
+    int pre;                    /* on each conv value: 1 relu, 2 relu6, 3 leaky, 4 act.fn */
+    int post;                   /* on the pooled value: 1 relu, 2 relu6 (max / min) */
+    float slope, divisor;
+    const CnnAct *act;
+} ConvPool;
+
+/* npx windows of one window row, nb channels: tmp[n*CONV_MR_MAX + j*kw + k]
+ * holds column k of window j; o is the first window's pooled value of the
+ * block's first channel.  first / last: the window row is the first / last. */
+static void conv_pool_merge(const ConvPool *q, float *CNN_RESTRICT tmp, int32_t npx, int nb,
+                            float *CNN_RESTRICT o, int first, int last)
+{
+    const int32_t kw = q->kw, cnt = npx * kw;
+    int32_t j, k;
+    int n;
+
+    for (n = 0; n < nb; n++, tmp += CONV_MR_MAX, o += q->qplane) {
+        if (q->pre == 4) {
+            q->act->fn(tmp, tmp, cnt, q->slope);
+        } else if (q->pre == 3) {
+            for (k = 0; k < cnt; k++)
+                tmp[k] = tmp[k] > 0.0f ? tmp[k] : tmp[k] * q->slope;
+        } else if (q->pre) {
+            for (k = 0; k < cnt; k++)
+                tmp[k] = cnn_clamp_act(tmp[k], q->pre == 2 ? CNN_ACT_RELU6 : CNN_ACT_RELU);
+        }
+        for (j = 0; j < npx; j++) {
+            const float *e = tmp + j * kw;
+            float a = first ? e[0] : o[j];
+            k = first;
+            switch (q->kind) {
+            case CNN_POOL_MAX:
+                for (; k < kw; k++)
+                    a = (e[k] > a || e[k] != e[k]) ? e[k] : a;
+                break;
+            case CNN_POOL_MIN:
+                for (; k < kw; k++)
+                    a = (e[k] < a || e[k] != e[k]) ? e[k] : a;
+                break;
+            default:
+                for (; k < kw; k++)
+                    a += e[k];
+                break;
+            }
+            if (last) {
+                if (q->kind == CNN_POOL_AVG)
+                    a /= q->divisor;
+                else if (q->post)
+                    a = cnn_clamp_act(a, q->post == 2 ? CNN_ACT_RELU6 : CNN_ACT_RELU);
+            }
+            o[j] = a;
+        }
+    }
+}
+
+/* One block of nb channels; out is its first pooled channel. */
+CONV_INLINE void conv_pool_block(const ConvCtx *c, const ConvPool *q,
+                                 const float *CNN_RESTRICT w, const float *CNN_RESTRICT bias,
+                                 float *CNN_RESTRICT out, const int nb, const int kwc)
+{
+    const CnnConv2dParams *p = c->p;
+    const int mr = CONV_MR(nb);
+    const int32_t g = mr / q->kw;       /* windows per tile */
+    float tmp[CNN_CONV_NR * CONV_MR_MAX];
+    ConvCtx tc = *c;
+    int32_t py, r, px, m;
+
+    tc.plane = CONV_MR_MAX;             /* the tiles store into tmp */
+    tc.act = 0;                         /* conv_pool_merge applies it */
+    for (py = 0; py < q->qh; py++)
+        for (r = 0; r < q->kh; r++) {
+            ConvRows rows;
+            conv_list_rows(c, &rows, py * q->kh + r, nb, kwc ? kwc : p->kernel_w);
+            for (px = 0; px < q->qw; px += g) {
+                const int32_t npx = q->qw - px < g ? q->qw - px : g;
+                const int32_t x = px * q->kw;
+                if (npx == g && x >= c->xlo && x + mr <= c->xhi)
+                    conv_tile(&tc, &rows, w, bias, tmp, x, nb, mr, kwc);
+                else
+                    for (m = 0; m < npx * q->kw; m++)
+                        conv_pixel(&tc, &rows, w, bias, tmp + m, x + m, nb, kwc);
+                conv_pool_merge(q, tmp, npx, nb, out + py * q->qw + px, r == 0,
+                                r == q->kh - 1);
+            }
+        }
+}
+
+typedef void ConvPoolFn(const ConvCtx *c, const ConvPool *q, const float *CNN_RESTRICT w,
+                        const float *CNN_RESTRICT bias, float *CNN_RESTRICT out);
+
+static int conv_pool_blocks(const CnnConvPoolParams *cp, const float *CNN_RESTRICT in,
+                            const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                            float *CNN_RESTRICT out, ConvPoolFn *b8, ConvPoolFn *b4,
+                            ConvPoolFn *b2, ConvPoolFn *b1)
+{
+    const CnnConv2dParams *p = &cp->conv;
+    const CnnPool2dParams *pq = &cp->pool;
+    const int32_t ocg = p->out_c / p->groups;
+    int32_t g, j;
+    int nb;
+    ConvCtx c;
+    ConvPool q;
+
+    if (pq->stride_h != pq->kernel_h || pq->stride_w != pq->kernel_w ||
+        (pq->kernel_w != 1 && pq->kernel_w != 2) || pq->pad_top || pq->pad_bottom ||
+        pq->pad_left || pq->pad_right ||
+        (cp->kind != CNN_POOL_AVG && (pq->dilation_h != 1 || pq->dilation_w != 1)) ||
+        pq->out_h * pq->kernel_h > p->out_h || pq->out_w * pq->kernel_w > p->out_w ||
+        p->kernel_w > CONV_MAX_KW || p->kernel_h > CONV_MAX_KH)
+        return 0;
+    conv_setup(&c, p);
+    q.kind = cp->kind;
+    q.kh = pq->kernel_h;
+    q.kw = pq->kernel_w;
+    q.qh = pq->out_h;
+    q.qw = pq->out_w;
+    q.qplane = pq->out_h * pq->out_w;
+    q.divisor = (float)(pq->kernel_h * pq->kernel_w);
+    q.slope = p->act.slope;
+    q.act = &p->act;
+    q.post = cp->kind != CNN_POOL_AVG && (c.act == 1 || c.act == 2) ? c.act : 0;
+    q.pre = q.post ? 0 : c.act ? c.act : p->act.fn ? 4 : 0;
+    for (g = 0; g < p->groups; g++) {
+        c.in = in + g * c.icg * c.cs;
+        for (j = 0; j < ocg; j += nb) {
+            const int32_t o = g * ocg + j;
+            nb = cnn_conv_block_width(ocg - j);
+            (nb == 8 ? b8 : nb == 4 ? b4 : nb == 2 ? b2 : b1)(
+                &c, &q, weight + o * c.icg * c.khkw, bias ? bias + o : NULL, out + o * q.qplane);
+        }
+    }
+    return 1;
+}
+
+/* cnn_conv2d_pool_tiles_NAME_f32 (cnn_internal.h) with its block functions;
+ * KW as in CONV_VARIANT. */
+#define CONV_POOL_VARIANT(NAME, KW)                                                          \
+    static void conv_pool8_##NAME(const ConvCtx *c, const ConvPool *q, const float *w,       \
+                                  const float *b, float *out)                                \
+    {                                                                                        \
+        conv_pool_block(c, q, w, b, out, 8, KW);                                             \
+    }                                                                                        \
+    static void conv_pool4_##NAME(const ConvCtx *c, const ConvPool *q, const float *w,       \
+                                  const float *b, float *out)                                \
+    {                                                                                        \
+        conv_pool_block(c, q, w, b, out, 4, KW);                                             \
+    }                                                                                        \
+    static void conv_pool2_##NAME(const ConvCtx *c, const ConvPool *q, const float *w,       \
+                                  const float *b, float *out)                                \
+    {                                                                                        \
+        conv_pool_block(c, q, w, b, out, 2, KW);                                             \
+    }                                                                                        \
+    static void conv_pool1_##NAME(const ConvCtx *c, const ConvPool *q, const float *w,       \
+                                  const float *b, float *out)                                \
+    {                                                                                        \
+        conv_pool_block(c, q, w, b, out, 1, KW);                                             \
+    }                                                                                        \
+    int cnn_conv2d_pool_tiles_##NAME##_f32(const CnnConvPoolParams *p,                       \
+                                           const float *CNN_RESTRICT in,                     \
+                                           const float *CNN_RESTRICT weight,                 \
+                                           const float *CNN_RESTRICT bias,                   \
+                                           float *CNN_RESTRICT out)                          \
+    {                                                                                        \
+        return conv_pool_blocks(p, in, weight, bias, out, conv_pool8_##NAME,                 \
+                                conv_pool4_##NAME, conv_pool2_##NAME, conv_pool1_##NAME);    \
+    }
+
+CONV_POOL_VARIANT(k3, 3)
+CONV_POOL_VARIANT(k5, 5)
+CONV_POOL_VARIANT(any, 0)
+#endif /* CONV_SCALAR_TILES */

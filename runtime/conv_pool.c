@@ -405,8 +405,14 @@ static void cp_run(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
  * one per block width.  KW = 0: any kernel width, stride and dilation;
  * KW > 0: kernel_w == KW, stride_w == dilation_w == 1, channels-first input
  * (cnnc calls it only then), so on Cortex-M the taps unroll.
+ *
+ * On the scalar-tile path (Cortex-M) the pools whose windows tile the conv
+ * output go to conv.c's tiles (cnn_conv2d_pool_tiles_*_f32, the activation
+ * in registers, each pooled value stored once per window row); the other
+ * pools take the general blocks here, for every kernel width, so that the
+ * images whose flash is counted carry one copy of them.
  */
-#define CP_VARIANT(NAME, KW)                                                                 \
+#define CP_BLOCKS(NAME, KW)                                                                  \
     static void cp_block8_##NAME(const CpCtx *cx, const float *w, const float *b, float *out) \
     {                                                                                        \
         cp_block(cx, w, b, out, 8, CP_KW(KW));                                               \
@@ -422,7 +428,21 @@ static void cp_run(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
     static void cp_block1_##NAME(const CpCtx *cx, const float *w, const float *b, float *out) \
     {                                                                                        \
         cp_block(cx, w, b, out, 1, CP_KW(KW));                                               \
-    }                                                                                        \
+    }
+#if defined(CNN_CONV_POOL_TILES)
+#define CP_VARIANT(NAME, KW, BLOCKS)                                                         \
+    void cnn_conv2d_pool_##NAME##_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in, \
+                                      const float *CNN_RESTRICT weight,                      \
+                                      const float *CNN_RESTRICT bias, float *CNN_RESTRICT out) \
+    {                                                                                        \
+        if (cnn_conv2d_pool_tiles_##NAME##_f32(p, in, weight, bias, out))                    \
+            return;                                                                          \
+        cp_run(p, in, weight, bias, out, cp_block8_any, cp_block4_any, cp_block2_any,        \
+               cp_block1_any);                                                               \
+    }
+#else
+#define CP_VARIANT(NAME, KW, BLOCKS)                                                         \
+    BLOCKS(NAME, KW)                                                                         \
     void cnn_conv2d_pool_##NAME##_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in, \
                                       const float *CNN_RESTRICT weight,                      \
                                       const float *CNN_RESTRICT bias, float *CNN_RESTRICT out) \
@@ -430,12 +450,20 @@ static void cp_run(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
         cp_run(p, in, weight, bias, out, cp_block8_##NAME, cp_block4_##NAME,                 \
                cp_block2_##NAME, cp_block1_##NAME);                                         \
     }
+#endif
+#define CP_NO_BLOCKS(NAME, KW)
 
-CP_VARIANT(k3, 3)
-CP_VARIANT(k5, 5)
+#if defined(CNN_CONV_POOL_TILES)
+CP_BLOCKS(any, 0)
+#define CP_ANY_BLOCKS CP_NO_BLOCKS
+#else
+#define CP_ANY_BLOCKS CP_BLOCKS
+#endif
+CP_VARIANT(k3, 3, CP_BLOCKS)
+CP_VARIANT(k5, 5, CP_BLOCKS)
 /* The general entry point; its name has no variant part. */
 #define cnn_conv2d_pool_any_f32 cnn_conv2d_pool_f32
-CP_VARIANT(any, 0)
+CP_VARIANT(any, 0, CP_ANY_BLOCKS)
 
 static void cp_run(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
                    const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
