@@ -478,26 +478,34 @@ CONV_VARIANT(any, 0)
 /*
  * Conv + pool in one pass with the tiles above, on the scalar-tile path
  * (Cortex-M; -DCNN_CONV_SCALAR_TILES on the host): cnn_conv2d_pool_f32 and
- * its variants call cnn_conv2d_pool_tiles_*_f32 first, which take the pools
- * whose windows tile the conv output: stride == kernel, no padding, no
- * dilation, kernel_w 1 or 2 (it divides every tile's width), every window
- * inside the conv output.  Those cover LeNet's and VGG's 2x2 max pools.
+ * its variants run here (cnn_conv2d_pool_tiles_*_f32), so the images carry
+ * one copy of the tiles.  The conv rows are visited top to bottom and each
+ * row left to right in chunks: a tile of nb channels x mr interior pixels,
+ * or border pixels one at a time (conv_pixel), their sums stored in a small
+ * stack block (tmp[n * CONV_MR_MAX + m]) and merged from there into the
+ * pooled output.
  *
- * A tile of nb channels x mr conv pixels covers mr / kernel_w whole windows
- * of one window row; its sums go to a small stack block (tmp), and
- * conv_pool_merge reduces each window's row there and stores the pooled
- * value: the first window row starts it, the others read it back and go on
- * in the pool's order (rows, then columns), so every window is reduced in
- * pool.c's order, and every conv sum is formed in cnn_conv2d_ref_f32's
- * order: the result is the reference conv followed by the pool, bit for bit
- * without fused multiply-adds.
+ * The pools whose windows tile the conv output (stride == kernel, no
+ * padding or dilation, kernel_w 1 or 2 so that it divides every tile's
+ * width; LeNet's and VGG's 2x2 max pools) are merged here: a chunk covers
+ * whole windows of one window row, the first window row starts each pooled
+ * value and the others read it back and go on in the pool's order (rows,
+ * then columns), so each pooled value is stored once per window row, and
+ * only the conv rows and columns that a window reads are computed.  Every
+ * other pool goes through the caller's merge (conv_pool.c: each pixel into
+ * every window that holds it) over every conv row and column.
  *
- * relu and relu6 before a max or a min pool are applied once, to the pooled
- * value: a max (min) of clamped values is the clamp of the max (min),
- * since the clamps are monotone (NaN propagates through both; at most the
- * sign of a zero differs, which compares equal).  Other activations, and
- * every activation before an average, run on each conv value first.
+ * Every conv sum is formed in cnn_conv2d_ref_f32's order and every window
+ * reduced in pool.c's, so the result is the reference conv followed by the
+ * pool, bit for bit without fused multiply-adds.  relu and relu6 before a
+ * max or a min pool are applied once, to the pooled value: a max (min) of
+ * clamped values is the clamp of the max (min), since the clamps are
+ * monotone (NaN propagates through both; at most the sign of a zero
+ * differs, which compares equal).  Other activations, and any before an
+ * average, run on each conv value first.
  */
+typedef char conv_pool_tmp_check[CONV_MR_MAX == CNN_CONV_POOL_TMP ? 1 : -1];
+
 typedef struct ConvPool {
     CnnPoolKind kind;
     int32_t kh, kw, qh, qw, qplane;
@@ -505,51 +513,62 @@ typedef struct ConvPool {
     int post;                   /* on the pooled value: 1 relu, 2 relu6 (max / min) */
     float slope, divisor;
     const CnnAct *act;
+    CnnConvPoolMergeFn *merge;  /* NULL: the windows tile the output (merged here) */
+    void *mst;
 } ConvPool;
 
-/* npx windows of one window row, nb channels: tmp[n*CONV_MR_MAX + j*kw + k]
- * holds column k of window j; o is the first window's pooled value of the
- * block's first channel.  first / last: the window row is the first / last. */
-static void conv_pool_merge(const ConvPool *q, float *CNN_RESTRICT tmp, int32_t npx, int nb,
-                            float *CNN_RESTRICT o, int first, int last)
+/* The activation on the first cnt sums of each of nb channels in tmp. */
+static void conv_pool_act(const ConvPool *q, float *CNN_RESTRICT tmp, int32_t cnt, int nb)
 {
-    const int32_t kw = q->kw, cnt = npx * kw;
-    int32_t j, k;
+    int32_t k;
     int n;
-
-    for (n = 0; n < nb; n++, tmp += CONV_MR_MAX, o += q->qplane) {
+    for (n = 0; n < nb; n++, tmp += CONV_MR_MAX) {
         if (q->pre == 4) {
             q->act->fn(tmp, tmp, cnt, q->slope);
         } else if (q->pre == 3) {
             for (k = 0; k < cnt; k++)
                 tmp[k] = tmp[k] > 0.0f ? tmp[k] : tmp[k] * q->slope;
-        } else if (q->pre) {
+        } else {
             for (k = 0; k < cnt; k++)
                 tmp[k] = cnn_clamp_act(tmp[k], q->pre == 2 ? CNN_ACT_RELU6 : CNN_ACT_RELU);
         }
-        for (j = 0; j < npx; j++) {
-            const float *e = tmp + j * kw;
+    }
+}
+
+/* npx windows of one window row, nb channels: tmp[n*CONV_MR_MAX + j*kw + k]
+ * holds column k of window j; o is the first window's pooled value of the
+ * block's first channel.  first / last: the window row is the first / last.
+ * !(e <= a) is pool.c's (e > a || e != e): one compare. */
+static void conv_pool_merge(const ConvPool *q, const float *CNN_RESTRICT tmp, int32_t npx,
+                            int nb, float *CNN_RESTRICT o, int first, int last)
+{
+    const int32_t kw = q->kw, k0 = first ? 1 : 0;
+    int32_t j, k;
+    int n;
+
+    for (n = 0; n < nb; n++, tmp += CONV_MR_MAX, o += q->qplane) {
+        const float *e = tmp;
+        for (j = 0; j < npx; j++, e += kw) {
             float a = first ? e[0] : o[j];
-            k = first;
             switch (q->kind) {
             case CNN_POOL_MAX:
-                for (; k < kw; k++)
-                    a = (e[k] > a || e[k] != e[k]) ? e[k] : a;
+                for (k = k0; k < kw; k++)
+                    a = !(e[k] <= a) ? e[k] : a;
+                if (last && q->post)
+                    a = cnn_clamp_act(a, q->post == 2 ? CNN_ACT_RELU6 : CNN_ACT_RELU);
                 break;
             case CNN_POOL_MIN:
-                for (; k < kw; k++)
-                    a = (e[k] < a || e[k] != e[k]) ? e[k] : a;
+                for (k = k0; k < kw; k++)
+                    a = !(e[k] >= a) ? e[k] : a;
+                if (last && q->post)
+                    a = cnn_clamp_act(a, q->post == 2 ? CNN_ACT_RELU6 : CNN_ACT_RELU);
                 break;
             default:
-                for (; k < kw; k++)
+                for (k = k0; k < kw; k++)
                     a += e[k];
-                break;
-            }
-            if (last) {
-                if (q->kind == CNN_POOL_AVG)
+                if (last)
                     a /= q->divisor;
-                else if (q->post)
-                    a = cnn_clamp_act(a, q->post == 2 ? CNN_ACT_RELU6 : CNN_ACT_RELU);
+                break;
             }
             o[j] = a;
         }
@@ -563,29 +582,45 @@ CONV_INLINE void conv_pool_block(const ConvCtx *c, const ConvPool *q,
 {
     const CnnConv2dParams *p = c->p;
     const int mr = CONV_MR(nb);
-    const int32_t g = mr / q->kw;       /* windows per tile */
+    /* the conv rows and columns computed, and the pixels of a border chunk */
+    const int32_t ny = q->merge ? p->out_h : q->qh * q->kh;
+    const int32_t nx = q->merge ? p->out_w : q->qw * q->kw;
+    const int32_t step = q->merge ? 1 : q->kw;
+    const int wide = !kwc && (p->kernel_w > CONV_MAX_KW || p->kernel_h > CONV_MAX_KH);
     float tmp[CNN_CONV_NR * CONV_MR_MAX];
     ConvCtx tc = *c;
-    int32_t py, r, px, m;
+    int32_t y, x, m, cnt;
 
     tc.plane = CONV_MR_MAX;             /* the tiles store into tmp */
-    tc.act = 0;                         /* conv_pool_merge applies it */
-    for (py = 0; py < q->qh; py++)
-        for (r = 0; r < q->kh; r++) {
-            ConvRows rows;
-            conv_list_rows(c, &rows, py * q->kh + r, nb, kwc ? kwc : p->kernel_w);
-            for (px = 0; px < q->qw; px += g) {
-                const int32_t npx = q->qw - px < g ? q->qw - px : g;
-                const int32_t x = px * q->kw;
-                if (npx == g && x >= c->xlo && x + mr <= c->xhi)
-                    conv_tile(&tc, &rows, w, bias, tmp, x, nb, mr, kwc);
-                else
-                    for (m = 0; m < npx * q->kw; m++)
+    tc.act = 0;                         /* applied here */
+    for (y = 0; y < ny; y++) {
+        const int32_t py = q->merge ? 0 : y / q->kh, r = q->merge ? 0 : y - py * q->kh;
+        ConvRows rows;
+        rows.n = 0;
+        if (!wide)
+            conv_list_rows(c, &rows, y, nb, kwc ? kwc : p->kernel_w);
+        for (x = 0; x < nx; x += cnt) {
+            if (!wide && x >= c->xlo && x + mr <= c->xhi && x + mr <= nx) {
+                conv_tile(&tc, &rows, w, bias, tmp, x, nb, mr, kwc);
+                cnt = mr;
+            } else {
+                cnt = step;
+                for (m = 0; m < cnt; m++) {
+                    if (wide)
+                        conv_pixel_wide(&tc, w, bias, tmp + m, y, x + m, nb);
+                    else
                         conv_pixel(&tc, &rows, w, bias, tmp + m, x + m, nb, kwc);
-                conv_pool_merge(q, tmp, npx, nb, out + py * q->qw + px, r == 0,
-                                r == q->kh - 1);
+                }
             }
+            if (q->pre)
+                conv_pool_act(q, tmp, cnt, nb);
+            if (q->merge)
+                q->merge(q->mst, tmp, y, x, cnt, nb, out);
+            else
+                conv_pool_merge(q, tmp, cnt / q->kw, nb, out + py * q->qw + x / q->kw, r == 0,
+                                r == q->kh - 1);
         }
+    }
 }
 
 typedef void ConvPoolFn(const ConvCtx *c, const ConvPool *q, const float *CNN_RESTRICT w,
@@ -593,8 +628,8 @@ typedef void ConvPoolFn(const ConvCtx *c, const ConvPool *q, const float *CNN_RE
 
 static int conv_pool_blocks(const CnnConvPoolParams *cp, const float *CNN_RESTRICT in,
                             const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
-                            float *CNN_RESTRICT out, ConvPoolFn *b8, ConvPoolFn *b4,
-                            ConvPoolFn *b2, ConvPoolFn *b1)
+                            float *CNN_RESTRICT out, CnnConvPoolMergeFn *merge, void *mst,
+                            ConvPoolFn *b8, ConvPoolFn *b4, ConvPoolFn *b2, ConvPoolFn *b1)
 {
     const CnnConv2dParams *p = &cp->conv;
     const CnnPool2dParams *pq = &cp->pool;
@@ -604,12 +639,12 @@ static int conv_pool_blocks(const CnnConvPoolParams *cp, const float *CNN_RESTRI
     ConvCtx c;
     ConvPool q;
 
-    if (pq->stride_h != pq->kernel_h || pq->stride_w != pq->kernel_w ||
-        (pq->kernel_w != 1 && pq->kernel_w != 2) || pq->pad_top || pq->pad_bottom ||
-        pq->pad_left || pq->pad_right ||
-        (cp->kind != CNN_POOL_AVG && (pq->dilation_h != 1 || pq->dilation_w != 1)) ||
-        pq->out_h * pq->kernel_h > p->out_h || pq->out_w * pq->kernel_w > p->out_w ||
-        p->kernel_w > CONV_MAX_KW || p->kernel_h > CONV_MAX_KH)
+    if (!merge &&
+        (pq->stride_h != pq->kernel_h || pq->stride_w != pq->kernel_w ||
+         (pq->kernel_w != 1 && pq->kernel_w != 2) || pq->pad_top || pq->pad_bottom ||
+         pq->pad_left || pq->pad_right ||
+         (cp->kind != CNN_POOL_AVG && (pq->dilation_h != 1 || pq->dilation_w != 1)) ||
+         pq->out_h * pq->kernel_h > p->out_h || pq->out_w * pq->kernel_w > p->out_w))
         return 0;
     conv_setup(&c, p);
     q.kind = cp->kind;
@@ -621,7 +656,9 @@ static int conv_pool_blocks(const CnnConvPoolParams *cp, const float *CNN_RESTRI
     q.divisor = (float)(pq->kernel_h * pq->kernel_w);
     q.slope = p->act.slope;
     q.act = &p->act;
-    q.post = cp->kind != CNN_POOL_AVG && (c.act == 1 || c.act == 2) ? c.act : 0;
+    q.merge = merge;
+    q.mst = mst;
+    q.post = !merge && cp->kind != CNN_POOL_AVG && (c.act == 1 || c.act == 2) ? c.act : 0;
     q.pre = q.post ? 0 : c.act ? c.act : p->act.fn ? 4 : 0;
     for (g = 0; g < p->groups; g++) {
         c.in = in + g * c.icg * c.cs;
@@ -662,9 +699,10 @@ static int conv_pool_blocks(const CnnConvPoolParams *cp, const float *CNN_RESTRI
                                            const float *CNN_RESTRICT in,                     \
                                            const float *CNN_RESTRICT weight,                 \
                                            const float *CNN_RESTRICT bias,                   \
-                                           float *CNN_RESTRICT out)                          \
+                                           float *CNN_RESTRICT out, CnnConvPoolMergeFn *merge, \
+                                           void *mst)                                        \
     {                                                                                        \
-        return conv_pool_blocks(p, in, weight, bias, out, conv_pool8_##NAME,                 \
+        return conv_pool_blocks(p, in, weight, bias, out, merge, mst, conv_pool8_##NAME,     \
                                 conv_pool4_##NAME, conv_pool2_##NAME, conv_pool1_##NAME);    \
     }
 

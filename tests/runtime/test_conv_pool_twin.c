@@ -159,6 +159,10 @@ static int one_case(int index)
     p->in_w = pick(1, 25);
     p->kernel_h = one_d ? 1 : pick(1, 5);
     p->kernel_w = pick(1, 5);
+    if (pick(0, 30) == 0) {     /* wider than the kernels list their taps */
+        p->kernel_w = 33;
+        p->in_w = pick(30, 40);
+    }
     p->stride_h = one_d ? 1 : pick(1, 2);
     p->stride_w = pick(0, 2) ? 1 : pick(2, 3);
     p->dilation_h = one_d ? 1 : pick(0, 3) ? 1 : 2;
