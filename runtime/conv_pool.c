@@ -564,7 +564,13 @@ void cnn_conv2d_pool_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT i
                          const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
                          float *CNN_RESTRICT out)
 {
-    cp_tiles_run(p, in, weight, bias, out, cnn_conv2d_pool_tiles_any_f32);
+    const CnnConv2dParams *c = &p->conv;
+    /* A 4-wide kernel (kws_1d's c3) has no entry point of its own: its
+     * unrolled tiles are chosen here. */
+    cp_tiles_run(p, in, weight, bias, out,
+                 c->kernel_w == 4 && c->stride_w == 1 && c->dilation_w == 1 && !c->in_hwc
+                     ? cnn_conv2d_pool_tiles_k4_f32
+                     : cnn_conv2d_pool_tiles_any_f32);
 }
 
 void cnn_conv2d_pool_k3_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
