@@ -488,12 +488,12 @@ CONV_VARIANT(any, 0)
  * The pools whose windows tile the conv output (stride == kernel, no
  * padding or dilation, kernel_w 1 or 2 so that it divides every tile's
  * width; under ceil_mode the last window of a row or column may be cut
- * short; LeNet's and VGG's 2x2 max pools, kws_1d's average) are merged here: a chunk covers
- * whole windows of one window row (a window's first pixel may wait in tmp
- * for the next chunk), the first window row starts each pooled
- * value and the others read it back and go on in the pool's order (rows,
- * then columns), so each pooled value is stored once per window row, and
- * only the conv rows and columns that a window reads are computed.  Every
+ * short; LeNet's and VGG's 2x2 max pools, kws_1d's average) are merged
+ * here: a chunk covers whole windows of one window row (see
+ * conv_pool_block), the first window row starts each pooled value and the
+ * others read it back and go on in the pool's order (rows, then columns),
+ * so each pooled value is stored once per window row, and only the conv
+ * rows and columns that a window reads are computed.  Every
  * other pool goes through the caller's merge (conv_pool.c: each pixel into
  * every window that holds it) over every conv row and column.
  *
