@@ -72,4 +72,34 @@ static inline float cnn_clamp_act(float v, CnnActKind kind)
     return v;
 }
 
+/*
+ * Conv + pool with conv.c's tiles, on the scalar-tile path only (neither
+ * x86-64 nor AArch64 / NEON, or -DCNN_CONV_SCALAR_TILES): see conv.c.  With
+ * merge NULL they take the pools whose windows tile the conv output and
+ * return 0, having done nothing, for the others; with a merge they take
+ * every pool (the kernel sizes permitting: else 0) and hand each chunk of
+ * conv sums, activation applied, to merge: tmp[n * CNN_CONV_POOL_TMP + m]
+ * for channel n < nb of the block whose pooled output starts at out, conv
+ * pixels (y, x + m) for m < count.  k3 / k4 / k5: kernel_w 3 / 4 / 5, as
+ * cnn_conv2d_pool_k3_f32 / _k5 require (k4: cnn_conv2d_pool_f32 picks it).
+ */
+#if !((defined(__x86_64__) || defined(_M_X64) || defined(__aarch64__) || \
+       defined(__ARM_NEON)) && !defined(CNN_CONV_SCALAR_TILES))
+#define CNN_CONV_POOL_TILES 1
+enum { CNN_CONV_POOL_TMP = 10 };    /* a tile's 8 pixels and one on each side */
+typedef void CnnConvPoolMergeFn(void *st, const float *tmp, int32_t y, int32_t x, int32_t count,
+                                int nb, float *out);
+#define CNN_CONV_POOL_TILES_DECL(NAME)                                                       \
+    int cnn_conv2d_pool_tiles_##NAME##_f32(const CnnConvPoolParams *p,                       \
+                                           const float *CNN_RESTRICT in,                     \
+                                           const float *CNN_RESTRICT weight,                 \
+                                           const float *CNN_RESTRICT bias,                   \
+                                           float *CNN_RESTRICT out, CnnConvPoolMergeFn *merge, \
+                                           void *mst);
+CNN_CONV_POOL_TILES_DECL(any)
+CNN_CONV_POOL_TILES_DECL(k3)
+CNN_CONV_POOL_TILES_DECL(k4)
+CNN_CONV_POOL_TILES_DECL(k5)
+#endif
+
 #endif /* CNN_INTERNAL_H */

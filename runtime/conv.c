@@ -62,6 +62,7 @@
 #define CONV_NH(nb) (nb)
 #define CONV_UNROLL_TAPS 0     /* gcc 12 then stops vectorizing the tile */
 #else
+#define CONV_SCALAR_TILES 1     /* conv + pool's tiles below (Cortex-M) */
 #define CONV_UNROLL_TAPS 1
 #define CONV_MR(nb) ((nb) >= 8 ? 2 : (nb) == 4 ? 4 : 8)
 #define CONV_NH(nb) (nb)
@@ -617,3 +618,275 @@ CONV_VARIANT(k5, 5)
 /* The general entry point; its name has no variant part. */
 #define cnn_conv2d_any_f32 cnn_conv2d_f32
 CONV_VARIANT(any, 0)
+
+#if defined(CONV_SCALAR_TILES)
+/*
+ * Conv + pool in one pass with the tiles above, on the scalar-tile path
+ * (Cortex-M; -DCNN_CONV_SCALAR_TILES on the host): cnn_conv2d_pool_f32 and
+ * its variants run here (cnn_conv2d_pool_tiles_*_f32), so the images carry
+ * one copy of the tiles.  The conv rows are visited top to bottom and each
+ * row left to right as in cnn_conv2d_f32: tiles of nb channels x mr interior
+ * pixels, border pixels one at a time (conv_pixel), their sums stored in a
+ * small stack block (tmp[n * CNN_CONV_POOL_TMP + m]) and merged from there
+ * into the pooled output.
+ *
+ * The pools whose windows tile the conv output (stride == kernel, no
+ * padding or dilation, kernel_w 1 or 2 so that it divides every tile's
+ * width; under ceil_mode the last window of a row or column may be cut
+ * short; LeNet's and VGG's 2x2 max pools, kws_1d's average) are merged
+ * here: a chunk covers whole windows of one window row (see
+ * conv_pool_block), the first window row starts each pooled value and the
+ * others read it back and go on in the pool's order (rows, then columns),
+ * so each pooled value is stored once per window row, and only the conv
+ * rows and columns that a window reads are computed.  Every
+ * other pool goes through the caller's merge (conv_pool.c: each pixel into
+ * every window that holds it) over every conv row and column.
+ *
+ * Every conv sum is formed in cnn_conv2d_ref_f32's order and every window
+ * reduced in pool.c's, so the result is the reference conv followed by the
+ * pool, bit for bit without fused multiply-adds.  relu and relu6 before a
+ * max or a min pool are applied once, to the pooled value: a max (min) of
+ * clamped values is the clamp of the max (min), since the clamps are
+ * monotone (NaN propagates through both; at most the sign of a zero
+ * differs, which compares equal).  Other activations, and any before an
+ * average, run on each conv value first.
+ */
+typedef struct ConvPool {
+    CnnPoolKind kind;
+    int32_t kh, kw, qh, qw, qplane;
+    int pre;                    /* on each conv value: 1 relu, 2 relu6, 3 leaky, 4 act.fn */
+    int post;                   /* on the pooled value: 1 relu, 2 relu6 (max / min) */
+    float slope;
+    const CnnAct *act;
+    CnnConvPoolMergeFn *merge;  /* NULL: the windows tile the output (merged here) */
+    void *mst;
+} ConvPool;
+
+/* The activation on the first cnt sums of each of nb channels in tmp. */
+static void conv_pool_act(const ConvPool *q, float *CNN_RESTRICT tmp, int32_t cnt, int nb)
+{
+    int32_t k;
+    int n;
+    for (n = 0; n < nb; n++, tmp += CNN_CONV_POOL_TMP) {
+        if (q->pre == 4) {
+            q->act->fn(tmp, tmp, cnt, q->slope);
+        } else if (q->pre == 3) {
+            for (k = 0; k < cnt; k++)
+                tmp[k] = tmp[k] > 0.0f ? tmp[k] : tmp[k] * q->slope;
+        } else {
+            for (k = 0; k < cnt; k++)
+                tmp[k] = cnn_clamp_act(tmp[k], q->pre == 2 ? CNN_ACT_RELU6 : CNN_ACT_RELU);
+        }
+    }
+}
+
+/* The windows of one window row over cnt conv pixels, nb channels:
+ * tmp[n*CNN_CONV_POOL_TMP + j*kw + k] holds column k of window j (the last may be
+ * cut short by the output's edge, ceil_mode); o is the first window's pooled
+ * value of the block's first channel.  first / last: the window row is the
+ * first / last of its windows, which hold hwin rows.  !(e <= a) is pool.c's
+ * (e > a || e != e) in one compare. */
+static void conv_pool_merge(const ConvPool *q, const float *CNN_RESTRICT tmp, int32_t cnt,
+                            int nb, float *CNN_RESTRICT o, int first, int last, int32_t hwin)
+{
+    const int32_t kw = q->kw, k0 = first ? 1 : 0;
+    int32_t j, k, kn;
+    int n;
+
+    if (q->kind == CNN_POOL_MAX && kw == 2 && !(cnt & 1) && !(last && q->post)) {
+        /* the 2-wide max pools' rows (LeNet, VGG) but a last one with a clamp */
+        for (n = 0; n < nb; n++, tmp += CNN_CONV_POOL_TMP, o += q->qplane)
+            for (j = 0; j < cnt / 2; j++) {
+                const float e0 = tmp[2 * j], e1 = tmp[2 * j + 1];
+                float a = first ? e0 : o[j];
+                if (!first)
+                    a = !(e0 <= a) ? e0 : a;
+                o[j] = !(e1 <= a) ? e1 : a;
+            }
+        return;
+    }
+    for (n = 0; n < nb; n++, tmp += CNN_CONV_POOL_TMP, o += q->qplane) {
+        const float *e = tmp;
+        for (j = 0; j * kw < cnt; j++, e += kw) {
+            float a = first ? e[0] : o[j];
+            kn = cnt - j * kw < kw ? cnt - j * kw : kw;
+            switch (q->kind) {
+            case CNN_POOL_MAX:
+                for (k = k0; k < kn; k++)
+                    a = !(e[k] <= a) ? e[k] : a;
+                if (last && q->post)
+                    a = cnn_clamp_act(a, q->post == 2 ? CNN_ACT_RELU6 : CNN_ACT_RELU);
+                break;
+            case CNN_POOL_MIN:
+                for (k = k0; k < kn; k++)
+                    a = !(e[k] >= a) ? e[k] : a;
+                if (last && q->post)
+                    a = cnn_clamp_act(a, q->post == 2 ? CNN_ACT_RELU6 : CNN_ACT_RELU);
+                break;
+            default:
+                for (k = k0; k < kn; k++)
+                    a += e[k];
+                if (last)       /* pool.c's divisor: the window inside the output */
+                    a /= (float)(hwin * kn);
+                break;
+            }
+            o[j] = a;
+        }
+    }
+}
+
+/* One block of nb channels; out is its first pooled channel. */
+CONV_INLINE void conv_pool_block(const ConvCtx *c, const ConvPool *q,
+                                 const float *CNN_RESTRICT w, const float *CNN_RESTRICT bias,
+                                 float *CNN_RESTRICT out, const int nb, const int kwc,
+                                 const int shift)
+{
+    const CnnConv2dParams *p = c->p;
+    const int mr = CONV_MR(nb);
+    /* the conv rows and columns computed */
+    const int32_t ny = q->merge || q->qh * q->kh > p->out_h ? p->out_h : q->qh * q->kh;
+    const int32_t nx = q->merge || q->qw * q->kw > p->out_w ? p->out_w : q->qw * q->kw;
+    const int32_t kw = q->merge ? 1 : q->kw;
+    const int wide = !kwc && (p->kernel_w > CONV_MAX_KW || p->kernel_h > CONV_MAX_KH);
+    float tmp[CNN_CONV_NR * CNN_CONV_POOL_TMP];
+    ConvCtx tc = *c;
+    int32_t y, x, m, cnt;
+
+    tc.plane = CNN_CONV_POOL_TMP;       /* the tiles store into tmp */
+    tc.act = 0;                         /* applied here */
+    for (y = 0; y < ny; y++) {
+        const int32_t py = q->merge ? 0 : y / q->kh, r = q->merge ? 0 : y - py * q->kh;
+        const int32_t hwin = ny - py * q->kh < q->kh ? ny - py * q->kh : q->kh;
+        ConvRows rows;
+        rows.n = 0;
+        if (!wide)
+            conv_list_rows(c, &rows, y, nb, kwc ? kwc : p->kernel_w);
+        /* Chunks of whole windows: a tile; or, with shift (the 3-wide
+         * kernels: VGG's short rows), where the interior starts one pixel
+         * past a window's start (a padding of 1 before 2-wide windows), a
+         * pixel, a tile and a pixel (the tile at = 1); else the window's
+         * pixels one at a time.  (Without shift the tile has one place, which
+         * measured faster on LeNet-5 and kws_1d.) */
+        for (x = 0; x < nx; x += cnt) {
+            if (!wide && x >= c->xlo && x + mr <= c->xhi && x + mr <= nx) {
+                conv_tile(&tc, &rows, w, bias, tmp, x, nb, mr, kwc);
+                cnt = mr;
+            } else if (shift && !wide && kw == 2 && x + 1 >= c->xlo && x + 1 + mr <= c->xhi &&
+                       x + 2 + mr <= nx) {
+                cnt = mr + 2;
+                for (m = 0; m < cnt;) {
+                    if (m == 1) {
+                        conv_tile(&tc, &rows, w, bias, tmp + 1, x + 1, nb, mr, kwc);
+                        m += mr;
+                    } else {
+                        conv_pixel(&tc, &rows, w, bias, tmp + m, x + m, nb, kwc);
+                        m++;
+                    }
+                }
+            } else {
+                cnt = nx - x < kw ? nx - x : kw;
+                for (m = 0; m < cnt; m++) {
+                    if (wide)
+                        conv_pixel_wide(&tc, w, bias, tmp + m, y, x + m, nb);
+                    else
+                        conv_pixel(&tc, &rows, w, bias, tmp + m, x + m, nb, kwc);
+                }
+            }
+            if (q->pre)
+                conv_pool_act(q, tmp, cnt, nb);
+            if (q->merge)
+                q->merge(q->mst, tmp, y, x, cnt, nb, out);
+            else
+                conv_pool_merge(q, tmp, cnt, nb, out + py * q->qw + x / kw, r == 0,
+                                r == hwin - 1, hwin);
+        }
+    }
+}
+
+typedef void ConvPoolFn(const ConvCtx *c, const ConvPool *q, const float *CNN_RESTRICT w,
+                        const float *CNN_RESTRICT bias, float *CNN_RESTRICT out);
+
+static int conv_pool_blocks(const CnnConvPoolParams *cp, const float *CNN_RESTRICT in,
+                            const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                            float *CNN_RESTRICT out, CnnConvPoolMergeFn *merge, void *mst,
+                            ConvPoolFn *b8, ConvPoolFn *b4, ConvPoolFn *b2, ConvPoolFn *b1)
+{
+    const CnnConv2dParams *p = &cp->conv;
+    const CnnPool2dParams *pq = &cp->pool;
+    const int32_t ocg = p->out_c / p->groups;
+    int32_t g, j;
+    int nb;
+    ConvCtx c;
+    ConvPool q;
+
+    if (!merge &&
+        (pq->stride_h != pq->kernel_h || pq->stride_w != pq->kernel_w ||
+         (pq->kernel_w != 1 && pq->kernel_w != 2) || pq->pad_top || pq->pad_bottom ||
+         pq->pad_left || pq->pad_right ||
+         (cp->kind != CNN_POOL_AVG && (pq->dilation_h != 1 || pq->dilation_w != 1)) ||
+         (pq->out_h - 1) * pq->kernel_h >= p->out_h || (pq->out_w - 1) * pq->kernel_w >= p->out_w))
+        return 0;
+    conv_setup(&c, p);
+    q.kind = cp->kind;
+    q.kh = pq->kernel_h;
+    q.kw = pq->kernel_w;
+    q.qh = pq->out_h;
+    q.qw = pq->out_w;
+    q.qplane = pq->out_h * pq->out_w;
+    q.slope = p->act.slope;
+    q.act = &p->act;
+    q.merge = merge;
+    q.mst = mst;
+    q.post = !merge && cp->kind != CNN_POOL_AVG && (c.act == 1 || c.act == 2) ? c.act : 0;
+    q.pre = q.post ? 0 : c.act ? c.act : p->act.fn ? 4 : 0;
+    for (g = 0; g < p->groups; g++) {
+        c.in = in + g * c.icg * c.cs;
+        for (j = 0; j < ocg; j += nb) {
+            const int32_t o = g * ocg + j;
+            nb = cnn_conv_block_width(ocg - j);
+            (nb == 8 ? b8 : nb == 4 ? b4 : nb == 2 ? b2 : b1)(
+                &c, &q, weight + o * c.icg * c.khkw, bias ? bias + o : NULL, out + o * q.qplane);
+        }
+    }
+    return 1;
+}
+
+/* cnn_conv2d_pool_tiles_NAME_f32 (cnn_internal.h) with its block functions;
+ * KW as in CONV_VARIANT. */
+#define CONV_POOL_VARIANT(NAME, KW)                                                          \
+    static void conv_pool8_##NAME(const ConvCtx *c, const ConvPool *q, const float *w,       \
+                                  const float *b, float *out)                                \
+    {                                                                                        \
+        conv_pool_block(c, q, w, b, out, 8, KW, KW == 3);                                             \
+    }                                                                                        \
+    static void conv_pool4_##NAME(const ConvCtx *c, const ConvPool *q, const float *w,       \
+                                  const float *b, float *out)                                \
+    {                                                                                        \
+        conv_pool_block(c, q, w, b, out, 4, KW, KW == 3);                                             \
+    }                                                                                        \
+    static void conv_pool2_##NAME(const ConvCtx *c, const ConvPool *q, const float *w,       \
+                                  const float *b, float *out)                                \
+    {                                                                                        \
+        conv_pool_block(c, q, w, b, out, 2, KW, KW == 3);                                             \
+    }                                                                                        \
+    static void conv_pool1_##NAME(const ConvCtx *c, const ConvPool *q, const float *w,       \
+                                  const float *b, float *out)                                \
+    {                                                                                        \
+        conv_pool_block(c, q, w, b, out, 1, KW, KW == 3);                                             \
+    }                                                                                        \
+    int cnn_conv2d_pool_tiles_##NAME##_f32(const CnnConvPoolParams *p,                       \
+                                           const float *CNN_RESTRICT in,                     \
+                                           const float *CNN_RESTRICT weight,                 \
+                                           const float *CNN_RESTRICT bias,                   \
+                                           float *CNN_RESTRICT out, CnnConvPoolMergeFn *merge, \
+                                           void *mst)                                        \
+    {                                                                                        \
+        return conv_pool_blocks(p, in, weight, bias, out, merge, mst, conv_pool8_##NAME,     \
+                                conv_pool4_##NAME, conv_pool2_##NAME, conv_pool1_##NAME);    \
+    }
+
+CONV_POOL_VARIANT(k3, 3)
+CONV_POOL_VARIANT(k4, 4)
+CONV_POOL_VARIANT(k5, 5)
+CONV_POOL_VARIANT(any, 0)
+#endif /* CONV_SCALAR_TILES */

@@ -87,6 +87,7 @@ typedef struct CpCtx {
     int col_gaps;               /* some conv columns between windows are never read */
 } CpCtx;
 
+#if !defined(CNN_CONV_POOL_TILES)
 /* The conv's input row of kernel row ky for conv row y, or -1 for zero
  * padding (as conv.c). */
 static int32_t cp_in_row(const CnnConv2dParams *c, int32_t y, int32_t ky)
@@ -96,6 +97,8 @@ static int32_t cp_in_row(const CnnConv2dParams *c, int32_t y, int32_t ky)
         return c->pad_mode == CNN_PAD_ZEROS ? -1 : cnn_pad_index(r, c->in_h, c->pad_mode);
     return r;
 }
+
+#endif
 
 /*
  * The pooled outputs t along one axis whose windows (start t*s - pad, taps
@@ -139,6 +142,7 @@ static inline void cp_cols_at(const CpCtx *cx, CpCols *st, int32_t x)
         st->lo++;
 }
 
+#if !defined(CNN_CONV_POOL_TILES)
 /* Does some pooling window read conv column x?  (The caller has checked
  * that one reads the row.)  st is not moved. */
 static int cp_column_read(const CpCtx *cx, CpCols st, int32_t x)
@@ -151,6 +155,8 @@ static int cp_column_read(const CpCtx *cx, CpCols st, int32_t x)
             return 1;
     return 0;
 }
+
+#endif
 
 /* Merge conv pixels (r, x .. x+count-1) of nb channels, v[m*nb + n], into
  * every pooled output of rows [ylo, yhi) whose window holds them.  out is
@@ -195,6 +201,7 @@ static void cp_merge(const CpCtx *cx, float *CNN_RESTRICT out, const float *v, i
     }
 }
 
+#if !defined(CNN_CONV_POOL_TILES)
 /* One conv pixel of nb channels anywhere: each tap checked (conv.c's
  * conv_pixel_wide order: ky, i, kx; zero padding left out).  Border pixels
  * (and every pixel of a kernel taller than CP_MAX_KH). */
@@ -294,6 +301,8 @@ CP_INLINE void cp_tile(const CpCtx *cx, int32_t nrows, const int32_t *off, const
             acc[m * nb + n] = a[m * nb + n];
 }
 
+#endif
+
 /* Average pooling's last step: each window's sum over PyTorch's divisor
  * (pool.c's); an empty window keeps its 0. */
 static void cp_average(const CpCtx *cx, float *CNN_RESTRICT out, int nb)
@@ -323,6 +332,7 @@ static void cp_average(const CpCtx *cx, float *CNN_RESTRICT out, int nb)
     }
 }
 
+#if !defined(CNN_CONV_POOL_TILES)
 /* One block of nb channels: out is its first pooled channel. */
 CP_INLINE void cp_block(const CpCtx *cx, const float *CNN_RESTRICT w,
                         const float *CNN_RESTRICT bias, float *CNN_RESTRICT out, const int nb,
@@ -392,6 +402,9 @@ CP_INLINE void cp_block(const CpCtx *cx, const float *CNN_RESTRICT w,
         cp_average(cx, out, nb);
 }
 
+#endif
+
+#if !defined(CNN_CONV_POOL_TILES)
 typedef void CpBlockFn(const CpCtx *cx, const float *w, const float *b, float *out);
 
 /* The setup of a call, then every block with the function of its width. */
@@ -484,3 +497,93 @@ static void cp_run(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
         }
     }
 }
+#else /* CNN_CONV_POOL_TILES */
+
+/*
+ * The scalar-tile path (Cortex-M): conv.c's tiles compute the conv
+ * (cnn_conv2d_pool_tiles_*_f32, the same tiles as cnn_conv2d_f32's).  The
+ * pools whose windows tile the conv output are merged there; the others
+ * here: each chunk of conv sums goes through cp_merge into every window
+ * that holds it, the output doubling as the running max / min / sum as
+ * above.
+ */
+typedef struct CpChunks {
+    CpCtx cx;
+    CpCols cols;                /* follows x along the current conv row */
+} CpChunks;
+
+static void cp_merge_chunk(void *st, const float *tmp, int32_t y, int32_t x, int32_t count,
+                           int nb, float *out)
+{
+    CpChunks *k = (CpChunks *)st;
+    const CnnPool2dParams *q = k->cx.q;
+    float v[CNN_CONV_POOL_TMP * CNN_CONV_NR];
+    int32_t ylo, yhi;
+    int m, n;
+
+    if (x == 0)
+        k->cols.lo = k->cols.hi = 0;
+    cp_windows(y, q->kernel_h, q->stride_h, k->cx.qdh, q->pad_top, q->out_h, &ylo, &yhi);
+    for (m = 0; m < count; m++)
+        for (n = 0; n < nb; n++)
+            v[m * nb + n] = tmp[n * CNN_CONV_POOL_TMP + m];
+    cp_merge(&k->cx, out, v, count, y, x, ylo, yhi, &k->cols, nb);
+}
+
+typedef int CpTilesFn(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                      const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                      float *CNN_RESTRICT out, CnnConvPoolMergeFn *merge, void *mst);
+
+static void cp_tiles_run(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                         const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                         float *CNN_RESTRICT out, CpTilesFn *tiles)
+{
+    const float init = p->kind == CNN_POOL_MAX ? -INFINITY
+                     : p->kind == CNN_POOL_MIN ? INFINITY : 0.0f;
+    const int32_t n = p->conv.out_c * p->pool.out_h * p->pool.out_w;
+    CpChunks k;
+    int32_t i;
+
+    if (tiles(p, in, weight, bias, out, NULL, NULL))
+        return;                 /* windows that tile the conv output */
+    k.cx.c = &p->conv;
+    k.cx.q = &p->pool;
+    k.cx.kind = p->kind;
+    k.cx.qplane = p->pool.out_h * p->pool.out_w;
+    k.cx.qdh = p->kind == CNN_POOL_AVG ? 1 : p->pool.dilation_h;
+    k.cx.qdw = p->kind == CNN_POOL_AVG ? 1 : p->pool.dilation_w;
+    k.cols.lo = k.cols.hi = 0;
+    for (i = 0; i < n; i++)
+        out[i] = init;
+    tiles(p, in, weight, bias, out, cp_merge_chunk, &k);
+    if (p->kind == CNN_POOL_AVG)
+        cp_average(&k.cx, out, p->conv.out_c);
+}
+
+void cnn_conv2d_pool_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                         const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                         float *CNN_RESTRICT out)
+{
+    const CnnConv2dParams *c = &p->conv;
+    /* A 4-wide kernel (kws_1d's c3) has no entry point of its own: its
+     * unrolled tiles are chosen here. */
+    cp_tiles_run(p, in, weight, bias, out,
+                 c->kernel_w == 4 && c->stride_w == 1 && c->dilation_w == 1 && !c->in_hwc
+                     ? cnn_conv2d_pool_tiles_k4_f32
+                     : cnn_conv2d_pool_tiles_any_f32);
+}
+
+void cnn_conv2d_pool_k3_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                            const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                            float *CNN_RESTRICT out)
+{
+    cp_tiles_run(p, in, weight, bias, out, cnn_conv2d_pool_tiles_k3_f32);
+}
+
+void cnn_conv2d_pool_k5_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
+                            const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
+                            float *CNN_RESTRICT out)
+{
+    cp_tiles_run(p, in, weight, bias, out, cnn_conv2d_pool_tiles_k5_f32);
+}
+#endif /* CNN_CONV_POOL_TILES */

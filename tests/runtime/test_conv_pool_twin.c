@@ -159,6 +159,10 @@ static int one_case(int index)
     p->in_w = pick(1, 25);
     p->kernel_h = one_d ? 1 : pick(1, 5);
     p->kernel_w = pick(1, 5);
+    if (pick(0, 30) == 0) {     /* wider than the kernels list their taps */
+        p->kernel_w = 33;
+        p->in_w = pick(30, 40);
+    }
     p->stride_h = one_d ? 1 : pick(1, 2);
     p->stride_w = pick(0, 2) ? 1 : pick(2, 3);
     p->dilation_h = one_d ? 1 : pick(0, 3) ? 1 : 2;
@@ -180,9 +184,14 @@ static int one_case(int index)
     {
         static const CnnActFn fns[] = { NULL, cnn_relu_f32, cnn_relu6_f32, cnn_leaky_relu_f32,
                                         cnn_sigmoid_f32, cnn_tanh_f32 };
-        p->act.fn = fns[pick(0, 5)];
+        static const CnnActKind kinds[] = { CNN_ACT_CALL, CNN_ACT_RELU, CNN_ACT_RELU6,
+                                            CNN_ACT_LEAKY_RELU, CNN_ACT_CALL, CNN_ACT_CALL };
+        const int a = pick(0, 5);
+        p->act.fn = fns[a];
+        /* Mostly the kind cnnc gives (in registers), sometimes only the call. */
+        p->act.kind = pick(0, 3) ? kinds[a] : CNN_ACT_CALL;
     }
-    p->act.slope = 0.125f;
+    p->act.slope = pick(0, 3) ? 0.125f : -0.5f;     /* a negative slope is not monotone */
     p->out_h = (int32_t)cnn_out_size(p->in_h, p->kernel_h, p->stride_h, p->pad_top,
                                      p->pad_bottom, p->dilation_h, 0);
     p->out_w = (int32_t)cnn_out_size(p->in_w, p->kernel_w, p->stride_w, p->pad_left,
@@ -204,6 +213,19 @@ static int one_case(int index)
     if (!pool_axis(q->in_w, cp.kind == CNN_POOL_AVG, &q->kernel_w, &q->stride_w, &q->dilation_w,
                    &q->pad_left, &q->pad_right, ceil_mode, &q->out_w))
         return -1;
+    if (pick(0, 3) == 0) {
+        /* Windows that tile the conv output (LeNet's and VGG's 2x2 pools):
+         * on Cortex-M these take conv.c's tiles, with partial tiles at the
+         * row's end and a last partial window under ceil_mode. */
+        q->kernel_w = q->stride_w = pick(1, 2);
+        q->kernel_h = q->stride_h = one_d ? 1 : pick(1, 3);
+        q->dilation_h = q->dilation_w = 1;
+        q->pad_top = q->pad_bottom = q->pad_left = q->pad_right = 0;
+        q->out_h = (int32_t)cnn_out_size(q->in_h, q->kernel_h, q->stride_h, 0, 0, 1, ceil_mode);
+        q->out_w = (int32_t)cnn_out_size(q->in_w, q->kernel_w, q->stride_w, 0, 0, 1, ceil_mode);
+        if (q->out_h < 1 || q->out_w < 1)
+            return -1;
+    }
     q->count_include_pad = pick(0, 1);
 
     n_in = (size_t)p->in_c * p->in_h * p->in_w;
