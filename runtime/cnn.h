@@ -370,7 +370,9 @@ typedef struct CnnConvPoolParams {
  * conv sum is formed in cnn_conv2d_ref_f32's order and every window reduced
  * in the pool's order (rows, then columns), so without fused multiply-adds
  * the result is bit for bit the reference conv followed by the pool.  No
- * scratch memory: a few hundred bytes of stack.
+ * scratch memory in the arena: on the x86 and AArch64 paths a few hundred
+ * bytes of stack; on Cortex-M (conv.c's tiles, with pools whose windows tile
+ * the conv output reduced from a small block on the stack) about 1 KB.
  */
 void cnn_conv2d_pool_f32(const CnnConvPoolParams *p, const float *CNN_RESTRICT in,
                          const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,
