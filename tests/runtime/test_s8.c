@@ -11,6 +11,7 @@
  *                        vs the same, where cnn_conv2d_s8_kind picks them
  *   cnn_linear_s8        vs cnn_linear_ref_s8
  *   cnn_add_s8           vs cnn_add_ref_s8 (2 and 3 inputs, in place)
+ *   cnn_maxpool2d_s8     2x2 stride 2, vs the window maximum computed here
  *
  * Zero points include the edges -128 and 127, shifts the extremes (every
  * output saturated), biases the int32 limits (the accumulator wraps), and
@@ -720,6 +721,44 @@ static void dump_others(void)
 
 /* ---- driver -------------------------------------------------------------- */
 
+/* ---- 2x2 stride-2 max pool ------------------------------------------------- */
+
+/* cnn_maxpool2d_s8's own 2x2 path (two outputs a word on the DSP path)
+ * against the window maximum computed here: odd and even sizes, the last
+ * row and column dropped (floor mode). */
+static void maxpool2x2_case(void)
+{
+    CnnPool2dParams pp;
+    int32_t c, y, x, n_in, n_out;
+    memset(&pp, 0, sizeof pp);
+    pp.channels = rint_in(1, 5);
+    pp.in_h = rint_in(2, 11);
+    pp.in_w = rint_in(2, 21);
+    pp.kernel_h = pp.kernel_w = pp.stride_h = pp.stride_w = 2;
+    pp.dilation_h = pp.dilation_w = 1;
+    pp.out_h = pp.in_h / 2;
+    pp.out_w = pp.in_w / 2;
+    n_in = pp.channels * pp.in_h * pp.in_w;
+    n_out = pp.channels * pp.out_h * pp.out_w;
+    if (n_in > IN_MAX || n_out > OUT_MAX)
+        return;
+    cases++;
+    fill(in_buf, n_in);
+    for (c = 0; c < pp.channels; c++)
+        for (y = 0; y < pp.out_h; y++)
+            for (x = 0; x < pp.out_w; x++) {
+                const int8_t *r = in_buf + (c * pp.in_h + 2 * y) * pp.in_w + 2 * x;
+                int8_t m = r[0];
+                m = r[1] > m ? r[1] : m;
+                m = r[pp.in_w] > m ? r[pp.in_w] : m;
+                m = r[pp.in_w + 1] > m ? r[pp.in_w + 1] : m;
+                out_ref[(c * pp.out_h + y) * pp.out_w + x] = m;
+            }
+    canary(out_fast, n_out, (int8_t)0xa5);
+    cnn_maxpool2d_s8(&pp, in_buf, out_fast);
+    compare("cnn_maxpool2d_s8 2x2", out_fast, out_ref, n_out);
+}
+
 static void run(long n)
 {
     long i;
@@ -749,6 +788,8 @@ static void run(long n)
             break;
         default:
             add_case();
+            if (i % 16 == 7)
+                maxpool2x2_case();
         }
     }
 }
