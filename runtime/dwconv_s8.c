@@ -24,9 +24,16 @@
  * end, the word one byte before it (its taps are then bytes 1..3, the second
  * formula).  A kernel row in the padding keeps the same loop with zero
  * weights (padsum adds its in_zp terms) and a valid row to read, so the
- * loop has no check.  Border columns gather their three bytes with in_zp
- * for the padding into a word and take the first formula.  The SMLADs wrap
- * modulo 2^32 like the portable accumulators: both paths give the same bits.
+ * loop has no check.  Border columns make their word from the row's first
+ * or last word shifted, in_zp filling the bytes in the padding (byte by
+ * byte on rows narrower than 4), and take the first formula.  The
+ * requantization's form is chosen once per channel (DW_OUT).  The SMLADs
+ * wrap modulo 2^32 like the portable accumulators: both paths give the
+ * same bits.
+ *
+ * (Computing a row's sums into a buffer first and requantizing them in a
+ * second loop kept the weights in registers but measured slower on the
+ * M4F: the buffer's stores and loads cost more than the spills saved.)
  */
 #include <stddef.h>
 
@@ -69,6 +76,24 @@ static void dw_interior(const CnnConv2dParams *p, int32_t *xlo, int32_t *xhi)
 #define DW_INLINE static inline
 #endif
 
+/* acc + a.bottom * b.bottom, acc + a.bottom * b.top (wrapping). */
+static inline int32_t dw_smlabb(int32_t a, int32_t b, int32_t acc)
+{
+    return __smlabb(a, b, acc);
+}
+
+static inline int32_t dw_smlabt(int32_t a, int32_t b, int32_t acc)
+{
+    return __smlabt(a, b, acc);
+}
+
+/* acc plus a kernel row's taps (w0, w2) = k, w1 = m at the output whose first
+ * tap is byte 0 of v (TAP0) or byte 1 (TAP1). */
+#define DW_TAP0(v, k, m, acc) \
+    acc = dw_smlabb(m, cnn_s8_hi16x2(v), cnn_s8_smlad(k, cnn_s8_lo16x2(v), acc))
+#define DW_TAP1(v, k, m, acc) \
+    acc = dw_smlabt(m, cnn_s8_lo16x2(v), cnn_s8_smlad(k, cnn_s8_hi16x2(v), acc))
+
 /* Bytes s0..s0+2 of a row (bytes 0..2 of the result), in_zp where outside
  * [0, in_w).  With at least 4 bytes in the row and the window at most 3
  * bytes past an end, one load of the row's first or last word shifted, the
@@ -104,85 +129,6 @@ static inline int32_t dw_pair(const int8_t *w, int32_t k, int inside)
                   : 0;
 }
 
-/* Outputs per pass of the two phases: the sums of up to DW_CHUNK outputs of
- * a row go to a stack buffer (the multiply-adds keep their nine weights,
- * three row pointers and two sums in registers), then the requantization
- * runs over the buffer with its constants in registers. */
-#define DW_CHUNK 32
-
-/* A row's three kernel rows: pointers (a valid row for one in the padding),
- * weights (w0, w2) in k0..k2, w1 of rows 0 and 1 as the halves of m01, w1
- * of row 2 in m2 (zero for a row in the padding). */
-typedef struct DwRows {
-    const int8_t *a, *b, *c;
-    int32_t k0, k1, k2, m01, m2;
-} DwRows;
-
-/* The taps of the output whose first tap is byte 0 (SUM0) or byte 1 (SUM1)
- * of the three rows' words va, vb, vc. */
-#define DW_SUM0(r, va, vb, vc)                                                               \
-    __smlabb((r)->m2, cnn_s8_hi16x2(vc),                                                   \
-             cnn_s8_smlad((r)->k2, cnn_s8_lo16x2(vc),                                      \
-                          __smlatb((r)->m01, cnn_s8_hi16x2(vb),                            \
-                                   cnn_s8_smlad((r)->k1, cnn_s8_lo16x2(vb),                \
-                                                __smlabb((r)->m01, cnn_s8_hi16x2(va),      \
-                                                         (int32_t)__smuad((r)->k0,         \
-                                                                 cnn_s8_lo16x2(va)))))))
-#define DW_SUM1(r, va, vb, vc)                                                               \
-    __smlabt((r)->m2, cnn_s8_lo16x2(vc),                                                   \
-             cnn_s8_smlad((r)->k2, cnn_s8_hi16x2(vc),                                      \
-                          __smlatt((r)->m01, cnn_s8_lo16x2(vb),                            \
-                                   cnn_s8_smlad((r)->k1, cnn_s8_hi16x2(vb),                \
-                                                __smlabt((r)->m01, cnn_s8_lo16x2(va),      \
-                                                         (int32_t)__smuad((r)->k0,         \
-                                                                 cnn_s8_hi16x2(va)))))))
-
-/* The sums (without bias) of outputs x0..x1-1 of a row into acc[0..]. */
-DW_INLINE void dw_sums(const DwRows *r, const CnnConv2dParams *p, int32_t x0, int32_t x1,
-                       int32_t xlo, int32_t xhi, int32_t zp, uint32_t zpw,
-                       int32_t *CNN_RESTRICT acc)
-{
-    const int32_t sw = p->stride_w, in_w = p->in_w, hi = xhi < x1 ? xhi : x1;
-    int32_t x = x0, s0;
-
-    for (; x < x1 && x < xlo; x++) {    /* the left border */
-        s0 = x * sw - p->pad_left;
-        acc[x - x0] = DW_SUM0(r, dw_edge_word(r->a, s0, in_w, zp, zpw),
-                              dw_edge_word(r->b, s0, in_w, zp, zpw),
-                              dw_edge_word(r->c, s0, in_w, zp, zpw));
-    }
-    if (sw == 1 && x + 1 < hi) {        /* two outputs a step: taps s0..s0+3 inside */
-        const int8_t *a = r->a + x - p->pad_left, *b = r->b + x - p->pad_left;
-        const int8_t *c = r->c + x - p->pad_left;
-        int32_t *o = acc + (x - x0), *end = o + ((hi - x) & ~1);
-        x += (hi - x) & ~1;
-        for (; o < end; o += 2, a += 2, b += 2, c += 2) {
-            const uint32_t va = cnn_s8_ld32(a), vb = cnn_s8_ld32(b), vc = cnn_s8_ld32(c);
-            o[0] = DW_SUM0(r, va, vb, vc);
-            o[1] = DW_SUM1(r, va, vb, vc);
-        }
-    }
-    for (; x < hi; x++) {
-        s0 = x * sw - p->pad_left;
-        if (s0 + 3 < in_w)
-            acc[x - x0] = DW_SUM0(r, cnn_s8_ld32(r->a + s0), cnn_s8_ld32(r->b + s0),
-                                  cnn_s8_ld32(r->c + s0));
-        else if (s0 >= 1)   /* the word would pass the row's end: one byte earlier */
-            acc[x - x0] = DW_SUM1(r, cnn_s8_ld32(r->a + s0 - 1), cnn_s8_ld32(r->b + s0 - 1),
-                                  cnn_s8_ld32(r->c + s0 - 1));
-        else
-            acc[x - x0] = DW_SUM0(r, dw_edge_word(r->a, s0, in_w, zp, zpw),
-                                  dw_edge_word(r->b, s0, in_w, zp, zpw),
-                                  dw_edge_word(r->c, s0, in_w, zp, zpw));
-    }
-    for (; x < x1; x++) {               /* the right border */
-        s0 = x * sw - p->pad_left;
-        acc[x - x0] = DW_SUM0(r, dw_edge_word(r->a, s0, in_w, zp, zpw),
-                              dw_edge_word(r->b, s0, in_w, zp, zpw),
-                              dw_edge_word(r->c, s0, in_w, zp, zpw));
-    }
-}
-
 /* One channel, its requantization of the given form (DW_OUT). */
 DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT plane,
                           const int8_t *CNN_RESTRICT w, int32_t bias, int32_t mult,
@@ -190,10 +136,9 @@ DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT 
                           int form)
 {
     const CnnConv2dParams *p = &q->g;
-    const int32_t zp = q->in_zp, in_w = p->in_w, in_h = p->in_h;
+    const int32_t sw = p->stride_w, zp = q->in_zp, in_w = p->in_w, in_h = p->in_h;
     const uint32_t zpw = (uint32_t)(uint8_t)zp * 0x01010101u;
-    int32_t acc[DW_CHUNK];
-    int32_t y, x0, i;
+    int32_t y, x;
 
     for (y = 0; y < p->out_h; y++) {
         const int32_t r0 = y * p->stride_h - p->pad_top;
@@ -201,19 +146,15 @@ DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT 
          * terms in base */
         const int in0 = r0 >= 0 && r0 < in_h, in1 = r0 + 1 >= 0 && r0 + 1 < in_h;
         const int in2 = r0 + 2 >= 0 && r0 + 2 < in_h;
-        DwRows r;
+        const int8_t *ra = plane + (in0 ? r0 : r0 < 0 ? 0 : in_h - 1) * in_w;
+        const int8_t *rb = plane + (in1 ? r0 + 1 : r0 + 1 < 0 ? 0 : in_h - 1) * in_w;
+        const int8_t *rc = plane + (in2 ? r0 + 2 : r0 + 2 < 0 ? 0 : in_h - 1) * in_w;
+        const int32_t k0 = dw_pair(w, 0, in0), k1 = dw_pair(w, 1, in1);
+        const int32_t k2 = dw_pair(w, 2, in2);
+        const int32_t m0 = in0 ? w[1] : 0, m1 = in1 ? w[4] : 0, m2 = in2 ? w[7] : 0;
         int32_t base = 0;
         int8_t *orow = oc + y * p->out_w;
 
-        r.a = plane + (in0 ? r0 : r0 < 0 ? 0 : in_h - 1) * in_w;
-        r.b = plane + (in1 ? r0 + 1 : r0 + 1 < 0 ? 0 : in_h - 1) * in_w;
-        r.c = plane + (in2 ? r0 + 2 : r0 + 2 < 0 ? 0 : in_h - 1) * in_w;
-        r.k0 = dw_pair(w, 0, in0);
-        r.k1 = dw_pair(w, 1, in1);
-        r.k2 = dw_pair(w, 2, in2);
-        r.m01 = (int32_t)((uint32_t)(uint16_t)(in0 ? w[1] : 0) |
-                          ((uint32_t)(uint16_t)(in1 ? w[4] : 0) << 16));
-        r.m2 = in2 ? w[7] : 0;
         if (!in0)
             base += zp * (w[0] + w[1] + w[2]);
         if (!in1)
@@ -222,11 +163,73 @@ DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT 
             base += zp * (w[6] + w[7] + w[8]);
         base = cnn_s8_add_wrap(base, bias);
 
-        for (x0 = 0; x0 < p->out_w; x0 += DW_CHUNK) {
-            const int32_t n = p->out_w - x0 < DW_CHUNK ? p->out_w - x0 : DW_CHUNK;
-            dw_sums(&r, p, x0, x0 + n, xlo, xhi, zp, zpw, acc);
-            for (i = 0; i < n; i++)
-                orow[x0 + i] = DW_OUT(cnn_s8_add_wrap(acc[i], base), form);
+        /* the left border */
+        for (x = 0; x < xlo; x++) {
+            const int32_t s0 = x * sw - p->pad_left;
+            int32_t acc = base;
+            const uint32_t va = dw_edge_word(ra, s0, in_w, zp, zpw);
+            const uint32_t vb = dw_edge_word(rb, s0, in_w, zp, zpw);
+            const uint32_t vc = dw_edge_word(rc, s0, in_w, zp, zpw);
+            DW_TAP0(va, k0, m0, acc);
+            DW_TAP0(vb, k1, m1, acc);
+            DW_TAP0(vc, k2, m2, acc);
+            orow[x] = DW_OUT(acc, form);
+        }
+        /* the interior: at stride 1 two outputs per step, taps s0..s0+3 */
+        if (sw == 1) {
+            const int8_t *a = ra + xlo - p->pad_left, *b = rb + xlo - p->pad_left;
+            const int8_t *c = rc + xlo - p->pad_left;
+            for (; x + 1 < xhi; x += 2, a += 2, b += 2, c += 2) {
+                const uint32_t va = cnn_s8_ld32(a), vb = cnn_s8_ld32(b), vc = cnn_s8_ld32(c);
+                int32_t acc0 = base, acc1 = base;
+                DW_TAP0(va, k0, m0, acc0);
+                DW_TAP1(va, k0, m0, acc1);
+                DW_TAP0(vb, k1, m1, acc0);
+                DW_TAP1(vb, k1, m1, acc1);
+                DW_TAP0(vc, k2, m2, acc0);
+                DW_TAP1(vc, k2, m2, acc1);
+                orow[x] = DW_OUT(acc0, form);
+                orow[x + 1] = DW_OUT(acc1, form);
+            }
+        }
+        for (; x < xhi; x++) {
+            const int32_t s0 = x * sw - p->pad_left;
+            int32_t acc = base;
+            if (s0 + 3 < in_w) {
+                const uint32_t va = cnn_s8_ld32(ra + s0), vb = cnn_s8_ld32(rb + s0);
+                const uint32_t vc = cnn_s8_ld32(rc + s0);
+                DW_TAP0(va, k0, m0, acc);
+                DW_TAP0(vb, k1, m1, acc);
+                DW_TAP0(vc, k2, m2, acc);
+            } else if (s0 >= 1) {
+                /* the word would pass the row's end: take it one byte
+                 * earlier, the taps are its bytes 1..3 */
+                const uint32_t va = cnn_s8_ld32(ra + s0 - 1), vb = cnn_s8_ld32(rb + s0 - 1);
+                const uint32_t vc = cnn_s8_ld32(rc + s0 - 1);
+                DW_TAP1(va, k0, m0, acc);
+                DW_TAP1(vb, k1, m1, acc);
+                DW_TAP1(vc, k2, m2, acc);
+            } else {
+                const uint32_t va = dw_edge_word(ra, s0, in_w, zp, zpw);
+                const uint32_t vb = dw_edge_word(rb, s0, in_w, zp, zpw);
+                const uint32_t vc = dw_edge_word(rc, s0, in_w, zp, zpw);
+                DW_TAP0(va, k0, m0, acc);
+                DW_TAP0(vb, k1, m1, acc);
+                DW_TAP0(vc, k2, m2, acc);
+            }
+            orow[x] = DW_OUT(acc, form);
+        }
+        /* the right border */
+        for (; x < p->out_w; x++) {
+            const int32_t s0 = x * sw - p->pad_left;
+            int32_t acc = base;
+            const uint32_t va = dw_edge_word(ra, s0, in_w, zp, zpw);
+            const uint32_t vb = dw_edge_word(rb, s0, in_w, zp, zpw);
+            const uint32_t vc = dw_edge_word(rc, s0, in_w, zp, zpw);
+            DW_TAP0(va, k0, m0, acc);
+            DW_TAP0(vb, k1, m1, acc);
+            DW_TAP0(vc, k2, m2, acc);
+            orow[x] = DW_OUT(acc, form);
         }
     }
 }
