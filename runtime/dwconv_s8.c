@@ -94,26 +94,43 @@ static inline int32_t dw_smlabt(int32_t a, int32_t b, int32_t acc)
 #define DW_TAP1(v, k, m, acc) \
     acc = dw_smlabt(m, cnn_s8_lo16x2(v), cnn_s8_smlad(k, cnn_s8_hi16x2(v), acc))
 
-/* Bytes s0..s0+2 of a row (bytes 0..2 of the result), in_zp where outside
- * [0, in_w).  With at least 4 bytes in the row and the window at most 3
- * bytes past an end, one load of the row's first or last word shifted, the
- * gap filled from zpw (in_zp in every byte); else byte by byte. */
-static inline uint32_t dw_edge_word(const int8_t *row, int32_t s0, int32_t in_w, int32_t zp,
-                                    uint32_t zpw)
+/* Bytes s0..s0+2 of one row (bytes 0..2 of the result), in_zp where
+ * outside [0, in_w), byte by byte. */
+static inline uint32_t dw_edge_word(const int8_t *row, int32_t s0, int32_t in_w, int32_t zp)
 {
     uint32_t v = 0;
     int32_t k;
-    if (in_w >= 4 && s0 < 0 && s0 >= -3)
-        return (cnn_s8_ld32(row) << (-8 * s0)) | (zpw >> (32 + 8 * s0));
-    if (in_w >= 4 && s0 > in_w - 4 && s0 <= in_w - 1) {
-        const int32_t d = 8 * (s0 - (in_w - 4));
-        return (cnn_s8_ld32(row + in_w - 4) >> d) | (zpw << (32 - d));
-    }
     for (k = 0; k < 3; k++) {
         const int32_t s = s0 + k;
         v |= (uint32_t)(uint8_t)(s >= 0 && s < in_w ? row[s] : zp) << (8 * k);
     }
     return v;
+}
+
+/* The same for the three rows at once.  With at least 4 bytes in a row and
+ * the window at most 3 bytes past an end, one load of each row's first or
+ * last word shifted, the gap filled from zpw (in_zp in every byte). */
+DW_INLINE void dw_edge_words(const int8_t *ra, const int8_t *rb, const int8_t *rc, int32_t s0,
+                             int32_t in_w, int32_t zp, uint32_t zpw, uint32_t *va,
+                             uint32_t *vb, uint32_t *vc)
+{
+    if (in_w >= 4 && s0 < 0 && s0 >= -3) {
+        const int32_t sh = -8 * s0;
+        const uint32_t fill = zpw >> (32 - sh);
+        *va = (cnn_s8_ld32(ra) << sh) | fill;
+        *vb = (cnn_s8_ld32(rb) << sh) | fill;
+        *vc = (cnn_s8_ld32(rc) << sh) | fill;
+    } else if (in_w >= 4 && s0 > in_w - 4 && s0 <= in_w - 1) {
+        const int32_t d = 8 * (s0 - (in_w - 4));
+        const uint32_t fill = zpw << (32 - d);
+        *va = (cnn_s8_ld32(ra + in_w - 4) >> d) | fill;
+        *vb = (cnn_s8_ld32(rb + in_w - 4) >> d) | fill;
+        *vc = (cnn_s8_ld32(rc + in_w - 4) >> d) | fill;
+    } else {
+        *va = dw_edge_word(ra, s0, in_w, zp);
+        *vb = dw_edge_word(rb, s0, in_w, zp);
+        *vc = dw_edge_word(rc, s0, in_w, zp);
+    }
 }
 
 static int dw_form(int32_t mult, int32_t shift)
@@ -138,38 +155,49 @@ DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT 
     const CnnConv2dParams *p = &q->g;
     const int32_t sw = p->stride_w, zp = q->in_zp, in_w = p->in_w, in_h = p->in_h;
     const uint32_t zpw = (uint32_t)(uint8_t)zp * 0x01010101u;
+    /* the kernel rows' halves and in_zp terms, once a channel */
+    const int32_t ka = dw_pair(w, 0, 1), kb = dw_pair(w, 1, 1), kc = dw_pair(w, 2, 1);
+    const int32_t za = zp * (w[0] + w[1] + w[2]), zb = zp * (w[3] + w[4] + w[5]);
+    const int32_t zc = zp * (w[6] + w[7] + w[8]);
     int32_t y, x;
 
     for (y = 0; y < p->out_h; y++) {
         const int32_t r0 = y * p->stride_h - p->pad_top;
-        /* a row in the padding: zero weights over a valid row, its in_zp
-         * terms in base */
-        const int in0 = r0 >= 0 && r0 < in_h, in1 = r0 + 1 >= 0 && r0 + 1 < in_h;
-        const int in2 = r0 + 2 >= 0 && r0 + 2 < in_h;
-        const int8_t *ra = plane + (in0 ? r0 : r0 < 0 ? 0 : in_h - 1) * in_w;
-        const int8_t *rb = plane + (in1 ? r0 + 1 : r0 + 1 < 0 ? 0 : in_h - 1) * in_w;
-        const int8_t *rc = plane + (in2 ? r0 + 2 : r0 + 2 < 0 ? 0 : in_h - 1) * in_w;
-        const int32_t k0 = dw_pair(w, 0, in0), k1 = dw_pair(w, 1, in1);
-        const int32_t k2 = dw_pair(w, 2, in2);
-        const int32_t m0 = in0 ? w[1] : 0, m1 = in1 ? w[4] : 0, m2 = in2 ? w[7] : 0;
-        int32_t base = 0;
         int8_t *orow = oc + y * p->out_w;
-
-        if (!in0)
-            base += zp * (w[0] + w[1] + w[2]);
-        if (!in1)
-            base += zp * (w[3] + w[4] + w[5]);
-        if (!in2)
-            base += zp * (w[6] + w[7] + w[8]);
-        base = cnn_s8_add_wrap(base, bias);
+        const int8_t *ra, *rb, *rc;
+        int32_t k0 = ka, k1 = kb, k2 = kc, m0 = w[1], m1 = w[4], m2 = w[7], base = bias;
+        if (r0 >= 0 && r0 + 2 < in_h) {         /* the three rows inside */
+            ra = plane + r0 * in_w;
+            rb = ra + in_w;
+            rc = rb + in_w;
+        } else {
+            /* a row in the padding: zero weights over a valid row, its
+             * in_zp terms in base */
+            const int in0 = r0 >= 0 && r0 < in_h, in1 = r0 + 1 >= 0 && r0 + 1 < in_h;
+            const int in2 = r0 + 2 >= 0 && r0 + 2 < in_h;
+            ra = plane + (in0 ? r0 : r0 < 0 ? 0 : in_h - 1) * in_w;
+            rb = plane + (in1 ? r0 + 1 : r0 + 1 < 0 ? 0 : in_h - 1) * in_w;
+            rc = plane + (in2 ? r0 + 2 : r0 + 2 < 0 ? 0 : in_h - 1) * in_w;
+            if (!in0) {
+                k0 = m0 = 0;
+                base = cnn_s8_add_wrap(base, za);
+            }
+            if (!in1) {
+                k1 = m1 = 0;
+                base = cnn_s8_add_wrap(base, zb);
+            }
+            if (!in2) {
+                k2 = m2 = 0;
+                base = cnn_s8_add_wrap(base, zc);
+            }
+        }
 
         /* the left border */
         for (x = 0; x < xlo; x++) {
             const int32_t s0 = x * sw - p->pad_left;
             int32_t acc = base;
-            const uint32_t va = dw_edge_word(ra, s0, in_w, zp, zpw);
-            const uint32_t vb = dw_edge_word(rb, s0, in_w, zp, zpw);
-            const uint32_t vc = dw_edge_word(rc, s0, in_w, zp, zpw);
+            uint32_t va, vb, vc;
+            dw_edge_words(ra, rb, rc, s0, in_w, zp, zpw, &va, &vb, &vc);
             DW_TAP0(va, k0, m0, acc);
             DW_TAP0(vb, k1, m1, acc);
             DW_TAP0(vc, k2, m2, acc);
@@ -210,9 +238,8 @@ DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT 
                 DW_TAP1(vb, k1, m1, acc);
                 DW_TAP1(vc, k2, m2, acc);
             } else {
-                const uint32_t va = dw_edge_word(ra, s0, in_w, zp, zpw);
-                const uint32_t vb = dw_edge_word(rb, s0, in_w, zp, zpw);
-                const uint32_t vc = dw_edge_word(rc, s0, in_w, zp, zpw);
+                uint32_t va, vb, vc;
+                dw_edge_words(ra, rb, rc, s0, in_w, zp, zpw, &va, &vb, &vc);
                 DW_TAP0(va, k0, m0, acc);
                 DW_TAP0(vb, k1, m1, acc);
                 DW_TAP0(vc, k2, m2, acc);
@@ -223,9 +250,8 @@ DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT 
         for (; x < p->out_w; x++) {
             const int32_t s0 = x * sw - p->pad_left;
             int32_t acc = base;
-            const uint32_t va = dw_edge_word(ra, s0, in_w, zp, zpw);
-            const uint32_t vb = dw_edge_word(rb, s0, in_w, zp, zpw);
-            const uint32_t vc = dw_edge_word(rc, s0, in_w, zp, zpw);
+            uint32_t va, vb, vc;
+            dw_edge_words(ra, rb, rc, s0, in_w, zp, zpw, &va, &vb, &vc);
             DW_TAP0(va, k0, m0, acc);
             DW_TAP0(vb, k1, m1, acc);
             DW_TAP0(vc, k2, m2, acc);
