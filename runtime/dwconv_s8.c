@@ -41,20 +41,20 @@
 #include "cnn_internal.h"
 #include "cnn_internal_s8.h"
 
-/* The requantization of one output, the one place this file applies it:
- * cnn_s8_requant, with the form of the channel's multiplier and shift
- * chosen once per channel (dw_form) so that the channel's loop carries no
- * test of the other forms: DW_SMALL (cnn_q_mul_small: shift <= -2,
- * multiplier >= 0), DW_SHIFT0 (shift 0, usual for a depthwise conv's nine
- * taps: cnn_s8_requant with the constant 0) or DW_ANY. */
-enum { DW_ANY, DW_SMALL, DW_SHIFT0 };
+/* The requantization of one output on the DSP path, the one place this
+ * file applies it: the form of the channel's multiplier and shift is
+ * chosen once per channel by cnn_s8_rq_init (cnn_internal_s8.h, its bias
+ * 0: the sums already hold it), so the channel's loop carries no test of
+ * the other forms: DW_FAST (cnn_s8_rq_apply: a small enough negative
+ * shift), DW_FAST0 (cnn_s8_rq_apply0: shift 0, usual for a depthwise
+ * conv's nine taps) or DW_ANY (cnn_s8_requant). */
+enum { DW_ANY = 0, DW_FAST = 1, DW_FAST0 = 2 };
 
-#define DW_OUT(acc, form)                                                                     \
-    ((form) == DW_SMALL                                                                       \
-         ? cnn_q_clamp(cnn_q_mul_small(acc, mult, (int)shift) + q->out_zp, q->act_min,        \
-                       q->act_max)                                                            \
-         : cnn_s8_requant(acc, mult, (form) == DW_SHIFT0 ? 0 : shift, q->out_zp, q->act_min,  \
-                          q->act_max))
+#define DW_OUT(acc, form)                                                                  \
+    ((form) == DW_FAST    ? cnn_s8_rq_apply(acc, rq, q->act_min, q->act_max)               \
+     : (form) == DW_FAST0 ? cnn_s8_rq_apply0(acc, rq, q->act_min, q->act_max)              \
+                          : cnn_s8_requant(acc, mult, shift, q->out_zp, q->act_min,        \
+                                           q->act_max))
 
 /* The interior columns [*xlo, *xhi): their three taps are inside the input. */
 static void dw_interior(const CnnConv2dParams *p, int32_t *xlo, int32_t *xhi)
@@ -133,11 +133,6 @@ DW_INLINE void dw_edge_words(const int8_t *ra, const int8_t *rb, const int8_t *r
     }
 }
 
-static int dw_form(int32_t mult, int32_t shift)
-{
-    return shift <= -2 && mult >= 0 ? DW_SMALL : shift == 0 ? DW_SHIFT0 : DW_ANY;
-}
-
 /* (w0, w2) of kernel row k as two halves, or 0 for a row in the padding. */
 static inline int32_t dw_pair(const int8_t *w, int32_t k, int inside)
 {
@@ -149,8 +144,8 @@ static inline int32_t dw_pair(const int8_t *w, int32_t k, int inside)
 /* One channel, its requantization of the given form (DW_OUT). */
 DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT plane,
                           const int8_t *CNN_RESTRICT w, int32_t bias, int32_t mult,
-                          int32_t shift, int8_t *CNN_RESTRICT oc, int32_t xlo, int32_t xhi,
-                          int form)
+                          int32_t shift, const CnnS8Rq *rq, int8_t *CNN_RESTRICT oc,
+                          int32_t xlo, int32_t xhi, int form)
 {
     const CnnConv2dParams *p = &q->g;
     const int32_t sw = p->stride_w, zp = q->in_zp, in_w = p->in_w, in_h = p->in_h;
@@ -272,16 +267,18 @@ void cnn_dwconv3x3_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
         const int8_t *plane = in + ch * p->in_h * p->in_w;
         int8_t *oc = out + ch * p->out_h * p->out_w;
         const int32_t mult = q->mult[ch], shift = q->shift[ch];
-        const int form = dw_form(mult, shift);
-        if (form == DW_SMALL)
-            dw_channel(q, plane, w_packed + ch * 9, bias_packed[ch], mult, shift, oc, xlo, xhi,
-                       DW_SMALL);
-        else if (form == DW_SHIFT0)
-            dw_channel(q, plane, w_packed + ch * 9, bias_packed[ch], mult, shift, oc, xlo, xhi,
-                       DW_SHIFT0);
+        const int32_t zero = 0;
+        CnnS8Rq rq;
+        const int form = cnn_s8_rq_init(&rq, &zero, q->mult + ch, q->shift + ch, q->out_zp, 1);
+        if (form == DW_FAST)
+            dw_channel(q, plane, w_packed + ch * 9, bias_packed[ch], mult, shift, &rq, oc, xlo,
+                       xhi, DW_FAST);
+        else if (form == DW_FAST0)
+            dw_channel(q, plane, w_packed + ch * 9, bias_packed[ch], mult, shift, &rq, oc, xlo,
+                       xhi, DW_FAST0);
         else
-            dw_channel(q, plane, w_packed + ch * 9, bias_packed[ch], mult, shift, oc, xlo, xhi,
-                       DW_ANY);
+            dw_channel(q, plane, w_packed + ch * 9, bias_packed[ch], mult, shift, &rq, oc, xlo,
+                       xhi, DW_ANY);
     }
 }
 
@@ -337,7 +334,8 @@ void cnn_dwconv3x3_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
                                 acc += w[3 * ky + kx] * (s >= 0 && s < p->in_w ? row[ky][s] : zp);
                             }
                 }
-                orow[x] = DW_OUT(cnn_s8_add_wrap(acc, bias), DW_ANY);
+                orow[x] = cnn_s8_requant(cnn_s8_add_wrap(acc, bias), mult, shift, q->out_zp,
+                                         q->act_min, q->act_max);
             }
         }
     }
