@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "cnn_int8.h"
+#include "cnn_quant.h"
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && !defined(CNN_S8_NO_DSP)
 #define CNN_S8_DSP 1
@@ -79,5 +80,87 @@ static inline int32_t cnn_s8_smlad(int32_t a, int32_t b, int32_t acc)
 #else
 #define CNN_S8_DSP 0
 #endif
+
+
+/*
+ * The requantization epilogue of the conv tiles: per output channel the
+ * bias, multiplier and the two constants of cnn_q_mul_fast (cnn_quant.h)
+ * are computed once per tile; per output it is the bias add, the
+ * multiply-accumulate, an add, a shift and the clamp.  On a core with SMLAL
+ * (every Cortex-M with the DSP extension) the nudged high word takes three
+ * instructions: the accumulator preset to +-2^30 (ASR for the high word,
+ * one EOR for the low: 0x40000000 or 0xC0000000) and one SMLAL; that is
+ * cnn_q_hi_nudged's a = x*m +- 2^30 and its high word, the same integers
+ * (tests/runtime/test_s8.c checks both forms against
+ * cnn_q_mul_by_multiplier on the host and under qemu).
+ */
+typedef struct CnnS8Rq {
+    int32_t bias, mult, off, sh;
+} CnnS8Rq;
+
+/* rq[0..n-1] for channels with these biases, multipliers and shifts: 1 if
+ * every one takes cnn_s8_rq_apply, 2 if every shift is 0 and multiplier
+ * >= 0 (cnn_s8_rq_apply0), else 0 (rq is not to be used). */
+static inline int cnn_s8_rq_init(CnnS8Rq *rq, const int32_t *bias, const int32_t *mult,
+                                 const int8_t *shift, int32_t zp, int n)
+{
+    int i, zero = 1;
+    for (i = 0; i < n; i++)
+        zero &= shift[i] == 0 && mult[i] >= 0;
+    for (i = 0; i < n; i++) {
+        rq[i].bias = bias[i];
+        rq[i].mult = mult[i];
+        rq[i].off = zp;
+        rq[i].sh = 0;
+        if (!zero && !cnn_q_fast_init(mult[i], shift[i], zp, &rq[i].off, &rq[i].sh))
+            return 0;
+    }
+    return zero ? 2 : 1;
+}
+
+static inline int32_t cnn_s8_hi_nudged(int32_t x, int32_t multiplier)
+{
+#if CNN_S8_DSP
+    int32_t h = x >> 31;        /* gcc and clang: floor */
+    uint32_t l = 0x40000000u ^ ((uint32_t)h << 31);
+    __asm__("smlal %0, %1, %2, %3" : "+r"(l), "+r"(h) : "r"(x), "r"(multiplier));
+    return h;
+#else
+    return cnn_q_hi_nudged(x, multiplier);
+#endif
+}
+
+/* cnn_q_mul_fast0(x, multiplier): SMLAL on an accumulator preset to 2^30,
+ * then the 64-bit value's bits 31..62. */
+static inline int32_t cnn_s8_mul_fast0(int32_t x, int32_t multiplier)
+{
+#if CNN_S8_DSP
+    int32_t h = 0;
+    uint32_t l = 0x40000000u;
+    __asm__("smlal %0, %1, %2, %3" : "+r"(l), "+r"(h) : "r"(x), "r"(multiplier));
+    return (int32_t)(((uint32_t)h << 1) | (l >> 31));
+#else
+    return cnn_q_mul_fast0(x, multiplier);
+#endif
+}
+
+/* The same byte for a channel of kind 2 (shift 0; off holds zp): the value
+ * limited to +-1024 first, as cnn_s8_requant does. */
+static inline int8_t cnn_s8_rq_apply0(int32_t acc, const CnnS8Rq *r, int32_t lo, int32_t hi)
+{
+    int32_t v = cnn_s8_mul_fast0(cnn_s8_add_wrap(acc, r->bias), r->mult);
+    v = (v > 1024 ? 1024 : v < -1024 ? -1024 : v) + r->off;
+    return (int8_t)(v < lo ? lo : v > hi ? hi : v);
+}
+
+/* clamp(out_zp + acc + bias requantized, lo, hi), with -128 <= lo <= hi <= 127:
+ * the same byte as cnn_s8_requant(cnn_s8_add_wrap(acc, bias), ...). */
+static inline int8_t cnn_s8_rq_apply(int32_t acc, const CnnS8Rq *r, int32_t lo, int32_t hi)
+{
+    const int32_t v =
+        cnn_q_floor_shift(cnn_s8_hi_nudged(cnn_s8_add_wrap(acc, r->bias), r->mult) + r->off,
+                          (int)r->sh);
+    return (int8_t)(v < lo ? lo : v > hi ? hi : v);
+}
 
 #endif /* CNN_INTERNAL_S8_H */

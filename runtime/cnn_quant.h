@@ -121,6 +121,56 @@ static inline int32_t cnn_q_mul_by_multiplier(int32_t x, int32_t multiplier, int
     return (int32_t)cnn_q_floor_shift64(a + ((int64_t)1 << 31), 32);     /* shift == -1 */
 }
 
+/*
+ * The fast form of cnn_q_mul_small for the kernels' epilogues, with the
+ * output's zero point folded in and the per-channel constants computed once
+ * per tile (cnn_q_fast_init):
+ *
+ *     cnn_q_mul_fast(x, multiplier, off, sh) = cnn_q_mul_small(x, multiplier, shift) + zp
+ *
+ * with sh = -shift - 1 and off = 2^(sh-1) + zp * 2^sh, valid for shift <= -2,
+ * multiplier >= 0, sh <= 21 and zp in [-128, 127] (cnn_q_fast_init says so).
+ * Proof: with h = cnn_q_hi_nudged(x, multiplier) = floor((x*m +- 2^30) / 2^32)
+ * (the a of cnn_q_mul_small), cnn_q_mul_small is floor((h + 2^(sh-1)) / 2^sh);
+ * zp * 2^sh is a multiple of 2^sh, so adding it inside the floor adds zp
+ * outside.  No overflow: |x*m| < 2^62, so h is in [-2^30 - 1, 2^30], and
+ * |h| + 2^(sh-1) + 128 * 2^sh <= 2^30 + 1 + 2^20 + 2^28 < 2^31.  So one
+ * 32x32->64 multiply-accumulate (its accumulator preset to +-2^30), an add
+ * and a shift per output (tests/runtime/test_s8.c compares it with
+ * cnn_q_mul_by_multiplier on random and edge values, on the host and on
+ * Cortex-M under qemu).
+ */
+static inline int32_t cnn_q_hi_nudged(int32_t x, int32_t multiplier)
+{
+    const int64_t a =
+        (int64_t)x * multiplier + (x < 0 ? -((int64_t)1 << 30) : ((int64_t)1 << 30));
+    return (int32_t)cnn_q_floor_shift64(a, 32);
+}
+
+/* 1 and the two constants if the fast form applies, else 0. */
+static inline int cnn_q_fast_init(int32_t multiplier, int shift, int32_t zp, int32_t *off,
+                                  int32_t *sh)
+{
+    if (shift > -2 || shift < -22 || multiplier < 0 || zp < CNN_Q_MIN || zp > CNN_Q_MAX)
+        return 0;
+    *sh = -shift - 1;
+    *off = ((int32_t)1 << (*sh - 1)) + zp * ((int32_t)1 << *sh);
+    return 1;
+}
+
+static inline int32_t cnn_q_mul_fast(int32_t x, int32_t multiplier, int32_t off, int32_t sh)
+{
+    return cnn_q_floor_shift(cnn_q_hi_nudged(x, multiplier) + off, (int)sh);
+}
+
+/* shift == 0 (a multiplier M in [1/2, 1)): cnn_q_mul_by_multiplier is
+ * srdhm alone, floor((x*m + 2^30) / 2^31) for m >= 0 (the saturating case
+ * needs m = INT32_MIN); the value fits an int32 (|x*m| < 2^62). */
+static inline int32_t cnn_q_mul_fast0(int32_t x, int32_t multiplier)
+{
+    return (int32_t)cnn_q_floor_shift64((int64_t)x * multiplier + ((int64_t)1 << 30), 31);
+}
+
 /* An int32 value clamped to [lo, hi] (the fused activation's range) as int8. */
 static inline int8_t cnn_q_clamp(int32_t v, int32_t lo, int32_t hi)
 {

@@ -102,16 +102,56 @@ static inline void s8_conv_list_rows(const ConvCtx *c, ConvRows *rows, int32_t y
     }
 }
 
-/* Requantize a finished pixel of nb channels (the block's channels h ..
- * h+nb-1 start at output channel o) into out[n*plane]. */
-static void s8_conv_store(const CnnQConv2dParams *q, int32_t plane, const int32_t *acc,
-                          const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
-                          const int nb)
+/* The requantization of up to S8_EPI channels (a block, or a run of blocks
+ * of s8_dsp_group): output channel o and its packed bias come first.  fast:
+ * 1 when every channel takes cnn_s8_rq_apply (cnn_internal_s8.h), 2 when
+ * every one takes cnn_s8_rq_apply0 (shift 0), their constants computed here
+ * once; 0: each output goes through cnn_s8_requant. */
+enum { S8_EPI = 32 };
+typedef struct S8Epi {
+    const CnnQConv2dParams *q;
+    const int32_t *bias;
+    int32_t o, lo, hi;
+    int fast;
+    CnnS8Rq rq[S8_EPI];
+} S8Epi;
+
+static void s8_epi_init(S8Epi *e, const CnnQConv2dParams *q, const int32_t *bias, int32_t o,
+                        int32_t n)
 {
+    e->q = q;
+    e->bias = bias;
+    e->o = o;
+    e->lo = q->act_min;
+    e->hi = q->act_max;
+    e->fast = cnn_s8_rq_init(e->rq, bias, q->mult + o, q->shift + o, q->out_zp, (int)n);
+}
+
+/* Requantize a finished pixel of nb channels, the epilogue's h .. h+nb-1,
+ * into out[n*plane]. */
+S8_INLINE void s8_conv_store(const S8Epi *e, int32_t h, int32_t plane, const int32_t *acc,
+                             int8_t *CNN_RESTRICT out, const int nb)
+{
+    const CnnQConv2dParams *q = e->q;
     int n;
+    if (e->fast == 1) {
+        const CnnS8Rq *rq = e->rq + h, *end = rq + nb;
+        const int32_t lo = e->lo, hi = e->hi;
+        for (; rq < end; rq++, acc++, out += plane)
+            *out = cnn_s8_rq_apply(*acc, rq, lo, hi);
+        return;
+    }
+    if (e->fast == 2) {
+        const CnnS8Rq *rq = e->rq + h, *end = rq + nb;
+        const int32_t lo = e->lo, hi = e->hi;
+        for (; rq < end; rq++, acc++, out += plane)
+            *out = cnn_s8_rq_apply0(*acc, rq, lo, hi);
+        return;
+    }
     for (n = 0; n < nb; n++)
-        out[n * plane] = cnn_s8_requant(cnn_s8_add_wrap(acc[n], bias[n]), q->mult[o + n],
-                                        q->shift[o + n], q->out_zp, q->act_min, q->act_max);
+        out[n * plane] = cnn_s8_requant(cnn_s8_add_wrap(acc[n], e->bias[h + n]),
+                                        q->mult[e->o + h + n], q->shift[e->o + h + n],
+                                        q->out_zp, q->act_min, q->act_max);
 }
 
 /* in_zp times the sum of one kernel row's weights over all input channels
@@ -134,7 +174,7 @@ static void s8_conv_pad_row(const ConvCtx *c, const int8_t *CNN_RESTRICT wk, int
 
 /* The portable micro-kernel: nb channels x mr interior pixels x .. x+mr-1. */
 S8_INLINE void s8_conv_tile(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
-                         const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
+                         const S8Epi *e, int8_t *CNN_RESTRICT out,
                          int32_t x, const int nb, const int mr)
 {
     const CnnConv2dParams *p = c->p;
@@ -176,7 +216,7 @@ S8_INLINE void s8_conv_tile(const ConvCtx *c, const ConvRows *rows, const int8_t
             }
     }
     for (m = 0; m < mr; m++)
-        s8_conv_store(c->q, c->plane, acc[m], bias, o, out + m, nb);
+        s8_conv_store(e, 0, c->plane, acc[m], out + m, nb);
 }
 
 #if CNN_S8_DSP
@@ -260,7 +300,7 @@ typedef void DspTileFn(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN
 /* The 2 pixels x nb channels of a block, in passes of the chosen tile;
  * pad_sum: the zero-padding rows' sums per channel. */
 S8_INLINE void s8_dsp_tile(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
-                        const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
+                        const S8Epi *e, int8_t *CNN_RESTRICT out,
                         int32_t x, const int nb, const int32_t *pad_sum, DspTileFn *fn)
 {
     const int nh = nb >= 4 ? 4 : 2;
@@ -271,8 +311,8 @@ S8_INLINE void s8_dsp_tile(const ConvCtx *c, const ConvRows *rows, const int8_t 
         for (n = 0; n < nh; n++)
             acc[n] = pad_sum[h + n];
         fn(c, rows, w + (h >> 1) * 4, nb, x, acc);
-        s8_conv_store(c->q, c->plane, acc, bias + h, o + h, out + h * c->plane, nh);
-        s8_conv_store(c->q, c->plane, acc + 4, bias + h, o + h, out + h * c->plane + 1, nh);
+        s8_conv_store(e, h, c->plane, acc, out + h * c->plane, nh);
+        s8_conv_store(e, h, c->plane, acc + 4, out + h * c->plane + 1, nh);
     }
 }
 #endif
@@ -438,76 +478,83 @@ DSP_DOT(s8_dsp_dot4, 4)
 DSP_DOT(s8_dsp_dot8, 8)
 DSP_DOT(s8_dsp_dot16, 16)
 
+typedef void DspDotFn(const int32_t *xb, const int8_t *w, int32_t n, int32_t *a);
+
 /* One group's channels ocg from output channel o0, weights w (the group's
- * packed blocks), every output pixel. */
+ * packed blocks), every output pixel; in runs of at most S8_EPI channels
+ * (whole blocks of 8), each with its epilogue's constants computed once. */
 static void s8_dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                       const int32_t *CNN_RESTRICT bias, int32_t o0, int32_t ocg,
                       int8_t *CNN_RESTRICT out)
 {
     const CnnConv2dParams *p = c->p;
-    const CnnQConv2dParams *q = c->q;
     const int32_t kw = p->kernel_w, kp = (kw + 1) >> 1;
     const int32_t n = c->icg * p->kernel_h * kp;      /* tap pairs a pixel */
     const int32_t plane = c->plane;
     int32_t xb[2 * S8_XBUF];
-    int32_t y, x, j, r, k;
+    int32_t y, x, j, j0, j1, r, k;
     int nb;
+    S8Epi e;
 
-    for (y = 0; y < p->out_h; y++)
-        for (x = 0; x < p->out_w; x += 2) {
-            const int two = x + 1 < p->out_w;
-            const int8_t *wb = w;
-            int32_t at = y * p->out_w + x;
-            if (two && s8_xb_fill2(c, y, x, xb)) {
-                /* both pixels in one pass */
-            } else if (two) {
-                s8_xb_fill(c, y, x, xb);
-                s8_xb_fill(c, y, x + 1, xb + 1);
-            } else {
-                s8_xb_fill(c, y, x, xb);
-                for (k = 0; k < n; k++)
-                    xb[2 * k + 1] = xb[2 * k];
-            }
-            for (j = 0; j < ocg; j += nb) {
-                const int32_t o = o0 + j;
-                nb = cnn_conv_block_width(ocg - j);
-                if (nb >= 2) {
-                    int32_t h, acc0[CNN_CONV_NR], acc1[CNN_CONV_NR];
-                    for (h = 0; h < nb; h += 2) {
-                        int32_t a[4];
-                        (nb == 8 ? s8_dsp_dot16 : nb == 4 ? s8_dsp_dot8 : s8_dsp_dot4)(xb, wb + h * 2, n, a);
-                        acc0[h] = a[0], acc0[h + 1] = a[1];
-                        acc1[h] = a[2], acc1[h + 1] = a[3];
-                    }
-                    s8_conv_store(q, plane, acc0, bias + j, o, out + o * plane + at, nb);
-                    if (two)
-                        s8_conv_store(q, plane, acc1, bias + j, o, out + o * plane + at + 1, nb);
-                    wb += c->icg * p->kernel_h * kp * 2 * nb;
+    for (j0 = 0; j0 < ocg; j0 = j1) {
+        j1 = ocg - j0 > S8_EPI ? j0 + S8_EPI : ocg;
+        s8_epi_init(&e, c->q, bias + j0, o0 + j0, j1 - j0);
+        for (y = 0; y < p->out_h; y++)
+            for (x = 0; x < p->out_w; x += 2) {
+                const int two = x + 1 < p->out_w;
+                const int8_t *wb = w + j0 * c->icg * p->kernel_h * kp * 2;
+                int32_t at = y * p->out_w + x;
+                if (two && s8_xb_fill2(c, y, x, xb)) {
+                    /* both pixels in one pass */
+                } else if (two) {
+                    s8_xb_fill(c, y, x, xb);
+                    s8_xb_fill(c, y, x + 1, xb + 1);
                 } else {
-                    /* one channel: PyTorch's layout, kw bytes a kernel row */
-                    int32_t a0 = 0, a1 = 0;
-                    for (r = 0; r < c->icg * p->kernel_h; r++)
-                        for (k = 0; k < kp; k++) {
-                            const int32_t w0 = wb[r * kw + 2 * k];
-                            const int32_t w1 = 2 * k + 1 < kw ? wb[r * kw + 2 * k + 1] : 0;
-                            const int32_t wp = s8_pair(w0, w1);
-                            a0 = cnn_s8_smlad(wp, xb[2 * (r * kp + k)], a0);
-                            a1 = cnn_s8_smlad(wp, xb[2 * (r * kp + k) + 1], a1);
+                    s8_xb_fill(c, y, x, xb);
+                    for (k = 0; k < n; k++)
+                        xb[2 * k + 1] = xb[2 * k];
+                }
+                for (j = j0; j < j1; j += nb) {
+                    int8_t *dst = out + (o0 + j) * plane + at;
+                    nb = cnn_conv_block_width(ocg - j);
+                    if (nb >= 2) {
+                        int32_t h, acc0[CNN_CONV_NR], acc1[CNN_CONV_NR];
+                        for (h = 0; h < nb; h += 2) {
+                            int32_t a[4];
+                            (nb == 8 ? s8_dsp_dot16 : nb == 4 ? s8_dsp_dot8 : s8_dsp_dot4)(xb, wb + h * 2, n, a);
+                            acc0[h] = a[0], acc0[h + 1] = a[1];
+                            acc1[h] = a[2], acc1[h + 1] = a[3];
                         }
-                    s8_conv_store(q, plane, &a0, bias + j, o, out + o * plane + at, 1);
-                    if (two)
-                        s8_conv_store(q, plane, &a1, bias + j, o, out + o * plane + at + 1, 1);
-                    wb += c->icg * p->kernel_h * kw;
+                        s8_conv_store(&e, j - j0, plane, acc0, dst, nb);
+                        if (two)
+                            s8_conv_store(&e, j - j0, plane, acc1, dst + 1, nb);
+                        wb += c->icg * p->kernel_h * kp * 2 * nb;
+                    } else {
+                        /* one channel: PyTorch's layout, kw bytes a kernel row */
+                        int32_t a0 = 0, a1 = 0;
+                        for (r = 0; r < c->icg * p->kernel_h; r++)
+                            for (k = 0; k < kp; k++) {
+                                const int32_t w0 = wb[r * kw + 2 * k];
+                                const int32_t w1 = 2 * k + 1 < kw ? wb[r * kw + 2 * k + 1] : 0;
+                                const int32_t wp = s8_pair(w0, w1);
+                                a0 = cnn_s8_smlad(wp, xb[2 * (r * kp + k)], a0);
+                                a1 = cnn_s8_smlad(wp, xb[2 * (r * kp + k) + 1], a1);
+                            }
+                        s8_conv_store(&e, j - j0, plane, &a0, dst, 1);
+                        if (two)
+                            s8_conv_store(&e, j - j0, plane, &a1, dst + 1, 1);
+                        wb += c->icg * p->kernel_h * kw;
+                    }
                 }
             }
-        }
+    }
 }
 #endif
 
 /* One pixel anywhere in the row: its columns are listed once (-1: zero
  * padding, reads in_zp), then every (ky, i) runs over the list. */
 static void s8_conv_pixel(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
-                          const int32_t *CNN_RESTRICT bias, int32_t o, int8_t *CNN_RESTRICT out,
+                          const S8Epi *e, int8_t *CNN_RESTRICT out,
                           int32_t x, const int nb)
 {
     const CnnConv2dParams *p = c->p;
@@ -535,13 +582,13 @@ static void s8_conv_pixel(const ConvCtx *c, const ConvRows *rows, const int8_t *
                     acc[n] += wk[S8_WIDX(nb, kx, n)] * v;
             }
     }
-    s8_conv_store(c->q, c->plane, acc, bias, o, out, nb);
+    s8_conv_store(e, 0, c->plane, acc, out, nb);
 }
 
 /* A pixel of a kernel wider or taller than 32: each tap checked in the loop. */
 static void s8_conv_pixel_wide(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
-                            const int32_t *CNN_RESTRICT bias, int32_t o,
-                            int8_t *CNN_RESTRICT out, int32_t y, int32_t x, int nb)
+                            const S8Epi *e, int8_t *CNN_RESTRICT out, int32_t y,
+                            int32_t x, int nb)
 {
     const CnnConv2dParams *p = c->p;
     const int32_t zp = c->q->in_zp, kw = p->kernel_w, wrow = S8_WROW(nb, kw);
@@ -568,7 +615,7 @@ static void s8_conv_pixel_wide(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                     acc[n] += wk[S8_WIDX(nb, kx, n)] * v;
             }
     }
-    s8_conv_store(c->q, c->plane, acc, bias, o, out, nb);
+    s8_conv_store(e, 0, c->plane, acc, out, nb);
 }
 
 /* Every row of one block of nb channels starting at output channel o. */
@@ -580,6 +627,7 @@ S8_INLINE void s8_conv_rows(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
     const int mr = S8_MR(nb);
     const int32_t wrow = S8_WROW(nb, p->kernel_w);
     int32_t y, x, x1;
+    S8Epi e;
 #if CNN_S8_DSP
     const int dsp = nb >= 2 && !p->in_hwc && p->dilation_w == 1;
     const int32_t kp = (p->kernel_w + 1) >> 1;
@@ -592,12 +640,13 @@ S8_INLINE void s8_conv_rows(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
     const int32_t reach = (c->icg - 1) * c->cs + p->stride_w + ((p->kernel_w + 1) & ~1) + 2;
 #endif
 
+    s8_epi_init(&e, c->q, bias, o, nb);
     for (y = 0; y < p->out_h; y++) {
         int8_t *orow = out + y * p->out_w;
         ConvRows rows;
         if (p->kernel_w > S8_MAX_KW || p->kernel_h > S8_MAX_KH) {
             for (x = 0; x < p->out_w; x++)
-                s8_conv_pixel_wide(c, w, bias, o, orow + x, y, x, nb);
+                s8_conv_pixel_wide(c, w, &e, orow + x, y, x, nb);
             continue;
         }
         s8_conv_list_rows(c, &rows, y, wrow);
@@ -620,14 +669,14 @@ S8_INLINE void s8_conv_rows(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                         const int32_t last = c->in_off + x * p->stride_w - p->pad_left +
                                              rows.max_off + reach;
                         if (last < c->n_in) {
-                            s8_dsp_tile(c, &rows, w, bias, o, orow + x, x, nb, pad_sum, fn);
+                            s8_dsp_tile(c, &rows, w, &e, orow + x, x, nb, pad_sum, fn);
                         } else {
-                            s8_conv_pixel(c, &rows, w, bias, o, orow + x, x, nb);
-                            s8_conv_pixel(c, &rows, w, bias, o, orow + x + 1, x + 1, nb);
+                            s8_conv_pixel(c, &rows, w, &e, orow + x, x, nb);
+                            s8_conv_pixel(c, &rows, w, &e, orow + x + 1, x + 1, nb);
                         }
                     }
                 if (x < p->out_w)
-                    s8_conv_pixel(c, &rows, w, bias, o, orow + x, x, nb);
+                    s8_conv_pixel(c, &rows, w, &e, orow + x, x, nb);
             }
             continue;
         }
@@ -636,9 +685,9 @@ S8_INLINE void s8_conv_rows(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
         for (x = 0; x < p->out_w; x++) {
             if (x == c->xlo)
                 for (; x < x1; x += mr)
-                    s8_conv_tile(c, &rows, w, bias, o, orow + x, x, nb, mr);
+                    s8_conv_tile(c, &rows, w, &e, orow + x, x, nb, mr);
             if (x < p->out_w)
-                s8_conv_pixel(c, &rows, w, bias, o, orow + x, x, nb);
+                s8_conv_pixel(c, &rows, w, &e, orow + x, x, nb);
         }
     }
 }
@@ -728,6 +777,9 @@ S8_INLINE void s8_pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT
     const int mr = S8_MR(nb);
     int32_t x = 0, i;
     int m, n;
+    S8Epi e;
+
+    s8_epi_init(&e, q, bias, o, nb);
 
 #if CNN_S8_DSP
     if (nb >= 2) {
@@ -764,7 +816,7 @@ S8_INLINE void s8_pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT
                 acc[0][h + 1] = b0, acc[1][h + 1] = b1, acc[2][h + 1] = b2, acc[3][h + 1] = b3;
             }
             for (m = 0; m < 4; m++)
-                s8_conv_store(q, plane, acc[m], bias, o, out + x + m, nb);
+                s8_conv_store(&e, 0, plane, acc[m], out + x + m, nb);
         }
     }
 #endif
@@ -788,7 +840,7 @@ S8_INLINE void s8_pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT
                     acc[m][n] += w[S8_WIDX(nb, i, n)] * v[m];
         }
         for (m = 0; m < mr; m++)
-            s8_conv_store(q, plane, acc[m], bias, o, out + x + m, nb);
+            s8_conv_store(&e, 0, plane, acc[m], out + x + m, nb);
     }
     for (; x < plane; x++) {
         int32_t acc[CNN_CONV_NR];
@@ -797,9 +849,90 @@ S8_INLINE void s8_pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT
         for (i = 0; i < in_c; i++)
             for (n = 0; n < nb; n++)
                 acc[n] += w[S8_WIDX(nb, i, n)] * in[i * plane + x];
-        s8_conv_store(q, plane, acc, bias, o, out + x, nb);
+        s8_conv_store(&e, 0, plane, acc, out + x, nb);
     }
 }
+
+#if CNN_S8_DSP
+/*
+ * The DSP path of the 1x1 conv: a blocked GEMM.  For each group of up to 4
+ * pixels, the activations are expanded once into int16 pairs of input
+ * channels (2k, 2k+1), two buffers of pixel pairs interleaved as
+ * s8_dsp_group's xb (one word load of 4 pixels from each of the two
+ * channels, SXTB16 and PKHBT/PKHTB); then every pair of output channels of
+ * every block runs s8_dsp_dot over each buffer: per input channel pair one
+ * LDRD, one weight word, two SXTB16 and four SMLAD (2 pixels by 2 channels).
+ * The packed weights of a block of nb >= 2 are the conv's layout with the
+ * input channels as the kernel row, so the dot products are s8_dsp_group's.
+ * Channels run in chunks of S8_EPI, each with its epilogue's constants;
+ * in_c is at most 2 * S8_PW_PAIRS (else s8_pw_block).
+ */
+enum { S8_PW_PAIRS = 96 };
+
+static void s8_dsp_pw(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
+                      const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
+                      int8_t *CNN_RESTRICT out, int32_t oc)
+{
+    const int32_t plane = q->g.out_h * q->g.out_w, in_c = q->g.in_c;
+    const int32_t pairs = (in_c + 1) >> 1, wrow = (in_c + 1) & ~1;
+    int32_t xa[2 * S8_PW_PAIRS], xc[2 * S8_PW_PAIRS];
+    int32_t j, j0, j1, x, k, m;
+    int nb;
+    S8Epi e;
+
+    for (j0 = 0; j0 < oc; j0 = j1) {
+        j1 = oc - j0 > S8_EPI ? j0 + S8_EPI : oc;
+        s8_epi_init(&e, q, bias + j0, j0, j1 - j0);
+        for (x = 0; x < plane; x += 4) {
+            const int32_t np = plane - x < 4 ? plane - x : 4;
+            const int8_t *wb = w + j0 * wrow;
+            const int8_t *s = in + x;
+            for (k = 0; k < pairs; k++, s += 2 * plane) {
+                const int odd = 2 * k + 1 < in_c;
+                if (np == 4) {
+                    const uint32_t r0 = cnn_s8_ld32(s), r1 = odd ? cnn_s8_ld32(s + plane) : 0;
+                    const int32_t l0 = cnn_s8_lo16x2(r0), h0 = cnn_s8_hi16x2(r0);
+                    const int32_t l1 = cnn_s8_lo16x2(r1), h1 = cnn_s8_hi16x2(r1);
+                    xa[2 * k] = cnn_s8_pack_lo(l0, l1);
+                    xa[2 * k + 1] = cnn_s8_pack_lo(h0, h1);
+                    xc[2 * k] = cnn_s8_pack_hi(l0, l1);
+                    xc[2 * k + 1] = cnn_s8_pack_hi(h0, h1);
+                } else {
+                    int32_t v[4][2];
+                    for (m = 0; m < 4; m++) {
+                        v[m][0] = m < np ? s[m] : 0;
+                        v[m][1] = m < np && odd ? s[plane + m] : 0;
+                    }
+                    xa[2 * k] = s8_pair(v[0][0], v[0][1]);
+                    xa[2 * k + 1] = s8_pair(v[1][0], v[1][1]);
+                    xc[2 * k] = s8_pair(v[2][0], v[2][1]);
+                    xc[2 * k + 1] = s8_pair(v[3][0], v[3][1]);
+                }
+            }
+            for (j = j0; j < j1; j += nb) {
+                int32_t h, acc[4][CNN_CONV_NR];
+                DspDotFn *dot;
+                nb = cnn_conv_block_width(oc - j);
+                dot = nb == 8 ? s8_dsp_dot16 : nb == 4 ? s8_dsp_dot8 : s8_dsp_dot4;
+                for (h = 0; h < nb; h += 2) {
+                    int32_t a[4];
+                    dot(xa, wb + h * 2, pairs, a);
+                    acc[0][h] = a[0], acc[0][h + 1] = a[1];
+                    acc[1][h] = a[2], acc[1][h + 1] = a[3];
+                    if (np > 2) {
+                        dot(xc, wb + h * 2, pairs, a);
+                        acc[2][h] = a[0], acc[2][h + 1] = a[1];
+                        acc[3][h] = a[2], acc[3][h + 1] = a[3];
+                    }
+                }
+                for (m = 0; m < np; m++)
+                    s8_conv_store(&e, j - j0, plane, acc[m], out + j * plane + x + m, nb);
+                wb += wrow * nb;
+            }
+        }
+    }
+}
+#endif
 
 void cnn_conv2d_1x1_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
                        const int8_t *CNN_RESTRICT w_packed,
@@ -807,10 +940,18 @@ void cnn_conv2d_1x1_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
 {
     const int32_t plane = q->g.out_h * q->g.out_w, in_c = q->g.in_c;
     const int8_t *w = w_packed;
-    int32_t o;
+    int32_t o = 0;
     int nb;
 
-    for (o = 0; o < q->g.out_c; o += nb) {
+#if CNN_S8_DSP
+    if (in_c <= 2 * S8_PW_PAIRS && q->g.out_c >= 2) {
+        /* every block but an odd last channel */
+        o = q->g.out_c & ~1;
+        s8_dsp_pw(q, in, w, bias_packed, out, o);
+        w += o * ((in_c + 1) & ~1);
+    }
+#endif
+    for (; o < q->g.out_c; o += nb) {
         nb = cnn_conv_block_width(q->g.out_c - o);
         if (nb == 8)
             s8_pw_block(q, in, w, bias_packed + o, o, out + o * plane, 8);

@@ -7,6 +7,7 @@
  */
 #include "cnn_int8.h"
 #include "cnn_internal.h"
+#include "cnn_internal_s8.h"
 #include "cnn_shape.h"
 
 /* Max pooling of sign*q: sign = 1 max, sign = -1 min (as -max(-q); -q of
@@ -46,13 +47,26 @@ static void pool_extreme_s8(const CnnPool2dParams *p, const int8_t *CNN_RESTRICT
 }
 
 /* The common 2x2, stride 2, unpadded max pool (ceil_mode's clipped last
- * window aside): four loads and three compares an output. */
+ * window aside): four loads and three compares an output; on the DSP path
+ * two outputs from one word of each input row, the bytewise maximum of the
+ * two words (SSUB8 sets a flag per byte, SEL picks by them), then of that
+ * word and itself shifted by a byte (bytes 0 and 2 are the two outputs). */
 static int s8_pool_is_2x2(const CnnPool2dParams *p)
 {
     return p->kernel_h == 2 && p->kernel_w == 2 && p->stride_h == 2 && p->stride_w == 2 &&
            p->dilation_h == 1 && p->dilation_w == 1 && p->pad_top == 0 && p->pad_left == 0 &&
            2 * p->out_h <= p->in_h && 2 * p->out_w <= p->in_w;
 }
+
+#if CNN_S8_DSP
+/* The bytewise signed maximum of two words. */
+static inline uint32_t s8_max4(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("ssub8 %0, %1, %2\n\tsel %0, %1, %2" : "=&r"(r) : "r"(a), "r"(b) : "cc");
+    return r;
+}
+#endif
 
 void cnn_maxpool2d_s8(const CnnPool2dParams *p, const int8_t *CNN_RESTRICT in,
                       int8_t *CNN_RESTRICT out)
@@ -66,7 +80,16 @@ void cnn_maxpool2d_s8(const CnnPool2dParams *p, const int8_t *CNN_RESTRICT in,
         for (y = 0; y < p->out_h; y++) {
             const int8_t *r0 = in + (c * p->in_h + 2 * y) * p->in_w, *r1 = r0 + p->in_w;
             int8_t *o = out + (c * p->out_h + y) * p->out_w;
-            for (x = 0; x < p->out_w; x++) {
+            x = 0;
+#if CNN_S8_DSP
+            for (; x + 1 < p->out_w; x += 2) {  /* bytes 2x..2x+3 of both rows */
+                uint32_t m = s8_max4(cnn_s8_ld32(r0 + 2 * x), cnn_s8_ld32(r1 + 2 * x));
+                m = s8_max4(m, m >> 8);
+                o[x] = (int8_t)(uint8_t)m;
+                o[x + 1] = (int8_t)(uint8_t)(m >> 16);
+            }
+#endif
+            for (; x < p->out_w; x++) {
                 int8_t a = r0[2 * x] > r0[2 * x + 1] ? r0[2 * x] : r0[2 * x + 1];
                 const int8_t b = r1[2 * x] > r1[2 * x + 1] ? r1[2 * x] : r1[2 * x + 1];
                 a = a > b ? a : b;

@@ -11,6 +11,13 @@
  *                        vs the same, where cnn_conv2d_s8_kind picks them
  *   cnn_linear_s8        vs cnn_linear_ref_s8
  *   cnn_add_s8           vs cnn_add_ref_s8 (2 and 3 inputs, in place)
+ *   cnn_maxpool2d_s8     2x2 stride 2, vs the window maximum computed here
+ *   cnn_s8_rq_apply(0), cnn_q_mul_fast, cnn_s8_hi_nudged, cnn_s8_mul_fast0
+ *                        (the conv epilogue's fast requantization,
+ *                        cnn_internal_s8.h) vs
+ *                        cnn_s8_requant, cnn_q_mul_by_multiplier and
+ *                        cnn_q_hi_nudged: every shift, edge and random
+ *                        accumulators, multipliers and zero points, ties
  *
  * Zero points include the edges -128 and 127, shifts the extremes (every
  * output saturated), biases the int32 limits (the accumulator wraps), and
@@ -33,6 +40,7 @@
 #include <string.h>
 
 #include "cnn_int8.h"
+#include "cnn_internal_s8.h"
 #include "cnn_pack_s8.h"
 #include "cnn_shape.h"
 #include "mcu_io.h"
@@ -180,10 +188,15 @@ static void compare(const char *what, const int8_t *fast, const int8_t *ref, int
 static void rand_requant(int32_t n, int32_t k)
 {
     int32_t o, bits = 0;
+    const int all_zero = rnd() % 8 == 0;      /* every shift 0: the kind 2 epilogue */
     while ((1 << bits) < k && bits < 30)
         bits++;
     for (o = 0; o < n; o++) {
         mult_buf[o] = (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+        if (all_zero) {
+            shift_buf[o] = 0;
+            continue;
+        }
         switch (rnd() % 16) {
         case 0:
             shift_buf[o] = (int8_t)rint_in(0, 30);     /* saturates */
@@ -288,6 +301,17 @@ static int conv_case(int shape)
         g->groups = rint_in(2, 9);
         icg = 1;
         ocg = rint_in(1, 3);
+    }
+    if (g->groups == 1 && shape <= 1 && rnd() % 6 == 0) {
+        /* more channels than one epilogue run (S8_EPI = 32), or more input
+         * channels than the 1x1 DSP path's buffer (192) */
+        if (rnd() % 2) {
+            ocg = rint_in(33, 64);
+            icg = rint_in(1, 6);
+        } else {
+            icg = rint_in(180, 230);
+            ocg = rint_in(1, 5);
+        }
     }
     g->in_c = icg * g->groups;
     g->out_c = ocg * g->groups;
@@ -718,11 +742,176 @@ static void dump_others(void)
 }
 #endif
 
+/* ---- the epilogue's fast requantization ---------------------------------- */
+
+static void put32(int8_t *p, int32_t v)
+{
+    uint32_t u = (uint32_t)v;
+    p[0] = (int8_t)(u & 0xff), p[1] = (int8_t)((u >> 8) & 0xff);
+    p[2] = (int8_t)((u >> 16) & 0xff), p[3] = (int8_t)(u >> 24);
+}
+
+enum { RQ_N = 64 };
+
+/* An accumulator: the int32 edges, small values, and values at and beside
+ * the ties of x * m / 2^(31 + e) (e = -shift). */
+static int32_t rq_acc(int32_t m, int shift)
+{
+    const int e = shift < 0 ? -shift : 0;
+    switch (rnd() % 8) {
+    case 0: {
+        static const int32_t edge[] = { INT32_MIN, INT32_MIN + 1, -(1 << 30) - 1, -(1 << 30),
+                                        -65536, -2, -1, 0, 1, 2, 65535, (1 << 30),
+                                        INT32_MAX - 1, INT32_MAX };
+        return edge[rnd() % (sizeof edge / sizeof edge[0])];
+    }
+    case 1:
+    case 2:
+        if (m > 0 && e < 31) {
+            /* (j + 1/2) * 2^(31 + e) / m, rounded, +- 1 */
+            const int32_t lim = e >= 10 ? (1 << (30 - e)) - 1 : 1 << 20;
+            const int64_t j = (int64_t)rint_in(-lim, lim);
+            const int64_t t = (2 * j + 1) * ((int64_t)1 << (30 + e)) / m + rint_in(-1, 1);
+            if (t >= INT32_MIN && t <= INT32_MAX)
+                return (int32_t)t;
+        }
+        return rint_in(-1000, 1000);
+    case 3:
+        return (int32_t)rnd();
+    default:
+        return rint_in(-(1 << 22), 1 << 22);
+    }
+}
+
+/* n accumulators through the fast forms and the reference arithmetic for
+ * one (multiplier, shift, zp, bias, clamp). */
+static void rq_run(int32_t m, int shift, int32_t zp, int32_t bias, int32_t lo, int32_t hi)
+{
+    int8_t s8 = (int8_t)shift;
+    int32_t off, sh, i;
+    CnnS8Rq rq;
+
+    for (i = 0; i < RQ_N; i++) {
+        const int32_t x = rq_acc(m, shift);
+        put32(out_fast + 4 * i, cnn_s8_hi_nudged(x, m));
+        put32(out_ref + 4 * i, cnn_q_hi_nudged(x, m));
+    }
+    compare("cnn_s8_hi_nudged", out_fast, out_ref, 4 * RQ_N);
+    if (shift == 0 && m >= 0) {
+        /* kind 2 of cnn_s8_rq_init */
+        if (cnn_s8_rq_init(&rq, &bias, &m, &s8, zp, 1) != 2) {
+            mcu_puts("FAIL cnn_s8_rq_init: a shift of 0 is not kind 2\n");
+            failures++;
+            return;
+        }
+        for (i = 0; i < RQ_N; i++) {
+            const int32_t x = rq_acc(m, shift);
+            put32(out_fast + 4 * i, cnn_s8_mul_fast0(x, m));
+            put32(out_ref + 4 * i, cnn_q_mul_by_multiplier(x, m, 0));
+        }
+        compare("cnn_s8_mul_fast0", out_fast, out_ref, 4 * RQ_N);
+        for (i = 0; i < RQ_N; i++) {
+            const int32_t x = rq_acc(m, shift);
+            out_fast[i] = cnn_s8_rq_apply0(x, &rq, lo, hi);
+            out_ref[i] = cnn_s8_requant(cnn_s8_add_wrap(x, bias), m, shift, zp, lo, hi);
+        }
+        compare("cnn_s8_rq_apply0", out_fast, out_ref, RQ_N);
+        return;
+    }
+    if (!cnn_q_fast_init(m, shift, zp, &off, &sh) ||
+        cnn_s8_rq_init(&rq, &bias, &m, &s8, zp, 1) != 1) {
+        /* the fast form must apply to every multiplier and shift of the
+         * conv and linear layers cnnc makes */
+        if (shift <= -2 && shift >= -22 && m >= 0) {
+            mcu_puts("FAIL cnn_q_fast_init refuses a multiplier it must take\n");
+            failures++;
+        }
+        return;
+    }
+    for (i = 0; i < RQ_N; i++) {
+        const int32_t x = rq_acc(m, shift);
+        put32(out_fast + 4 * i, cnn_q_mul_fast(x, m, off, sh));
+        put32(out_ref + 4 * i, cnn_q_mul_by_multiplier(x, m, shift) + zp);
+    }
+    compare("cnn_q_mul_fast", out_fast, out_ref, 4 * RQ_N);
+    for (i = 0; i < RQ_N; i++) {
+        const int32_t x = rq_acc(m, shift);
+        out_fast[i] = cnn_s8_rq_apply(x, &rq, lo, hi);
+        out_ref[i] = cnn_s8_requant(cnn_s8_add_wrap(x, bias), m, shift, zp, lo, hi);
+    }
+    compare("cnn_s8_rq_apply", out_fast, out_ref, RQ_N);
+}
+
+/* Every shift with the edge multipliers and zero points, then random ones. */
+static void requant_cases(int32_t random_cases)
+{
+    static const int32_t mults[] = { 0, 1 << 30, (1 << 30) + 1, INT32_MAX };
+    static const int32_t zps[] = { -128, 0, 127 };
+    int32_t shift, k, i, lo, hi, zp;
+    for (shift = -31; shift <= 30; shift++)
+        for (k = 0; k < 5; k++)
+            for (i = 0; i < 3; i++) {
+                const int32_t m = k < 4 ? mults[k] : (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+                const int32_t bias = rnd() % 4 ? rint_in(-100000, 100000) : (int32_t)rnd();
+                rand_clamp(zps[i], &lo, &hi);
+                rq_run(m, (int)shift, zps[i], bias, lo, hi);
+            }
+    for (k = 0; k < random_cases; k++) {
+        /* one random draw a statement: argument order is unspecified */
+        const int32_t m = (int32_t)(0x40000000u + (rnd() & 0x3fffffffu));
+        const int shift = (int)rint_in(-24, 0);
+        const int32_t bias = rint_in(-100000, 100000);
+        zp = rand_zp();
+        rand_clamp(zp, &lo, &hi);
+        rq_run(m, shift, zp, bias, lo, hi);
+    }
+    cases++;
+}
+
 /* ---- driver -------------------------------------------------------------- */
+
+/* ---- 2x2 stride-2 max pool ------------------------------------------------- */
+
+/* cnn_maxpool2d_s8's own 2x2 path (two outputs a word on the DSP path)
+ * against the window maximum computed here: odd and even sizes, the last
+ * row and column dropped (floor mode). */
+static void maxpool2x2_case(void)
+{
+    CnnPool2dParams pp;
+    int32_t c, y, x, n_in, n_out;
+    memset(&pp, 0, sizeof pp);
+    pp.channels = rint_in(1, 5);
+    pp.in_h = rint_in(2, 11);
+    pp.in_w = rint_in(2, 21);
+    pp.kernel_h = pp.kernel_w = pp.stride_h = pp.stride_w = 2;
+    pp.dilation_h = pp.dilation_w = 1;
+    pp.out_h = pp.in_h / 2;
+    pp.out_w = pp.in_w / 2;
+    n_in = pp.channels * pp.in_h * pp.in_w;
+    n_out = pp.channels * pp.out_h * pp.out_w;
+    if (n_in > IN_MAX || n_out > OUT_MAX)
+        return;
+    cases++;
+    fill(in_buf, n_in);
+    for (c = 0; c < pp.channels; c++)
+        for (y = 0; y < pp.out_h; y++)
+            for (x = 0; x < pp.out_w; x++) {
+                const int8_t *r = in_buf + (c * pp.in_h + 2 * y) * pp.in_w + 2 * x;
+                int8_t m = r[0];
+                m = r[1] > m ? r[1] : m;
+                m = r[pp.in_w] > m ? r[pp.in_w] : m;
+                m = r[pp.in_w + 1] > m ? r[pp.in_w + 1] : m;
+                out_ref[(c * pp.out_h + y) * pp.out_w + x] = m;
+            }
+    canary(out_fast, n_out, (int8_t)0xa5);
+    cnn_maxpool2d_s8(&pp, in_buf, out_fast);
+    compare("cnn_maxpool2d_s8 2x2", out_fast, out_ref, n_out);
+}
 
 static void run(long n)
 {
     long i;
+    requant_cases((int32_t)(n / 4));
     for (i = 0; i < n; i++) {
         switch (i % 8) {
         case 0:
@@ -749,6 +938,8 @@ static void run(long n)
             break;
         default:
             add_case();
+            if (i % 16 == 7)
+                maxpool2x2_case();
         }
     }
 }
