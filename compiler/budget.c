@@ -67,7 +67,7 @@ static const char *act_func(LayerKind k)
     }
 }
 
-enum { KIND_FUNCS = 12 };
+enum { KIND_FUNCS = 20 };
 
 typedef struct KindCost {
     const char *funcs[KIND_FUNCS];  /* the kernel, its private helpers, its activation;
@@ -90,43 +90,55 @@ static KindCost step_cost(const Network *net, int i)
     switch (l->kind) {
     case LK_CONV:
         if (fuse_conv_pool(net, i) >= 0) {
-            /* With the pool after it, one step: entry -> one block function
-             * (its tiles and border pixels inlined) -> the merge into the
-             * pooled output, the average's division, a column check, a
-             * border pixel's row, or the activation. */
-            static const char *const cp[3][5] = {
-                { "cnn_conv2d_pool_f32", "cp_block8_any", "cp_block4_any", "cp_block2_any",
-                  "cp_block1_any" },
-                { "cnn_conv2d_pool_k3_f32", "cp_block8_k3", "cp_block4_k3", "cp_block2_k3",
-                  "cp_block1_k3" },
-                { "cnn_conv2d_pool_k5_f32", "cp_block8_k5", "cp_block4_k5", "cp_block2_k5",
-                  "cp_block1_k5" },
+            /* With the pool after it, one step.  On Cortex-M the entry runs
+             * conv.c's tiles (conv_pool.c, cp_tiles_run): entry -> cp_tiles_run
+             * -> cnn_conv2d_pool_tiles_X_f32 -> conv_pool_blocks -> one block
+             * function (or conv_setup, or the wide pixel) -> the merge into
+             * the pooled output and the activation -> conv_pool.c's merge of a
+             * chunk for pools whose windows do not tile the conv output. */
+            static const char *const tiles[4][5] = {
+                { "cnn_conv2d_pool_tiles_any_f32", "conv_pool8_any", "conv_pool4_any",
+                  "conv_pool2_any", "conv_pool1_any" },
+                { "cnn_conv2d_pool_tiles_k3_f32", "conv_pool8_k3", "conv_pool4_k3",
+                  "conv_pool2_k3", "conv_pool1_k3" },
+                { "cnn_conv2d_pool_tiles_k4_f32", "conv_pool8_k4", "conv_pool4_k4",
+                  "conv_pool2_k4", "conv_pool1_k4" },
+                { "cnn_conv2d_pool_tiles_k5_f32", "conv_pool8_k5", "conv_pool4_k5",
+                  "conv_pool2_k5", "conv_pool1_k5" },
             };
-            static const char *const helpers[] = { "cp_run", "cp_merge", "cp_average",
-                                                   "cp_column_read", "cp_in_row" };
-            /* lower.c's choice of entry point */
+            static const char *const entry[4] = { "cnn_conv2d_pool_f32", "cnn_conv2d_pool_k3_f32",
+                                                  "cnn_conv2d_pool_f32", "cnn_conv2d_pool_k5_f32" };
+            /* lower.c's choice of entry point, and conv_pool.c's of tiles */
             bool unit = l->stride[l->nsp - 1] == 1 && l->dilation[l->nsp - 1] == 1 &&
                         !(i == 0 && net->input_channels_last);
             long long kw = l->kernel[l->nsp - 1];
-            int v = unit && kw == 3 ? 1 : unit && kw == 5 ? 2 : 0;
-            /* entry -> cp_run -> one block function -> its helpers */
-            c.funcs[0] = cp[v][0], c.depth[0] = 0;
-            c.funcs[1] = helpers[0], c.depth[1] = 1;
-            for (int f = 1; f < 5; f++)
-                c.funcs[1 + f] = cp[v][f], c.depth[1 + f] = 2;
-            for (int f = 1; f < 5; f++)
-                c.funcs[5 + f] = helpers[f], c.depth[5 + f] = 3;
+            int v = unit && kw == 3 ? 1 : unit && kw == 4 ? 2 : unit && kw == 5 ? 3 : 0;
+            int f = 0;
+            c.funcs[f] = entry[v], c.depth[f++] = 0;
+            c.funcs[f] = "cp_tiles_run", c.depth[f++] = 1;
+            c.funcs[f] = tiles[v][0], c.depth[f++] = 2;
+            c.funcs[f] = "conv_pool_blocks", c.depth[f++] = 3;
+            for (int k = 1; k < 5; k++)
+                c.funcs[f] = tiles[v][k], c.depth[f++] = 4;
+            c.funcs[f] = "conv_setup", c.depth[f++] = 4;
+            c.funcs[f] = "conv_pixel_wide", c.depth[f++] = 5;
+            c.funcs[f] = "conv_pool_merge", c.depth[f++] = 5;
+            c.funcs[f] = "conv_pool_act", c.depth[f++] = 5;
+            c.funcs[f] = "cp_merge_chunk", c.depth[f++] = 6;
         } else if (lower_is_matvec(l, i == 0 && net->input_channels_last)) {
             c.funcs[0] = "cnn_linear_f32";
         } else if (lower_is_dwconv3x3(l, i == 0 && net->input_channels_last)) {
             /* the entry's table links every channel function: strides 1 and
              * 2 by relu / relu6 / other, and any other stride; each calls
              * dw_checked for the border */
-            static const char *const dw[] = { "cnn_dwconv3x3_f32", "dw_s1_none", "dw_s1_relu",
-                                               "dw_s1_relu6", "dw_s2_none", "dw_s2_relu",
-                                               "dw_s2_relu6", "dw_sn", "dw_checked" };
-            static const int dw_depth[] = { 0, 1, 1, 1, 1, 1, 1, 1, 2 };
-            for (int f = 0; f < 9; f++)
+            static const char *const dw[] = {
+                "cnn_dwconv3x3_f32", "dw_s1_none", "dw_s1_relu", "dw_s1_relu6",
+                "dw_s2_none", "dw_s2_relu", "dw_s2_relu6", "dw_sn", "dw_checked",
+                /* Cortex-M: the usual geometry's channel functions, beside them */
+                "dwm_s1_none", "dwm_s1_relu", "dwm_s1_relu6", "dwm_s2_none", "dwm_s2_relu",
+                "dwm_s2_relu6" };
+            static const int dw_depth[] = { 0, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1 };
+            for (int f = 0; f < 15; f++)
                 c.funcs[f] = dw[f], c.depth[f] = dw_depth[f];
         } else {
             /* The general entry; a fixed-width variant (cnn_conv2d_k3_f32) is
@@ -212,7 +224,7 @@ static KindCost step_cost(const Network *net, int i)
         c.funcs[f] = act_func(act->kind);
         c.depth[f] = f ? c.depth[f - 1] + 1 : 0;
         if (l->kind == LK_CONV && fuse_conv_pool(net, i) >= 0)
-            c.depth[f] = 3;     /* called by the block function itself */
+            c.depth[f] = 6;     /* called by the block function's activation pass */
         c.expf |= act->kind == LK_SIGMOID;
         c.tanhf |= act->kind == LK_TANH;
     }
