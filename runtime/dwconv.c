@@ -417,21 +417,22 @@ DW_INLINE void dw_all(const CnnConv2dParams *p, const DwGeom *g, const float *CN
     }
 }
 
-#define DW_FN(S, KIND, NAME)                                                               \
+/* NAME: ALL (dw_all or dwm_all) for one (stride, kind), a DwFn of its own. */
+#define DW_FN(ALL, S, KIND, NAME)                                                          \
     static void NAME(const CnnConv2dParams *p, const DwGeom *g, const float *CNN_RESTRICT in, \
                      const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,      \
                      float *CNN_RESTRICT out)                                               \
     {                                                                                      \
-        dw_all(p, g, in, weight, bias, out, S, KIND);                                      \
+        ALL(p, g, in, weight, bias, out, S, KIND);                                         \
     }
 
-DW_FN(1, CNN_ACT_CALL, dw_s1_none)
-DW_FN(1, CNN_ACT_RELU, dw_s1_relu)
-DW_FN(1, CNN_ACT_RELU6, dw_s1_relu6)
-DW_FN(2, CNN_ACT_CALL, dw_s2_none)
-DW_FN(2, CNN_ACT_RELU, dw_s2_relu)
-DW_FN(2, CNN_ACT_RELU6, dw_s2_relu6)
-DW_FN(0, CNN_ACT_CALL, dw_sn)       /* any other stride: every tap checked */
+DW_FN(dw_all, 1, CNN_ACT_CALL, dw_s1_none)
+DW_FN(dw_all, 1, CNN_ACT_RELU, dw_s1_relu)
+DW_FN(dw_all, 1, CNN_ACT_RELU6, dw_s1_relu6)
+DW_FN(dw_all, 2, CNN_ACT_CALL, dw_s2_none)
+DW_FN(dw_all, 2, CNN_ACT_RELU, dw_s2_relu)
+DW_FN(dw_all, 2, CNN_ACT_RELU6, dw_s2_relu6)
+DW_FN(dw_all, 0, CNN_ACT_CALL, dw_sn)       /* any other stride: every tap checked */
 
 #if DW_SCALAR
 /* The same for dwm_channel's geometries: one function per (stride, kind). */
@@ -449,20 +450,12 @@ DW_INLINE void dwm_all(const CnnConv2dParams *p, const DwGeom *g, const float *C
     }
 }
 
-#define DWM_FN(S, KIND, NAME)                                                              \
-    static void NAME(const CnnConv2dParams *p, const DwGeom *g, const float *CNN_RESTRICT in, \
-                     const float *CNN_RESTRICT weight, const float *CNN_RESTRICT bias,      \
-                     float *CNN_RESTRICT out)                                               \
-    {                                                                                      \
-        dwm_all(p, g, in, weight, bias, out, S, KIND);                                     \
-    }
-
-DWM_FN(1, CNN_ACT_CALL, dwm_s1_none)
-DWM_FN(1, CNN_ACT_RELU, dwm_s1_relu)
-DWM_FN(1, CNN_ACT_RELU6, dwm_s1_relu6)
-DWM_FN(2, CNN_ACT_CALL, dwm_s2_none)
-DWM_FN(2, CNN_ACT_RELU, dwm_s2_relu)
-DWM_FN(2, CNN_ACT_RELU6, dwm_s2_relu6)
+DW_FN(dwm_all, 1, CNN_ACT_CALL, dwm_s1_none)
+DW_FN(dwm_all, 1, CNN_ACT_RELU, dwm_s1_relu)
+DW_FN(dwm_all, 1, CNN_ACT_RELU6, dwm_s1_relu6)
+DW_FN(dwm_all, 2, CNN_ACT_CALL, dwm_s2_none)
+DW_FN(dwm_all, 2, CNN_ACT_RELU, dwm_s2_relu)
+DW_FN(dwm_all, 2, CNN_ACT_RELU6, dwm_s2_relu6)
 
 static DwFn *const dwm_fns[2][3] = {
     { dwm_s1_none, dwm_s1_relu, dwm_s1_relu6 },

@@ -93,6 +93,20 @@ static inline int32_t dw_smlabt(int32_t a, int32_t b, int32_t acc)
     acc = dw_smlabb(m, cnn_s8_hi16x2(v), cnn_s8_smlad(k, cnn_s8_lo16x2(v), acc))
 #define DW_TAP1(v, k, m, acc) \
     acc = dw_smlabt(m, cnn_s8_lo16x2(v), cnn_s8_smlad(k, cnn_s8_hi16x2(v), acc))
+/* The three kernel rows (dw_channel's k0/m0, k1/m1, k2/m2) over their words. */
+#define DW_TAPS(TAP, va, vb, vc, acc) \
+    do {                              \
+        TAP(va, k0, m0, acc);         \
+        TAP(vb, k1, m1, acc);         \
+        TAP(vc, k2, m2, acc);         \
+    } while (0)
+/* The same for an output whose taps pass an edge: dw_edge_words's words. */
+#define DW_EDGE(s0, acc)                                                    \
+    do {                                                                    \
+        uint32_t va_, vb_, vc_;                                             \
+        dw_edge_words(ra, rb, rc, s0, in_w, zp, zpw, &va_, &vb_, &vc_);     \
+        DW_TAPS(DW_TAP0, va_, vb_, vc_, acc);                               \
+    } while (0)
 
 /* Bytes s0..s0+2 of one row (bytes 0..2 of the result), in_zp where
  * outside [0, in_w), byte by byte. */
@@ -191,11 +205,7 @@ DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT 
         for (x = 0; x < xlo; x++) {
             const int32_t s0 = x * sw - p->pad_left;
             int32_t acc = base;
-            uint32_t va, vb, vc;
-            dw_edge_words(ra, rb, rc, s0, in_w, zp, zpw, &va, &vb, &vc);
-            DW_TAP0(va, k0, m0, acc);
-            DW_TAP0(vb, k1, m1, acc);
-            DW_TAP0(vc, k2, m2, acc);
+            DW_EDGE(s0, acc);
             orow[x] = DW_OUT(acc, form);
         }
         /* the interior: at stride 1 two outputs per step, taps s0..s0+3 */
@@ -221,23 +231,15 @@ DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT 
             if (s0 + 3 < in_w) {
                 const uint32_t va = cnn_s8_ld32(ra + s0), vb = cnn_s8_ld32(rb + s0);
                 const uint32_t vc = cnn_s8_ld32(rc + s0);
-                DW_TAP0(va, k0, m0, acc);
-                DW_TAP0(vb, k1, m1, acc);
-                DW_TAP0(vc, k2, m2, acc);
+                DW_TAPS(DW_TAP0, va, vb, vc, acc);
             } else if (s0 >= 1) {
                 /* the word would pass the row's end: take it one byte
                  * earlier, the taps are its bytes 1..3 */
                 const uint32_t va = cnn_s8_ld32(ra + s0 - 1), vb = cnn_s8_ld32(rb + s0 - 1);
                 const uint32_t vc = cnn_s8_ld32(rc + s0 - 1);
-                DW_TAP1(va, k0, m0, acc);
-                DW_TAP1(vb, k1, m1, acc);
-                DW_TAP1(vc, k2, m2, acc);
+                DW_TAPS(DW_TAP1, va, vb, vc, acc);
             } else {
-                uint32_t va, vb, vc;
-                dw_edge_words(ra, rb, rc, s0, in_w, zp, zpw, &va, &vb, &vc);
-                DW_TAP0(va, k0, m0, acc);
-                DW_TAP0(vb, k1, m1, acc);
-                DW_TAP0(vc, k2, m2, acc);
+                DW_EDGE(s0, acc);
             }
             orow[x] = DW_OUT(acc, form);
         }
@@ -245,11 +247,7 @@ DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT 
         for (; x < p->out_w; x++) {
             const int32_t s0 = x * sw - p->pad_left;
             int32_t acc = base;
-            uint32_t va, vb, vc;
-            dw_edge_words(ra, rb, rc, s0, in_w, zp, zpw, &va, &vb, &vc);
-            DW_TAP0(va, k0, m0, acc);
-            DW_TAP0(vb, k1, m1, acc);
-            DW_TAP0(vc, k2, m2, acc);
+            DW_EDGE(s0, acc);
             orow[x] = DW_OUT(acc, form);
         }
     }
