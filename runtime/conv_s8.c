@@ -551,6 +551,308 @@ static void s8_dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
 }
 #endif
 
+#if CNN_S8_DSP
+/*
+ * The row path of cnn_conv2d_s8 on a core with SMLAD: channels first, unit
+ * dilation along the row, stride_w 1 or 2, kernel width 3 to 6 (2 or 3 tap
+ * pairs), every pad mode.  For each output row, the kernel_h input rows of
+ * each input channel of the group that the row's window covers are expanded
+ * once to int16 in a stack buffer (S8_RBUF halfwords; rows [i][ky] of wr
+ * halfwords each, the padding columns and rows as the pad mode gives them,
+ * zero padding as in_zp).  The reduction then runs over the taps: for kernel
+ * row (i, ky), tap pair p and output pixel x, the activation pair (x[2p],
+ * x[2p+1]) is ONE word load at halfword x*stride + 2p of the expanded row,
+ * met by one packed weight word (two SXTB16 give two channels' pairs).
+ * Nothing is gathered per output pixel.
+ *
+ * The tile is 2 channels by 3 consecutive pixels (6 accumulators, 13
+ * registers in all, in assembly so that none spills).  Stride 1: pixel x+2
+ * at pair p is pixel x at pair p+1, so a kernel row of kp pairs costs
+ * 2kp+1 activation loads, kp weight loads, 2kp SXTB16 and 6kp SMLAD;
+ * stride 2: pixel x+1 at pair p is pixel x at p+1, so one activation load a
+ * pair after the first two.  The row loop is three instructions: UXTAH adds
+ * the row stride (low half of sc) to the activation pointer, and the count
+ * of rows, negated in sc's high half, ends the loop when it carries out.
+ * The weights run on with the post-incremented loads, the packed layout
+ * holding a block's kernel rows one after the other.  A row's last tile may
+ * run past out_w: its extra pixels read the buffer's spare columns and are
+ * not stored.
+ */
+enum { S8_RBUF = 512 };
+
+/* Halfwords of an expanded row: what the last tile's third pixel reads. */
+static int32_t s8_rows_wr(const CnnConv2dParams *p)
+{
+    const int32_t tiles = (p->out_w + 2) / 3, kp = (p->kernel_w + 1) >> 1;
+    return (3 * tiles - 1) * p->stride_w + 2 * kp;
+}
+
+/* Does the row path take this group (ocg output channels)? */
+static int s8_rows_ok(const ConvCtx *c, int32_t ocg)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t kp = (p->kernel_w + 1) >> 1;
+    return ocg >= 2 && !p->in_hwc && p->dilation_w == 1 && (p->stride_w == 1 || p->stride_w == 2) &&
+           (kp == 2 || kp == 3) && (long)c->icg * p->kernel_h * s8_rows_wr(p) <= S8_RBUF;
+}
+
+/* The expanded rows of output row y into buf. */
+static void s8_rows_fill(const ConvCtx *c, int16_t *CNN_RESTRICT buf, int32_t wr, int32_t y)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t zp = c->q->in_zp, pl = p->pad_left, in_w = p->in_w;
+    /* columns [pl, ie) come from the input row, by words up to iw */
+    const int32_t ie = pl + in_w < wr ? pl + in_w : wr;
+    const int32_t iw = pl + ((ie - pl) & ~3);
+    int32_t i, ky, k;
+
+    for (i = 0; i < c->icg; i++)
+        for (ky = 0; ky < p->kernel_h; ky++, buf += wr) {
+            int32_t r = y * p->stride_h - p->pad_top + ky * p->dilation_h;
+            const int8_t *row;
+            if (r < 0 || r >= p->in_h) {
+                if (p->pad_mode == CNN_PAD_ZEROS) {
+                    for (k = 0; k < wr; k++)
+                        buf[k] = (int16_t)zp;
+                    continue;
+                }
+                r = cnn_pad_index(r, p->in_h, p->pad_mode);
+            }
+            row = c->in + i * c->cs + r * c->rs;
+            for (k = 0; k < wr; k++) {
+                if (k == pl) {
+                    for (; k < iw; k += 4) {
+                        const uint32_t v = cnn_s8_ld32(row + k - pl);
+                        const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
+                        const int32_t w01 = cnn_s8_pack_lo(lo, hi), w23 = cnn_s8_pack_hi(lo, hi);
+                        __builtin_memcpy(buf + k, &w01, 4);
+                        __builtin_memcpy(buf + k + 2, &w23, 4);
+                    }
+                    for (; k < ie; k++)
+                        buf[k] = row[k - pl];
+                    if (k >= wr)
+                        break;
+                }
+                if (k >= pl && k < pl + in_w)
+                    buf[k] = row[k - pl];
+                else if (p->pad_mode == CNN_PAD_ZEROS)
+                    buf[k] = (int16_t)zp;
+                else
+                    buf[k] = row[cnn_pad_index(k - pl, in_w, p->pad_mode)];
+            }
+        }
+}
+
+/* Pair p of stride 1: v holds the word of pixel x (halfword 2p), OU and OV
+ * the byte offsets of pixels x+1 and x+2 (halfwords 2p+1, 2p+2). */
+#define S8_R1_PAIR(OU, OV, STEP)                                                             \
+    "ldr %[u], [%[pa], #" OU "]\n\t"                                                         \
+    "ldr %[wh], [%[pw]], #" STEP "\n\t"                                                      \
+    "sxtb16 %[wl], %[wh]\n\t"                                                                \
+    "sxtb16 %[wh], %[wh], ror #8\n\t"                                                        \
+    "smlad %[a0], %[wl], %[v], %[a0]\n\t"                                                    \
+    "smlad %[a1], %[wh], %[v], %[a1]\n\t"                                                    \
+    "ldr %[v], [%[pa], #" OV "]\n\t"                                                         \
+    "smlad %[a2], %[wl], %[u], %[a2]\n\t"                                                    \
+    "smlad %[a3], %[wh], %[u], %[a3]\n\t"                                                    \
+    "smlad %[a4], %[wl], %[v], %[a4]\n\t"                                                    \
+    "smlad %[a5], %[wh], %[v], %[a5]\n\t"
+
+/* Pair p of stride 2: RA holds pixel x's word, RB pixel x+1's; RA is then
+ * loaded with pixel x+2's (byte offset O2), which is pixel x+1's at p+1. */
+#define S8_R2_PAIR(RA, RB, O2, STEP)                                                         \
+    "ldr %[wh], [%[pw]], #" STEP "\n\t"                                                      \
+    "sxtb16 %[wl], %[wh]\n\t"                                                                \
+    "sxtb16 %[wh], %[wh], ror #8\n\t"                                                        \
+    "smlad %[a0], %[wl], %[" RA "], %[a0]\n\t"                                               \
+    "smlad %[a1], %[wh], %[" RA "], %[a1]\n\t"                                               \
+    "ldr %[" RA "], [%[pa], #" O2 "]\n\t"                                                    \
+    "smlad %[a2], %[wl], %[" RB "], %[a2]\n\t"                                               \
+    "smlad %[a3], %[wh], %[" RB "], %[a3]\n\t"                                               \
+    "smlad %[a4], %[wl], %[" RA "], %[a4]\n\t"                                               \
+    "smlad %[a5], %[wh], %[" RA "], %[a5]\n\t"
+
+#define S8_R1_K2(STEP) "ldr %[v], [%[pa]]\n\t" S8_R1_PAIR("2", "4", STEP) S8_R1_PAIR("6", "8", STEP)
+#define S8_R1_K3(STEP) S8_R1_K2(STEP) S8_R1_PAIR("10", "12", STEP)
+#define S8_R2_K2(STEP)                                                                       \
+    "ldr %[v], [%[pa]]\n\t"                                                                  \
+    "ldr %[u], [%[pa], #4]\n\t" S8_R2_PAIR("v", "u", "8", STEP) S8_R2_PAIR("u", "v", "12", STEP)
+#define S8_R2_K3(STEP) S8_R2_K2(STEP) S8_R2_PAIR("v", "u", "16", STEP)
+
+/* The tiles of a channel pair from output column x0 up to x1 (x1 - x0 at
+ * most S8_RACC) over the nrows expanded rows of buf, weights w (the pair's
+ * first word, one every STEP bytes): the sums of the first channel into
+ * ra[x - x0], of the second into rb[x - x0], a whole last tile. */
+enum { S8_RACC = 30 };        /* a multiple of 3 */
+
+#define S8_ROWS_FN(NAME, SW, BODY)                                                           \
+    static void NAME(const int16_t *buf, const int8_t *w, uint32_t sc, int32_t x0,           \
+                     int32_t x1, int32_t *ra, int32_t *rb)                                   \
+    {                                                                                        \
+        int32_t x;                                                                           \
+        for (x = x0; x < x1; x += 3, ra += 3, rb += 3) {                                     \
+            const int16_t *pa = buf + x * SW;                                                \
+            const int8_t *pw = w;                                                            \
+            uint32_t s = sc;                                                                 \
+            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, v, u, wl, wh;           \
+            __asm__ volatile("1:\n\t" BODY                                                   \
+                             "uxtah %[pa], %[pa], %[sc]\n\t"                                 \
+                             "adds %[sc], %[sc], #65536\n\t"                                 \
+                             "bcc 1b\n\t"                                                    \
+                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),   \
+                               [a4] "+r"(a4), [a5] "+r"(a5), [pa] "+r"(pa), [pw] "+r"(pw),   \
+                               [sc] "+r"(s), [v] "=&r"(v), [u] "=&r"(u), [wl] "=&r"(wl),     \
+                               [wh] "=&r"(wh)                                                \
+                             :                                                               \
+                             : "cc", "memory");                                              \
+            ra[0] = a0, ra[1] = a2, ra[2] = a4;                                              \
+            rb[0] = a1, rb[1] = a3, rb[2] = a5;                                              \
+        }                                                                                    \
+    }
+
+S8_ROWS_FN(s8_rows1_k2_4, 1, S8_R1_K2("4"))
+S8_ROWS_FN(s8_rows1_k2_8, 1, S8_R1_K2("8"))
+S8_ROWS_FN(s8_rows1_k2_16, 1, S8_R1_K2("16"))
+S8_ROWS_FN(s8_rows1_k3_4, 1, S8_R1_K3("4"))
+S8_ROWS_FN(s8_rows1_k3_8, 1, S8_R1_K3("8"))
+S8_ROWS_FN(s8_rows1_k3_16, 1, S8_R1_K3("16"))
+S8_ROWS_FN(s8_rows2_k2_4, 2, S8_R2_K2("4"))
+S8_ROWS_FN(s8_rows2_k2_8, 2, S8_R2_K2("8"))
+S8_ROWS_FN(s8_rows2_k2_16, 2, S8_R2_K2("16"))
+S8_ROWS_FN(s8_rows2_k3_4, 2, S8_R2_K3("4"))
+S8_ROWS_FN(s8_rows2_k3_8, 2, S8_R2_K3("8"))
+S8_ROWS_FN(s8_rows2_k3_16, 2, S8_R2_K3("16"))
+
+typedef void S8RowsFn(const int16_t *buf, const int8_t *w, uint32_t sc, int32_t x0,
+                      int32_t x1, int32_t *ra, int32_t *rb);
+
+/* [stride - 1][kp - 2][block 2, 4, 8] */
+static S8RowsFn *const s8_rows_fns[2][2][3] = {
+    { { s8_rows1_k2_4, s8_rows1_k2_8, s8_rows1_k2_16 },
+      { s8_rows1_k3_4, s8_rows1_k3_8, s8_rows1_k3_16 } },
+    { { s8_rows2_k2_4, s8_rows2_k2_8, s8_rows2_k2_16 },
+      { s8_rows2_k3_4, s8_rows2_k3_8, s8_rows2_k3_16 } },
+};
+
+/* cnn_s8_rq_apply with the clamp [-128, 127]: one SSAT. */
+static inline int8_t s8_rq_full(int32_t acc, const CnnS8Rq *r)
+{
+    return (int8_t)__ssat(
+        cnn_q_floor_shift(cnn_s8_hi_nudged(cnn_s8_add_wrap(acc, r->bias), r->mult) + r->off,
+                          (int)r->sh),
+        8);
+}
+
+/* cnn_s8_rq_apply0 with the clamp [-128, 127]: the limit to +-1024 is one
+ * SSAT to 12 bits (a value past 1024 ends at 127 or -128 either way). */
+static inline int8_t s8_rq0_full(int32_t acc, const CnnS8Rq *r)
+{
+    const int32_t v = cnn_s8_mul_fast0(cnn_s8_add_wrap(acc, r->bias), r->mult);
+    return (int8_t)__ssat(__ssat(v, 12) + r->off, 8);
+}
+
+/* out[0 .. n-1] = the requantized acc[0 .. n-1] of channel h of e: the
+ * channel's constants held in registers across the run. */
+static void s8_rows_store(const S8Epi *e, int32_t h, const int32_t *CNN_RESTRICT acc,
+                          int32_t n, int8_t *CNN_RESTRICT out)
+{
+    int32_t x;
+    if (e->fast == 1) {
+        const CnnS8Rq r = e->rq[h];
+        const int32_t lo = e->lo, hi = e->hi;
+        if (lo == CNN_Q_MIN && hi == CNN_Q_MAX)
+            for (x = 0; x < n; x++)
+                out[x] = s8_rq_full(acc[x], &r);
+        else
+            for (x = 0; x < n; x++)
+                out[x] = cnn_s8_rq_apply(acc[x], &r, lo, hi);
+        return;
+    }
+    if (e->fast == 2) {
+        const CnnS8Rq r = e->rq[h];
+        const int32_t lo = e->lo, hi = e->hi;
+        if (lo == CNN_Q_MIN && hi == CNN_Q_MAX)
+            for (x = 0; x < n; x++)
+                out[x] = s8_rq0_full(acc[x], &r);
+        else
+            for (x = 0; x < n; x++)
+                out[x] = cnn_s8_rq_apply0(acc[x], &r, lo, hi);
+        return;
+    }
+    for (x = 0; x < n; x++)
+        s8_conv_store(e, h, 0, acc + x, out + x, 1);
+}
+
+/* A group's odd last channel (PyTorch's layout, kw bytes a kernel row),
+ * over the same expanded rows, pixel by pixel. */
+static void s8_rows_one(const ConvCtx *c, const int16_t *buf, int32_t wr,
+                        const int8_t *CNN_RESTRICT w, const S8Epi *e, int32_t h,
+                        int8_t *CNN_RESTRICT out)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t kw = p->kernel_w, kp = (kw + 1) >> 1, nrows = c->icg * p->kernel_h;
+    int32_t x, r, k;
+    for (x = 0; x < p->out_w; x++) {
+        const int16_t *s = buf + x * p->stride_w;
+        int32_t a = 0;
+        for (r = 0; r < nrows; r++, s += wr)
+            for (k = 0; k < kp; k++) {
+                const int32_t w1 = 2 * k + 1 < kw ? w[r * kw + 2 * k + 1] : 0;
+                int32_t v;
+                __builtin_memcpy(&v, s + 2 * k, 4);
+                a = cnn_s8_smlad(s8_pair(w[r * kw + 2 * k], w1), v, a);
+            }
+        s8_rows_store(e, h, &a, 1, out + x);
+    }
+}
+
+/* One group on the row path: channels ocg from output channel o0, weights
+ * w (the group's packed blocks); in runs of at most S8_EPI channels, each
+ * with its epilogue's constants, the rows expanded once per run and row. */
+static void s8_rows_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+                          const int32_t *CNN_RESTRICT bias, int32_t o0, int32_t ocg,
+                          int8_t *CNN_RESTRICT out)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t kp = (p->kernel_w + 1) >> 1, wr = s8_rows_wr(p);
+    const int32_t nrows = c->icg * p->kernel_h, plane = c->plane;
+    S8RowsFn *const *fns = s8_rows_fns[p->stride_w - 1][kp - 2];
+    const uint32_t sc = ((uint32_t)-nrows << 16) | (uint32_t)(wr * 2);
+    int16_t buf[S8_RBUF];
+    int32_t ra[S8_RACC + 2], rb[S8_RACC + 2];
+    int32_t y, j, j0, j1, h, x0;
+    int nb;
+    S8Epi e;
+
+    for (j0 = 0; j0 < ocg; j0 = j1) {
+        j1 = ocg - j0 > S8_EPI ? j0 + S8_EPI : ocg;
+        s8_epi_init(&e, c->q, bias + j0, o0 + j0, j1 - j0);
+        for (y = 0; y < p->out_h; y++) {
+            const int8_t *wb = w + j0 * nrows * kp * 2;
+            s8_rows_fill(c, buf, wr, y);
+            for (j = j0; j < j1; j += nb) {
+                int8_t *dst = out + (o0 + j) * plane + y * p->out_w;
+                nb = cnn_conv_block_width(ocg - j);
+                if (nb == 1) {
+                    s8_rows_one(c, buf, wr, wb, &e, j - j0, dst);
+                    wb += nrows * p->kernel_w;
+                    continue;
+                }
+                for (h = 0; h < nb; h += 2)
+                    for (x0 = 0; x0 < p->out_w; x0 += S8_RACC) {
+                        const int32_t n = p->out_w - x0 < S8_RACC ? p->out_w - x0 : S8_RACC;
+                        fns[nb == 8 ? 2 : nb == 4 ? 1 : 0](buf, wb + h * 2, sc, x0, x0 + n,
+                                                            ra, rb);
+                        s8_rows_store(&e, j - j0 + h, ra, n, dst + h * plane + x0);
+                        s8_rows_store(&e, j - j0 + h + 1, rb, n, dst + (h + 1) * plane + x0);
+                    }
+                wb += nrows * kp * 2 * nb;
+            }
+        }
+    }
+}
+#endif
+
 /* One pixel anywhere in the row: its columns are listed once (-1: zero
  * padding, reads in_zp), then every (ky, i) runs over the list. */
 static void s8_conv_pixel(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
@@ -745,6 +1047,11 @@ void cnn_conv2d_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
         c.in_off = g * c.icg * c.cs;
         c.in = in + c.in_off;
 #if CNN_S8_DSP
+        if (s8_rows_ok(&c, ocg)) {
+            s8_rows_group(&c, w, bias_packed + g * ocg, g * ocg, ocg, out);
+            w += (ocg & ~1) * c.icg * kh * ((kw + 1) & ~1) + (ocg & 1) * c.icg * kh * kw;
+            continue;
+        }
         if (ocg >= 2 && c.icg * kh * ((kw + 1) >> 1) <= S8_XBUF) {
             s8_dsp_group(&c, w, bias_packed + g * ocg, g * ocg, ocg, out);
             w += (ocg & ~1) * c.icg * kh * ((kw + 1) & ~1) + (ocg & 1) * c.icg * kh * kw;

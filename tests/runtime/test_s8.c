@@ -6,7 +6,8 @@
  *   cnn_conv2d_s8        vs cnn_conv2d_ref_s8: odd sizes, partial tiles and
  *                        blocks, every padding mode, stride, dilation,
  *                        groups, depthwise, 1-D, in_hwc, kernels wider than
- *                        32 (the checked path)
+ *                        32 (the checked path); the row path's shapes
+ *                        (conv_rows_case)
  *   cnn_conv2d_1x1_s8, cnn_conv2d_whole_s8, cnn_dwconv3x3_s8
  *                        vs the same, where cnn_conv2d_s8_kind picks them
  *   cnn_linear_s8        vs cnn_linear_ref_s8
@@ -456,6 +457,118 @@ static int conv_case(int shape)
         cnn_conv2d_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
         compare("cnn_conv2d_s8 (no bias)", out_fast, out_ref, n_out);
     }
+    return 1;
+}
+
+/*
+ * cnn_conv2d_s8's row path (conv_s8.c, Cortex-M with DSP): channels first,
+ * dilation_w 1, stride_w 1 or 2, kernel widths 3 to 6, the expanded rows
+ * within S8_RBUF = 512 halfwords; on the host the same cases check the
+ * portable path.  Shapes: LeNet-5's c1 and c3 (c3 fills the buffer to 510
+ * of 512), mobilenet_tiny's stem, and random ones: every pad mode, out_w 1
+ * and 2 (a tile of which only 1 or 2 pixels are stored), odd channel
+ * counts (a last block of 1), more than 32 channels (two epilogue runs),
+ * groups, dilation_h 2, zero points at -128 and 127, every clamp and
+ * epilogue kind (rand_requant), saturating and wrapping biases.
+ */
+static int conv_rows_case(void)
+{
+    CnnQConv2dParams q;
+    CnnConv2dParams *g = &q.g;
+    int32_t icg, ocg, k_n, n_in, n_out, n_w, pmax;
+    const int pick = (int)(rnd() % 8);
+
+    memset(&q, 0, sizeof q);
+    g->groups = rnd() % 6 == 0 ? rint_in(2, 3) : 1;
+    g->dilation_w = 1;
+    g->stride_h = rint_in(1, 2);
+    g->dilation_h = rnd() % 5 == 0 ? 2 : 1;
+    g->stride_w = rint_in(1, 2);
+    g->kernel_h = rint_in(1, 5);
+    g->kernel_w = rint_in(3, 6);
+    g->pad_mode = (CnnPadMode)(rnd() % 4);
+    icg = rint_in(1, 6);
+    ocg = rnd() % 8 == 0 ? rint_in(33, 40) : rint_in(2, 19);
+    g->in_h = rint_in(1, 12);
+    g->in_w = rint_in(1, rnd() % 4 == 0 ? 40 : 17);
+    pmax = g->kernel_w - 1;
+    if (pick == 0) {            /* LeNet-5 c1 */
+        g->groups = 1, icg = 1, ocg = 6;
+        g->in_h = g->in_w = 28;
+        g->kernel_h = g->kernel_w = 5;
+        g->stride_h = g->stride_w = g->dilation_h = 1;
+        g->pad_mode = CNN_PAD_ZEROS;
+    } else if (pick == 1) {     /* LeNet-5 c3 */
+        g->groups = 1, icg = 6, ocg = 16;
+        g->in_h = g->in_w = 14;
+        g->kernel_h = g->kernel_w = 5;
+        g->stride_h = g->stride_w = g->dilation_h = 1;
+        pmax = 0;
+    } else if (pick == 2) {     /* mobilenet_tiny's stem */
+        g->groups = 1, icg = 3, ocg = 8;
+        g->in_h = g->in_w = 32;
+        g->kernel_h = g->kernel_w = 3;
+        g->stride_h = g->stride_w = 2;
+        g->dilation_h = 1;
+        g->pad_mode = CNN_PAD_ZEROS;
+        pmax = 1;
+    }
+    g->in_c = icg * g->groups;
+    g->out_c = ocg * g->groups;
+    {
+        const int32_t mh = g->pad_mode == CNN_PAD_REFLECT ? g->in_h - 1
+                           : g->pad_mode == CNN_PAD_CIRCULAR ? g->in_h
+                                                             : 3;
+        const int32_t mw = g->pad_mode == CNN_PAD_REFLECT ? g->in_w - 1
+                           : g->pad_mode == CNN_PAD_CIRCULAR ? g->in_w
+                                                             : pmax;
+        const int32_t lh = mh < 0 ? 0 : mh > 3 ? 3 : mh, lw = mw < 0 ? 0 : mw > pmax ? pmax : mw;
+        if (pick <= 2) {
+            g->pad_top = g->pad_bottom = g->pad_left = g->pad_right = pmax == 4 ? 2 : pmax;
+        } else {
+            g->pad_top = rint_in(0, lh);
+            g->pad_bottom = rint_in(0, lh);
+            g->pad_left = rint_in(0, lw);
+            g->pad_right = rint_in(0, lw);
+        }
+    }
+    g->out_h = (int32_t)cnn_out_size(g->in_h, g->kernel_h, g->stride_h, g->pad_top,
+                                     g->pad_bottom, g->dilation_h, 0);
+    g->out_w = (int32_t)cnn_out_size(g->in_w, g->kernel_w, g->stride_w, g->pad_left,
+                                     g->pad_right, g->dilation_w, 0);
+    if (g->out_h < 1 || g->out_w < 1)
+        return 0;
+    k_n = icg * g->kernel_h * g->kernel_w;
+    n_in = g->in_c * g->in_h * g->in_w;
+    n_out = g->out_c * g->out_h * g->out_w;
+    n_w = g->out_c * k_n;
+    if (n_in > IN_MAX || n_out > OUT_MAX || n_w > W_MAX || g->out_c > CH_MAX ||
+        cnn_conv2d_packed_bytes_s8(g, CNN_CONV_S8_ANY) > W_MAX ||
+        cnn_conv2d_s8_kind(g) != CNN_CONV_S8_ANY)
+        return 0;
+    cases++;
+    q.in_zp = rnd() % 3 == 0 ? (rnd() & 1 ? -128 : 127) : rand_zp();
+    q.out_zp = rand_zp();
+    rand_clamp(q.out_zp, &q.act_min, &q.act_max);
+    q.mult = mult_buf;
+    q.shift = shift_buf;
+    fill(in_buf, n_in);
+    fill(w_buf, n_w);
+    {
+        int32_t i;
+        for (i = 0; i < n_w; i++)
+            w_buf[i] = w_buf[i] == -128 ? -127 : w_buf[i];
+    }
+    rand_bias(g->out_c);
+    rand_requant(g->out_c, k_n);
+
+    canary(out_ref, n_out, 0x5a);
+    cnn_conv2d_ref_s8(&q, in_buf, w_buf, bias_buf, out_ref);
+    cnn_conv2d_pack_s8(g, CNN_CONV_S8_ANY, w_buf, wp_buf);
+    cnn_conv2d_pack_bias_s8(g, CNN_CONV_S8_ANY, w_buf, bias_buf, q.in_zp, biasp_buf);
+    canary(out_fast, n_out, (int8_t)0xa5);
+    cnn_conv2d_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
+    compare("cnn_conv2d_s8 (rows)", out_fast, out_ref, n_out);
     return 1;
 }
 
@@ -913,6 +1026,9 @@ static void run(long n)
     long i;
     requant_cases((int32_t)(n / 4));
     for (i = 0; i < n; i++) {
+        if (i % 4 == 1)
+            while (!conv_rows_case())
+                ;
         switch (i % 8) {
         case 0:
         case 1:
