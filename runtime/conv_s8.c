@@ -580,11 +580,34 @@ static void s8_dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
  */
 enum { S8_RBUF = 512 };
 
-/* Halfwords of an expanded row: what the last tile's third pixel reads. */
+/* Output pixels per epilogue run (ra, rb of s8_rows_group): a multiple of
+ * 4 and of 3, so that every run but the last is whole tiles. */
+enum { S8_RACC = 24 };
+
+/* A run of n pixels as n4 tiles of 4 then n3 tiles of 3 (stride 1; stride
+ * 2 takes tiles of 3 only), with the fewest pixels past n (0 unless n is 1,
+ * 2 or 5, or stride 2). */
+static void s8_rows_split(int32_t n, int32_t sw, int32_t *n4, int32_t *n3)
+{
+    int32_t t;
+    if (sw == 1)
+        for (t = 0; t < 4 && 3 * t <= n; t++)
+            if ((n - 3 * t) % 4 == 0) {
+                *n4 = (n - 3 * t) / 4;
+                *n3 = t;
+                return;
+            }
+    *n4 = sw == 1 ? n / 4 : 0;
+    *n3 = (n - 4 * *n4 + 2) / 3;
+}
+
+/* Halfwords of an expanded row: what the last tile's last pixel reads. */
 static int32_t s8_rows_wr(const CnnConv2dParams *p)
 {
-    const int32_t tiles = (p->out_w + 2) / 3, kp = (p->kernel_w + 1) >> 1;
-    return (3 * tiles - 1) * p->stride_w + 2 * kp;
+    const int32_t kp = (p->kernel_w + 1) >> 1, last = p->out_w - (p->out_w - 1) % S8_RACC - 1;
+    int32_t n4, n3;
+    s8_rows_split(p->out_w - last, p->stride_w, &n4, &n3);
+    return (last + 4 * n4 + 3 * n3 - 1) * p->stride_w + 2 * kp;
 }
 
 /* Does the row path take this group (ocg output channels)? */
@@ -683,7 +706,6 @@ static void s8_rows_fill(const ConvCtx *c, int16_t *CNN_RESTRICT buf, int32_t wr
  * most S8_RACC) over the nrows expanded rows of buf, weights w (the pair's
  * first word, one every STEP bytes): the sums of the first channel into
  * ra[x - x0], of the second into rb[x - x0], a whole last tile. */
-enum { S8_RACC = 30 };        /* a multiple of 3 */
 
 #define S8_ROWS_FN(NAME, SW, BODY)                                                           \
     static void NAME(const int16_t *buf, const int8_t *w, uint32_t sc, int32_t x0,           \
@@ -710,6 +732,66 @@ enum { S8_RACC = 30 };        /* a multiple of 3 */
         }                                                                                    \
     }
 
+/* Stride 1, 4 pixels: A and B hold the words of pixels x and x+1 at pair
+ * p; reloaded with those of x+2 and x+3 (byte offsets OC, OD), they are
+ * pixels x and x+1's at p+1.  14 registers: the row loop's stride and end
+ * are read from the stack (5 instructions a row). */
+#define S8_R4_PAIR(OC, OD, STEP)                                                             \
+    "ldr %[wh], [%[pw]], #" STEP "\n\t"                                                      \
+    "sxtb16 %[wl], %[wh]\n\t"                                                                \
+    "sxtb16 %[wh], %[wh], ror #8\n\t"                                                        \
+    "smlad %[a0], %[wl], %[va], %[a0]\n\t"                                                   \
+    "smlad %[a1], %[wh], %[va], %[a1]\n\t"                                                   \
+    "ldr %[va], [%[pa], #" OC "]\n\t"                                                        \
+    "smlad %[a2], %[wl], %[vb], %[a2]\n\t"                                                   \
+    "smlad %[a3], %[wh], %[vb], %[a3]\n\t"                                                   \
+    "ldr %[vb], [%[pa], #" OD "]\n\t"                                                        \
+    "smlad %[a4], %[wl], %[va], %[a4]\n\t"                                                   \
+    "smlad %[a5], %[wh], %[va], %[a5]\n\t"                                                   \
+    "smlad %[a6], %[wl], %[vb], %[a6]\n\t"                                                   \
+    "smlad %[a7], %[wh], %[vb], %[a7]\n\t"
+
+#define S8_R4_K2(STEP)                                                                       \
+    "ldr %[va], [%[pa]]\n\t"                                                                 \
+    "ldr %[vb], [%[pa], #2]\n\t" S8_R4_PAIR("4", "6", STEP) S8_R4_PAIR("8", "10", STEP)
+#define S8_R4_K3(STEP) S8_R4_K2(STEP) S8_R4_PAIR("12", "14", STEP)
+
+#define S8_ROWS4_FN(NAME, BODY, KP, STEP)                                                    \
+    static void NAME(const int16_t *buf, const int8_t *w, uint32_t sc, int32_t x0,           \
+                     int32_t x1, int32_t *ra, int32_t *rb)                                   \
+    {                                                                                        \
+        const int32_t rs = (int32_t)(sc & 0xffffu);                                          \
+        const int8_t *const wend = w + (int32_t)(0x10000u - (sc >> 16)) * KP * STEP;         \
+        int32_t x;                                                                           \
+        for (x = x0; x < x1; x += 4, ra += 4, rb += 4) {                                     \
+            const int16_t *pa = buf + x;                                                     \
+            const int8_t *pw = w;                                                            \
+            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;         \
+            int32_t va, vb, wl, wh;                                                          \
+            __asm__ volatile("1:\n\t" BODY                                                   \
+                             "ldr %[wl], %[rs]\n\t"                                          \
+                             "add %[pa], %[pa], %[wl]\n\t"                                   \
+                             "ldr %[wl], %[we]\n\t"                                          \
+                             "cmp %[pw], %[wl]\n\t"                                          \
+                             "bne 1b\n\t"                                                    \
+                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),   \
+                               [a4] "+r"(a4), [a5] "+r"(a5), [a6] "+r"(a6), [a7] "+r"(a7),   \
+                               [pa] "+r"(pa), [pw] "+r"(pw), [va] "=&r"(va), [vb] "=&r"(vb), \
+                               [wl] "=&r"(wl), [wh] "=&r"(wh)                                \
+                             : [rs] "m"(rs), [we] "m"(wend)                                  \
+                             : "cc", "memory");                                              \
+            ra[0] = a0, ra[1] = a2, ra[2] = a4, ra[3] = a6;                                  \
+            rb[0] = a1, rb[1] = a3, rb[2] = a5, rb[3] = a7;                                  \
+        }                                                                                    \
+    }
+
+S8_ROWS4_FN(s8_rows4_k2_4, S8_R4_K2("4"), 2, 4)
+S8_ROWS4_FN(s8_rows4_k2_8, S8_R4_K2("8"), 2, 8)
+S8_ROWS4_FN(s8_rows4_k2_16, S8_R4_K2("16"), 2, 16)
+S8_ROWS4_FN(s8_rows4_k3_4, S8_R4_K3("4"), 3, 4)
+S8_ROWS4_FN(s8_rows4_k3_8, S8_R4_K3("8"), 3, 8)
+S8_ROWS4_FN(s8_rows4_k3_16, S8_R4_K3("16"), 3, 16)
+
 S8_ROWS_FN(s8_rows1_k2_4, 1, S8_R1_K2("4"))
 S8_ROWS_FN(s8_rows1_k2_8, 1, S8_R1_K2("8"))
 S8_ROWS_FN(s8_rows1_k2_16, 1, S8_R1_K2("16"))
@@ -726,7 +808,11 @@ S8_ROWS_FN(s8_rows2_k3_16, 2, S8_R2_K3("16"))
 typedef void S8RowsFn(const int16_t *buf, const int8_t *w, uint32_t sc, int32_t x0,
                       int32_t x1, int32_t *ra, int32_t *rb);
 
-/* [stride - 1][kp - 2][block 2, 4, 8] */
+/* [stride - 1][kp - 2][block 2, 4, 8]; s8_rows_fns4: stride 1, 4 pixels */
+static S8RowsFn *const s8_rows_fns4[2][3] = {
+    { s8_rows4_k2_4, s8_rows4_k2_8, s8_rows4_k2_16 },
+    { s8_rows4_k3_4, s8_rows4_k3_8, s8_rows4_k3_16 },
+};
 static S8RowsFn *const s8_rows_fns[2][2][3] = {
     { { s8_rows1_k2_4, s8_rows1_k2_8, s8_rows1_k2_16 },
       { s8_rows1_k3_4, s8_rows1_k3_8, s8_rows1_k3_16 } },
@@ -817,6 +903,7 @@ static void s8_rows_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
     const int32_t kp = (p->kernel_w + 1) >> 1, wr = s8_rows_wr(p);
     const int32_t nrows = c->icg * p->kernel_h, plane = c->plane;
     S8RowsFn *const *fns = s8_rows_fns[p->stride_w - 1][kp - 2];
+    S8RowsFn *const *fns4 = s8_rows_fns4[kp - 2];
     const uint32_t sc = ((uint32_t)-nrows << 16) | (uint32_t)(wr * 2);
     int16_t buf[S8_RBUF];
     int32_t ra[S8_RACC + 2], rb[S8_RACC + 2];
@@ -841,8 +928,14 @@ static void s8_rows_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                 for (h = 0; h < nb; h += 2)
                     for (x0 = 0; x0 < p->out_w; x0 += S8_RACC) {
                         const int32_t n = p->out_w - x0 < S8_RACC ? p->out_w - x0 : S8_RACC;
-                        fns[nb == 8 ? 2 : nb == 4 ? 1 : 0](buf, wb + h * 2, sc, x0, x0 + n,
-                                                            ra, rb);
+                        const int b = nb == 8 ? 2 : nb == 4 ? 1 : 0;
+                        int32_t n4, n3;
+                        s8_rows_split(n, p->stride_w, &n4, &n3);
+                        if (n4)
+                            fns4[b](buf, wb + h * 2, sc, x0, x0 + 4 * n4, ra, rb);
+                        if (n3)
+                            fns[b](buf, wb + h * 2, sc, x0 + 4 * n4, x0 + n, ra + 4 * n4,
+                                   rb + 4 * n4);
                         s8_rows_store(&e, j - j0 + h, ra, n, dst + h * plane + x0);
                         s8_rows_store(&e, j - j0 + h + 1, rb, n, dst + (h + 1) * plane + x0);
                     }
