@@ -837,8 +837,19 @@ static inline int8_t s8_rq0_full(int32_t acc, const CnnS8Rq *r)
     return (int8_t)__ssat(__ssat(v, 12) + r->off, 8);
 }
 
+/* cnn_s8_mul_fast0(x, m) for 0 <= m < 2^30 in one SMMULR, given m2 = 2m:
+ * (x * 2m + 2^31) >> 32 = floor((x*m + 2^30) / 2^31). */
+static inline int32_t s8_smmulr(int32_t x, int32_t m2)
+{
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(x), "r"(m2));
+    return r;
+}
+
 /* out[0 .. n-1] = the requantized acc[0 .. n-1] of channel h of e: the
- * channel's constants held in registers across the run. */
+ * channel's constants held in registers across the run.  Shift 0 with a
+ * multiplier below 2^30 (what cnnc gives a layer whose real multiplier is
+ * small) takes SMMULR: 9 instructions an output with the full clamp. */
 static void s8_rows_store(const S8Epi *e, int32_t h, const int32_t *CNN_RESTRICT acc,
                           int32_t n, int8_t *CNN_RESTRICT out)
 {
@@ -852,6 +863,20 @@ static void s8_rows_store(const S8Epi *e, int32_t h, const int32_t *CNN_RESTRICT
         else
             for (x = 0; x < n; x++)
                 out[x] = cnn_s8_rq_apply(acc[x], &r, lo, hi);
+        return;
+    }
+    if (e->fast == 2 && e->rq[h].mult < 0x40000000) {
+        const int32_t bias = e->rq[h].bias, m2 = e->rq[h].mult * 2, off = e->rq[h].off;
+        const int32_t lo = e->lo, hi = e->hi;
+        if (lo == CNN_Q_MIN && hi == CNN_Q_MAX)
+            for (x = 0; x < n; x++)
+                out[x] = (int8_t)__ssat(__ssat(s8_smmulr(cnn_s8_add_wrap(acc[x], bias), m2), 12) + off, 8);
+        else
+            for (x = 0; x < n; x++) {
+                const int32_t v =
+                    __ssat(s8_smmulr(cnn_s8_add_wrap(acc[x], bias), m2), 12) + off;
+                out[x] = (int8_t)(v < lo ? lo : v > hi ? hi : v);
+            }
         return;
     }
     if (e->fast == 2) {

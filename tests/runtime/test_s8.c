@@ -561,6 +561,15 @@ static int conv_rows_case(void)
     }
     rand_bias(g->out_c);
     rand_requant(g->out_c, k_n);
+    if (rnd() % 3 == 0) {
+        /* shift 0 with multipliers below 2^30, as cnnc gives small real
+         * multipliers: the SMMULR epilogue (2^30 - 1 its edge) */
+        int32_t o;
+        for (o = 0; o < g->out_c; o++) {
+            shift_buf[o] = 0;
+            mult_buf[o] = rnd() % 8 == 0 ? 0x3fffffff : rint_in(0, 1 << (12 + rnd() % 14));
+        }
+    }
 
     canary(out_ref, n_out, 0x5a);
     cnn_conv2d_ref_s8(&q, in_buf, w_buf, bias_buf, out_ref);
