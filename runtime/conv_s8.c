@@ -607,7 +607,7 @@ static int32_t s8_rows_wr(const CnnConv2dParams *p)
     const int32_t kp = (p->kernel_w + 1) >> 1, last = p->out_w - (p->out_w - 1) % S8_RACC - 1;
     int32_t n4, n3;
     s8_rows_split(p->out_w - last, p->stride_w, &n4, &n3);
-    return (last + 4 * n4 + 3 * n3 - 1) * p->stride_w + 2 * kp;
+    return ((last + 4 * n4 + 3 * n3 - 1) * p->stride_w + 2 * kp + 1) & ~1;
 }
 
 /* Does the row path take this group (ocg output channels)? */
@@ -619,51 +619,120 @@ static int s8_rows_ok(const ConvCtx *c, int32_t ocg)
            (kp == 2 || kp == 3) && (long)c->icg * p->kernel_h * s8_rows_wr(p) <= S8_RBUF;
 }
 
-/* The expanded rows of output row y into buf. */
-static void s8_rows_fill(const ConvCtx *c, int16_t *CNN_RESTRICT buf, int32_t wr, int32_t y)
+/* buf[0 .. n-1] = zp (a zero-padding row): word stores of two halfwords. */
+static void s8_rows_set(int16_t *buf, int32_t n, int32_t zp)
+{
+    const uint32_t zz = ((uint32_t)zp & 0xffffu) * 0x10001u;
+    int32_t k = 0;
+    for (; k + 2 <= n; k += 2)
+        __builtin_memcpy(buf + k, &zz, 4);
+    if (k < n)
+        buf[k] = (int16_t)zp;
+}
+
+/* The padding columns [k0, k1) of an expanded row: in_zp, or the input row's
+ * columns the pad mode maps them to. */
+static void s8_rows_pad(const ConvCtx *c, int16_t *buf, const int8_t *row, int32_t k0,
+                        int32_t k1)
 {
     const CnnConv2dParams *p = c->p;
-    const int32_t zp = c->q->in_zp, pl = p->pad_left, in_w = p->in_w;
-    /* columns [pl, ie) come from the input row, by words up to iw */
-    const int32_t ie = pl + in_w < wr ? pl + in_w : wr;
-    const int32_t iw = pl + ((ie - pl) & ~3);
-    int32_t i, ky, k;
+    int32_t k;
+    if (p->pad_mode == CNN_PAD_ZEROS) {
+        for (k = k0; k < k1; k++)
+            buf[k] = (int16_t)c->q->in_zp;
+        return;
+    }
+    for (k = k0; k < k1; k++)
+        buf[k] = row[cnn_pad_index(k - p->pad_left, p->in_w, p->pad_mode)];
+}
 
-    for (i = 0; i < c->icg; i++)
-        for (ky = 0; ky < p->kernel_h; ky++, buf += wr) {
-            int32_t r = y * p->stride_h - p->pad_top + ky * p->dilation_h;
-            const int8_t *row;
-            if (r < 0 || r >= p->in_h) {
-                if (p->pad_mode == CNN_PAD_ZEROS) {
-                    for (k = 0; k < wr; k++)
-                        buf[k] = (int16_t)zp;
-                    continue;
-                }
-                r = cnn_pad_index(r, p->in_h, p->pad_mode);
-            }
-            row = c->in + i * c->cs + r * c->rs;
-            for (k = 0; k < wr; k++) {
-                if (k == pl) {
-                    for (; k < iw; k += 4) {
-                        const uint32_t v = cnn_s8_ld32(row + k - pl);
-                        const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
-                        const int32_t w01 = cnn_s8_pack_lo(lo, hi), w23 = cnn_s8_pack_hi(lo, hi);
-                        __builtin_memcpy(buf + k, &w01, 4);
-                        __builtin_memcpy(buf + k + 2, &w23, 4);
-                    }
-                    for (; k < ie; k++)
-                        buf[k] = row[k - pl];
-                    if (k >= wr)
-                        break;
-                }
-                if (k >= pl && k < pl + in_w)
-                    buf[k] = row[k - pl];
-                else if (p->pad_mode == CNN_PAD_ZEROS)
-                    buf[k] = (int16_t)zp;
-                else
-                    buf[k] = row[cnn_pad_index(k - pl, in_w, p->pad_mode)];
-            }
+/* Input row r of channel i of the group (r outside the input: the pad
+ * mode's row) expanded into buf[0 .. wr-1]: columns [0, pad_left) and
+ * [pad_left + in_w, wr) are padding, the others the row's bytes, 8 at a
+ * time by word loads and SXTB16. */
+static void s8_rows_expand(const ConvCtx *c, int16_t *CNN_RESTRICT buf, int32_t wr, int32_t i,
+                           int32_t r)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t pl = p->pad_left < wr ? p->pad_left : wr;
+    const int32_t ie = p->pad_left + p->in_w < wr ? p->pad_left + p->in_w : wr;
+    const int32_t n = ie - pl;
+    const int8_t *row;
+    int16_t *d = buf + pl;
+    int32_t k = 0;
+
+    if (r < 0 || r >= p->in_h) {
+        if (p->pad_mode == CNN_PAD_ZEROS) {
+            s8_rows_set(buf, wr, c->q->in_zp);
+            return;
         }
+        r = cnn_pad_index(r, p->in_h, p->pad_mode);
+    }
+    row = c->in + i * c->cs + r * c->rs;
+    s8_rows_pad(c, buf, row, 0, pl);
+    for (; k + 8 <= n; k += 8, d += 8) {
+        const uint32_t v0 = cnn_s8_ld32(row + k), v1 = cnn_s8_ld32(row + k + 4);
+        const int32_t l0 = cnn_s8_lo16x2(v0), h0 = cnn_s8_hi16x2(v0);
+        const int32_t l1 = cnn_s8_lo16x2(v1), h1 = cnn_s8_hi16x2(v1);
+        const int32_t w0 = cnn_s8_pack_lo(l0, h0), w1 = cnn_s8_pack_hi(l0, h0);
+        const int32_t w2 = cnn_s8_pack_lo(l1, h1), w3 = cnn_s8_pack_hi(l1, h1);
+        __builtin_memcpy(d, &w0, 4);
+        __builtin_memcpy(d + 2, &w1, 4);
+        __builtin_memcpy(d + 4, &w2, 4);
+        __builtin_memcpy(d + 6, &w3, 4);
+    }
+    if (k + 4 <= n) {
+        const uint32_t v0 = cnn_s8_ld32(row + k);
+        const int32_t l0 = cnn_s8_lo16x2(v0), h0 = cnn_s8_hi16x2(v0);
+        const int32_t w0 = cnn_s8_pack_lo(l0, h0), w1 = cnn_s8_pack_hi(l0, h0);
+        __builtin_memcpy(d, &w0, 4);
+        __builtin_memcpy(d + 2, &w1, 4);
+        k += 4, d += 4;
+    }
+    for (; k < n; k++, d++)
+        *d = row[k];
+    s8_rows_pad(c, buf, row, ie > pl ? ie : pl, wr);
+}
+
+/*
+ * The window of output row y at buf + *base * wr: rows [i][ky], input row
+ * y*stride_h - pad_top + ky*dilation_h of channel i.  With stride_h and
+ * dilation_h 1, row (i, ky) of y is row (i, ky+1) of y-1, so the window
+ * slides down one row (wr halfwords) and only the rows (i, kh-1) are
+ * expanded, into what was row (i+1, 0): each input row is expanded once
+ * (twice near the padding).  When the window would pass the buffer's end
+ * (cap rows), it is copied back to the start by words (wr is even).
+ */
+static void s8_rows_window(const ConvCtx *c, int16_t *CNN_RESTRICT buf, int32_t wr,
+                           int32_t cap, int32_t y, int32_t *base)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t kh = p->kernel_h, nrows = c->icg * kh;
+    const int32_t r0 = y * p->stride_h - p->pad_top;
+    int32_t i, ky;
+
+    if (y > 0 && p->stride_h == 1 && p->dilation_h == 1) {
+        int32_t b = *base + 1;
+        if (b + nrows > cap) {
+            const int32_t nw = (nrows - 1) * wr / 2;
+            const int16_t *src = buf + b * wr;
+            int32_t k;
+            for (k = 0; k < nw; k++) {
+                uint32_t v;
+                __builtin_memcpy(&v, src + 2 * k, 4);
+                __builtin_memcpy(buf + 2 * k, &v, 4);
+            }
+            b = 0;
+        }
+        *base = b;
+        for (i = 0; i < c->icg; i++)
+            s8_rows_expand(c, buf + (b + i * kh + kh - 1) * wr, wr, i, r0 + kh - 1);
+        return;
+    }
+    *base = 0;
+    for (i = 0; i < c->icg; i++)
+        for (ky = 0; ky < kh; ky++)
+            s8_rows_expand(c, buf + (i * kh + ky) * wr, wr, i, r0 + ky * p->dilation_h);
 }
 
 /* Pair p of stride 1: v holds the word of pixel x (halfword 2p), OU and OV
@@ -930,9 +999,9 @@ static void s8_rows_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
     S8RowsFn *const *fns = s8_rows_fns[p->stride_w - 1][kp - 2];
     S8RowsFn *const *fns4 = s8_rows_fns4[kp - 2];
     const uint32_t sc = ((uint32_t)-nrows << 16) | (uint32_t)(wr * 2);
-    int16_t buf[S8_RBUF];
+    int16_t buf[S8_RBUF] __attribute__((aligned(8)));
     int32_t ra[S8_RACC + 2], rb[S8_RACC + 2];
-    int32_t y, j, j0, j1, h, x0;
+    int32_t y, j, j0, j1, h, x0, base = 0;
     int nb;
     S8Epi e;
 
@@ -941,12 +1010,14 @@ static void s8_rows_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
         s8_epi_init(&e, c->q, bias + j0, o0 + j0, j1 - j0);
         for (y = 0; y < p->out_h; y++) {
             const int8_t *wb = w + j0 * nrows * kp * 2;
-            s8_rows_fill(c, buf, wr, y);
+            const int16_t *win;
+            s8_rows_window(c, buf, wr, S8_RBUF / wr, y, &base);
+            win = buf + base * wr;
             for (j = j0; j < j1; j += nb) {
                 int8_t *dst = out + (o0 + j) * plane + y * p->out_w;
                 nb = cnn_conv_block_width(ocg - j);
                 if (nb == 1) {
-                    s8_rows_one(c, buf, wr, wb, &e, j - j0, dst);
+                    s8_rows_one(c, win, wr, wb, &e, j - j0, dst);
                     wb += nrows * p->kernel_w;
                     continue;
                 }
@@ -957,9 +1028,9 @@ static void s8_rows_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                         int32_t n4, n3;
                         s8_rows_split(n, p->stride_w, &n4, &n3);
                         if (n4)
-                            fns4[b](buf, wb + h * 2, sc, x0, x0 + 4 * n4, ra, rb);
+                            fns4[b](win, wb + h * 2, sc, x0, x0 + 4 * n4, ra, rb);
                         if (n3)
-                            fns[b](buf, wb + h * 2, sc, x0 + 4 * n4, x0 + n, ra + 4 * n4,
+                            fns[b](win, wb + h * 2, sc, x0 + 4 * n4, x0 + n, ra + 4 * n4,
                                    rb + 4 * n4);
                         s8_rows_store(&e, j - j0 + h, ra, n, dst + h * plane + x0);
                         s8_rows_store(&e, j - j0 + h + 1, rb, n, dst + (h + 1) * plane + x0);
