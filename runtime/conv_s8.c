@@ -696,25 +696,26 @@ static void s8_rows_expand(const ConvCtx *c, int16_t *CNN_RESTRICT buf, int32_t 
 
 /*
  * The window of output row y at buf + *base * wr: rows [i][ky], input row
- * y*stride_h - pad_top + ky*dilation_h of channel i.  With stride_h and
- * dilation_h 1, row (i, ky) of y is row (i, ky+1) of y-1, so the window
- * slides down one row (wr halfwords) and only the rows (i, kh-1) are
- * expanded, into what was row (i+1, 0): each input row is expanded once
- * (twice near the padding).  When the window would pass the buffer's end
- * (cap rows), it is copied back to the start by words (wr is even).
+ * y*stride_h - pad_top + ky*dilation_h of channel i.  With dilation_h 1 and
+ * stride_h = s <= kernel_h, row (i, ky) of y is row (i, ky+s) of y-1, so
+ * the window slides down s rows (s*wr halfwords) and only the rows (i, ky)
+ * for ky >= kh - s are expanded, into what were rows (i+1, 0 .. s-1): each
+ * input row is expanded once (more near the padding).  When the window
+ * would pass the buffer's end (cap rows), its kept rows are copied back to
+ * the start by words (wr is even).
  */
 static void s8_rows_window(const ConvCtx *c, int16_t *CNN_RESTRICT buf, int32_t wr,
                            int32_t cap, int32_t y, int32_t *base)
 {
     const CnnConv2dParams *p = c->p;
-    const int32_t kh = p->kernel_h, nrows = c->icg * kh;
-    const int32_t r0 = y * p->stride_h - p->pad_top;
+    const int32_t kh = p->kernel_h, sh = p->stride_h, nrows = c->icg * kh;
+    const int32_t r0 = y * sh - p->pad_top;
     int32_t i, ky;
 
-    if (y > 0 && p->stride_h == 1 && p->dilation_h == 1) {
-        int32_t b = *base + 1;
+    if (y > 0 && p->dilation_h == 1 && sh <= kh) {
+        int32_t b = *base + sh;
         if (b + nrows > cap) {
-            const int32_t nw = (nrows - 1) * wr / 2;
+            const int32_t nw = (nrows - sh) * wr / 2;
             const int16_t *src = buf + b * wr;
             int32_t k;
             for (k = 0; k < nw; k++) {
@@ -726,7 +727,8 @@ static void s8_rows_window(const ConvCtx *c, int16_t *CNN_RESTRICT buf, int32_t 
         }
         *base = b;
         for (i = 0; i < c->icg; i++)
-            s8_rows_expand(c, buf + (b + i * kh + kh - 1) * wr, wr, i, r0 + kh - 1);
+            for (ky = kh - sh; ky < kh; ky++)
+                s8_rows_expand(c, buf + (b + i * kh + ky) * wr, wr, i, r0 + ky);
         return;
     }
     *base = 0;
