@@ -582,7 +582,7 @@ enum { S8_RBUF = 512 };
 
 /* Output pixels per epilogue run (ra, rb of s8_rows_group): a multiple of
  * 4 and of 3, so that every run but the last is whole tiles. */
-enum { S8_RACC = 24 };
+enum { S8_RACC = 36 };
 
 /* A run of n pixels as n4 tiles of 4 then n3 tiles of 3 (stride 1; stride
  * 2 takes tiles of 3 only), with the fewest pixels past n (0 unless n is 1,
