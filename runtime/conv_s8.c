@@ -11,9 +11,14 @@
  * input, goes through a tile; border pixels go through s8_conv_pixel, which
  * lists their taps once (non-zero modes through the index map).
  *
- * On a core with the DSP extension (cnn_internal_s8.h), the tile for
- * channels-first input with unit dilation along the row is s8_dsp_tile: 2
- * pixels by 4 channels (2 for a block of 2; a block of 8 in two passes).
+ * On a core with the DSP extension (cnn_internal_s8.h), a group whose shape
+ * the row path takes (s8_rows_ok: channels first, dilation_w 1, stride_w 1
+ * or 2, kernel width 3 to 6, its rows within 1 KiB as int16) runs
+ * s8_rows_group: the input rows expanded once to int16, one word load per
+ * activation pair, 2 channels x 4 (or 3) pixels of SMLAD.  Other groups of
+ * 2 or more channels run s8_dsp_group (taps gathered per pixel pair).  The
+ * tile of s8_conv_rows for channels-first input with unit dilation along
+ * the row is s8_dsp_tile: 2 pixels by 4 channels (2 for a block of 2; a block of 8 in two passes).
  * For each tap pair, one word load of the input row and two SXTB16 give both
  * pixels' (x[2p], x[2p+1]) (a PKHBT each: with stride 1 the two pixels share
  * the load), one weight word and two SXTB16 give two channels' (w[2p],
@@ -565,8 +570,10 @@ static void s8_dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
  * met by one packed weight word (two SXTB16 give two channels' pairs).
  * Nothing is gathered per output pixel.
  *
- * The tile is 2 channels by 3 consecutive pixels (6 accumulators, 13
- * registers in all, in assembly so that none spills).  Stride 1: pixel x+2
+ * The tiles are 2 channels by 4 consecutive pixels at stride 1 (8
+ * accumulators, 14 registers, s8_rows4_*) and 2 channels by 3 pixels (6
+ * accumulators, 13 registers), in assembly so that none spills; a row is
+ * cut into tiles of 4 then 3 (s8_rows_split).  3 pixels, stride 1: pixel x+2
  * at pair p is pixel x at pair p+1, so a kernel row of kp pairs costs
  * 2kp+1 activation loads, kp weight loads, 2kp SXTB16 and 6kp SMLAD;
  * stride 2: pixel x+1 at pair p is pixel x at p+1, so one activation load a
@@ -574,9 +581,10 @@ static void s8_dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
  * the row stride (low half of sc) to the activation pointer, and the count
  * of rows, negated in sc's high half, ends the loop when it carries out.
  * The weights run on with the post-incremented loads, the packed layout
- * holding a block's kernel rows one after the other.  A row's last tile may
- * run past out_w: its extra pixels read the buffer's spare columns and are
- * not stored.
+ * holding a block's kernel rows one after the other.  A row's last tile
+ * runs past out_w only when out_w is 1, 2 or 5 or at stride 2: its extra
+ * pixels read the buffer's spare columns and are not stored.  The sums go
+ * to ra/rb, requantized a channel at a time by s8_rows_store.
  */
 enum { S8_RBUF = 512 };
 
@@ -601,22 +609,46 @@ static void s8_rows_split(int32_t n, int32_t sw, int32_t *n4, int32_t *n3)
     *n3 = (n - 4 * *n4 + 2) / 3;
 }
 
-/* Halfwords of an expanded row: what the last tile's last pixel reads. */
-static int32_t s8_rows_wr(const CnnConv2dParams *p)
+/* Halfwords of an expanded row for a run of n output pixels (in tiles, in
+ * chunks of S8_RACC): what the last tile's last pixel reads, made even. */
+static int32_t s8_rows_wr(const CnnConv2dParams *p, int32_t n)
 {
-    const int32_t kp = (p->kernel_w + 1) >> 1, last = p->out_w - (p->out_w - 1) % S8_RACC - 1;
+    const int32_t kp = (p->kernel_w + 1) >> 1, last = n - (n - 1) % S8_RACC - 1;
     int32_t n4, n3;
-    s8_rows_split(p->out_w - last, p->stride_w, &n4, &n3);
+    s8_rows_split(n - last, p->stride_w, &n4, &n3);
     return ((last + 4 * n4 + 3 * n3 - 1) * p->stride_w + 2 * kp + 1) & ~1;
 }
 
-/* Does the row path take this group (ocg output channels)? */
-static int s8_rows_ok(const ConvCtx *c, int32_t ocg)
+/* The same for a row in runs of xr pixels: the widest of a whole run and
+ * the last, shorter one (5 pixels take tiles of 4 and 3). */
+static int32_t s8_rows_wr_runs(const CnnConv2dParams *p, int32_t xr)
+{
+    const int32_t a = s8_rows_wr(p, xr), rest = p->out_w % xr;
+    const int32_t b = rest ? s8_rows_wr(p, rest) : 0;
+    return a > b ? a : b;
+}
+
+/*
+ * Does the row path take this group (ocg output channels)?  The pixels of
+ * a run of the row (0: no): the whole row when its window fits the buffer
+ * (then the window slides, s8_rows_window), else the most, at most
+ * S8_RACC and at least 4, whose columns fit: a 1-D conv of many channels
+ * has its rows expanded a run at a time.
+ */
+static int32_t s8_rows_ok(const ConvCtx *c, int32_t ocg)
 {
     const CnnConv2dParams *p = c->p;
-    const int32_t kp = (p->kernel_w + 1) >> 1;
-    return ocg >= 2 && !p->in_hwc && p->dilation_w == 1 && (p->stride_w == 1 || p->stride_w == 2) &&
-           (kp == 2 || kp == 3) && (long)c->icg * p->kernel_h * s8_rows_wr(p) <= S8_RBUF;
+    const int32_t kp = (p->kernel_w + 1) >> 1, nrows = c->icg * p->kernel_h;
+    int32_t n;
+    if (ocg < 2 || p->in_hwc || p->dilation_w != 1 || (p->stride_w != 1 && p->stride_w != 2) ||
+        (kp != 2 && kp != 3) || nrows > S8_RBUF)
+        return 0;
+    if ((long)nrows * s8_rows_wr(p, p->out_w) <= S8_RBUF)
+        return p->out_w;
+    for (n = p->out_w < S8_RACC ? p->out_w : S8_RACC; n >= 4; n--)
+        if ((long)nrows * s8_rows_wr_runs(p, n) <= S8_RBUF)
+            return n;
+    return 0;
 }
 
 /* buf[0 .. n-1] = zp (a zero-padding row): word stores of two halfwords. */
@@ -630,10 +662,11 @@ static void s8_rows_set(int16_t *buf, int32_t n, int32_t zp)
         buf[k] = (int16_t)zp;
 }
 
-/* The padding columns [k0, k1) of an expanded row: in_zp, or the input row's
- * columns the pad mode maps them to. */
-static void s8_rows_pad(const ConvCtx *c, int16_t *buf, const int8_t *row, int32_t k0,
-                        int32_t k1)
+/* The padding columns [k0, k1) of an expanded row whose column k is input
+ * column k - pl0: in_zp, or the input row's columns the pad mode maps them
+ * to. */
+static void s8_rows_pad(const ConvCtx *c, int16_t *buf, const int8_t *row, int32_t pl0,
+                        int32_t k0, int32_t k1)
 {
     const CnnConv2dParams *p = c->p;
     int32_t k;
@@ -643,23 +676,26 @@ static void s8_rows_pad(const ConvCtx *c, int16_t *buf, const int8_t *row, int32
         return;
     }
     for (k = k0; k < k1; k++)
-        buf[k] = row[cnn_pad_index(k - p->pad_left, p->in_w, p->pad_mode)];
+        buf[k] = row[cnn_pad_index(k - pl0, p->in_w, p->pad_mode)];
 }
 
 /* Input row r of channel i of the group (r outside the input: the pad
- * mode's row) expanded into buf[0 .. wr-1]: columns [0, pad_left) and
- * [pad_left + in_w, wr) are padding, the others the row's bytes, 8 at a
- * time by word loads and SXTB16. */
+ * mode's row) expanded into buf[0 .. wr-1] from padded column c0: buffer
+ * column k is input column k - pl0 (pl0 = pad_left - c0); the columns
+ * outside the input are padding, the others the row's bytes, 8 at a time
+ * by word loads and SXTB16. */
 static void s8_rows_expand(const ConvCtx *c, int16_t *CNN_RESTRICT buf, int32_t wr, int32_t i,
-                           int32_t r)
+                           int32_t r, int32_t c0)
 {
     const CnnConv2dParams *p = c->p;
-    const int32_t pl = p->pad_left < wr ? p->pad_left : wr;
-    const int32_t ie = p->pad_left + p->in_w < wr ? p->pad_left + p->in_w : wr;
+    const int32_t pl0 = p->pad_left - c0, pe = pl0 + p->in_w;
+    const int32_t pl = pl0 < 0 ? 0 : pl0 < wr ? pl0 : wr;
+    const int32_t ie = pe < pl ? pl : pe < wr ? pe : wr;
     const int32_t n = ie - pl;
     const int8_t *row;
     int16_t *d = buf + pl;
-    int32_t k = 0;
+    int32_t k = pl - pl0;
+    const int32_t kend = k + n;
 
     if (r < 0 || r >= p->in_h) {
         if (p->pad_mode == CNN_PAD_ZEROS) {
@@ -669,8 +705,8 @@ static void s8_rows_expand(const ConvCtx *c, int16_t *CNN_RESTRICT buf, int32_t 
         r = cnn_pad_index(r, p->in_h, p->pad_mode);
     }
     row = c->in + i * c->cs + r * c->rs;
-    s8_rows_pad(c, buf, row, 0, pl);
-    for (; k + 8 <= n; k += 8, d += 8) {
+    s8_rows_pad(c, buf, row, pl0, 0, pl);
+    for (; k + 8 <= kend; k += 8, d += 8) {
         const uint32_t v0 = cnn_s8_ld32(row + k), v1 = cnn_s8_ld32(row + k + 4);
         const int32_t l0 = cnn_s8_lo16x2(v0), h0 = cnn_s8_hi16x2(v0);
         const int32_t l1 = cnn_s8_lo16x2(v1), h1 = cnn_s8_hi16x2(v1);
@@ -681,7 +717,7 @@ static void s8_rows_expand(const ConvCtx *c, int16_t *CNN_RESTRICT buf, int32_t 
         __builtin_memcpy(d + 4, &w2, 4);
         __builtin_memcpy(d + 6, &w3, 4);
     }
-    if (k + 4 <= n) {
+    if (k + 4 <= kend) {
         const uint32_t v0 = cnn_s8_ld32(row + k);
         const int32_t l0 = cnn_s8_lo16x2(v0), h0 = cnn_s8_hi16x2(v0);
         const int32_t w0 = cnn_s8_pack_lo(l0, h0), w1 = cnn_s8_pack_hi(l0, h0);
@@ -689,9 +725,9 @@ static void s8_rows_expand(const ConvCtx *c, int16_t *CNN_RESTRICT buf, int32_t 
         __builtin_memcpy(d + 2, &w1, 4);
         k += 4, d += 4;
     }
-    for (; k < n; k++, d++)
+    for (; k < kend; k++, d++)
         *d = row[k];
-    s8_rows_pad(c, buf, row, ie > pl ? ie : pl, wr);
+    s8_rows_pad(c, buf, row, pl0, ie, wr);
 }
 
 /*
@@ -705,14 +741,14 @@ static void s8_rows_expand(const ConvCtx *c, int16_t *CNN_RESTRICT buf, int32_t 
  * the start by words (wr is even).
  */
 static void s8_rows_window(const ConvCtx *c, int16_t *CNN_RESTRICT buf, int32_t wr,
-                           int32_t cap, int32_t y, int32_t *base)
+                           int32_t cap, int32_t y, int32_t *base, int32_t c0, int slide)
 {
     const CnnConv2dParams *p = c->p;
     const int32_t kh = p->kernel_h, sh = p->stride_h, nrows = c->icg * kh;
     const int32_t r0 = y * sh - p->pad_top;
     int32_t i, ky;
 
-    if (y > 0 && p->dilation_h == 1 && sh <= kh) {
+    if (slide && y > 0 && p->dilation_h == 1 && sh <= kh) {
         int32_t b = *base + sh;
         if (b + nrows > cap) {
             const int32_t nw = (nrows - sh) * wr / 2;
@@ -728,13 +764,13 @@ static void s8_rows_window(const ConvCtx *c, int16_t *CNN_RESTRICT buf, int32_t 
         *base = b;
         for (i = 0; i < c->icg; i++)
             for (ky = kh - sh; ky < kh; ky++)
-                s8_rows_expand(c, buf + (b + i * kh + ky) * wr, wr, i, r0 + ky);
+                s8_rows_expand(c, buf + (b + i * kh + ky) * wr, wr, i, r0 + ky, c0);
         return;
     }
     *base = 0;
     for (i = 0; i < c->icg; i++)
         for (ky = 0; ky < kh; ky++)
-            s8_rows_expand(c, buf + (i * kh + ky) * wr, wr, i, r0 + ky * p->dilation_h);
+            s8_rows_expand(c, buf + (i * kh + ky) * wr, wr, i, r0 + ky * p->dilation_h, c0);
 }
 
 /* Pair p of stride 1: v holds the word of pixel x (halfword 2p), OU and OV
@@ -968,13 +1004,13 @@ static void s8_rows_store(const S8Epi *e, int32_t h, const int32_t *CNN_RESTRICT
 /* A group's odd last channel (PyTorch's layout, kw bytes a kernel row),
  * over the same expanded rows, pixel by pixel. */
 static void s8_rows_one(const ConvCtx *c, const int16_t *buf, int32_t wr,
-                        const int8_t *CNN_RESTRICT w, const S8Epi *e, int32_t h,
+                        const int8_t *CNN_RESTRICT w, const S8Epi *e, int32_t h, int32_t nx,
                         int8_t *CNN_RESTRICT out)
 {
     const CnnConv2dParams *p = c->p;
     const int32_t kw = p->kernel_w, kp = (kw + 1) >> 1, nrows = c->icg * p->kernel_h;
     int32_t x, r, k;
-    for (x = 0; x < p->out_w; x++) {
+    for (x = 0; x < nx; x++) {
         const int16_t *s = buf + x * p->stride_w;
         int32_t a = 0;
         for (r = 0; r < nrows; r++, s += wr)
@@ -989,57 +1025,62 @@ static void s8_rows_one(const ConvCtx *c, const int16_t *buf, int32_t wr,
 }
 
 /* One group on the row path: channels ocg from output channel o0, weights
- * w (the group's packed blocks); in runs of at most S8_EPI channels, each
- * with its epilogue's constants, the rows expanded once per run and row. */
+ * w (the group's packed blocks), runs of xr pixels (s8_rows_ok); in runs of
+ * at most S8_EPI channels, each with its epilogue's constants, the rows
+ * expanded once per channel run and output row (and pixel run). */
 static void s8_rows_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                           const int32_t *CNN_RESTRICT bias, int32_t o0, int32_t ocg,
-                          int8_t *CNN_RESTRICT out)
+                          int32_t xr, int8_t *CNN_RESTRICT out)
 {
     const CnnConv2dParams *p = c->p;
-    const int32_t kp = (p->kernel_w + 1) >> 1, wr = s8_rows_wr(p);
+    const int32_t kp = (p->kernel_w + 1) >> 1, wr = s8_rows_wr_runs(p, xr);
     const int32_t nrows = c->icg * p->kernel_h, plane = c->plane;
+    const int slide = xr == p->out_w;
     S8RowsFn *const *fns = s8_rows_fns[p->stride_w - 1][kp - 2];
     S8RowsFn *const *fns4 = s8_rows_fns4[kp - 2];
     const uint32_t sc = ((uint32_t)-nrows << 16) | (uint32_t)(wr * 2);
     int16_t buf[S8_RBUF] __attribute__((aligned(8)));
     int32_t ra[S8_RACC + 2], rb[S8_RACC + 2];
-    int32_t y, j, j0, j1, h, x0, base = 0;
+    int32_t y, j, j0, j1, h, xs, x0, base = 0;
     int nb;
     S8Epi e;
 
     for (j0 = 0; j0 < ocg; j0 = j1) {
         j1 = ocg - j0 > S8_EPI ? j0 + S8_EPI : ocg;
         s8_epi_init(&e, c->q, bias + j0, o0 + j0, j1 - j0);
-        for (y = 0; y < p->out_h; y++) {
-            const int8_t *wb = w + j0 * nrows * kp * 2;
-            const int16_t *win;
-            s8_rows_window(c, buf, wr, S8_RBUF / wr, y, &base);
-            win = buf + base * wr;
-            for (j = j0; j < j1; j += nb) {
-                int8_t *dst = out + (o0 + j) * plane + y * p->out_w;
-                nb = cnn_conv_block_width(ocg - j);
-                if (nb == 1) {
-                    s8_rows_one(c, win, wr, wb, &e, j - j0, dst);
-                    wb += nrows * p->kernel_w;
-                    continue;
-                }
-                for (h = 0; h < nb; h += 2)
-                    for (x0 = 0; x0 < p->out_w; x0 += S8_RACC) {
-                        const int32_t n = p->out_w - x0 < S8_RACC ? p->out_w - x0 : S8_RACC;
-                        const int b = nb == 8 ? 2 : nb == 4 ? 1 : 0;
-                        int32_t n4, n3;
-                        s8_rows_split(n, p->stride_w, &n4, &n3);
-                        if (n4)
-                            fns4[b](win, wb + h * 2, sc, x0, x0 + 4 * n4, ra, rb);
-                        if (n3)
-                            fns[b](win, wb + h * 2, sc, x0 + 4 * n4, x0 + n, ra + 4 * n4,
-                                   rb + 4 * n4);
-                        s8_rows_store(&e, j - j0 + h, ra, n, dst + h * plane + x0);
-                        s8_rows_store(&e, j - j0 + h + 1, rb, n, dst + (h + 1) * plane + x0);
+        for (y = 0; y < p->out_h; y++)
+            for (xs = 0; xs < p->out_w; xs += xr) {
+                const int32_t nx = p->out_w - xs < xr ? p->out_w - xs : xr;
+                const int8_t *wb = w + j0 * nrows * kp * 2;
+                const int16_t *win;
+                s8_rows_window(c, buf, wr, S8_RBUF / wr, y, &base, xs * p->stride_w, slide);
+                win = buf + base * wr;
+                for (j = j0; j < j1; j += nb) {
+                    int8_t *dst = out + (o0 + j) * plane + y * p->out_w + xs;
+                    nb = cnn_conv_block_width(ocg - j);
+                    if (nb == 1) {
+                        s8_rows_one(c, win, wr, wb, &e, j - j0, nx, dst);
+                        wb += nrows * p->kernel_w;
+                        continue;
                     }
-                wb += nrows * kp * 2 * nb;
+                    for (h = 0; h < nb; h += 2)
+                        for (x0 = 0; x0 < nx; x0 += S8_RACC) {
+                            const int32_t n = nx - x0 < S8_RACC ? nx - x0 : S8_RACC;
+                            const int b = nb == 8 ? 2 : nb == 4 ? 1 : 0;
+                            int32_t n4, n3;
+                            s8_rows_split(n, p->stride_w, &n4, &n3);
+                            if (n4)
+                                fns4[b](win, wb + h * 2, sc, x0, x0 + 4 * n4, ra, rb);
+                            if (n3)
+                                fns[b](win, wb + h * 2, sc, x0 + 4 * n4, x0 + n, ra + 4 * n4,
+                                       rb + 4 * n4);
+                            s8_rows_store(&e, j - j0 + h, ra, n, dst + h * plane + x0);
+                            s8_rows_store(&e, j - j0 + h + 1, rb, n,
+                                          dst + (h + 1) * plane + x0);
+                        }
+                    wb += nrows * kp * 2 * nb;
+                }
             }
-        }
     }
 }
 #endif
@@ -1214,6 +1255,9 @@ void cnn_conv2d_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
     const int32_t ocg = p->out_c / p->groups;
     const int32_t kh = p->kernel_h, kw = p->kernel_w;
     int32_t g, j, lo0, hi0, lo1, hi1;
+#if CNN_S8_DSP
+    int32_t xr;
+#endif
     const int8_t *w = w_packed;
     int nb;
     ConvCtx c;
@@ -1238,8 +1282,8 @@ void cnn_conv2d_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
         c.in_off = g * c.icg * c.cs;
         c.in = in + c.in_off;
 #if CNN_S8_DSP
-        if (s8_rows_ok(&c, ocg)) {
-            s8_rows_group(&c, w, bias_packed + g * ocg, g * ocg, ocg, out);
+        if ((xr = s8_rows_ok(&c, ocg)) > 0) {
+            s8_rows_group(&c, w, bias_packed + g * ocg, g * ocg, ocg, xr, out);
             w += (ocg & ~1) * c.icg * kh * ((kw + 1) & ~1) + (ocg & 1) * c.icg * kh * kw;
             continue;
         }

@@ -464,8 +464,10 @@ static int conv_case(int shape)
  * cnn_conv2d_s8's row path (conv_s8.c, Cortex-M with DSP): channels first,
  * dilation_w 1, stride_w 1 or 2, kernel widths 3 to 6, the expanded rows
  * within S8_RBUF = 512 halfwords; on the host the same cases check the
- * portable path.  Shapes: LeNet-5's c1 and c3 (c3 fills the buffer to 510
- * of 512), mobilenet_tiny's stem, and random ones: every pad mode, out_w 1
+ * portable path.  Shapes: LeNet-5's c1 and c3 (c3 fills the buffer to 480
+ * of 512: the window copied back every 2 rows), mobilenet_tiny's stem,
+ * kws_1d-like 1-D convs of 24 to 40 channels (rows too wide for the buffer:
+ * runs of pixels), and random ones: every pad mode, out_w 1
  * and 2 (a tile of which only 1 or 2 pixels are stored), odd channel
  * counts (a last block of 1), more than 32 channels (two epilogue runs),
  * groups, dilation_h 2, zero points at -128 and 127, every clamp and
@@ -512,6 +514,13 @@ static int conv_rows_case(void)
         g->dilation_h = 1;
         g->pad_mode = CNN_PAD_ZEROS;
         pmax = 1;
+    } else if (pick == 3) {     /* kws_1d's 1-D convs: runs of a row */
+        g->groups = 1, icg = rint_in(24, 40), ocg = rint_in(2, 33);
+        g->in_h = 1, g->in_w = rint_in(20, 49);
+        g->kernel_h = 1, g->kernel_w = rint_in(3, 4);
+        g->stride_h = 1, g->stride_w = rint_in(1, 2);
+        g->dilation_h = 1;
+        pmax = 2;
     }
     g->in_c = icg * g->groups;
     g->out_c = ocg * g->groups;
@@ -525,6 +534,10 @@ static int conv_rows_case(void)
         const int32_t lh = mh < 0 ? 0 : mh > 3 ? 3 : mh, lw = mw < 0 ? 0 : mw > pmax ? pmax : mw;
         if (pick <= 2) {
             g->pad_top = g->pad_bottom = g->pad_left = g->pad_right = pmax == 4 ? 2 : pmax;
+        } else if (pick == 3) {
+            g->pad_top = g->pad_bottom = 0;
+            g->pad_left = rint_in(0, lw);
+            g->pad_right = rint_in(0, lw);
         } else {
             g->pad_top = rint_in(0, lh);
             g->pad_bottom = rint_in(0, lh);
