@@ -977,7 +977,8 @@ static void s8_rows_store(const S8Epi *e, int32_t h, const int32_t *CNN_RESTRICT
         const int32_t lo = e->lo, hi = e->hi;
         if (lo == CNN_Q_MIN && hi == CNN_Q_MAX)
             for (x = 0; x < n; x++)
-                out[x] = (int8_t)__ssat(__ssat(s8_smmulr(cnn_s8_add_wrap(acc[x], bias), m2), 12) + off, 8);
+                out[x] = (int8_t)__ssat(
+                    __ssat(s8_smmulr(cnn_s8_add_wrap(acc[x], bias), m2), 12) + off, 8);
         else
             for (x = 0; x < n; x++) {
                 const int32_t v =
