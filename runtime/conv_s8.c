@@ -855,19 +855,184 @@ S8_INLINE void s8_pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT
 
 #if CNN_S8_DSP
 /*
- * The DSP path of the 1x1 conv: a blocked GEMM.  For each group of up to 4
- * pixels, the activations are expanded once into int16 pairs of input
- * channels (2k, 2k+1), two buffers of pixel pairs interleaved as
- * s8_dsp_group's xb (one word load of 4 pixels from each of the two
- * channels, SXTB16 and PKHBT/PKHTB); then every pair of output channels of
- * every block runs s8_dsp_dot over each buffer: per input channel pair one
- * LDRD, one weight word, two SXTB16 and four SMLAD (2 pixels by 2 channels).
- * The packed weights of a block of nb >= 2 are the conv's layout with the
- * input channels as the kernel row, so the dot products are s8_dsp_group's.
- * Channels run in chunks of S8_EPI, each with its epilogue's constants;
- * in_c is at most 2 * S8_PW_PAIRS (else s8_pw_block).
+ * The DSP path of the 1x1 conv: a blocked GEMM with a register tile of 2
+ * output channels by 4 pixels.  A group of pixels (a multiple of 4, as many
+ * as S8_PW_XBUF words hold) is first expanded into int16 pairs of input
+ * channels (2k, 2k+1): for each 4 pixels and each k, the 4 pixels' words
+ * side by side (two word loads, four SXTB16, four PKHBT/PKHTB, two STRD
+ * for 8 inputs; pixels past the plane are 0).  Then every channel pair of
+ * every block meets each 4 pixels in s8_pw_dot: per k one weight word
+ * (the packed layout's, two channels' (w[2k], w[2k+1])), two SXTB16, two
+ * LDRD of the 4 pixels' words and 8 SMLAD: 13 instructions for 16
+ * multiply-adds, the K loop unrolled by 2 (by 4 when in_c is 7 or 8), 14
+ * registers, no spills.  The accumulators start at the packed bias (SMLAD
+ * wraps modulo 2^32 like cnn_s8_add_wrap), and each channel's 4 outputs
+ * are requantized with its constants loaded once (s8_pw_store).
+ * in_c is at most 2 * S8_PW_XBUF / 4 (else s8_pw_block).
  */
-enum { S8_PW_PAIRS = 96 };
+enum { S8_PW_XBUF = 256 };
+
+/* Pixels x0 .. x0+np-1 (np a multiple of 4) as xb[(m/4)*4*pairs + 4k + m%4]. */
+static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t in_c,
+                         int32_t x0, int32_t np, int32_t *CNN_RESTRICT xb)
+{
+    const int32_t pairs = (in_c + 1) >> 1;
+    int32_t x, k, m;
+    for (x = x0; x < x0 + np; x += 4) {
+        const int8_t *s = in + x;
+        if (x + 4 <= plane) {
+            for (k = 0; k < pairs; k++, s += 2 * plane, xb += 4) {
+                const uint32_t r0 = cnn_s8_ld32(s);
+                const uint32_t r1 = 2 * k + 1 < in_c ? cnn_s8_ld32(s + plane) : 0;
+                const int32_t l0 = cnn_s8_lo16x2(r0), h0 = cnn_s8_hi16x2(r0);
+                const int32_t l1 = cnn_s8_lo16x2(r1), h1 = cnn_s8_hi16x2(r1);
+                xb[0] = cnn_s8_pack_lo(l0, l1);
+                xb[1] = cnn_s8_pack_lo(h0, h1);
+                xb[2] = cnn_s8_pack_hi(l0, l1);
+                xb[3] = cnn_s8_pack_hi(h0, h1);
+            }
+            continue;
+        }
+        for (k = 0; k < pairs; k++, s += 2 * plane, xb += 4)
+            for (m = 0; m < 4; m++) {
+                const int in_plane = x + m < plane;
+                xb[m] = s8_pair(in_plane ? s[m] : 0, in_plane && 2 * k + 1 < in_c ? s[plane + m] : 0);
+            }
+    }
+}
+
+/* One k of the tile: the weight word of two channels (w += STEP), the 4
+ * pixels' words (xb += 16); a: channel 0's 4 pixels, b: channel 1's. */
+#define S8_PW_K(STEP)                                                                        \
+    "ldr %[ww], [%[w]], #" #STEP "\n\t"                                                      \
+    "ldrd %[x0], %[x1], [%[xb]], #8\n\t"                                                     \
+    "sxtb16 %[wh], %[ww], ror #8\n\t"                                                        \
+    "sxtb16 %[ww], %[ww]\n\t"                                                                \
+    "smlad %[a0], %[ww], %[x0], %[a0]\n\t"                                                   \
+    "smlad %[b0], %[wh], %[x0], %[b0]\n\t"                                                   \
+    "smlad %[a1], %[ww], %[x1], %[a1]\n\t"                                                   \
+    "smlad %[b1], %[wh], %[x1], %[b1]\n\t"                                                   \
+    "ldrd %[x0], %[x1], [%[xb]], #8\n\t"                                                     \
+    "smlad %[a2], %[ww], %[x0], %[a2]\n\t"                                                   \
+    "smlad %[b2], %[wh], %[x0], %[b2]\n\t"                                                   \
+    "smlad %[a3], %[ww], %[x1], %[a3]\n\t"                                                   \
+    "smlad %[b3], %[wh], %[x1], %[b3]\n\t"
+
+#define S8_PW_OPS                                                                            \
+    [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0),              \
+        [b1] "+r"(b1), [b2] "+r"(b2), [b3] "+r"(b3), [xb] "+r"(xb), [w] "+r"(w),            \
+        [x0] "=&r"(x0), [x1] "=&r"(x1), [ww] "=&r"(ww), [wh] "=&r"(wh)
+
+/*
+ * acc[0..3] += channel 0's dot products with the 4 pixels, acc[4..7]
+ * channel 1's, over kp pairs of input channels; w: the pair's first weight
+ * word, STEP bytes between a block's words of consecutive k.  The loop's
+ * end is compared from memory (wh is free there), so the tile keeps 14
+ * registers.
+ */
+#define S8_PW_DOT(NAME, STEP)                                                                \
+    S8_INLINE void NAME(const int32_t *xb, const int8_t *w, int32_t kp, int32_t *acc)        \
+    {                                                                                        \
+        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];                          \
+        int32_t b0 = acc[4], b1 = acc[5], b2 = acc[6], b3 = acc[7];                          \
+        int32_t x0, x1, ww, wh;                                                              \
+        const int32_t *xend;                                                                 \
+        if (kp == 4) {                                                                       \
+            __asm__(S8_PW_K(STEP) S8_PW_K(STEP) S8_PW_K(STEP) S8_PW_K(STEP)                  \
+                    : S8_PW_OPS                                                              \
+                    : "m"(*(const int32_t(*)[16])xb), "m"(*(const int8_t(*)[4 * STEP])w));   \
+        } else {                                                                             \
+            if (kp & 1)                                                                      \
+                __asm__(S8_PW_K(STEP)                                                        \
+                        : S8_PW_OPS                                                          \
+                        : "m"(*(const int32_t(*)[4])xb), "m"(*(const int32_t *)w));          \
+            xend = xb + 4 * (kp & ~1);                                                       \
+            if (kp >= 2)                                                                     \
+                __asm__("1:\n\t" S8_PW_K(STEP) S8_PW_K(STEP)                                 \
+                        "ldr %[wh], %[end]\n\t"                                              \
+                        "cmp %[xb], %[wh]\n\t"                                               \
+                        "bne 1b\n\t"                                                         \
+                        : S8_PW_OPS                                                          \
+                        : [end] "m"(xend), "m"(*(const int32_t(*)[4 * S8_PW_XBUF])xb),       \
+                          "m"(*(const int8_t(*)[S8_PW_XBUF * STEP])w)                        \
+                        : "cc");                                                             \
+        }                                                                                    \
+        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;                                  \
+        acc[4] = b0, acc[5] = b1, acc[6] = b2, acc[7] = b3;                                  \
+    }
+
+S8_PW_DOT(s8_pw_dot2, 4)
+S8_PW_DOT(s8_pw_dot4, 8)
+S8_PW_DOT(s8_pw_dot8, 16)
+
+/* cnn_s8_rq_apply's value before the clamp, for a sum that already holds
+ * the packed bias, saturated to int8 (SSAT): clamping that to lo..hi gives
+ * the same byte. */
+static inline int32_t s8_pw_rq1(int32_t acc, int32_t mult, int32_t off, int32_t sh)
+{
+    return __ssat(cnn_q_floor_shift(cnn_s8_hi_nudged(acc, mult) + off, (int)sh), 8);
+}
+
+/* Four int8 values (-128..127 each) as the bytes of one word, then each
+ * byte clamped to lo4..hi4 (lo and hi in every byte): SSUB8 sets the GE
+ * flags byte by byte, SEL picks by them. */
+/* The same for a channel of kind 2 (shift 0, off = zp): SSAT to 11 bits
+ * instead of cnn_s8_rq_apply0's +-1024 (after adding a zero point in
+ * -128..127, both saturate to the same byte). */
+static inline int32_t s8_pw_rq2(int32_t acc, int32_t mult, int32_t off)
+{
+    return __ssat(__ssat(cnn_s8_mul_fast0(acc, mult), 11) + off, 8);
+}
+
+static inline uint32_t s8_pw_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3,
+                                   uint32_t lo4, uint32_t hi4)
+{
+    uint32_t t0 = (uint32_t)__uxtb16((uint32_t)cnn_s8_pack_lo(v0, v2));
+    uint32_t t1 = (uint32_t)__uxtb16((uint32_t)cnn_s8_pack_lo(v1, v3));
+    uint32_t v = t0 | t1 << 8, t;
+    __asm__("ssub8 %[t], %[v], %[lo]\n\t"
+            "sel %[v], %[v], %[lo]\n\t"
+            "ssub8 %[t], %[hi], %[v]\n\t"
+            "sel %[v], %[v], %[hi]"
+            : [v] "+r"(v), [t] "=&r"(t)
+            : [lo] "r"(lo4), [hi] "r"(hi4)
+            : "cc");
+    return v;
+}
+
+static inline void s8_st32(int8_t *p, uint32_t v)
+{
+    __builtin_memcpy(p, &v, 4);
+}
+
+/* The 4 outputs (np of them inside the plane) of channel h of the
+ * epilogue, from sums that already hold the packed bias. */
+static inline void s8_pw_store(const S8Epi *e, int32_t h, const int32_t *acc,
+                               int8_t *CNN_RESTRICT out, int32_t np)
+{
+    const CnnS8Rq *r = e->rq + h;
+    const int32_t lo = e->lo, hi = e->hi;
+    int32_t m;
+    if (e->fast == 1) {
+        const int32_t mult = r->mult, off = r->off, sh = r->sh;
+        for (m = 0; m < np; m++) {
+            const int32_t v = cnn_q_floor_shift(cnn_s8_hi_nudged(acc[m], mult) + off, (int)sh);
+            out[m] = (int8_t)(v < lo ? lo : v > hi ? hi : v);
+        }
+    } else if (e->fast == 2) {
+        const int32_t mult = r->mult, off = r->off;
+        for (m = 0; m < np; m++) {
+            int32_t v = cnn_s8_mul_fast0(acc[m], mult);
+            v = (v > 1024 ? 1024 : v < -1024 ? -1024 : v) + off;
+            out[m] = (int8_t)(v < lo ? lo : v > hi ? hi : v);
+        }
+    } else {
+        const CnnQConv2dParams *q = e->q;
+        for (m = 0; m < np; m++)
+            out[m] = cnn_s8_requant(acc[m], q->mult[e->o + h], q->shift[e->o + h], q->out_zp,
+                                    q->act_min, q->act_max);
+    }
+}
 
 static void s8_dsp_pw(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
                       const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
@@ -875,59 +1040,74 @@ static void s8_dsp_pw(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
 {
     const int32_t plane = q->g.out_h * q->g.out_w, in_c = q->g.in_c;
     const int32_t pairs = (in_c + 1) >> 1, wrow = (in_c + 1) & ~1;
-    int32_t xa[2 * S8_PW_PAIRS], xc[2 * S8_PW_PAIRS];
-    int32_t j, j0, j1, x, k, m;
+    const int32_t group = (S8_PW_XBUF / (4 * pairs)) * 4;
+    const uint32_t lo4 = 0x01010101u * (uint8_t)q->act_min, hi4 = 0x01010101u * (uint8_t)q->act_max;
+    int32_t xb[S8_PW_XBUF];
+    int32_t j, j0, j1, x, x1, h, m;
     int nb;
     S8Epi e;
 
-    for (j0 = 0; j0 < oc; j0 = j1) {
-        j1 = oc - j0 > S8_EPI ? j0 + S8_EPI : oc;
-        s8_epi_init(&e, q, bias + j0, j0, j1 - j0);
-        for (x = 0; x < plane; x += 4) {
-            const int32_t np = plane - x < 4 ? plane - x : 4;
+    for (x = 0; x < plane; x = x1) {
+        const int32_t np = plane - x < group ? (plane - x + 3) & ~3 : group;
+        x1 = x + np < plane ? x + np : plane;
+        s8_pw_expand(in, plane, in_c, x, np, xb);
+        for (j0 = 0; j0 < oc; j0 = j1) {
             const int8_t *wb = w + j0 * wrow;
-            const int8_t *s = in + x;
-            for (k = 0; k < pairs; k++, s += 2 * plane) {
-                const int odd = 2 * k + 1 < in_c;
-                if (np == 4) {
-                    const uint32_t r0 = cnn_s8_ld32(s), r1 = odd ? cnn_s8_ld32(s + plane) : 0;
-                    const int32_t l0 = cnn_s8_lo16x2(r0), h0 = cnn_s8_hi16x2(r0);
-                    const int32_t l1 = cnn_s8_lo16x2(r1), h1 = cnn_s8_hi16x2(r1);
-                    xa[2 * k] = cnn_s8_pack_lo(l0, l1);
-                    xa[2 * k + 1] = cnn_s8_pack_lo(h0, h1);
-                    xc[2 * k] = cnn_s8_pack_hi(l0, l1);
-                    xc[2 * k + 1] = cnn_s8_pack_hi(h0, h1);
-                } else {
-                    int32_t v[4][2];
-                    for (m = 0; m < 4; m++) {
-                        v[m][0] = m < np ? s[m] : 0;
-                        v[m][1] = m < np && odd ? s[plane + m] : 0;
-                    }
-                    xa[2 * k] = s8_pair(v[0][0], v[0][1]);
-                    xa[2 * k + 1] = s8_pair(v[1][0], v[1][1]);
-                    xc[2 * k] = s8_pair(v[2][0], v[2][1]);
-                    xc[2 * k + 1] = s8_pair(v[3][0], v[3][1]);
-                }
-            }
-            for (j = j0; j < j1; j += nb) {
-                int32_t h, acc[4][CNN_CONV_NR];
-                DspDotFn *dot;
+            j1 = oc - j0 > S8_EPI ? j0 + S8_EPI : oc;
+            s8_epi_init(&e, q, bias + j0, j0, j1 - j0);
+            for (j = j0; j < j1; j += nb, wb += wrow * nb) {
                 nb = cnn_conv_block_width(oc - j);
-                dot = nb == 8 ? s8_dsp_dot16 : nb == 4 ? s8_dsp_dot8 : s8_dsp_dot4;
                 for (h = 0; h < nb; h += 2) {
-                    int32_t a[4];
-                    dot(xa, wb + h * 2, pairs, a);
-                    acc[0][h] = a[0], acc[0][h + 1] = a[1];
-                    acc[1][h] = a[2], acc[1][h + 1] = a[3];
-                    if (np > 2) {
-                        dot(xc, wb + h * 2, pairs, a);
-                        acc[2][h] = a[0], acc[2][h + 1] = a[1];
-                        acc[3][h] = a[2], acc[3][h + 1] = a[3];
+                    const int8_t *wp = wb + h * 2;
+                    const int32_t c0 = j - j0 + h;
+                    int8_t *o0 = out + (j + h) * plane, *o1 = o0 + plane;
+                    int32_t xt;
+                    for (xt = x; xt < x1; xt += 4) {
+                        const int32_t *xp = xb + (xt - x) * pairs;
+                        const int32_t n4 = x1 - xt < 4 ? x1 - xt : 4;
+                        int32_t acc[8];
+                        for (m = 0; m < 4; m++)
+                            acc[m] = bias[j + h], acc[4 + m] = bias[j + h + 1];
+                        if (nb == 8)
+                            s8_pw_dot8(xp, wp, pairs, acc);
+                        else if (nb == 4)
+                            s8_pw_dot4(xp, wp, pairs, acc);
+                        else
+                            s8_pw_dot2(xp, wp, pairs, acc);
+                        if (e.fast == 1 && n4 == 4) {
+                            const CnnS8Rq *r = e.rq + c0;
+                            s8_st32(o0 + xt, s8_pw_pack4(s8_pw_rq1(acc[0], r->mult, r->off, r->sh),
+                                                         s8_pw_rq1(acc[1], r->mult, r->off, r->sh),
+                                                         s8_pw_rq1(acc[2], r->mult, r->off, r->sh),
+                                                         s8_pw_rq1(acc[3], r->mult, r->off, r->sh),
+                                                         lo4, hi4));
+                            r++;
+                            s8_st32(o1 + xt, s8_pw_pack4(s8_pw_rq1(acc[4], r->mult, r->off, r->sh),
+                                                         s8_pw_rq1(acc[5], r->mult, r->off, r->sh),
+                                                         s8_pw_rq1(acc[6], r->mult, r->off, r->sh),
+                                                         s8_pw_rq1(acc[7], r->mult, r->off, r->sh),
+                                                         lo4, hi4));
+                            continue;
+                        }
+                        if (e.fast == 2 && n4 == 4) {
+                            const CnnS8Rq *r = e.rq + c0;
+                            s8_st32(o0 + xt, s8_pw_pack4(s8_pw_rq2(acc[0], r->mult, r->off),
+                                                         s8_pw_rq2(acc[1], r->mult, r->off),
+                                                         s8_pw_rq2(acc[2], r->mult, r->off),
+                                                         s8_pw_rq2(acc[3], r->mult, r->off),
+                                                         lo4, hi4));
+                            r++;
+                            s8_st32(o1 + xt, s8_pw_pack4(s8_pw_rq2(acc[4], r->mult, r->off),
+                                                         s8_pw_rq2(acc[5], r->mult, r->off),
+                                                         s8_pw_rq2(acc[6], r->mult, r->off),
+                                                         s8_pw_rq2(acc[7], r->mult, r->off),
+                                                         lo4, hi4));
+                            continue;
+                        }
+                        s8_pw_store(&e, c0, acc, o0 + xt, n4);
+                        s8_pw_store(&e, c0 + 1, acc + 4, o1 + xt, n4);
                     }
                 }
-                for (m = 0; m < np; m++)
-                    s8_conv_store(&e, j - j0, plane, acc[m], out + j * plane + x + m, nb);
-                wb += wrow * nb;
             }
         }
     }
@@ -944,7 +1124,7 @@ void cnn_conv2d_1x1_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
     int nb;
 
 #if CNN_S8_DSP
-    if (in_c <= 2 * S8_PW_PAIRS && q->g.out_c >= 2) {
+    if (in_c <= S8_PW_XBUF / 2 && q->g.out_c >= 2) {
         /* every block but an odd last channel */
         o = q->g.out_c & ~1;
         s8_dsp_pw(q, in, w, bias_packed, out, o);
