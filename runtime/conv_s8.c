@@ -924,72 +924,86 @@ static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t i
         [x0] "=&r"(x0), [x1] "=&r"(x1), [ww] "=&r"(ww), [wh] "=&r"(wh)
 
 /*
- * acc[0..3] += channel 0's dot products with the 4 pixels, acc[4..7]
- * channel 1's, over kp pairs of input channels; w: the pair's first weight
- * word, STEP bytes between a block's words of consecutive k.  The loop's
+ * The K loop of the tile on the locals a0..a3 (channel 0's 4 pixels) and
+ * b0..b3 (channel 1's), kp pairs of input channels, xb and w walking: fully
+ * unrolled for kp == 4, else an odd first k and a loop of two.  The loop's
  * end is compared from memory (wh is free there), so the tile keeps 14
- * registers.
+ * registers: no spills.
  */
-#define S8_PW_DOT(NAME, STEP)                                                                \
-    S8_INLINE void NAME(const int32_t *xb, const int8_t *w, int32_t kp, int32_t *acc)        \
-    {                                                                                        \
-        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];                          \
-        int32_t b0 = acc[4], b1 = acc[5], b2 = acc[6], b3 = acc[7];                          \
+#define S8_PW_KLOOP(STEP)                                                                    \
+    do {                                                                                     \
         int32_t x0, x1, ww, wh;                                                              \
         const int32_t *xend;                                                                 \
         if (kp == 4) {                                                                       \
             __asm__(S8_PW_K(STEP) S8_PW_K(STEP) S8_PW_K(STEP) S8_PW_K(STEP)                  \
                     : S8_PW_OPS                                                              \
                     : "m"(*(const int32_t(*)[16])xb), "m"(*(const int8_t(*)[4 * STEP])w));   \
-        } else {                                                                             \
-            if (kp & 1)                                                                      \
-                __asm__(S8_PW_K(STEP)                                                        \
-                        : S8_PW_OPS                                                          \
-                        : "m"(*(const int32_t(*)[4])xb), "m"(*(const int32_t *)w));          \
-            xend = xb + 4 * (kp & ~1);                                                       \
-            if (kp >= 2)                                                                     \
-                __asm__("1:\n\t" S8_PW_K(STEP) S8_PW_K(STEP)                                 \
-                        "ldr %[wh], %[end]\n\t"                                              \
-                        "cmp %[xb], %[wh]\n\t"                                               \
-                        "bne 1b\n\t"                                                         \
-                        : S8_PW_OPS                                                          \
-                        : [end] "m"(xend), "m"(*(const int32_t(*)[4 * S8_PW_XBUF])xb),       \
-                          "m"(*(const int8_t(*)[S8_PW_XBUF * STEP])w)                        \
-                        : "cc");                                                             \
+            break;                                                                           \
         }                                                                                    \
-        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;                                  \
-        acc[4] = b0, acc[5] = b1, acc[6] = b2, acc[7] = b3;                                  \
-    }
-
-S8_PW_DOT(s8_pw_dot2, 4)
-S8_PW_DOT(s8_pw_dot4, 8)
-S8_PW_DOT(s8_pw_dot8, 16)
+        if (kp & 1)                                                                          \
+            __asm__(S8_PW_K(STEP)                                                            \
+                    : S8_PW_OPS                                                              \
+                    : "m"(*(const int32_t(*)[4])xb), "m"(*(const int32_t *)w));              \
+        xend = xb + 4 * (kp & ~1);                                                           \
+        if (kp >= 2)                                                                         \
+            __asm__("1:\n\t" S8_PW_K(STEP) S8_PW_K(STEP)                                     \
+                    "ldr %[wh], %[end]\n\t"                                                  \
+                    "cmp %[xb], %[wh]\n\t"                                                   \
+                    "bne 1b\n\t"                                                             \
+                    : S8_PW_OPS                                                              \
+                    : [end] "m"(xend), "m"(*(const int32_t(*)[S8_PW_XBUF])xb),               \
+                      "m"(*(const int8_t(*)[S8_PW_XBUF * STEP])w)                            \
+                    : "cc");                                                                 \
+    } while (0)
 
 /* cnn_s8_rq_apply's value before the clamp, for a sum that already holds
  * the packed bias, saturated to int8 (SSAT): clamping that to lo..hi gives
- * the same byte. */
+ * the same byte.  Seven instructions. */
 static inline int32_t s8_pw_rq1(int32_t acc, int32_t mult, int32_t off, int32_t sh)
 {
     return __ssat(cnn_q_floor_shift(cnn_s8_hi_nudged(acc, mult) + off, (int)sh), 8);
 }
 
-/* Four int8 values (-128..127 each) as the bytes of one word, then each
- * byte clamped to lo4..hi4 (lo and hi in every byte): SSUB8 sets the GE
- * flags byte by byte, SEL picks by them. */
-/* The same for a channel of kind 2 (shift 0, off = zp): SSAT to 11 bits
- * instead of cnn_s8_rq_apply0's +-1024 (after adding a zero point in
- * -128..127, both saturate to the same byte). */
+/*
+ * The same for a channel of kind 2 (shift 0, off = zp), seven instructions:
+ * SMULL, then the +2^30 nudge carried into the high word, whose double
+ * SSAT limits to 11 bits, plus bit 31 of the low word: that is
+ * cnn_s8_mul_fast0 (bits 31..62 of x*m + 2^30) limited to -1024..1023
+ * (the double cannot overflow: |x*m| < 2^62), where cnn_s8_rq_apply0
+ * limits to +-1024; after adding a zero point in -128..127 both saturate
+ * to the same byte.
+ */
 static inline int32_t s8_pw_rq2(int32_t acc, int32_t mult, int32_t off)
 {
-    return __ssat(__ssat(cnn_s8_mul_fast0(acc, mult), 11) + off, 8);
+    uint32_t l;
+    int32_t h, v;
+    __asm__("smull %[l], %[h], %[x], %[m]\n\t"
+            "adds %[l], %[l], #0x40000000\n\t"
+            "adc %[h], %[h], #0\n\t"
+            "ssat %[v], #11, %[h], lsl #1\n\t"
+            "add %[v], %[v], %[l], lsr #31"
+            : [l] "=&r"(l), [h] "=&r"(h), [v] "=&r"(v)
+            : [x] "r"(acc), [m] "r"(mult)
+            : "cc");
+    return __ssat(v + off, 8);
 }
 
-static inline uint32_t s8_pw_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3,
-                                   uint32_t lo4, uint32_t hi4)
+/* Four int8 values (-128..127 each) as the bytes of one word (three BFI). */
+static inline uint32_t s8_pw_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3)
 {
-    uint32_t t0 = (uint32_t)__uxtb16((uint32_t)cnn_s8_pack_lo(v0, v2));
-    uint32_t t1 = (uint32_t)__uxtb16((uint32_t)cnn_s8_pack_lo(v1, v3));
-    uint32_t v = t0 | t1 << 8, t;
+    __asm__("bfi %0, %1, #8, #8\n\t"
+            "bfi %0, %2, #16, #8\n\t"
+            "bfi %0, %3, #24, #8"
+            : "+&r"(v0)
+            : "r"(v1), "r"(v2), "r"(v3));
+    return (uint32_t)v0;
+}
+
+/* Each byte of v clamped to lo4..hi4 (lo and hi in every byte): SSUB8 sets
+ * the GE flags byte by byte, SEL picks by them. */
+static inline uint32_t s8_pw_clamp4(uint32_t v, uint32_t lo4, uint32_t hi4)
+{
+    uint32_t t;
     __asm__("ssub8 %[t], %[v], %[lo]\n\t"
             "sel %[v], %[v], %[lo]\n\t"
             "ssub8 %[t], %[hi], %[v]\n\t"
@@ -1007,32 +1021,87 @@ static inline void s8_st32(int8_t *p, uint32_t v)
 
 /* The 4 outputs (np of them inside the plane) of channel h of the
  * epilogue, from sums that already hold the packed bias. */
-static inline void s8_pw_store(const S8Epi *e, int32_t h, const int32_t *acc,
-                               int8_t *CNN_RESTRICT out, int32_t np)
+static void s8_pw_store(const S8Epi *e, int32_t h, const int32_t *acc,
+                        int8_t *CNN_RESTRICT out, int32_t np)
 {
     const CnnS8Rq *r = e->rq + h;
     const int32_t lo = e->lo, hi = e->hi;
     int32_t m;
-    if (e->fast == 1) {
-        const int32_t mult = r->mult, off = r->off, sh = r->sh;
-        for (m = 0; m < np; m++) {
-            const int32_t v = cnn_q_floor_shift(cnn_s8_hi_nudged(acc[m], mult) + off, (int)sh);
-            out[m] = (int8_t)(v < lo ? lo : v > hi ? hi : v);
-        }
-    } else if (e->fast == 2) {
-        const int32_t mult = r->mult, off = r->off;
-        for (m = 0; m < np; m++) {
-            int32_t v = cnn_s8_mul_fast0(acc[m], mult);
-            v = (v > 1024 ? 1024 : v < -1024 ? -1024 : v) + off;
-            out[m] = (int8_t)(v < lo ? lo : v > hi ? hi : v);
-        }
-    } else {
-        const CnnQConv2dParams *q = e->q;
-        for (m = 0; m < np; m++)
+    for (m = 0; m < np; m++) {
+        int32_t v;
+        if (e->fast == 1) {
+            v = cnn_q_floor_shift(cnn_s8_hi_nudged(acc[m], r->mult) + r->off, (int)r->sh);
+        } else if (e->fast == 2) {
+            v = cnn_s8_mul_fast0(acc[m], r->mult);
+            v = (v > 1024 ? 1024 : v < -1024 ? -1024 : v) + r->off;
+        } else {
+            const CnnQConv2dParams *q = e->q;
             out[m] = cnn_s8_requant(acc[m], q->mult[e->o + h], q->shift[e->o + h], q->out_zp,
                                     q->act_min, q->act_max);
+            continue;
+        }
+        out[m] = (int8_t)(v < lo ? lo : v > hi ? hi : v);
     }
 }
+
+/*
+ * For the channel pair c, c+1 of the epilogue (its weights' first word wq,
+ * STEP bytes between the words of consecutive k), the 4 pixels of xq:
+ * S8_PW_ONE, the sums into acc[0..7] (any epilogue, a partial last quad);
+ * S8_PW_RUN, nq whole quads one after the other (xq += 4 kp words), each
+ * requantized in registers (epilogue kind fast = 1 or 2) and stored as one
+ * word per channel.
+ */
+#define S8_PW_FNS(ONE, RUN, STEP)                                                            \
+    static void ONE(const int32_t *xq, const int8_t *wq, int32_t kp, int32_t b0_, int32_t b1_, \
+                    int32_t *acc)                                                            \
+    {                                                                                        \
+        const int32_t *xb = xq;                                                              \
+        const int8_t *w = wq;                                                                \
+        int32_t a0 = b0_, a1 = b0_, a2 = b0_, a3 = b0_, b0 = b1_, b1 = b1_, b2 = b1_, b3 = b1_; \
+        S8_PW_KLOOP(STEP);                                                                   \
+        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;                                  \
+        acc[4] = b0, acc[5] = b1, acc[6] = b2, acc[7] = b3;                                  \
+    }                                                                                        \
+    static void RUN(const int32_t *xq, const int8_t *wq, int32_t kp, int32_t nq,              \
+                    const CnnS8Rq *r, int fast, uint32_t lo4, uint32_t hi4,                  \
+                    int8_t *CNN_RESTRICT o0, int32_t plane)                                  \
+    {                                                                                        \
+        const int clamp = lo4 != 0x80808080u || hi4 != 0x7f7f7f7fu;                          \
+        for (; nq > 0; nq--, xq += 4 * kp, o0 += 4) {                                        \
+            const int32_t *xb = xq;                                                          \
+            const int8_t *w = wq;                                                            \
+            int32_t a0 = r[0].bias, a1 = a0, a2 = a0, a3 = a0;                               \
+            int32_t b0 = r[1].bias, b1 = b0, b2 = b0, b3 = b0;                               \
+            uint32_t va, vb;                                                                 \
+            S8_PW_KLOOP(STEP);                                                               \
+            if (fast == 1) {                                                                 \
+                const int32_t m0 = r[0].mult, f0 = r[0].off, s0 = r[0].sh;                   \
+                const int32_t m1 = r[1].mult, f1 = r[1].off, s1 = r[1].sh;                   \
+                va = s8_pw_pack4(s8_pw_rq1(a0, m0, f0, s0), s8_pw_rq1(a1, m0, f0, s0),       \
+                                 s8_pw_rq1(a2, m0, f0, s0), s8_pw_rq1(a3, m0, f0, s0));      \
+                vb = s8_pw_pack4(s8_pw_rq1(b0, m1, f1, s1), s8_pw_rq1(b1, m1, f1, s1),       \
+                                 s8_pw_rq1(b2, m1, f1, s1), s8_pw_rq1(b3, m1, f1, s1));      \
+            } else {                                                                         \
+                const int32_t m0 = r[0].mult, f0 = r[0].off;                                 \
+                const int32_t m1 = r[1].mult, f1 = r[1].off;                                 \
+                va = s8_pw_pack4(s8_pw_rq2(a0, m0, f0), s8_pw_rq2(a1, m0, f0),               \
+                                 s8_pw_rq2(a2, m0, f0), s8_pw_rq2(a3, m0, f0));              \
+                vb = s8_pw_pack4(s8_pw_rq2(b0, m1, f1), s8_pw_rq2(b1, m1, f1),               \
+                                 s8_pw_rq2(b2, m1, f1), s8_pw_rq2(b3, m1, f1));              \
+            }                                                                                \
+            if (clamp) {                                                                     \
+                va = s8_pw_clamp4(va, lo4, hi4);                                             \
+                vb = s8_pw_clamp4(vb, lo4, hi4);                                             \
+            }                                                                                \
+            s8_st32(o0, va);                                                                 \
+            s8_st32(o0 + plane, vb);                                                         \
+        }                                                                                    \
+    }
+
+S8_PW_FNS(s8_pw_one2, s8_pw_run2, 4)
+S8_PW_FNS(s8_pw_one4, s8_pw_run4, 8)
+S8_PW_FNS(s8_pw_one8, s8_pw_run8, 16)
 
 static void s8_dsp_pw(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
                       const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
@@ -1041,71 +1110,40 @@ static void s8_dsp_pw(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
     const int32_t plane = q->g.out_h * q->g.out_w, in_c = q->g.in_c;
     const int32_t pairs = (in_c + 1) >> 1, wrow = (in_c + 1) & ~1;
     const int32_t group = (S8_PW_XBUF / (4 * pairs)) * 4;
-    const uint32_t lo4 = 0x01010101u * (uint8_t)q->act_min, hi4 = 0x01010101u * (uint8_t)q->act_max;
+    const uint32_t lo4 = 0x01010101u * (uint8_t)q->act_min;
+    const uint32_t hi4 = 0x01010101u * (uint8_t)q->act_max;
     int32_t xb[S8_PW_XBUF];
-    int32_t j, j0, j1, x, x1, h, m;
+    int32_t j, j0, j1, x, x1, h;
     int nb;
     S8Epi e;
 
-    for (x = 0; x < plane; x = x1) {
-        const int32_t np = plane - x < group ? (plane - x + 3) & ~3 : group;
-        x1 = x + np < plane ? x + np : plane;
-        s8_pw_expand(in, plane, in_c, x, np, xb);
-        for (j0 = 0; j0 < oc; j0 = j1) {
+    for (j0 = 0; j0 < oc; j0 = j1) {
+        j1 = oc - j0 > S8_EPI ? j0 + S8_EPI : oc;
+        s8_epi_init(&e, q, bias + j0, j0, j1 - j0);
+        for (x = 0; x < plane; x = x1) {
+            const int32_t np = plane - x < group ? (plane - x + 3) & ~3 : group;
             const int8_t *wb = w + j0 * wrow;
-            j1 = oc - j0 > S8_EPI ? j0 + S8_EPI : oc;
-            s8_epi_init(&e, q, bias + j0, j0, j1 - j0);
+            x1 = x + np < plane ? x + np : plane;
+            s8_pw_expand(in, plane, in_c, x, np, xb);
             for (j = j0; j < j1; j += nb, wb += wrow * nb) {
                 nb = cnn_conv_block_width(oc - j);
                 for (h = 0; h < nb; h += 2) {
                     const int8_t *wp = wb + h * 2;
                     const int32_t c0 = j - j0 + h;
-                    int8_t *o0 = out + (j + h) * plane, *o1 = o0 + plane;
+                    int8_t *o0 = out + (j + h) * plane + x;
+                    /* whole quads in registers; the rest through acc */
+                    const int32_t nq = e.fast ? (x1 - x) >> 2 : 0;
                     int32_t xt;
-                    for (xt = x; xt < x1; xt += 4) {
-                        const int32_t *xp = xb + (xt - x) * pairs;
-                        const int32_t n4 = x1 - xt < 4 ? x1 - xt : 4;
+                    if (nq > 0)
+                        (nb == 8 ? s8_pw_run8 : nb == 4 ? s8_pw_run4 : s8_pw_run2)(
+                            xb, wp, pairs, nq, e.rq + c0, e.fast, lo4, hi4, o0, plane);
+                    for (xt = 4 * nq; xt < x1 - x; xt += 4) {
+                        const int32_t n4 = x1 - x - xt < 4 ? x1 - x - xt : 4;
                         int32_t acc[8];
-                        for (m = 0; m < 4; m++)
-                            acc[m] = bias[j + h], acc[4 + m] = bias[j + h + 1];
-                        if (nb == 8)
-                            s8_pw_dot8(xp, wp, pairs, acc);
-                        else if (nb == 4)
-                            s8_pw_dot4(xp, wp, pairs, acc);
-                        else
-                            s8_pw_dot2(xp, wp, pairs, acc);
-                        if (e.fast == 1 && n4 == 4) {
-                            const CnnS8Rq *r = e.rq + c0;
-                            s8_st32(o0 + xt, s8_pw_pack4(s8_pw_rq1(acc[0], r->mult, r->off, r->sh),
-                                                         s8_pw_rq1(acc[1], r->mult, r->off, r->sh),
-                                                         s8_pw_rq1(acc[2], r->mult, r->off, r->sh),
-                                                         s8_pw_rq1(acc[3], r->mult, r->off, r->sh),
-                                                         lo4, hi4));
-                            r++;
-                            s8_st32(o1 + xt, s8_pw_pack4(s8_pw_rq1(acc[4], r->mult, r->off, r->sh),
-                                                         s8_pw_rq1(acc[5], r->mult, r->off, r->sh),
-                                                         s8_pw_rq1(acc[6], r->mult, r->off, r->sh),
-                                                         s8_pw_rq1(acc[7], r->mult, r->off, r->sh),
-                                                         lo4, hi4));
-                            continue;
-                        }
-                        if (e.fast == 2 && n4 == 4) {
-                            const CnnS8Rq *r = e.rq + c0;
-                            s8_st32(o0 + xt, s8_pw_pack4(s8_pw_rq2(acc[0], r->mult, r->off),
-                                                         s8_pw_rq2(acc[1], r->mult, r->off),
-                                                         s8_pw_rq2(acc[2], r->mult, r->off),
-                                                         s8_pw_rq2(acc[3], r->mult, r->off),
-                                                         lo4, hi4));
-                            r++;
-                            s8_st32(o1 + xt, s8_pw_pack4(s8_pw_rq2(acc[4], r->mult, r->off),
-                                                         s8_pw_rq2(acc[5], r->mult, r->off),
-                                                         s8_pw_rq2(acc[6], r->mult, r->off),
-                                                         s8_pw_rq2(acc[7], r->mult, r->off),
-                                                         lo4, hi4));
-                            continue;
-                        }
+                        (nb == 8 ? s8_pw_one8 : nb == 4 ? s8_pw_one4 : s8_pw_one2)(
+                            xb + xt * pairs, wp, pairs, bias[j + h], bias[j + h + 1], acc);
                         s8_pw_store(&e, c0, acc, o0 + xt, n4);
-                        s8_pw_store(&e, c0 + 1, acc + 4, o1 + xt, n4);
+                        s8_pw_store(&e, c0 + 1, acc + 4, o0 + plane + xt, n4);
                     }
                 }
             }
