@@ -956,47 +956,69 @@ static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t i
                     : "cc");                                                                 \
     } while (0)
 
-/* cnn_s8_rq_apply's value before the clamp, for a sum that already holds
- * the packed bias, saturated to int8 (SSAT): clamping that to lo..hi gives
- * the same byte.  Seven instructions. */
-static inline int32_t s8_pw_rq1(int32_t acc, int32_t mult, int32_t off, int32_t sh)
-{
-    return __ssat(cnn_q_floor_shift(cnn_s8_hi_nudged(acc, mult) + off, (int)sh), 8);
-}
-
 /*
- * The same for a channel of kind 2 (shift 0, off = zp), seven instructions:
- * SMULL, then the +2^30 nudge carried into the high word, whose double
- * SSAT limits to 11 bits, plus bit 31 of the low word: that is
- * cnn_s8_mul_fast0 (bits 31..62 of x*m + 2^30) limited to -1024..1023
- * (the double cannot overflow: |x*m| < 2^62), where cnn_s8_rq_apply0
- * limits to +-1024; after adding a zero point in -128..127 both saturate
- * to the same byte.
+ * The 4 outputs of one channel, sums x[0..3] that already hold the packed
+ * bias, requantized and saturated to int8 as the 4 bytes of one word (BFI);
+ * clamping each byte to lo..hi then gives cnn_s8_rq_apply's bytes.  One
+ * asm block, so the channel's constants stay in registers:
+ *
+ * kind 1 (cnn_s8_rq_apply): the accumulator of SMLAL preset to +-2^30 (ASR
+ * and one EOR of the sign into 0x40000000), its high word plus off, shifted
+ * by sh, SSAT: 6 instructions an output.
+ *
+ * kind 2 (shift 0, off = zp): SMULL, the +2^30 nudge carried into the high
+ * word, whose double SSAT limits to 11 bits, plus bit 31 of the low word:
+ * that is cnn_s8_mul_fast0 (bits 31..62 of x*m + 2^30) limited to
+ * -1024..1023 (the double cannot overflow: |x*m| < 2^62), where
+ * cnn_s8_rq_apply0 limits to +-1024; after adding a zero point in
+ * -128..127 both saturate to the same byte.  7 instructions an output.
  */
-static inline int32_t s8_pw_rq2(int32_t acc, int32_t mult, int32_t off)
+#define S8_PW_RQ1(X)                                                                         \
+    "asr %[h], " X ", #31\n\t"                                                               \
+    "eor %[l], %[k], %[h], lsl #31\n\t"                                                      \
+    "smlal %[l], %[h], " X ", %[m]\n\t"                                                      \
+    "add %[h], %[h], %[off]\n\t"                                                             \
+    "asr %[h], %[h], %[sh]\n\t"                                                              \
+    "ssat " X ", #8, %[h]\n\t"
+
+static inline uint32_t s8_pw_rq1x4(int32_t x0, int32_t x1, int32_t x2, int32_t x3,
+                                   const CnnS8Rq *r)
 {
     uint32_t l;
-    int32_t h, v;
-    __asm__("smull %[l], %[h], %[x], %[m]\n\t"
-            "adds %[l], %[l], #0x40000000\n\t"
-            "adc %[h], %[h], #0\n\t"
-            "ssat %[v], #11, %[h], lsl #1\n\t"
-            "add %[v], %[v], %[l], lsr #31"
-            : [l] "=&r"(l), [h] "=&r"(h), [v] "=&r"(v)
-            : [x] "r"(acc), [m] "r"(mult)
-            : "cc");
-    return __ssat(v + off, 8);
+    int32_t h;
+    __asm__(S8_PW_RQ1("%[x0]") S8_PW_RQ1("%[x1]") S8_PW_RQ1("%[x2]") S8_PW_RQ1("%[x3]")
+            "bfi %[x0], %[x1], #8, #8\n\t"
+            "bfi %[x0], %[x2], #16, #8\n\t"
+            "bfi %[x0], %[x3], #24, #8"
+            : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [l] "=&r"(l),
+              [h] "=&r"(h)
+            : [k] "r"(0x40000000), [m] "r"(r->mult), [off] "r"(r->off), [sh] "r"(r->sh));
+    return (uint32_t)x0;
 }
 
-/* Four int8 values (-128..127 each) as the bytes of one word (three BFI). */
-static inline uint32_t s8_pw_pack4(int32_t v0, int32_t v1, int32_t v2, int32_t v3)
+#define S8_PW_RQ2(X)                                                                         \
+    "smull %[l], %[h], " X ", %[m]\n\t"                                                      \
+    "adds %[l], %[l], #0x40000000\n\t"                                                       \
+    "adc %[h], %[h], #0\n\t"                                                                 \
+    "ssat %[h], #11, %[h], lsl #1\n\t"                                                       \
+    "add %[h], %[h], %[l], lsr #31\n\t"                                                      \
+    "add %[h], %[h], %[off]\n\t"                                                             \
+    "ssat " X ", #8, %[h]\n\t"
+
+static inline uint32_t s8_pw_rq2x4(int32_t x0, int32_t x1, int32_t x2, int32_t x3,
+                                   const CnnS8Rq *r)
 {
-    __asm__("bfi %0, %1, #8, #8\n\t"
-            "bfi %0, %2, #16, #8\n\t"
-            "bfi %0, %3, #24, #8"
-            : "+&r"(v0)
-            : "r"(v1), "r"(v2), "r"(v3));
-    return (uint32_t)v0;
+    uint32_t l;
+    int32_t h;
+    __asm__(S8_PW_RQ2("%[x0]") S8_PW_RQ2("%[x1]") S8_PW_RQ2("%[x2]") S8_PW_RQ2("%[x3]")
+            "bfi %[x0], %[x1], #8, #8\n\t"
+            "bfi %[x0], %[x2], #16, #8\n\t"
+            "bfi %[x0], %[x3], #24, #8"
+            : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [l] "=&r"(l),
+              [h] "=&r"(h)
+            : [m] "r"(r->mult), [off] "r"(r->off)
+            : "cc");
+    return (uint32_t)x0;
 }
 
 /* Each byte of v clamped to lo4..hi4 (lo and hi in every byte): SSUB8 sets
@@ -1076,19 +1098,11 @@ static void s8_pw_store(const S8Epi *e, int32_t h, const int32_t *acc,
             uint32_t va, vb;                                                                 \
             S8_PW_KLOOP(STEP);                                                               \
             if (fast == 1) {                                                                 \
-                const int32_t m0 = r[0].mult, f0 = r[0].off, s0 = r[0].sh;                   \
-                const int32_t m1 = r[1].mult, f1 = r[1].off, s1 = r[1].sh;                   \
-                va = s8_pw_pack4(s8_pw_rq1(a0, m0, f0, s0), s8_pw_rq1(a1, m0, f0, s0),       \
-                                 s8_pw_rq1(a2, m0, f0, s0), s8_pw_rq1(a3, m0, f0, s0));      \
-                vb = s8_pw_pack4(s8_pw_rq1(b0, m1, f1, s1), s8_pw_rq1(b1, m1, f1, s1),       \
-                                 s8_pw_rq1(b2, m1, f1, s1), s8_pw_rq1(b3, m1, f1, s1));      \
+                va = s8_pw_rq1x4(a0, a1, a2, a3, r);                                         \
+                vb = s8_pw_rq1x4(b0, b1, b2, b3, r + 1);                                     \
             } else {                                                                         \
-                const int32_t m0 = r[0].mult, f0 = r[0].off;                                 \
-                const int32_t m1 = r[1].mult, f1 = r[1].off;                                 \
-                va = s8_pw_pack4(s8_pw_rq2(a0, m0, f0), s8_pw_rq2(a1, m0, f0),               \
-                                 s8_pw_rq2(a2, m0, f0), s8_pw_rq2(a3, m0, f0));              \
-                vb = s8_pw_pack4(s8_pw_rq2(b0, m1, f1), s8_pw_rq2(b1, m1, f1),               \
-                                 s8_pw_rq2(b2, m1, f1), s8_pw_rq2(b3, m1, f1));              \
+                va = s8_pw_rq2x4(a0, a1, a2, a3, r);                                         \
+                vb = s8_pw_rq2x4(b0, b1, b2, b3, r + 1);                                     \
             }                                                                                \
             if (clamp) {                                                                     \
                 va = s8_pw_clamp4(va, lo4, hi4);                                             \
