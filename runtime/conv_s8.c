@@ -1085,18 +1085,19 @@ static void s8_pw_store(const S8Epi *e, int32_t h, const int32_t *acc,
         acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;                                  \
         acc[4] = b0, acc[5] = b1, acc[6] = b2, acc[7] = b3;                                  \
     }                                                                                        \
-    static void RUN(const int32_t *xq, const int8_t *wq, int32_t kp, int32_t nq,              \
-                    const CnnS8Rq *r, int fast, uint32_t lo4, uint32_t hi4,                  \
-                    int8_t *CNN_RESTRICT o0, int32_t plane)                                  \
+    S8_INLINE void RUN##_q(const int32_t *xq, const int8_t *wq, const int32_t kp,           \
+                           const int32_t *xqend, const CnnS8Rq *r, int fast, int clamp,      \
+                           uint32_t lo4, uint32_t hi4, int8_t *CNN_RESTRICT o0,              \
+                           int32_t plane)                                                    \
     {                                                                                        \
-        const int clamp = lo4 != 0x80808080u || hi4 != 0x7f7f7f7fu;                          \
-        for (; nq > 0; nq--, xq += 4 * kp, o0 += 4) {                                        \
-            const int32_t *xb = xq;                                                          \
+        do {                                                                                 \
+            const int32_t *xb = xq; /* left at the next quad by the K loop */                \
             const int8_t *w = wq;                                                            \
             int32_t a0 = r[0].bias, a1 = a0, a2 = a0, a3 = a0;                               \
             int32_t b0 = r[1].bias, b1 = b0, b2 = b0, b3 = b0;                               \
             uint32_t va, vb;                                                                 \
             S8_PW_KLOOP(STEP);                                                               \
+            xq = xb;                                                                         \
             if (fast == 1) {                                                                 \
                 va = s8_pw_rq1x4(a0, a1, a2, a3, r);                                         \
                 vb = s8_pw_rq1x4(b0, b1, b2, b3, r + 1);                                     \
@@ -1108,9 +1109,20 @@ static void s8_pw_store(const S8Epi *e, int32_t h, const int32_t *acc,
                 va = s8_pw_clamp4(va, lo4, hi4);                                             \
                 vb = s8_pw_clamp4(vb, lo4, hi4);                                             \
             }                                                                                \
-            s8_st32(o0, va);                                                                 \
             s8_st32(o0 + plane, vb);                                                         \
-        }                                                                                    \
+            s8_st32(o0, va);                                                                 \
+            o0 += 4;                                                                         \
+        } while (xq != xqend);                                                               \
+    }                                                                                        \
+    static void RUN(const int32_t *xq, const int8_t *wq, int32_t kp, int32_t nq,              \
+                    const CnnS8Rq *r, int fast, uint32_t lo4, uint32_t hi4,                  \
+                    int8_t *CNN_RESTRICT o0, int32_t plane)                                  \
+    {                                                                                        \
+        const int clamp = lo4 != 0x80808080u || hi4 != 0x7f7f7f7fu;                          \
+        if (kp == 4)                                                                         \
+            RUN##_q(xq, wq, 4, xq + 16 * nq, r, fast, clamp, lo4, hi4, o0, plane);           \
+        else                                                                                 \
+            RUN##_q(xq, wq, kp, xq + 4 * kp * nq, r, fast, clamp, lo4, hi4, o0, plane);      \
     }
 
 S8_PW_FNS(s8_pw_one2, s8_pw_run2, 4)
