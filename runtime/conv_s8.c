@@ -861,14 +861,18 @@ S8_INLINE void s8_pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT
  * channels (2k, 2k+1): for each 4 pixels and each k, the 4 pixels' words
  * side by side (two word loads, four SXTB16, four PKHBT/PKHTB, two STRD
  * for 8 inputs; pixels past the plane are 0).  Then every channel pair of
- * every block meets each 4 pixels in s8_pw_dot: per k one weight word
- * (the packed layout's, two channels' (w[2k], w[2k+1])), two SXTB16, two
- * LDRD of the 4 pixels' words and 8 SMLAD: 13 instructions for 16
- * multiply-adds, the K loop unrolled by 2 (by 4 when in_c is 7 or 8), 14
- * registers, no spills.  The accumulators start at the packed bias (SMLAD
- * wraps modulo 2^32 like cnn_s8_add_wrap), and each channel's 4 outputs
- * are requantized with its constants loaded once (s8_pw_store).
- * in_c is at most 2 * S8_PW_XBUF / 4 (else s8_pw_block).
+ * every block meets each 4 pixels in the tile (S8_PW_KLOOP): per k one
+ * weight word (the packed layout's, two channels' (w[2k], w[2k+1])), two
+ * SXTB16, two LDRD of the 4 pixels' words and 8 SMLAD: 13 instructions for
+ * 16 multiply-adds, an odd first k then steps of two (all four unrolled
+ * when in_c is 7 or 8),
+ * 14 registers, no spills.  The accumulators start at the packed bias
+ * (SMLAD wraps modulo 2^32 like cnn_s8_add_wrap); the whole quads of a
+ * channel pair run in s8_pw_run*, which requantizes each channel's 4
+ * outputs in registers (s8_pw_rq1x4, s8_pw_rq2x4) and stores them as one
+ * word; a partial last quad, or an epilogue of kind 0, goes through
+ * s8_pw_one* and s8_pw_store.  in_c is at most S8_PW_XBUF / 2 (else
+ * s8_pw_block).  Stack: the 1 KiB buffer and the epilogue's constants.
  */
 enum { S8_PW_XBUF = 256 };
 
@@ -930,6 +934,23 @@ static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t i
  * end is compared from memory (wh is free there), so the tile keeps 14
  * registers: no spills.
  */
+#if defined(__clang__) || defined(CNN_S8_PW_C)
+/* clang reserves r7 (the frame pointer) and cannot give the asm its 14
+ * registers: the same steps in C, the registers left to it (CNN_S8_PW_C
+ * selects them under gcc too, for the tests). */
+#define S8_PW_KLOOP(STEP)                                                                    \
+    do {                                                                                     \
+        int32_t k_;                                                                          \
+        for (k_ = 0; k_ < kp; k_++, xb += 4, w += STEP) {                                    \
+            const uint32_t ww = cnn_s8_ld32(w);                                              \
+            const int32_t wl = cnn_s8_lo16x2(ww), wh = cnn_s8_hi16x2(ww);                    \
+            a0 = cnn_s8_smlad(wl, xb[0], a0), b0 = cnn_s8_smlad(wh, xb[0], b0);              \
+            a1 = cnn_s8_smlad(wl, xb[1], a1), b1 = cnn_s8_smlad(wh, xb[1], b1);              \
+            a2 = cnn_s8_smlad(wl, xb[2], a2), b2 = cnn_s8_smlad(wh, xb[2], b2);              \
+            a3 = cnn_s8_smlad(wl, xb[3], a3), b3 = cnn_s8_smlad(wh, xb[3], b3);              \
+        }                                                                                    \
+    } while (0)
+#else
 #define S8_PW_KLOOP(STEP)                                                                    \
     do {                                                                                     \
         int32_t x0, x1, ww, wh;                                                              \
@@ -955,6 +976,7 @@ static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t i
                       "m"(*(const int8_t(*)[S8_PW_XBUF * STEP])w)                            \
                     : "cc");                                                                 \
     } while (0)
+#endif
 
 /*
  * The 4 outputs of one channel, sums x[0..3] that already hold the packed
