@@ -876,6 +876,17 @@ S8_INLINE void s8_pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT
  */
 enum { S8_PW_XBUF = 256 };
 
+/* 4 pixels' channels 2k (the bytes of r0) and 2k+1 (r1) as 4 pair words. */
+S8_INLINE void s8_pw_expand4(uint32_t r0, uint32_t r1, int32_t *CNN_RESTRICT xb)
+{
+    const int32_t l0 = cnn_s8_lo16x2(r0), h0 = cnn_s8_hi16x2(r0);
+    const int32_t l1 = cnn_s8_lo16x2(r1), h1 = cnn_s8_hi16x2(r1);
+    xb[0] = cnn_s8_pack_lo(l0, l1);
+    xb[1] = cnn_s8_pack_lo(h0, h1);
+    xb[2] = cnn_s8_pack_hi(l0, l1);
+    xb[3] = cnn_s8_pack_hi(h0, h1);
+}
+
 /* Pixels x0 .. x0+np-1 (np a multiple of 4) as xb[(m/4)*4*pairs + 4k + m%4]. */
 static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t in_c,
                          int32_t x0, int32_t np, int32_t *CNN_RESTRICT xb)
@@ -885,15 +896,12 @@ static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t i
     for (x = x0; x < x0 + np; x += 4) {
         const int8_t *s = in + x;
         if (x + 4 <= plane) {
-            for (k = 0; k < pairs; k++, s += 2 * plane, xb += 4) {
-                const uint32_t r0 = cnn_s8_ld32(s);
-                const uint32_t r1 = 2 * k + 1 < in_c ? cnn_s8_ld32(s + plane) : 0;
-                const int32_t l0 = cnn_s8_lo16x2(r0), h0 = cnn_s8_hi16x2(r0);
-                const int32_t l1 = cnn_s8_lo16x2(r1), h1 = cnn_s8_hi16x2(r1);
-                xb[0] = cnn_s8_pack_lo(l0, l1);
-                xb[1] = cnn_s8_pack_lo(h0, h1);
-                xb[2] = cnn_s8_pack_hi(l0, l1);
-                xb[3] = cnn_s8_pack_hi(h0, h1);
+            /* the full pairs, then an odd last channel with 0 */
+            for (k = 0; k < in_c >> 1; k++, s += 2 * plane, xb += 4)
+                s8_pw_expand4(cnn_s8_ld32(s), cnn_s8_ld32(s + plane), xb);
+            if (in_c & 1) {
+                s8_pw_expand4(cnn_s8_ld32(s), 0, xb);
+                xb += 4;
             }
             continue;
         }
