@@ -1398,19 +1398,309 @@ S8_INLINE void s8_pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT
 
 #if CNN_S8_DSP
 /*
- * The DSP path of the 1x1 conv: a blocked GEMM.  For each group of up to 4
- * pixels, the activations are expanded once into int16 pairs of input
- * channels (2k, 2k+1), two buffers of pixel pairs interleaved as
- * s8_dsp_group's xb (one word load of 4 pixels from each of the two
- * channels, SXTB16 and PKHBT/PKHTB); then every pair of output channels of
- * every block runs s8_dsp_dot over each buffer: per input channel pair one
- * LDRD, one weight word, two SXTB16 and four SMLAD (2 pixels by 2 channels).
- * The packed weights of a block of nb >= 2 are the conv's layout with the
- * input channels as the kernel row, so the dot products are s8_dsp_group's.
- * Channels run in chunks of S8_EPI, each with its epilogue's constants;
- * in_c is at most 2 * S8_PW_PAIRS (else s8_pw_block).
+ * The DSP path of the 1x1 conv: a blocked GEMM with a register tile of 2
+ * output channels by 4 pixels.  A group of pixels (a multiple of 4, as many
+ * as S8_PW_XBUF words hold) is first expanded into int16 pairs of input
+ * channels (2k, 2k+1): for each 4 pixels and each k, the 4 pixels' words
+ * side by side (two word loads, four SXTB16, four PKHBT/PKHTB, two STRD
+ * for 8 inputs; pixels past the plane are 0).  Then every channel pair of
+ * every block meets each 4 pixels in the tile (S8_PW_KLOOP): per k one
+ * weight word (the packed layout's, two channels' (w[2k], w[2k+1])), two
+ * SXTB16, two LDRD of the 4 pixels' words and 8 SMLAD: 13 instructions for
+ * 16 multiply-adds, an odd first k then steps of two (all four unrolled
+ * when in_c is 7 or 8),
+ * 14 registers, no spills.  The accumulators start at the packed bias
+ * (SMLAD wraps modulo 2^32 like cnn_s8_add_wrap); the whole quads of a
+ * channel pair run in s8_pw_run*, which requantizes each channel's 4
+ * outputs in registers (s8_pw_rq1x4, s8_pw_rq2x4) and stores them as one
+ * word; a partial last quad, or an epilogue of kind 0, goes through
+ * s8_pw_one* and s8_pw_store.  in_c is at most S8_PW_XBUF / 2 (else
+ * s8_pw_block).  Stack: the 1 KiB buffer and the epilogue's constants.
  */
-enum { S8_PW_PAIRS = 96 };
+enum { S8_PW_XBUF = 256 };
+
+/* 4 pixels' channels 2k (the bytes of r0) and 2k+1 (r1) as 4 pair words. */
+S8_INLINE void s8_pw_expand4(uint32_t r0, uint32_t r1, int32_t *CNN_RESTRICT xb)
+{
+    const int32_t l0 = cnn_s8_lo16x2(r0), h0 = cnn_s8_hi16x2(r0);
+    const int32_t l1 = cnn_s8_lo16x2(r1), h1 = cnn_s8_hi16x2(r1);
+    xb[0] = cnn_s8_pack_lo(l0, l1);
+    xb[1] = cnn_s8_pack_lo(h0, h1);
+    xb[2] = cnn_s8_pack_hi(l0, l1);
+    xb[3] = cnn_s8_pack_hi(h0, h1);
+}
+
+/* Pixels x0 .. x0+np-1 (np a multiple of 4) as xb[(m/4)*4*pairs + 4k + m%4]. */
+static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t in_c,
+                         int32_t x0, int32_t np, int32_t *CNN_RESTRICT xb)
+{
+    const int32_t pairs = (in_c + 1) >> 1;
+    int32_t x, k, m;
+    for (x = x0; x < x0 + np; x += 4) {
+        const int8_t *s = in + x;
+        if (x + 4 <= plane) {
+            /* the full pairs, then an odd last channel with 0 */
+            for (k = 0; k < in_c >> 1; k++, s += 2 * plane, xb += 4)
+                s8_pw_expand4(cnn_s8_ld32(s), cnn_s8_ld32(s + plane), xb);
+            if (in_c & 1) {
+                s8_pw_expand4(cnn_s8_ld32(s), 0, xb);
+                xb += 4;
+            }
+            continue;
+        }
+        for (k = 0; k < pairs; k++, s += 2 * plane, xb += 4)
+            for (m = 0; m < 4; m++) {
+                const int in_plane = x + m < plane;
+                xb[m] = s8_pair(in_plane ? s[m] : 0, in_plane && 2 * k + 1 < in_c ? s[plane + m] : 0);
+            }
+    }
+}
+
+/* One k of the tile: the weight word of two channels (w += STEP), the 4
+ * pixels' words (xb += 16); a: channel 0's 4 pixels, b: channel 1's. */
+#define S8_PW_K(STEP)                                                                        \
+    "ldr %[ww], [%[w]], #" #STEP "\n\t"                                                      \
+    "ldrd %[x0], %[x1], [%[xb]], #8\n\t"                                                     \
+    "sxtb16 %[wh], %[ww], ror #8\n\t"                                                        \
+    "sxtb16 %[ww], %[ww]\n\t"                                                                \
+    "smlad %[a0], %[ww], %[x0], %[a0]\n\t"                                                   \
+    "smlad %[b0], %[wh], %[x0], %[b0]\n\t"                                                   \
+    "smlad %[a1], %[ww], %[x1], %[a1]\n\t"                                                   \
+    "smlad %[b1], %[wh], %[x1], %[b1]\n\t"                                                   \
+    "ldrd %[x0], %[x1], [%[xb]], #8\n\t"                                                     \
+    "smlad %[a2], %[ww], %[x0], %[a2]\n\t"                                                   \
+    "smlad %[b2], %[wh], %[x0], %[b2]\n\t"                                                   \
+    "smlad %[a3], %[ww], %[x1], %[a3]\n\t"                                                   \
+    "smlad %[b3], %[wh], %[x1], %[b3]\n\t"
+
+#define S8_PW_OPS                                                                            \
+    [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0),              \
+        [b1] "+r"(b1), [b2] "+r"(b2), [b3] "+r"(b3), [xb] "+r"(xb), [w] "+r"(w),            \
+        [x0] "=&r"(x0), [x1] "=&r"(x1), [ww] "=&r"(ww), [wh] "=&r"(wh)
+
+/*
+ * The K loop of the tile on the locals a0..a3 (channel 0's 4 pixels) and
+ * b0..b3 (channel 1's), kp pairs of input channels, xb and w walking: fully
+ * unrolled for kp == 4, else an odd first k and a loop of two.  The loop's
+ * end is compared from memory (wh is free there), so the tile keeps 14
+ * registers: no spills.
+ */
+#if defined(__clang__) || defined(CNN_S8_PW_C)
+/* clang reserves r7 (the frame pointer) and cannot give the asm its 14
+ * registers: the same steps in C, the registers left to it (CNN_S8_PW_C
+ * selects them under gcc too, for the tests). */
+#define S8_PW_KLOOP(STEP)                                                                    \
+    do {                                                                                     \
+        int32_t k_;                                                                          \
+        for (k_ = 0; k_ < kp; k_++, xb += 4, w += STEP) {                                    \
+            const uint32_t ww = cnn_s8_ld32(w);                                              \
+            const int32_t wl = cnn_s8_lo16x2(ww), wh = cnn_s8_hi16x2(ww);                    \
+            a0 = cnn_s8_smlad(wl, xb[0], a0), b0 = cnn_s8_smlad(wh, xb[0], b0);              \
+            a1 = cnn_s8_smlad(wl, xb[1], a1), b1 = cnn_s8_smlad(wh, xb[1], b1);              \
+            a2 = cnn_s8_smlad(wl, xb[2], a2), b2 = cnn_s8_smlad(wh, xb[2], b2);              \
+            a3 = cnn_s8_smlad(wl, xb[3], a3), b3 = cnn_s8_smlad(wh, xb[3], b3);              \
+        }                                                                                    \
+    } while (0)
+#else
+#define S8_PW_KLOOP(STEP)                                                                    \
+    do {                                                                                     \
+        int32_t x0, x1, ww, wh;                                                              \
+        const int32_t *xend;                                                                 \
+        if (kp == 4) {                                                                       \
+            __asm__(S8_PW_K(STEP) S8_PW_K(STEP) S8_PW_K(STEP) S8_PW_K(STEP)                  \
+                    : S8_PW_OPS                                                              \
+                    : "m"(*(const int32_t(*)[16])xb), "m"(*(const int8_t(*)[4 * STEP])w));   \
+            break;                                                                           \
+        }                                                                                    \
+        if (kp & 1)                                                                          \
+            __asm__(S8_PW_K(STEP)                                                            \
+                    : S8_PW_OPS                                                              \
+                    : "m"(*(const int32_t(*)[4])xb), "m"(*(const int32_t *)w));              \
+        xend = xb + 4 * (kp & ~1);                                                           \
+        if (kp >= 2)                                                                         \
+            __asm__("1:\n\t" S8_PW_K(STEP) S8_PW_K(STEP)                                     \
+                    "ldr %[wh], %[end]\n\t"                                                  \
+                    "cmp %[xb], %[wh]\n\t"                                                   \
+                    "bne 1b\n\t"                                                             \
+                    : S8_PW_OPS                                                              \
+                    : [end] "m"(xend), "m"(*(const int32_t(*)[S8_PW_XBUF])xb),               \
+                      "m"(*(const int8_t(*)[S8_PW_XBUF * STEP])w)                            \
+                    : "cc");                                                                 \
+    } while (0)
+#endif
+
+/*
+ * The 4 outputs of one channel, sums x[0..3] that already hold the packed
+ * bias, requantized and saturated to int8 as the 4 bytes of one word (BFI);
+ * clamping each byte to lo..hi then gives cnn_s8_rq_apply's bytes.  One
+ * asm block, so the channel's constants stay in registers:
+ *
+ * kind 1 (cnn_s8_rq_apply): the accumulator of SMLAL preset to +-2^30 (ASR
+ * and one EOR of the sign into 0x40000000), its high word plus off, shifted
+ * by sh, SSAT: 6 instructions an output.
+ *
+ * kind 2 (shift 0, off = zp): SMULL, the +2^30 nudge carried into the high
+ * word, whose double SSAT limits to 11 bits, plus bit 31 of the low word:
+ * that is cnn_s8_mul_fast0 (bits 31..62 of x*m + 2^30) limited to
+ * -1024..1023 (the double cannot overflow: |x*m| < 2^62), where
+ * cnn_s8_rq_apply0 limits to +-1024; after adding a zero point in
+ * -128..127 both saturate to the same byte.  7 instructions an output.
+ */
+#define S8_PW_RQ1(X)                                                                         \
+    "asr %[h], " X ", #31\n\t"                                                               \
+    "eor %[l], %[k], %[h], lsl #31\n\t"                                                      \
+    "smlal %[l], %[h], " X ", %[m]\n\t"                                                      \
+    "add %[h], %[h], %[off]\n\t"                                                             \
+    "asr %[h], %[h], %[sh]\n\t"                                                              \
+    "ssat " X ", #8, %[h]\n\t"
+
+static inline uint32_t s8_pw_rq1x4(int32_t x0, int32_t x1, int32_t x2, int32_t x3,
+                                   const CnnS8Rq *r)
+{
+    uint32_t l;
+    int32_t h;
+    __asm__(S8_PW_RQ1("%[x0]") S8_PW_RQ1("%[x1]") S8_PW_RQ1("%[x2]") S8_PW_RQ1("%[x3]")
+            "bfi %[x0], %[x1], #8, #8\n\t"
+            "bfi %[x0], %[x2], #16, #8\n\t"
+            "bfi %[x0], %[x3], #24, #8"
+            : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [l] "=&r"(l),
+              [h] "=&r"(h)
+            : [k] "r"(0x40000000), [m] "r"(r->mult), [off] "r"(r->off), [sh] "r"(r->sh));
+    return (uint32_t)x0;
+}
+
+#define S8_PW_RQ2(X)                                                                         \
+    "smull %[l], %[h], " X ", %[m]\n\t"                                                      \
+    "adds %[l], %[l], #0x40000000\n\t"                                                       \
+    "adc %[h], %[h], #0\n\t"                                                                 \
+    "ssat %[h], #11, %[h], lsl #1\n\t"                                                       \
+    "add %[h], %[h], %[l], lsr #31\n\t"                                                      \
+    "add %[h], %[h], %[off]\n\t"                                                             \
+    "ssat " X ", #8, %[h]\n\t"
+
+static inline uint32_t s8_pw_rq2x4(int32_t x0, int32_t x1, int32_t x2, int32_t x3,
+                                   const CnnS8Rq *r)
+{
+    uint32_t l;
+    int32_t h;
+    __asm__(S8_PW_RQ2("%[x0]") S8_PW_RQ2("%[x1]") S8_PW_RQ2("%[x2]") S8_PW_RQ2("%[x3]")
+            "bfi %[x0], %[x1], #8, #8\n\t"
+            "bfi %[x0], %[x2], #16, #8\n\t"
+            "bfi %[x0], %[x3], #24, #8"
+            : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [l] "=&r"(l),
+              [h] "=&r"(h)
+            : [m] "r"(r->mult), [off] "r"(r->off)
+            : "cc");
+    return (uint32_t)x0;
+}
+
+/* Each byte of v clamped to lo4..hi4 (lo and hi in every byte): SSUB8 sets
+ * the GE flags byte by byte, SEL picks by them. */
+static inline uint32_t s8_pw_clamp4(uint32_t v, uint32_t lo4, uint32_t hi4)
+{
+    uint32_t t;
+    __asm__("ssub8 %[t], %[v], %[lo]\n\t"
+            "sel %[v], %[v], %[lo]\n\t"
+            "ssub8 %[t], %[hi], %[v]\n\t"
+            "sel %[v], %[v], %[hi]"
+            : [v] "+r"(v), [t] "=&r"(t)
+            : [lo] "r"(lo4), [hi] "r"(hi4)
+            : "cc");
+    return v;
+}
+
+static inline void s8_st32(int8_t *p, uint32_t v)
+{
+    __builtin_memcpy(p, &v, 4);
+}
+
+/* The 4 outputs (np of them inside the plane) of channel h of the
+ * epilogue, from sums that already hold the packed bias. */
+static void s8_pw_store(const S8Epi *e, int32_t h, const int32_t *acc,
+                        int8_t *CNN_RESTRICT out, int32_t np)
+{
+    const CnnS8Rq *r = e->rq + h;
+    const int32_t lo = e->lo, hi = e->hi;
+    int32_t m;
+    for (m = 0; m < np; m++) {
+        int32_t v;
+        if (e->fast == 1) {
+            v = cnn_q_floor_shift(cnn_s8_hi_nudged(acc[m], r->mult) + r->off, (int)r->sh);
+        } else if (e->fast == 2) {
+            v = cnn_s8_mul_fast0(acc[m], r->mult);
+            v = (v > 1024 ? 1024 : v < -1024 ? -1024 : v) + r->off;
+        } else {
+            const CnnQConv2dParams *q = e->q;
+            out[m] = cnn_s8_requant(acc[m], q->mult[e->o + h], q->shift[e->o + h], q->out_zp,
+                                    q->act_min, q->act_max);
+            continue;
+        }
+        out[m] = (int8_t)(v < lo ? lo : v > hi ? hi : v);
+    }
+}
+
+/*
+ * For the channel pair c, c+1 of the epilogue (its weights' first word wq,
+ * STEP bytes between the words of consecutive k), the 4 pixels of xq:
+ * S8_PW_ONE, the sums into acc[0..7] (any epilogue, a partial last quad);
+ * S8_PW_RUN, nq whole quads one after the other (xq += 4 kp words), each
+ * requantized in registers (epilogue kind fast = 1 or 2) and stored as one
+ * word per channel.
+ */
+#define S8_PW_FNS(ONE, RUN, STEP)                                                            \
+    static void ONE(const int32_t *xq, const int8_t *wq, int32_t kp, int32_t b0_, int32_t b1_, \
+                    int32_t *acc)                                                            \
+    {                                                                                        \
+        const int32_t *xb = xq;                                                              \
+        const int8_t *w = wq;                                                                \
+        int32_t a0 = b0_, a1 = b0_, a2 = b0_, a3 = b0_, b0 = b1_, b1 = b1_, b2 = b1_, b3 = b1_; \
+        S8_PW_KLOOP(STEP);                                                                   \
+        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;                                  \
+        acc[4] = b0, acc[5] = b1, acc[6] = b2, acc[7] = b3;                                  \
+    }                                                                                        \
+    S8_INLINE void RUN##_q(const int32_t *xq, const int8_t *wq, const int32_t kp,           \
+                           const int32_t *xqend, const CnnS8Rq *r, int fast, int clamp,      \
+                           uint32_t lo4, uint32_t hi4, int8_t *CNN_RESTRICT o0,              \
+                           int32_t plane)                                                    \
+    {                                                                                        \
+        do {                                                                                 \
+            const int32_t *xb = xq; /* left at the next quad by the K loop */                \
+            const int8_t *w = wq;                                                            \
+            int32_t a0 = r[0].bias, a1 = a0, a2 = a0, a3 = a0;                               \
+            int32_t b0 = r[1].bias, b1 = b0, b2 = b0, b3 = b0;                               \
+            uint32_t va, vb;                                                                 \
+            S8_PW_KLOOP(STEP);                                                               \
+            xq = xb;                                                                         \
+            if (fast == 1) {                                                                 \
+                va = s8_pw_rq1x4(a0, a1, a2, a3, r);                                         \
+                vb = s8_pw_rq1x4(b0, b1, b2, b3, r + 1);                                     \
+            } else {                                                                         \
+                va = s8_pw_rq2x4(a0, a1, a2, a3, r);                                         \
+                vb = s8_pw_rq2x4(b0, b1, b2, b3, r + 1);                                     \
+            }                                                                                \
+            if (clamp) {                                                                     \
+                va = s8_pw_clamp4(va, lo4, hi4);                                             \
+                vb = s8_pw_clamp4(vb, lo4, hi4);                                             \
+            }                                                                                \
+            s8_st32(o0 + plane, vb);                                                         \
+            s8_st32(o0, va);                                                                 \
+            o0 += 4;                                                                         \
+        } while (xq != xqend);                                                               \
+    }                                                                                        \
+    static void RUN(const int32_t *xq, const int8_t *wq, int32_t kp, int32_t nq,              \
+                    const CnnS8Rq *r, int fast, uint32_t lo4, uint32_t hi4,                  \
+                    int8_t *CNN_RESTRICT o0, int32_t plane)                                  \
+    {                                                                                        \
+        const int clamp = lo4 != 0x80808080u || hi4 != 0x7f7f7f7fu;                          \
+        if (kp == 4)                                                                         \
+            RUN##_q(xq, wq, 4, xq + 16 * nq, r, fast, clamp, lo4, hi4, o0, plane);           \
+        else                                                                                 \
+            RUN##_q(xq, wq, kp, xq + 4 * kp * nq, r, fast, clamp, lo4, hi4, o0, plane);      \
+    }
+
+S8_PW_FNS(s8_pw_one2, s8_pw_run2, 4)
+S8_PW_FNS(s8_pw_one4, s8_pw_run4, 8)
+S8_PW_FNS(s8_pw_one8, s8_pw_run8, 16)
 
 static void s8_dsp_pw(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
                       const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
@@ -1418,59 +1708,43 @@ static void s8_dsp_pw(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
 {
     const int32_t plane = q->g.out_h * q->g.out_w, in_c = q->g.in_c;
     const int32_t pairs = (in_c + 1) >> 1, wrow = (in_c + 1) & ~1;
-    int32_t xa[2 * S8_PW_PAIRS], xc[2 * S8_PW_PAIRS];
-    int32_t j, j0, j1, x, k, m;
+    const int32_t group = (S8_PW_XBUF / (4 * pairs)) * 4;
+    const uint32_t lo4 = 0x01010101u * (uint8_t)q->act_min;
+    const uint32_t hi4 = 0x01010101u * (uint8_t)q->act_max;
+    int32_t xb[S8_PW_XBUF];
+    int32_t j, j0, j1, x, x1, h;
     int nb;
     S8Epi e;
 
     for (j0 = 0; j0 < oc; j0 = j1) {
         j1 = oc - j0 > S8_EPI ? j0 + S8_EPI : oc;
         s8_epi_init(&e, q, bias + j0, j0, j1 - j0);
-        for (x = 0; x < plane; x += 4) {
-            const int32_t np = plane - x < 4 ? plane - x : 4;
+        for (x = 0; x < plane; x = x1) {
+            const int32_t np = plane - x < group ? (plane - x + 3) & ~3 : group;
             const int8_t *wb = w + j0 * wrow;
-            const int8_t *s = in + x;
-            for (k = 0; k < pairs; k++, s += 2 * plane) {
-                const int odd = 2 * k + 1 < in_c;
-                if (np == 4) {
-                    const uint32_t r0 = cnn_s8_ld32(s), r1 = odd ? cnn_s8_ld32(s + plane) : 0;
-                    const int32_t l0 = cnn_s8_lo16x2(r0), h0 = cnn_s8_hi16x2(r0);
-                    const int32_t l1 = cnn_s8_lo16x2(r1), h1 = cnn_s8_hi16x2(r1);
-                    xa[2 * k] = cnn_s8_pack_lo(l0, l1);
-                    xa[2 * k + 1] = cnn_s8_pack_lo(h0, h1);
-                    xc[2 * k] = cnn_s8_pack_hi(l0, l1);
-                    xc[2 * k + 1] = cnn_s8_pack_hi(h0, h1);
-                } else {
-                    int32_t v[4][2];
-                    for (m = 0; m < 4; m++) {
-                        v[m][0] = m < np ? s[m] : 0;
-                        v[m][1] = m < np && odd ? s[plane + m] : 0;
-                    }
-                    xa[2 * k] = s8_pair(v[0][0], v[0][1]);
-                    xa[2 * k + 1] = s8_pair(v[1][0], v[1][1]);
-                    xc[2 * k] = s8_pair(v[2][0], v[2][1]);
-                    xc[2 * k + 1] = s8_pair(v[3][0], v[3][1]);
-                }
-            }
-            for (j = j0; j < j1; j += nb) {
-                int32_t h, acc[4][CNN_CONV_NR];
-                DspDotFn *dot;
+            x1 = x + np < plane ? x + np : plane;
+            s8_pw_expand(in, plane, in_c, x, np, xb);
+            for (j = j0; j < j1; j += nb, wb += wrow * nb) {
                 nb = cnn_conv_block_width(oc - j);
-                dot = nb == 8 ? s8_dsp_dot16 : nb == 4 ? s8_dsp_dot8 : s8_dsp_dot4;
                 for (h = 0; h < nb; h += 2) {
-                    int32_t a[4];
-                    dot(xa, wb + h * 2, pairs, a);
-                    acc[0][h] = a[0], acc[0][h + 1] = a[1];
-                    acc[1][h] = a[2], acc[1][h + 1] = a[3];
-                    if (np > 2) {
-                        dot(xc, wb + h * 2, pairs, a);
-                        acc[2][h] = a[0], acc[2][h + 1] = a[1];
-                        acc[3][h] = a[2], acc[3][h + 1] = a[3];
+                    const int8_t *wp = wb + h * 2;
+                    const int32_t c0 = j - j0 + h;
+                    int8_t *o0 = out + (j + h) * plane + x;
+                    /* whole quads in registers; the rest through acc */
+                    const int32_t nq = e.fast ? (x1 - x) >> 2 : 0;
+                    int32_t xt;
+                    if (nq > 0)
+                        (nb == 8 ? s8_pw_run8 : nb == 4 ? s8_pw_run4 : s8_pw_run2)(
+                            xb, wp, pairs, nq, e.rq + c0, e.fast, lo4, hi4, o0, plane);
+                    for (xt = 4 * nq; xt < x1 - x; xt += 4) {
+                        const int32_t n4 = x1 - x - xt < 4 ? x1 - x - xt : 4;
+                        int32_t acc[8];
+                        (nb == 8 ? s8_pw_one8 : nb == 4 ? s8_pw_one4 : s8_pw_one2)(
+                            xb + xt * pairs, wp, pairs, bias[j + h], bias[j + h + 1], acc);
+                        s8_pw_store(&e, c0, acc, o0 + xt, n4);
+                        s8_pw_store(&e, c0 + 1, acc + 4, o0 + plane + xt, n4);
                     }
                 }
-                for (m = 0; m < np; m++)
-                    s8_conv_store(&e, j - j0, plane, acc[m], out + j * plane + x + m, nb);
-                wb += wrow * nb;
             }
         }
     }
@@ -1487,7 +1761,7 @@ void cnn_conv2d_1x1_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
     int nb;
 
 #if CNN_S8_DSP
-    if (in_c <= 2 * S8_PW_PAIRS && q->g.out_c >= 2) {
+    if (in_c <= S8_PW_XBUF / 2 && q->g.out_c >= 2) {
         /* every block but an odd last channel */
         o = q->g.out_c & ~1;
         s8_dsp_pw(q, in, w, bias_packed, out, o);

@@ -594,6 +594,105 @@ static int conv_rows_case(void)
     return 1;
 }
 
+/*
+ * cnn_conv2d_1x1_s8 on chosen shapes: the DSP path's tile (2 channels by 4
+ * pixels, kp == 4 unrolled or an odd k plus a loop of two), its partial
+ * last quad, several pixel groups (the expansion buffer holds 256 words),
+ * every block width and an odd last channel, in_c past the DSP path's
+ * limit (128), the three epilogue kinds (req: 1 every shift <= -2, 2 every
+ * shift 0, 0 random, some channels outside the fast forms), the zero
+ * points' edges, no clamp, relu, relu6 and random clamps, saturated
+ * outputs and biases at the int32 limits.
+ */
+static void pw_one(int32_t in_c, int32_t out_c, int32_t h, int32_t w, int req, int edge)
+{
+    CnnQConv2dParams q;
+    CnnConv2dParams *g = &q.g;
+    const int32_t plane = h * w;
+    int32_t o, n_in = in_c * plane, n_out = out_c * plane, n_w = out_c * in_c;
+
+    if (n_in > IN_MAX || n_out > OUT_MAX || n_w > W_MAX || out_c > CH_MAX)
+        return;
+    memset(&q, 0, sizeof q);
+    g->in_c = in_c;
+    g->out_c = out_c;
+    g->in_h = g->out_h = h;
+    g->in_w = g->out_w = w;
+    g->kernel_h = g->kernel_w = 1;
+    g->stride_h = g->stride_w = g->dilation_h = g->dilation_w = 1;
+    g->groups = 1;
+    g->pad_mode = CNN_PAD_ZEROS;
+    if (cnn_conv2d_s8_kind(g) != CNN_CONV_S8_1X1 ||
+        cnn_conv2d_packed_bytes_s8(g, CNN_CONV_S8_1X1) > W_MAX)
+        return;
+    cases++;
+    q.in_zp = edge == 1 ? -128 : edge == 2 ? 127 : rand_zp();
+    q.out_zp = edge == 1 ? 127 : edge == 2 ? -128 : rand_zp();
+    switch (rnd() % 5) {
+    case 0:                     /* no clamp */
+        q.act_min = -128;
+        q.act_max = 127;
+        break;
+    case 1:                     /* relu */
+        q.act_min = q.out_zp;
+        q.act_max = 127;
+        break;
+    case 2:                     /* relu6-like */
+        q.act_min = q.out_zp;
+        q.act_max = q.out_zp + rint_in(0, 127 - q.out_zp);
+        break;
+    default:
+        rand_clamp(q.out_zp, &q.act_min, &q.act_max);
+    }
+    q.mult = mult_buf;
+    q.shift = shift_buf;
+    fill(in_buf, n_in);
+    fill(w_buf, n_w);
+    for (o = 0; o < n_w; o++)
+        w_buf[o] = w_buf[o] == -128 ? -127 : w_buf[o];
+    rand_bias(out_c);
+    rand_requant(out_c, in_c);
+    for (o = 0; o < out_c; o++) {
+        if (req == 2)
+            shift_buf[o] = 0;
+        else if (req == 1 && (shift_buf[o] > -2 || shift_buf[o] < -22))
+            shift_buf[o] = (int8_t)rint_in(-22, -2);
+        if (req == 1 && rnd() % 8 == 0)
+            shift_buf[o] = (int8_t)(rnd() % 2 ? -2 : -22);  /* the fast form's edges */
+    }
+
+    canary(out_ref, n_out, 0x5a);
+    cnn_conv2d_ref_s8(&q, in_buf, w_buf, bias_buf, out_ref);
+    cnn_conv2d_pack_s8(g, CNN_CONV_S8_1X1, w_buf, wp_buf);
+    cnn_conv2d_pack_bias_s8(g, CNN_CONV_S8_1X1, w_buf, bias_buf, q.in_zp, biasp_buf);
+    canary(out_fast, n_out, (int8_t)0xa5);
+    cnn_conv2d_1x1_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
+    compare("cnn_conv2d_1x1_s8 (shapes)", out_fast, out_ref, n_out);
+}
+
+static void pw_cases(void)
+{
+    /* in_c: kp == 4, odd and even pair counts, one pair, the DSP limit */
+    static const int16_t ins[] = {1, 2, 3, 7, 8, 9, 16, 17, 32, 33, 64, 127, 128, 129};
+    /* out_c: blocks of 8, 4 and 2, an odd last channel, two epilogue runs */
+    static const int16_t outs[] = {1, 2, 3, 6, 8, 13, 16, 40};
+    /* maps: 1x1, 2x2, partial quads, several pixel groups */
+    static const int16_t maps[][2] = {{1, 1}, {1, 2}, {2, 2}, {1, 3}, {3, 5},
+                                      {4, 4}, {8, 8}, {7, 9}, {16, 16}, {11, 13}};
+    size_t i;
+    for (i = 0; i < sizeof ins / sizeof ins[0]; i++) {
+        const int32_t in_c = ins[i], out_c = outs[i % 8];
+        const int16_t *m = maps[(i * 3) % 10];
+        pw_one(in_c, out_c, m[0], m[1], (int)(i % 3), (int)(i % 4));
+        pw_one(in_c, outs[(i + 3) % 8], maps[i % 10][0], maps[i % 10][1], 1, 0);
+        pw_one(in_c, outs[(i + 5) % 8], maps[(i + 7) % 10][0], maps[(i + 7) % 10][1], 2,
+               (int)((i + 1) % 3));
+    }
+    for (i = 0; i < 10; i++)    /* pw1 and pw3 of mobilenet_tiny, any epilogue */
+        pw_one(i % 2 ? 8 : 32, i % 2 ? 16 : 32, i % 2 ? 16 : 8, i % 2 ? 16 : 8, (int)(i % 3),
+               (int)(i % 3));
+}
+
 /* ---- linear ----------------------------------------------------------------- */
 
 static void linear_case(void)
@@ -1047,6 +1146,7 @@ static void run(long n)
 {
     long i;
     requant_cases((int32_t)(n / 4));
+    pw_cases();
     for (i = 0; i < n; i++) {
         if (i % 4 == 1)
             while (!conv_rows_case())
