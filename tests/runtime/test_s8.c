@@ -459,6 +459,77 @@ static int conv_case(int shape)
     return 1;
 }
 
+/* cnn_dwconv3x3_s8 on the shapes of its expanded path (stride 1 or 2 on
+ * both axes, rows of up to 20 outputs, bands of rows) and just outside it:
+ * zero paddings 0..3, 1x1 and 2x2 maps, odd widths (a partial last group of
+ * four), zero points at the edges, every clamp, the requantization forms
+ * (shift 0, small negative shifts, and per channel the forms that take the
+ * other path: shift -1, positive shifts, biases of 2^29 and beyond). */
+static void dwconv3x3_case(void)
+{
+    CnnQConv2dParams q;
+    CnnConv2dParams *g = &q.g;
+    int32_t n_in, n_out, o, i;
+    const int mode = (int)(rnd() % 4);
+
+    memset(&q, 0, sizeof q);
+    g->in_c = g->out_c = g->groups = rint_in(1, 9);
+    g->in_h = rnd() % 5 == 0 ? rint_in(1, 2) : rint_in(1, 40);
+    g->in_w = rnd() % 5 == 0 ? rint_in(1, 2) : rint_in(1, rnd() % 2 ? 20 : 44);
+    g->kernel_h = g->kernel_w = 3;
+    g->dilation_h = g->dilation_w = 1;
+    g->stride_w = rint_in(1, 2);
+    g->stride_h = rnd() % 8 == 0 ? rint_in(1, 3) : g->stride_w;
+    g->pad_mode = CNN_PAD_ZEROS;
+    g->pad_top = rint_in(0, 3);
+    g->pad_bottom = rint_in(0, 3);
+    g->pad_left = rint_in(0, 3);
+    g->pad_right = rint_in(0, 3);
+    g->out_h = (int32_t)cnn_out_size(g->in_h, 3, g->stride_h, g->pad_top, g->pad_bottom, 1, 0);
+    g->out_w = (int32_t)cnn_out_size(g->in_w, 3, g->stride_w, g->pad_left, g->pad_right, 1, 0);
+    if (g->out_h < 1 || g->out_w < 1)
+        return;
+    n_in = g->in_c * g->in_h * g->in_w;
+    n_out = g->out_c * g->out_h * g->out_w;
+    if (n_in > IN_MAX || n_out > OUT_MAX || cnn_conv2d_s8_kind(g) != CNN_CONV_S8_DW3X3)
+        return;
+    cases++;
+    q.in_zp = rand_zp();
+    q.out_zp = rand_zp();
+    rand_clamp(q.out_zp, &q.act_min, &q.act_max);
+    q.mult = mult_buf;
+    q.shift = shift_buf;
+    fill(in_buf, n_in);
+    fill(w_buf, 9 * g->out_c);
+    for (i = 0; i < 9 * g->out_c; i++)
+        w_buf[i] = w_buf[i] == -128 ? -127 : w_buf[i];
+    rand_bias(g->out_c);
+    rand_requant(g->out_c, 9);
+    for (o = 0; o < g->out_c; o++) {
+        if (mode == 0)
+            shift_buf[o] = 0;
+        else if (mode == 1 && rnd() % 3 == 0)
+            shift_buf[o] = (int8_t)rint_in(-3, 2);
+        if (rnd() % 6 == 0)
+            bias_buf[o] = (rnd() % 2 ? 1 : -1) * (int32_t)((1u << 29) - 146304u + rint_in(-2, 2));
+        if (rnd() % 8 == 0)
+            mult_buf[o] = rnd() % 2 ? 0x7fffffff : 0x40000000;
+    }
+    canary(out_ref, n_out, 0x5a);
+    cnn_conv2d_ref_s8(&q, in_buf, w_buf, bias_buf, out_ref);
+    cnn_conv2d_pack_s8(g, CNN_CONV_S8_DW3X3, w_buf, wp_buf);
+    cnn_conv2d_pack_bias_s8(g, CNN_CONV_S8_DW3X3, w_buf, bias_buf, q.in_zp, biasp_buf);
+    canary(out_fast, n_out + 4, (int8_t)0xa5);
+    cnn_dwconv3x3_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
+    compare("cnn_dwconv3x3_s8", out_fast, out_ref, n_out);
+    for (i = n_out; i < n_out + 4; i++)
+        if (out_fast[i] != (int8_t)0xa5) {
+            mcu_puts("FAIL cnn_dwconv3x3_s8: wrote past its output\n");
+            failures++;
+            break;
+        }
+}
+
 /* ---- linear ----------------------------------------------------------------- */
 
 static void linear_case(void)
@@ -935,6 +1006,8 @@ static void run(long n)
         case 5:
         case 6:
             linear_case();
+            if (i % 4 == 1)
+                dwconv3x3_case();
             break;
         default:
             add_case();
