@@ -336,6 +336,27 @@ typedef struct DwGeom {
     uint32_t lo4, hi4;
 } DwGeom;
 
+/* Input rows [r0, r1) of a channel widened into buffer rows from dst on
+ * (DW_S halfwords a row; columns [pl, pl + cw) of the buffer). */
+DW_INLINE void dw_widen(const int8_t *CNN_RESTRICT src, int32_t in_w,
+                                               int32_t nrows, int32_t cw,
+                                               int16_t *CNN_RESTRICT dst)
+{
+    const int32_t body = cw & ~3;
+    int16_t *const last = dst + nrows * DW_S;
+    for (; dst < last; dst += DW_S, src += in_w) {
+        int32_t j;
+        for (j = 0; j < body; j += 4) {
+            const uint32_t v = cnn_s8_ld32(src + j);
+            const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
+            dw_st(dst + j, (uint32_t)cnn_s8_pack_lo(lo, hi));
+            dw_st(dst + j + 2, (uint32_t)cnn_s8_pack_hi(lo, hi));
+        }
+        for (; j < cw; j++)
+            dst[j] = src[j];
+    }
+}
+
 /* Padded rows [u0, u0 + n) of a channel into buf (DW_S halfwords a row).
  * The buffer's columns outside [pl, pl + cw) hold in_zp from dw_prefill,
  * which no call writes; rows in the padding are (re)filled here only when
@@ -344,29 +365,26 @@ static void dw_expand(const CnnQConv2dParams *q, const DwGeom *d, const int8_t *
                       int32_t u0, int32_t n, int16_t *buf)
 {
     const CnnConv2dParams *p = &q->g;
-    const uint32_t zz = (uint32_t)(uint16_t)(int16_t)q->in_zp * 0x00010001u;
-    const int32_t cw = d->cw, body = cw & ~3;
-    int32_t u, j;
-
-    for (u = 0; u < n; u++, buf += DW_S) {
-        const int32_t r = u0 + u - p->pad_top;
-        if (r < 0 || r >= p->in_h) {
-            if (d->nbands > 1)
+    /* the rows of the input: [ra, rb) */
+    int32_t ra = u0 - p->pad_top, rb = ra + n;
+    if (d->nbands > 1) {
+        const uint32_t zz = (uint32_t)(uint16_t)(int16_t)q->in_zp * 0x00010001u;
+        int32_t u, j;
+        for (u = 0; u < n; u++) {
+            const int32_t r = ra + u;
+            if (r < 0 || r >= p->in_h)
                 for (j = 0; j < d->wn; j += 2)
-                    dw_st(buf + j, zz);
-        } else {
-            const int8_t *src = plane + r * p->in_w;
-            int16_t *dst = buf + d->pl;
-            for (j = 0; j < body; j += 4) {
-                const uint32_t v = cnn_s8_ld32(src + j);
-                const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
-                dw_st(dst + j, (uint32_t)cnn_s8_pack_lo(lo, hi));
-                dw_st(dst + j + 2, (uint32_t)cnn_s8_pack_hi(lo, hi));
-            }
-            for (; j < cw; j++)
-                dst[j] = src[j];
+                    dw_st(buf + u * DW_S + j, zz);
         }
     }
+    if (ra < 0) {
+        buf -= ra * DW_S;
+        ra = 0;
+    }
+    if (rb > p->in_h)
+        rb = p->in_h;
+    if (rb > ra)
+        dw_widen(plane + ra * p->in_w, p->in_w, rb - ra, d->cw, buf + d->pl);
 }
 
 /* in_zp in columns [0, wn) of the first rows rows. */
@@ -380,10 +398,10 @@ static void dw_prefill(int16_t *buf, int32_t rows, int32_t wn, int32_t zp)
 }
 
 /* acc (+)= the two products of the halves, or the top half of a times the
- * bottom of b: the first kernel row (F = 1) starts the sums. */
-#define DW_D(F, a, b, acc) ((acc) = (F) ? (int32_t)__smuad(a, b) : (int32_t)__smlad(a, b, acc))
-#define DW_TB(F, a, b, acc) ((acc) = __smlatb(a, b, (F) ? 0 : (acc)))
-#define DW_BT(F, a, b, acc) ((acc) = __smlabt(a, b, (F) ? 0 : (acc)))
+ * bottom of b: the first kernel row (F = 1) starts the sums at b2. */
+#define DW_D(F, a, b, acc) ((acc) = (int32_t)__smlad(a, b, (F) ? b2 : (acc)))
+#define DW_TB(F, a, b, acc) ((acc) = __smlatb(a, b, (F) ? b2 : (acc)))
+#define DW_BT(F, a, b, acc) ((acc) = __smlabt(a, b, (F) ? b2 : (acc)))
 
 /* One kernel row's four outputs: stride 1 or 2 (see above). */
 #define DW_ROW1(F, r, wa, wb)                                                \
@@ -432,14 +450,14 @@ static void dw_prefill(int16_t *buf, int32_t rows, int32_t wn, int32_t zp)
         (o)[3] = a3;                                                         \
     } while (0)
 
-/* The doubled sums (without the bias) of output rows [0, nrows) of a band
+/* The doubled sums (b2: the doubled bias) of output rows [0, nrows) of a band
  * (buffer row 0 = its first padded row), each row's from sums + y * ow4
  * (ow4: out_w rounded up to 4).  Rows of one or two groups of four (maps
  * of 4 or 8 columns) take one loop over the rows, others a loop over each
  * row's groups. */
 DW_INLINE void dw_sums(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
                        int32_t nrows, int32_t stride, int32_t w01a, int32_t w12a, int32_t w01b,
-                       int32_t w12b, int32_t w01c, int32_t w12c)
+                       int32_t w12b, int32_t w01c, int32_t w12c, int32_t b2)
 {
     const int16_t *r = buf;
     int32_t *const last = sums + nrows * ow4;
@@ -461,16 +479,16 @@ DW_INLINE void dw_sums(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT su
     }
 }
 
-__attribute__((noinline)) static void dw_sums1(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
+DW_INLINE void dw_sums1(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
                      int32_t nrows, const int32_t *wp)
 {
-    dw_sums(buf, sums, ow4, nrows, 1, wp[0], wp[1], wp[2], wp[3], wp[4], wp[5]);
+    dw_sums(buf, sums, ow4, nrows, 1, wp[0], wp[1], wp[2], wp[3], wp[4], wp[5], wp[6]);
 }
 
-__attribute__((noinline)) static void dw_sums2(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
+DW_INLINE void dw_sums2(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
                      int32_t nrows, const int32_t *wp)
 {
-    dw_sums(buf, sums, ow4, nrows, 2, wp[0], wp[1], wp[2], wp[3], wp[4], wp[5]);
+    dw_sums(buf, sums, ow4, nrows, 2, wp[0], wp[1], wp[2], wp[3], wp[4], wp[5], wp[6]);
 }
 
 /* The requantized byte of a doubled sum, form 2 (shift 0) or 1. */
@@ -478,16 +496,14 @@ __attribute__((noinline)) static void dw_sums2(const int16_t *CNN_RESTRICT buf, 
     ((form) == DW_FAST0 ? __ssat(dw_smmlar(a, m, off), 8) \
                         : __ssat((dw_smmlar(a, m, off) + ((a) >> 31)) >> sh, 8))
 
-/* n outputs (a multiple of 4) from their doubled sums without the bias
- * (b2: the doubled bias), four bytes a step. */
+/* n outputs (a multiple of 4) from their doubled sums, four bytes a step. */
 DW_INLINE void dw_requant(const int32_t *CNN_RESTRICT sums, int8_t *CNN_RESTRICT o, int32_t n,
-                          int32_t b2, int32_t m, int32_t off, int32_t sh, uint32_t lo4,
-                          uint32_t hi4, int form)
+                          int32_t m, int32_t off, int32_t sh, uint32_t lo4, uint32_t hi4,
+                          int form)
 {
     const int32_t *const end = sums + n;
     for (; sums < end; sums += 4, o += 4) {
-        const int32_t a0 = sums[0] + b2, a1 = sums[1] + b2, a2 = sums[2] + b2;
-        const int32_t a3 = sums[3] + b2;
+        const int32_t a0 = sums[0], a1 = sums[1], a2 = sums[2], a3 = sums[3];
         uint32_t v = (uint32_t)DW_RQ(a0, form);
         const int32_t v1 = DW_RQ(a1, form), v2 = DW_RQ(a2, form), v3 = DW_RQ(a3, form);
         DW_BFI(v, v1, 1);
@@ -498,21 +514,21 @@ DW_INLINE void dw_requant(const int32_t *CNN_RESTRICT sums, int8_t *CNN_RESTRICT
     }
 }
 
-/* The channel's requantization: doubled bias, multiplier, offset, shift,
- * clamp words and form. */
+/* The channel's requantization: multiplier, offset, shift, clamp words
+ * and form. */
 typedef struct DwRq {
-    int32_t b2, m, off, sh;
+    int32_t m, off, sh;
     uint32_t lo4, hi4;
     int form;
 } DwRq;
 
-static void dw_requant_n(const int32_t *CNN_RESTRICT sums, int8_t *CNN_RESTRICT o, int32_t n,
+DW_INLINE void dw_requant_n(const int32_t *CNN_RESTRICT sums, int8_t *CNN_RESTRICT o, int32_t n,
                          const DwRq *r)
 {
     if (r->form == DW_FAST0)
-        dw_requant(sums, o, n, r->b2, r->m, r->off, 0, r->lo4, r->hi4, DW_FAST0);
+        dw_requant(sums, o, n, r->m, r->off, 0, r->lo4, r->hi4, DW_FAST0);
     else
-        dw_requant(sums, o, n, r->b2, r->m, r->off, r->sh, r->lo4, r->hi4, DW_FAST);
+        dw_requant(sums, o, n, r->m, r->off, r->sh, r->lo4, r->hi4, DW_FAST);
 }
 
 /* The halves (2a, 2b). */
@@ -553,46 +569,56 @@ static int dw_geom(const CnnQConv2dParams *q, DwGeom *d)
     return 1;
 }
 
-/* One channel by the expanded path; 0 (nothing written) if its bias or
- * requantization does not allow it. */
-static int dw_channel_x(const CnnQConv2dParams *q, const DwGeom *d, uint32_t *store,
-                        const int8_t *plane, const int8_t *w, int32_t bias, int32_t mult,
-                        int32_t shift, int8_t *oc)
+/* The channel's requantization on the expanded path: its form (DW_FAST0,
+ * DW_FAST, or DW_ANY when the path cannot take it) and constants.  A shift
+ * of -1 is DW_FAST with sh + 1 = 1 and 2 off = 1 + 2 zp (the same algebra
+ * with 2^(sh - 1) = 1/2). */
+static int dw_rq(const CnnQConv2dParams *q, int32_t bias, int32_t mult, int32_t shift, DwRq *r)
+{
+    if (bias >= DW_BIAS_MAX || bias <= -DW_BIAS_MAX || mult < 0)
+        return DW_ANY;
+    r->m = mult;
+    if (shift == 0) {
+        r->off = q->out_zp;
+        r->sh = 0;
+        return DW_FAST0;
+    }
+    if (shift == -1) {
+        r->off = 1 + 2 * q->out_zp;
+        r->sh = 1;
+        return DW_FAST;
+    }
+    if (cnn_q_fast_init(mult, shift, q->out_zp, &r->off, &r->sh)) {
+        r->off *= 2;
+        r->sh += 1;
+        return DW_FAST;
+    }
+    return DW_ANY;
+}
+
+/* One channel by the expanded path, its requantization r set (dw_rq). */
+__attribute__((noinline)) static void dw_channel_x(const CnnQConv2dParams *q, const DwGeom *d, uint32_t *store,
+                            const int8_t *plane, const int8_t *w, int32_t bias, const DwRq *r,
+                            int8_t *oc)
 {
     const CnnConv2dParams *p = &q->g;
     const int32_t s = d->s, out_w = d->out_w, ow4 = d->ow4;
     int16_t *buf = (int16_t *)(void *)store;
-    int32_t wp[6];
+    int32_t *const sums0 = (int32_t *)(void *)(store + ((d->band - 1) * s + 3) * DW_S / 2);
+    int32_t wp[7];             /* the weight pairs, then the doubled bias */
     int32_t y0;
-    DwRq r;
 
-    if (bias >= DW_BIAS_MAX || bias <= -DW_BIAS_MAX || mult < 0)
-        return 0;
-    r.sh = 0;
-    if (shift == 0) {
-        r.form = DW_FAST0;
-        r.off = q->out_zp;
-    } else if (cnn_q_fast_init(mult, shift, q->out_zp, &r.off, &r.sh)) {
-        r.form = DW_FAST;
-        r.off *= 2;
-        r.sh += 1;
-    } else {
-        return 0;
-    }
-    r.b2 = bias * 2;
-    r.m = mult;
-    r.lo4 = d->lo4;
-    r.hi4 = d->hi4;
     wp[0] = dw_pair2(w[0], w[1]);
     wp[1] = dw_pair2(w[1], w[2]);
     wp[2] = dw_pair2(w[3], w[4]);
     wp[3] = dw_pair2(w[4], w[5]);
     wp[4] = dw_pair2(w[6], w[7]);
     wp[5] = dw_pair2(w[7], w[8]);
+    wp[6] = bias * 2;
     for (y0 = 0; y0 < p->out_h; y0 += d->band) {
         const int32_t nrows = p->out_h - y0 < d->band ? p->out_h - y0 : d->band;
         const int32_t nin = (nrows - 1) * s + 3;
-        int32_t *sums = (int32_t *)(void *)(store + ((d->band - 1) * s + 3) * DW_S / 2);
+        int32_t *sums = sums0;
         int8_t *o = oc + y0 * out_w;
         dw_expand(q, d, plane, y0 * s, nin, buf);
         if (s == 1)
@@ -600,20 +626,108 @@ static int dw_channel_x(const CnnQConv2dParams *q, const DwGeom *d, uint32_t *st
         else
             dw_sums2(buf, sums, ow4, nrows, wp);
         if (ow4 == out_w) {             /* the band's outputs are contiguous */
-            dw_requant_n(sums, o, nrows * out_w, &r);
+            dw_requant_n(sums, o, nrows * out_w, r);
         } else {
             int8_t tail[4];
             int32_t y, k;
             const int32_t body = out_w & ~3;
             for (y = 0; y < nrows; y++, sums += ow4, o += out_w) {
-                dw_requant_n(sums, o, body, &r);
-                dw_requant_n(sums + body, tail, 4, &r);
+                dw_requant_n(sums, o, body, r);
+                dw_requant_n(sums + body, tail, 4, r);
                 for (k = body; k < out_w; k++)
                     o[k] = tail[k - body];
             }
         }
     }
-    return 1;
+}
+
+/* Every channel by the expanded path, all of the given form. */
+__attribute__((noinline)) static void dw_run(const CnnQConv2dParams *q, const DwGeom *d,
+                                             uint32_t *store, const int8_t *in,
+                                             const int8_t *w, const int32_t *bias, int8_t *out,
+                                             int form)
+{
+    const CnnConv2dParams *p = &q->g;
+    const int32_t in_plane = p->in_h * p->in_w, out_plane = p->out_h * p->out_w;
+    int32_t ch;
+    DwRq r;
+    r.lo4 = d->lo4;
+    r.hi4 = d->hi4;
+    r.form = form;
+    for (ch = 0; ch < p->out_c; ch++, in += in_plane, out += out_plane, w += 9) {
+        dw_rq(q, bias[ch], q->mult[ch], q->shift[ch], &r);
+        dw_channel_x(q, d, store, in, w, bias[ch], &r, out);
+    }
+}
+
+/* The same when the channels' output fits one band: per channel the
+ * widening of its input rows, its weight pairs and the two loops, in one
+ * function (maps of a few rows spend little in the loops, so their setup
+ * counts). */
+__attribute__((noinline)) static void dw_run1(const CnnQConv2dParams *q, const DwGeom *d,
+                                             uint32_t *store, const int8_t *in,
+                                             const int8_t *w, const int32_t *bias, int8_t *out,
+                                             int form)
+{
+    const CnnConv2dParams *p = &q->g;
+    const int32_t in_plane = p->in_h * p->in_w, out_plane = p->out_h * p->out_w;
+    const int32_t n = p->out_h, s = d->s;
+    const int32_t ra = p->pad_top, rb = p->pad_top + p->in_h < (n - 1) * s + 3
+                                         ? p->pad_top + p->in_h
+                                         : (n - 1) * s + 3;
+    int16_t *buf = (int16_t *)(void *)store;
+    int32_t *sums = (int32_t *)(void *)(store + ((n - 1) * s + 3) * DW_S / 2);
+    int32_t ch;
+    DwRq r;
+
+    r.lo4 = d->lo4;
+    r.hi4 = d->hi4;
+    r.form = form;
+    for (ch = 0; ch < p->out_c; ch++, in += in_plane, out += out_plane, w += 9) {
+        int32_t wp[7];
+        dw_rq(q, bias[ch], q->mult[ch], q->shift[ch], &r);
+        if (rb > ra)
+            dw_widen(in, p->in_w, rb - ra, d->cw, buf + ra * DW_S + d->pl);
+        wp[0] = dw_pair2(w[0], w[1]);
+        wp[1] = dw_pair2(w[1], w[2]);
+        wp[2] = dw_pair2(w[3], w[4]);
+        wp[3] = dw_pair2(w[4], w[5]);
+        wp[4] = dw_pair2(w[6], w[7]);
+        wp[5] = dw_pair2(w[7], w[8]);
+        wp[6] = bias[ch] * 2;
+        if (s == 1)
+            dw_sums1(buf, sums, d->ow4, n, wp);
+        else
+            dw_sums2(buf, sums, d->ow4, n, wp);
+        if (d->ow4 == d->out_w) {
+            dw_requant_n(sums, out, out_plane, &r);
+        } else {
+            int8_t tail[4];
+            int32_t y, k;
+            const int32_t body = d->out_w & ~3;
+            const int32_t *sr = sums;
+            int8_t *o = out;
+            for (y = 0; y < n; y++, sr += d->ow4, o += d->out_w) {
+                dw_requant_n(sr, o, body, &r);
+                dw_requant_n(sr + body, tail, 4, &r);
+                for (k = body; k < d->out_w; k++)
+                    o[k] = tail[k - body];
+            }
+        }
+    }
+}
+
+/* The form every channel takes on the expanded path, if they all take the
+ * same, else DW_ANY. */
+static int dw_form(const CnnQConv2dParams *q, const int32_t *bias)
+{
+    int32_t ch;
+    DwRq r;
+    const int form = dw_rq(q, bias[0], q->mult[0], q->shift[0], &r);
+    for (ch = 1; ch < q->g.out_c && form != DW_ANY; ch++)
+        if (dw_rq(q, bias[ch], q->mult[ch], q->shift[ch], &r) != form)
+            return DW_ANY;
+    return form;
 }
 
 void cnn_dwconv3x3_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
@@ -626,8 +740,18 @@ void cnn_dwconv3x3_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
     const int fits = dw_geom(q, &d);
     int32_t ch, xlo, xhi;
 
-    if (fits)
+    if (fits) {
+        const int form = dw_form(q, bias_packed);
         dw_prefill((int16_t *)(void *)store, (d.band - 1) * d.s + 3, d.wn, q->in_zp);
+        if (form != DW_ANY && d.nbands == 1) {
+            dw_run1(q, &d, store, in, w_packed, bias_packed, out, form);
+            return;
+        }
+        if (form != DW_ANY) {
+            dw_run(q, &d, store, in, w_packed, bias_packed, out, form);
+            return;
+        }
+    }
     dw_interior(p, &xlo, &xhi);
     for (ch = 0; ch < p->out_c; ch++) {
         const int8_t *plane = in + ch * p->in_h * p->in_w;
@@ -636,9 +760,16 @@ void cnn_dwconv3x3_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
         const int32_t zero = 0;
         CnnS8Rq rq;
         int form;
-        if (fits && dw_channel_x(q, &d, store, plane, w_packed + ch * 9, bias_packed[ch], mult,
-                                 shift, oc))
-            continue;
+        if (fits) {
+            DwRq r;
+            r.lo4 = d.lo4;
+            r.hi4 = d.hi4;
+            r.form = dw_rq(q, bias_packed[ch], mult, shift, &r);
+            if (r.form != DW_ANY) {
+                dw_channel_x(q, &d, store, plane, w_packed + ch * 9, bias_packed[ch], &r, oc);
+                continue;
+            }
+        }
         form = cnn_s8_rq_init(&rq, &zero, q->mult + ch, q->shift + ch, q->out_zp, 1);
         if (form == DW_FAST)
             dw_channel(q, plane, w_packed + ch * 9, bias_packed[ch], mult, shift, &rq, oc, xlo,

@@ -508,6 +508,8 @@ static void dwconv3x3_case(void)
     for (o = 0; o < g->out_c; o++) {
         if (mode == 0)
             shift_buf[o] = 0;
+        else if (mode == 2)
+            shift_buf[o] = -1;
         else if (mode == 1 && rnd() % 3 == 0)
             shift_buf[o] = (int8_t)rint_in(-3, 2);
         if (rnd() % 6 == 0)
