@@ -254,13 +254,14 @@ DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT 
 }
 
 /*
- * The expanded path.  A band of the channel's zero-padded plane is first
- * widened to int16 in a stack buffer of DW_ROWS rows of DW_S halfwords
- * (the padding reads in_zp there, so the packed bias's fold stays exact),
- * then every output, borders included, runs the same straight-line code:
- * four outputs of a row per step, the kernel rows' weights held doubled in
- * registers as the halves (2w0, 2w1) and (2w1, 2w2).  At stride 1 a kernel
- * row's six inputs are three aligned words P01, P23, P45 and
+ * The expanded path.  A band of output rows at a time (the whole map when
+ * it fits), the channel's zero-padded input rows are first widened to
+ * int16 in a stack buffer (DW_S halfwords a row; the padding holds in_zp,
+ * written once a call, so the packed bias's fold stays exact).  Then every
+ * output, borders included, runs the same straight-line code: four outputs
+ * of a row a step, the kernel rows' weights held doubled in registers as
+ * the halves (2w0, 2w1) and (2w1, 2w2).  At stride 1 a kernel row's six
+ * inputs are three aligned words P01, P23, P45 and
  *
  *     out0 += SMLAD P01.(w0,w1)  + SMLABT P2*w2      (the halves of P23)
  *     out1 += SMLATB P1*w0       + SMLAD P23.(w1,w2)
@@ -270,23 +271,15 @@ DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT 
  * (12 MACs: three loads and eight multiply-adds); at stride 2 output i is
  * SMLAD P(2i,2i+1).(w0,w1) + SMLABT P(2i+2)*w2 over five aligned words.
  * The row stride is a constant, so the three kernel rows are immediate
- * offsets from one pointer.
- *
- * The doubled sum 2x (with the doubled bias) feeds SMMLAR, whose rounding
- * constant 2^31 is then the 2^30 of the requantization's nudge:
- *     shift 0:   out = SMMLAR(2x, m, zp) = zp + floor((x*m + 2^30) / 2^31)
- *                (cnn_q_mul_fast0);
- *     shift <= -2 (sh = -shift - 1 <= 21, off as cnn_q_fast_init):
- *                out = (SMMLAR(2x, m, 2 off) - [x < 0]) >> (sh + 1), which is
- *                floor((hi_nudged(x, m) + off) / 2^sh) (cnn_q_mul_fast: the
- *                nudge -2^30 of a negative x is 2^30 - 2^31, one less in the
- *                doubled high word).
- * then SSAT to int8 (a saturation before the clamp to [act_min, act_max],
- * which lies inside int8, changes nothing: the clamp of cnn_s8_requant to
- * +-1024 is likewise invisible after it), four bytes packed by BFI into one
- * word, and the fused clamp as two SSUB8/SEL pairs.  Valid when
- * |bias| < 2^29 (then 2x cannot overflow: |sum w*x| <= 9 * 127 * 128); other
- * channels, other shifts and wider maps take dw_channel.
+ * offsets from one pointer.  The sums (started at the doubled bias) go to
+ * the buffer's second part, and a second loop requantizes them four at a
+ * time (holding the weights, the accumulators and the requantization's
+ * constants at once would take more registers than there are):
+ * CNN_S8_RQ2 of cnn_internal_s8.h (one SMMLAR and one SSAT an output for a
+ * shift of 0), four bytes packed by BFI into one word, and the fused clamp
+ * as two SSUB8/SEL pairs.  Valid when |bias| < 2^29 (then the doubled sum
+ * cannot overflow: |sum w*x| <= 9 * 127 * 128) and the shift is 0 or
+ * negative down to -22; other channels and wider maps take dw_channel.
  */
 #define DW_S 24                         /* halfwords per buffer row */
 #define DW_SCRATCH_BYTES 1024           /* the stack buffer: rows and sums */
@@ -302,30 +295,6 @@ static inline uint32_t dw_ld(const int16_t *p)
 static inline void dw_st(int16_t *p, uint32_t v)
 {
     __builtin_memcpy(p, &v, 4);
-}
-
-/* zp + floor((a*b + 2^31) / 2^32): one SMMLAR. */
-static inline int32_t dw_smmlar(int32_t a, int32_t b, int32_t c)
-{
-    int32_t r;
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
-    return r;
-}
-
-/* The low byte of b into byte k (1..3) of a: one BFI. */
-#define DW_BFI(a, b, k) __asm__("bfi %0, %1, #" #k "*8, #8" : "+r"(a) : "r"(b))
-
-/* Per byte max(v, lo) then min(v, hi): SSUB8 sets GE where the first
- * operand is the larger, SEL picks by it. */
-static inline uint32_t dw_clamp4(uint32_t v, uint32_t lo, uint32_t hi)
-{
-    uint32_t t;
-    __asm__("ssub8 %1, %0, %2\n\tsel %0, %0, %2\n\t"
-            "ssub8 %1, %3, %0\n\tsel %0, %0, %3"
-            : "+r"(v), "=&r"(t)
-            : "r"(lo), "r"(hi)
-            : "cc");
-    return v;
 }
 
 /* The expanded path's geometry, once a call: stride, output width and the
@@ -491,10 +460,8 @@ DW_INLINE void dw_sums2(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT s
     dw_sums(buf, sums, ow4, nrows, 2, wp[0], wp[1], wp[2], wp[3], wp[4], wp[5], wp[6]);
 }
 
-/* The requantized byte of a doubled sum, form 2 (shift 0) or 1. */
-#define DW_RQ(a, form) \
-    ((form) == DW_FAST0 ? __ssat(dw_smmlar(a, m, off), 8) \
-                        : __ssat((dw_smmlar(a, m, off) + ((a) >> 31)) >> sh, 8))
+/* The requantized byte of a doubled sum (cnn_internal_s8.h). */
+#define DW_RQ(a, form) CNN_S8_RQ2(a, m, off, sh, form)
 
 /* n outputs (a multiple of 4) from their doubled sums, four bytes a step. */
 DW_INLINE void dw_requant(const int32_t *CNN_RESTRICT sums, int8_t *CNN_RESTRICT o, int32_t n,
@@ -506,10 +473,10 @@ DW_INLINE void dw_requant(const int32_t *CNN_RESTRICT sums, int8_t *CNN_RESTRICT
         const int32_t a0 = sums[0], a1 = sums[1], a2 = sums[2], a3 = sums[3];
         uint32_t v = (uint32_t)DW_RQ(a0, form);
         const int32_t v1 = DW_RQ(a1, form), v2 = DW_RQ(a2, form), v3 = DW_RQ(a3, form);
-        DW_BFI(v, v1, 1);
-        DW_BFI(v, v2, 2);
-        DW_BFI(v, v3, 3);
-        v = dw_clamp4(v, lo4, hi4);
+        CNN_S8_BFI(v, v1, 1);
+        CNN_S8_BFI(v, v2, 2);
+        CNN_S8_BFI(v, v3, 3);
+        v = cnn_s8_clamp4(v, lo4, hi4);
         __builtin_memcpy(o, &v, 4);
     }
 }
@@ -570,30 +537,20 @@ static int dw_geom(const CnnQConv2dParams *q, DwGeom *d)
 }
 
 /* The channel's requantization on the expanded path: its form (DW_FAST0,
- * DW_FAST, or DW_ANY when the path cannot take it) and constants.  A shift
- * of -1 is DW_FAST with sh + 1 = 1 and 2 off = 1 + 2 zp (the same algebra
- * with 2^(sh - 1) = 1/2). */
+ * DW_FAST, or DW_ANY when the path cannot take it: cnn_s8_rq2_init's
+ * forms, and a bias that keeps the doubled sums inside int32) and
+ * constants. */
 static int dw_rq(const CnnQConv2dParams *q, int32_t bias, int32_t mult, int32_t shift, DwRq *r)
 {
-    if (bias >= DW_BIAS_MAX || bias <= -DW_BIAS_MAX || mult < 0)
+    CnnS8Rq2 c = {0, 0, 0};
+    int form;
+    if (bias >= DW_BIAS_MAX || bias <= -DW_BIAS_MAX)
         return DW_ANY;
-    r->m = mult;
-    if (shift == 0) {
-        r->off = q->out_zp;
-        r->sh = 0;
-        return DW_FAST0;
-    }
-    if (shift == -1) {
-        r->off = 1 + 2 * q->out_zp;
-        r->sh = 1;
-        return DW_FAST;
-    }
-    if (cnn_q_fast_init(mult, shift, q->out_zp, &r->off, &r->sh)) {
-        r->off *= 2;
-        r->sh += 1;
-        return DW_FAST;
-    }
-    return DW_ANY;
+    form = cnn_s8_rq2_init(mult, shift, q->out_zp, &c);
+    r->m = c.m;
+    r->off = c.off;
+    r->sh = c.sh;
+    return form;
 }
 
 /* One channel by the expanded path, its requantization r set (dw_rq). */

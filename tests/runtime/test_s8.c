@@ -577,6 +577,57 @@ static void linear_case(void)
 #endif
 }
 
+/* cnn_linear_s8 on the shapes and forms of its DSP path: inputs widened on
+ * the stack (up to 512) or not (more), two chunks a step with one left over
+ * or not, the in % 4 tail, the out % 4 rows; every row's shift 0, or every
+ * one negative (-1 and down to -22, the doubled-sum requantization), or
+ * mixed; biases at the doubled sum's limit (2^29) and past it. */
+static void linear_forms_case(void)
+{
+    CnnQLinearParams p;
+    int32_t n_w, o;
+    const int mode = (int)(rnd() % 3);
+
+    p.in_features = rnd() % 4 == 0 ? rint_in(500, 600) : rint_in(1, 140);
+    p.out_features = rint_in(1, 27);
+    n_w = p.in_features * p.out_features;
+    if (n_w > W_MAX)
+        return;
+    cases++;
+    p.in_zp = rand_zp();
+    p.out_zp = rand_zp();
+    rand_clamp(p.out_zp, &p.act_min, &p.act_max);
+    p.mult = mult_buf;
+    p.shift = shift_buf;
+    fill(in_buf, p.in_features);
+    fill(w_buf, n_w);
+    rand_bias(p.out_features);
+    rand_requant(p.out_features, p.in_features);
+    for (o = 0; o < p.out_features; o++) {
+        if (mode == 0)
+            shift_buf[o] = 0;
+        else if (mode == 1)
+            shift_buf[o] = (int8_t)(rnd() % 4 == 0 ? rint_in(-22, -1) : -1 - (int32_t)(rnd() % 3));
+        if (rnd() % 8 == 0)
+            bias_buf[o] = (rnd() % 2 ? 1 : -1) * (int32_t)((1u << 29) - 1u - (uint32_t)rint_in(0, 1));
+        if (rnd() % 8 == 0)
+            mult_buf[o] = rnd() % 2 ? 0x7fffffff : 0x40000000;
+    }
+    canary(out_ref, p.out_features, 0x5a);
+    cnn_linear_ref_s8(&p, in_buf, w_buf, bias_buf, out_ref);
+    cnn_linear_pack_s8(p.in_features, p.out_features, w_buf, wp_buf);
+    cnn_linear_pack_bias_s8(p.in_features, p.out_features, w_buf, bias_buf, p.in_zp, biasp_buf);
+    canary(out_fast, p.out_features + 4, (int8_t)0xa5);
+    cnn_linear_s8(&p, in_buf, wp_buf, biasp_buf, out_fast);
+    compare("cnn_linear_s8 (forms)", out_fast, out_ref, p.out_features);
+    for (o = p.out_features; o < p.out_features + 4; o++)
+        if (out_fast[o] != (int8_t)0xa5) {
+            mcu_puts("FAIL cnn_linear_s8: wrote past its output\n");
+            failures++;
+            break;
+        }
+}
+
 /* ---- add -------------------------------------------------------------------- */
 
 static void add_case(void)
@@ -1010,6 +1061,8 @@ static void run(long n)
             linear_case();
             if (i % 4 == 1)
                 dwconv3x3_case();
+            else
+                linear_forms_case();
             break;
         default:
             add_case();
