@@ -281,7 +281,7 @@ DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT 
  * cannot overflow: |sum w*x| <= 9 * 127 * 128) and the shift is 0 or
  * negative down to -22; other channels and wider maps take dw_channel.
  */
-#define DW_S 24                         /* halfwords per buffer row */
+#define DW_S 20                         /* halfwords per buffer row */
 #define DW_SCRATCH_BYTES 1024           /* the stack buffer: rows and sums */
 #define DW_BIAS_MAX (1 << 29)
 

@@ -1032,6 +1032,30 @@ static void maxpool2x2_case(void)
     compare("cnn_maxpool2d_s8 2x2", out_fast, out_ref, n_out);
 }
 
+/* cnn_global_avgpool_s8 (its DSP path sums four bytes a USADA8) against
+ * the formula of cnn_int8.h: odd and word-multiple sizes, saturated inputs,
+ * zero points at the edges. */
+static void global_avgpool_case(void)
+{
+    const int32_t channels = rint_in(1, 9), spatial = rint_in(1, 300);
+    const int32_t zp = rand_zp();
+    int32_t c, s;
+    if (channels * spatial > IN_MAX)
+        return;
+    cases++;
+    fill(in_buf, channels * spatial);
+    for (c = 0; c < channels; c++) {
+        int32_t sum = 0, v;
+        for (s = 0; s < spatial; s++)
+            sum += in_buf[c * spatial + s] - zp;
+        v = zp + cnn_s8_div_round(sum, spatial);
+        out_ref[c] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+    }
+    canary(out_fast, channels, (int8_t)0xa5);
+    cnn_global_avgpool_s8(in_buf, out_fast, channels, spatial, zp);
+    compare("cnn_global_avgpool_s8", out_fast, out_ref, channels);
+}
+
 static void run(long n)
 {
     long i;
@@ -1068,6 +1092,8 @@ static void run(long n)
             add_case();
             if (i % 16 == 7)
                 maxpool2x2_case();
+            else
+                global_avgpool_case();
         }
     }
 }
