@@ -460,7 +460,7 @@ static int conv_case(int shape)
 }
 
 /* cnn_dwconv3x3_s8 on the shapes of its expanded path (stride 1 or 2 on
- * both axes, rows of up to 20 outputs, bands of rows) and just outside it:
+ * both axes, rows of up to 16 outputs, bands of rows) and just outside it:
  * zero paddings 0..3, 1x1 and 2x2 maps, odd widths (a partial last group of
  * four), zero points at the edges, every clamp, the requantization forms
  * (shift 0, small negative shifts, and per channel the forms that take the
