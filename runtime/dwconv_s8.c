@@ -1,6 +1,13 @@
 /*
  * dwconv_s8.c - cnn_dwconv3x3_s8, the int8 depthwise 3x3 path, see cnn_int8.h.
  *
+ * On the DSP path, maps whose output rows have at most 16 outputs (8 at
+ * stride 2) at stride 1 or 2 take the expanded path described further
+ * down (the input widened to int16 once, the same code for every output);
+ * what follows is the per-row kernel that takes the other convs, channels
+ * whose requantization the expanded path does not cover, and the
+ * portable C.
+ *
  * One channel, one output row at a time.  The weights are PyTorch's
  * [C][1][3][3] (cnn_conv2d_pack_s8 leaves a depthwise conv so) and the
  * packed bias holds -in_zp * sum(w), so the inputs are used raw and a tap
