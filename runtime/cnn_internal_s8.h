@@ -163,4 +163,83 @@ static inline int8_t cnn_s8_rq_apply(int32_t acc, const CnnS8Rq *r, int32_t lo, 
     return (int8_t)(v < lo ? lo : v > hi ? hi : v);
 }
 
+#if CNN_S8_DSP
+/*
+ * The requantization of a doubled sum (the depthwise conv and the linear
+ * on the DSP path): with a2 = 2 * (acc + bias), exact when |acc + bias| <
+ * 2^30, SMMLAR's rounding constant 2^31 is the 2^30 nudge of
+ * cnn_q_mul_by_multiplier:
+ *     shift 0:   zp + floor((x*m + 2^30) / 2^31) = SMMLAR(a2, m, zp)
+ *                (cnn_q_mul_fast0);
+ *     shift <= -1 (sh = -shift - 1; cnn_q_fast_init's off, or 1/2 + zp
+ *                for shift -1): floor((hi_nudged(x, m) + off) / 2^sh)
+ *                = (SMMLAR(a2, m, 2 off) - [x < 0]) >> (sh + 1), the nudge
+ *                -2^30 of a negative x being 2^30 - 2^31, one less in the
+ *                doubled high word (cnn_q_mul_fast).
+ * Then SSAT to int8: a saturation before the clamp to [act_min, act_max]
+ * (inside int8) changes nothing, nor does cnn_s8_requant's clamp to +-1024.
+ * CnnS8Rq2 holds m, the offset and the shift (sh + 1) of one channel.
+ */
+typedef struct CnnS8Rq2 {
+    int32_t m, off, sh;
+} CnnS8Rq2;
+
+enum { CNN_S8_RQ2_NONE = 0, CNN_S8_RQ2_SHIFT = 1, CNN_S8_RQ2_ZERO = 2 };
+
+/* The form of a channel (CNN_S8_RQ2_ZERO: shift 0, CNN_S8_RQ2_SHIFT: a
+ * negative shift of at most 22, CNN_S8_RQ2_NONE: neither) and its
+ * constants; out_zp in [-128, 127]. */
+static inline int cnn_s8_rq2_init(int32_t mult, int shift, int32_t zp, CnnS8Rq2 *r)
+{
+    r->m = mult;
+    r->off = zp;
+    r->sh = 0;
+    if (mult < 0)
+        return CNN_S8_RQ2_NONE;
+    if (shift == 0)
+        return CNN_S8_RQ2_ZERO;
+    if (shift == -1) {
+        r->off = 1 + 2 * zp;
+        r->sh = 1;
+        return CNN_S8_RQ2_SHIFT;
+    }
+    if (cnn_q_fast_init(mult, shift, zp, &r->off, &r->sh)) {
+        r->off *= 2;
+        r->sh += 1;
+        return CNN_S8_RQ2_SHIFT;
+    }
+    return CNN_S8_RQ2_NONE;
+}
+
+/* c + floor((a*b + 2^31) / 2^32): one SMMLAR. */
+static inline int32_t cnn_s8_smmlar(int32_t a, int32_t b, int32_t c)
+{
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
+
+/* The int8 value (in an int32, before the fused clamp) of a doubled sum,
+ * form ZERO or SHIFT (a constant at the call). */
+#define CNN_S8_RQ2(a2, m, off, sh, form)                                             \
+    ((form) == CNN_S8_RQ2_ZERO ? __ssat(cnn_s8_smmlar(a2, m, off), 8)                \
+                               : __ssat((cnn_s8_smmlar(a2, m, off) + ((a2) >> 31)) >> (sh), 8))
+
+/* The low byte of b into byte k (1..3) of a: one BFI. */
+#define CNN_S8_BFI(a, b, k) __asm__("bfi %0, %1, #" #k "*8, #8" : "+r"(a) : "r"(b))
+
+/* Per byte max(v, lo) then min(v, hi) (lo4, hi4: the bounds in every byte):
+ * SSUB8 sets GE where the first operand is the larger, SEL picks by it. */
+static inline uint32_t cnn_s8_clamp4(uint32_t v, uint32_t lo4, uint32_t hi4)
+{
+    uint32_t t;
+    __asm__("ssub8 %1, %0, %2\n\tsel %0, %0, %2\n\t"
+            "ssub8 %1, %3, %0\n\tsel %0, %0, %3"
+            : "+r"(v), "=&r"(t)
+            : "r"(lo4), "r"(hi4)
+            : "cc");
+    return v;
+}
+#endif
+
 #endif /* CNN_INTERNAL_S8_H */

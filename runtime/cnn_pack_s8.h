@@ -110,10 +110,17 @@ static inline const char *cnn_conv2d_s8_kind_name(CnnConvS8Kind k)
  * (in_features bytes each, 4*in bytes a block); inside a block, the inputs
  * in chunks of 4: chunk c holds [4 rows][4 inputs] (16 bytes: the four
  * weights of a row that meet in[4c..4c+3] are one aligned-in-the-block
- * 32-bit word, ready for two SMLADs), then the in % 4 last inputs as
- * [input][4 rows].  The last out % 4 rows follow unchanged, row by row.
- * Same size as the unpacked weight.
+ * 32-bit word), then the in % 4 last inputs as [input][4 rows].  The last
+ * out % 4 rows follow unchanged, row by row.  Same size as the unpacked
+ * weight.
+ *
+ * A row's word holds its weights for inputs 4c, 4c+2, 4c+1, 4c+3 in bytes
+ * 0..3 (CNN_LINEAR_S8_BYTE), so that SXTB16 gives the pair (w[4c], w[4c+1])
+ * and SXTB16 rotated by 8 the pair (w[4c+2], w[4c+3]): the halves that meet
+ * the inputs widened to int16 pairs (x[4c], x[4c+1]) and (x[4c+2], x[4c+3]),
+ * one SMLAD each.
  */
+#define CNN_LINEAR_S8_BYTE(k) ((k) == 1 ? 2 : (k) == 2 ? 1 : (k))
 static inline long long cnn_linear_packed_index_s8(long long in_f, long long out_f,
                                                    long long o, long long i)
 {
@@ -125,7 +132,7 @@ static inline long long cnn_linear_packed_index_s8(long long in_f, long long out
         return o * in_f + i;
     if (i < body)
         return block + (i / CNN_LINEAR_S8_CHUNK) * CNN_LINEAR_S8_ROWS * CNN_LINEAR_S8_CHUNK +
-               r * CNN_LINEAR_S8_CHUNK + i % CNN_LINEAR_S8_CHUNK;
+               r * CNN_LINEAR_S8_CHUNK + CNN_LINEAR_S8_BYTE(i % CNN_LINEAR_S8_CHUNK);
     return block + body * CNN_LINEAR_S8_ROWS + (i - body) * CNN_LINEAR_S8_ROWS + r;
 }
 

@@ -1,6 +1,13 @@
 /*
  * dwconv_s8.c - cnn_dwconv3x3_s8, the int8 depthwise 3x3 path, see cnn_int8.h.
  *
+ * On the DSP path, maps whose output rows have at most 16 outputs (8 at
+ * stride 2) at stride 1 or 2 take the expanded path described further
+ * down (the input widened to int16 once, the same code for every output);
+ * what follows is the per-row kernel that takes the other convs, channels
+ * whose requantization the expanded path does not cover, and the
+ * portable C.
+ *
  * One channel, one output row at a time.  The weights are PyTorch's
  * [C][1][3][3] (cnn_conv2d_pack_s8 leaves a depthwise conv so) and the
  * packed bias holds -in_zp * sum(w), so the inputs are used raw and a tap
@@ -253,13 +260,462 @@ DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT 
     }
 }
 
+/*
+ * The expanded path.  A band of output rows at a time (the whole map when
+ * it fits), the channel's zero-padded input rows are first widened to
+ * int16 in a stack buffer (DW_S halfwords a row; the padding holds in_zp,
+ * written once a call, so the packed bias's fold stays exact).  Then every
+ * output, borders included, runs the same straight-line code: four outputs
+ * of a row a step, the kernel rows' weights held doubled in registers as
+ * the halves (2w0, 2w1) and (2w1, 2w2).  At stride 1 a kernel row's six
+ * inputs are three aligned words P01, P23, P45 and
+ *
+ *     out0 += SMLAD P01.(w0,w1)  + SMLABT P2*w2      (the halves of P23)
+ *     out1 += SMLATB P1*w0       + SMLAD P23.(w1,w2)
+ *     out2 += SMLAD P23.(w0,w1)  + SMLABT P4*w2
+ *     out3 += SMLATB P3*w0       + SMLAD P45.(w1,w2)
+ *
+ * (12 MACs: three loads and eight multiply-adds); at stride 2 output i is
+ * SMLAD P(2i,2i+1).(w0,w1) + SMLABT P(2i+2)*w2 over five aligned words.
+ * The row stride is a constant, so the three kernel rows are immediate
+ * offsets from one pointer.  The sums (started at the doubled bias) go to
+ * the buffer's second part, and a second loop requantizes them four at a
+ * time (holding the weights, the accumulators and the requantization's
+ * constants at once would take more registers than there are):
+ * CNN_S8_RQ2 of cnn_internal_s8.h (one SMMLAR and one SSAT an output for a
+ * shift of 0), four bytes packed by BFI into one word, and the fused clamp
+ * as two SSUB8/SEL pairs.  Valid when |bias| < 2^29 (then the doubled sum
+ * cannot overflow: |sum w*x| <= 9 * 127 * 128) and the shift is 0 or
+ * negative down to -22; other channels and wider maps take dw_channel.
+ */
+#define DW_S 20                         /* halfwords per buffer row */
+#define DW_SCRATCH_BYTES 1024           /* the stack buffer: rows and sums */
+#define DW_BIAS_MAX (1 << 29)
+
+static inline uint32_t dw_ld(const int16_t *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
+}
+
+static inline void dw_st(int16_t *p, uint32_t v)
+{
+    __builtin_memcpy(p, &v, 4);
+}
+
+/* The expanded path's geometry, once a call: stride, output width and the
+ * same rounded up to 4, buffer columns in use, output rows per band, the
+ * input columns' place in a buffer row, and the clamp words. */
+typedef struct DwGeom {
+    int32_t s, out_w, ow4, wn, band, nbands, pl, cw;
+    uint32_t lo4, hi4;
+} DwGeom;
+
+/* Input rows [r0, r1) of a channel widened into buffer rows from dst on
+ * (DW_S halfwords a row; columns [pl, pl + cw) of the buffer). */
+DW_INLINE void dw_widen(const int8_t *CNN_RESTRICT src, int32_t in_w,
+                                               int32_t nrows, int32_t cw,
+                                               int16_t *CNN_RESTRICT dst)
+{
+    const int32_t body = cw & ~3;
+    int16_t *const last = dst + nrows * DW_S;
+    for (; dst < last; dst += DW_S, src += in_w) {
+        int32_t j;
+        for (j = 0; j < body; j += 4) {
+            const uint32_t v = cnn_s8_ld32(src + j);
+            const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
+            dw_st(dst + j, (uint32_t)cnn_s8_pack_lo(lo, hi));
+            dw_st(dst + j + 2, (uint32_t)cnn_s8_pack_hi(lo, hi));
+        }
+        for (; j < cw; j++)
+            dst[j] = src[j];
+    }
+}
+
+/* Padded rows [u0, u0 + n) of a channel into buf (DW_S halfwords a row).
+ * The buffer's columns outside [pl, pl + cw) hold in_zp from dw_prefill,
+ * which no call writes; rows in the padding are (re)filled here only when
+ * there are several bands (with one, dw_prefill's stay). */
+static void dw_expand(const CnnQConv2dParams *q, const DwGeom *d, const int8_t *plane,
+                      int32_t u0, int32_t n, int16_t *buf)
+{
+    const CnnConv2dParams *p = &q->g;
+    /* the rows of the input: [ra, rb) */
+    int32_t ra = u0 - p->pad_top, rb = ra + n;
+    if (d->nbands > 1) {
+        const uint32_t zz = (uint32_t)(uint16_t)(int16_t)q->in_zp * 0x00010001u;
+        int32_t u, j;
+        for (u = 0; u < n; u++) {
+            const int32_t r = ra + u;
+            if (r < 0 || r >= p->in_h)
+                for (j = 0; j < d->wn; j += 2)
+                    dw_st(buf + u * DW_S + j, zz);
+        }
+    }
+    if (ra < 0) {
+        buf -= ra * DW_S;
+        ra = 0;
+    }
+    if (rb > p->in_h)
+        rb = p->in_h;
+    if (rb > ra)
+        dw_widen(plane + ra * p->in_w, p->in_w, rb - ra, d->cw, buf + d->pl);
+}
+
+/* in_zp in columns [0, wn) of the first rows rows. */
+static void dw_prefill(int16_t *buf, int32_t rows, int32_t wn, int32_t zp)
+{
+    const uint32_t zz = (uint32_t)(uint16_t)(int16_t)zp * 0x00010001u;
+    int32_t u, j;
+    for (u = 0; u < rows; u++, buf += DW_S)
+        for (j = 0; j < wn; j += 2)
+            dw_st(buf + j, zz);
+}
+
+/* acc (+)= the two products of the halves, or the top half of a times the
+ * bottom of b: the first kernel row (F = 1) starts the sums at b2. */
+#define DW_D(F, a, b, acc) ((acc) = (int32_t)__smlad(a, b, (F) ? b2 : (acc)))
+#define DW_TB(F, a, b, acc) ((acc) = __smlatb(a, b, (F) ? b2 : (acc)))
+#define DW_BT(F, a, b, acc) ((acc) = __smlabt(a, b, (F) ? b2 : (acc)))
+
+/* One kernel row's four outputs: stride 1 or 2 (see above). */
+#define DW_ROW1(F, r, wa, wb)                                                \
+    do {                                                                     \
+        const int32_t p01 = (int32_t)dw_ld(r), p23 = (int32_t)dw_ld(r + 2);  \
+        const int32_t p45 = (int32_t)dw_ld(r + 4);                           \
+        DW_D(F, p01, wa, a0);                                                \
+        DW_BT(0, p23, wb, a0);                                               \
+        DW_TB(F, p01, wa, a1);                                               \
+        DW_D(0, p23, wb, a1);                                                \
+        DW_D(F, p23, wa, a2);                                                \
+        DW_BT(0, p45, wb, a2);                                               \
+        DW_TB(F, p23, wa, a3);                                               \
+        DW_D(0, p45, wb, a3);                                                \
+    } while (0)
+#define DW_ROW2(F, r, wa, wb)                                                \
+    do {                                                                     \
+        const int32_t p01 = (int32_t)dw_ld(r), p23 = (int32_t)dw_ld(r + 2);  \
+        const int32_t p45 = (int32_t)dw_ld(r + 4), p67 = (int32_t)dw_ld(r + 6); \
+        const int32_t p89 = (int32_t)dw_ld(r + 8);                           \
+        DW_D(F, p01, wa, a0);                                                \
+        DW_BT(0, p23, wb, a0);                                               \
+        DW_D(F, p23, wa, a1);                                                \
+        DW_BT(0, p45, wb, a1);                                               \
+        DW_D(F, p45, wa, a2);                                                \
+        DW_BT(0, p67, wb, a2);                                               \
+        DW_D(F, p67, wa, a3);                                                \
+        DW_BT(0, p89, wb, a3);                                               \
+    } while (0)
+/* Four outputs' sums from the window at r into o[0..3]. */
+#define DW_TILE(r, o, stride)                                                \
+    do {                                                                     \
+        int32_t a0, a1, a2, a3;                                              \
+        if ((stride) == 1) {                                                 \
+            DW_ROW1(1, r, w01a, w12a);                                       \
+            DW_ROW1(0, (r) + DW_S, w01b, w12b);                              \
+            DW_ROW1(0, (r) + 2 * DW_S, w01c, w12c);                          \
+        } else {                                                             \
+            DW_ROW2(1, r, w01a, w12a);                                       \
+            DW_ROW2(0, (r) + DW_S, w01b, w12b);                              \
+            DW_ROW2(0, (r) + 2 * DW_S, w01c, w12c);                          \
+        }                                                                    \
+        (o)[0] = a0;                                                         \
+        (o)[1] = a1;                                                         \
+        (o)[2] = a2;                                                         \
+        (o)[3] = a3;                                                         \
+    } while (0)
+
+/* The doubled sums (b2: the doubled bias) of output rows [0, nrows) of a band
+ * (buffer row 0 = its first padded row), each row's from sums + y * ow4
+ * (ow4: out_w rounded up to 4).  Rows of one or two groups of four (maps
+ * of 4 or 8 columns) take one loop over the rows, others a loop over each
+ * row's groups. */
+DW_INLINE void dw_sums(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
+                       int32_t nrows, int32_t stride, int32_t w01a, int32_t w12a, int32_t w01b,
+                       int32_t w12b, int32_t w01c, int32_t w12c, int32_t b2)
+{
+    const int16_t *r = buf;
+    int32_t *const last = sums + nrows * ow4;
+    if (ow4 == 4) {
+        for (; sums < last; sums += 4, r += stride * DW_S)
+            DW_TILE(r, sums, stride);
+    } else if (ow4 == 8) {
+        for (; sums < last; sums += 8, r += stride * DW_S) {
+            DW_TILE(r, sums, stride);
+            DW_TILE(r + 4 * stride, sums + 4, stride);
+        }
+    } else {
+        int32_t y;
+        for (y = 0; y < nrows; y++) {
+            int32_t *const end = sums + ow4;
+            for (r = buf + y * stride * DW_S; sums < end; sums += 4, r += 4 * stride)
+                DW_TILE(r, sums, stride);
+        }
+    }
+}
+
+DW_INLINE void dw_sums1(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
+                     int32_t nrows, const int32_t *wp)
+{
+    dw_sums(buf, sums, ow4, nrows, 1, wp[0], wp[1], wp[2], wp[3], wp[4], wp[5], wp[6]);
+}
+
+DW_INLINE void dw_sums2(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
+                     int32_t nrows, const int32_t *wp)
+{
+    dw_sums(buf, sums, ow4, nrows, 2, wp[0], wp[1], wp[2], wp[3], wp[4], wp[5], wp[6]);
+}
+
+/* The requantized byte of a doubled sum (cnn_internal_s8.h). */
+#define DW_RQ(a, form) CNN_S8_RQ2(a, m, off, sh, form)
+
+/* n outputs (a multiple of 4) from their doubled sums, four bytes a step. */
+DW_INLINE void dw_requant(const int32_t *CNN_RESTRICT sums, int8_t *CNN_RESTRICT o, int32_t n,
+                          int32_t m, int32_t off, int32_t sh, uint32_t lo4, uint32_t hi4,
+                          int form)
+{
+    const int32_t *const end = sums + n;
+    for (; sums < end; sums += 4, o += 4) {
+        const int32_t a0 = sums[0], a1 = sums[1], a2 = sums[2], a3 = sums[3];
+        uint32_t v = (uint32_t)DW_RQ(a0, form);
+        const int32_t v1 = DW_RQ(a1, form), v2 = DW_RQ(a2, form), v3 = DW_RQ(a3, form);
+        CNN_S8_BFI(v, v1, 1);
+        CNN_S8_BFI(v, v2, 2);
+        CNN_S8_BFI(v, v3, 3);
+        v = cnn_s8_clamp4(v, lo4, hi4);
+        __builtin_memcpy(o, &v, 4);
+    }
+}
+
+/* The channel's requantization: multiplier, offset, shift, clamp words
+ * and form. */
+typedef struct DwRq {
+    int32_t m, off, sh;
+    uint32_t lo4, hi4;
+    int form;
+} DwRq;
+
+DW_INLINE void dw_requant_n(const int32_t *CNN_RESTRICT sums, int8_t *CNN_RESTRICT o, int32_t n,
+                         const DwRq *r)
+{
+    if (r->form == DW_FAST0)
+        dw_requant(sums, o, n, r->m, r->off, 0, r->lo4, r->hi4, DW_FAST0);
+    else
+        dw_requant(sums, o, n, r->m, r->off, r->sh, r->lo4, r->hi4, DW_FAST);
+}
+
+/* The halves (2a, 2b). */
+static inline int32_t dw_pair2(int32_t a, int32_t b)
+{
+    return (int32_t)(((uint32_t)(a * 2) & 0xffffu) | ((uint32_t)(b * 2) << 16));
+}
+
+/* Output rows per band: its padded rows (DW_S halfwords each) and its sums
+ * (ow4 words a row) within DW_SCRATCH_BYTES. */
+static int32_t dw_band_rows(int32_t s, int32_t ow4)
+{
+    /* ((n - 1) * s + 3) * 2 * DW_S + n * 4 * ow4 <= DW_SCRATCH_BYTES */
+    return (DW_SCRATCH_BYTES - (3 - s) * 2 * DW_S) / (s * 2 * DW_S + 4 * ow4);
+}
+
+/* 1 and the geometry if the expanded path takes this conv, else 0. */
+static int dw_geom(const CnnQConv2dParams *q, DwGeom *d)
+{
+    const CnnConv2dParams *p = &q->g;
+    d->s = p->stride_w;
+    d->out_w = p->out_w;
+    d->ow4 = (p->out_w + 3) & ~3;
+    d->wn = d->ow4 * d->s + 2;
+    if (p->stride_h != d->s || (d->s != 1 && d->s != 2) || d->wn > DW_S || p->out_h < 1 ||
+        q->out_zp < CNN_Q_MIN || q->out_zp > CNN_Q_MAX)
+        return 0;
+    d->band = dw_band_rows(d->s, d->ow4);
+    if (d->band < 1)
+        return 0;
+    if (d->band > p->out_h)
+        d->band = p->out_h;
+    d->nbands = (p->out_h + d->band - 1) / d->band;
+    d->pl = p->pad_left < d->wn ? p->pad_left : d->wn;
+    d->cw = p->in_w < d->wn - d->pl ? p->in_w : d->wn - d->pl;
+    d->lo4 = (uint32_t)(uint8_t)q->act_min * 0x01010101u;
+    d->hi4 = (uint32_t)(uint8_t)q->act_max * 0x01010101u;
+    return 1;
+}
+
+/* The channel's requantization on the expanded path: its form (DW_FAST0,
+ * DW_FAST, or DW_ANY when the path cannot take it: cnn_s8_rq2_init's
+ * forms, and a bias that keeps the doubled sums inside int32) and
+ * constants. */
+static int dw_rq(const CnnQConv2dParams *q, int32_t bias, int32_t mult, int32_t shift, DwRq *r)
+{
+    CnnS8Rq2 c = {0, 0, 0};
+    int form;
+    if (bias >= DW_BIAS_MAX || bias <= -DW_BIAS_MAX)
+        return DW_ANY;
+    form = cnn_s8_rq2_init(mult, shift, q->out_zp, &c);
+    r->m = c.m;
+    r->off = c.off;
+    r->sh = c.sh;
+    return form;
+}
+
+/* One channel by the expanded path, its requantization r set (dw_rq). */
+__attribute__((noinline)) static void dw_channel_x(const CnnQConv2dParams *q, const DwGeom *d, uint32_t *store,
+                            const int8_t *plane, const int8_t *w, int32_t bias, const DwRq *r,
+                            int8_t *oc)
+{
+    const CnnConv2dParams *p = &q->g;
+    const int32_t s = d->s, out_w = d->out_w, ow4 = d->ow4;
+    int16_t *buf = (int16_t *)(void *)store;
+    int32_t *const sums0 = (int32_t *)(void *)(store + ((d->band - 1) * s + 3) * DW_S / 2);
+    int32_t wp[7];             /* the weight pairs, then the doubled bias */
+    int32_t y0;
+
+    wp[0] = dw_pair2(w[0], w[1]);
+    wp[1] = dw_pair2(w[1], w[2]);
+    wp[2] = dw_pair2(w[3], w[4]);
+    wp[3] = dw_pair2(w[4], w[5]);
+    wp[4] = dw_pair2(w[6], w[7]);
+    wp[5] = dw_pair2(w[7], w[8]);
+    wp[6] = bias * 2;
+    for (y0 = 0; y0 < p->out_h; y0 += d->band) {
+        const int32_t nrows = p->out_h - y0 < d->band ? p->out_h - y0 : d->band;
+        const int32_t nin = (nrows - 1) * s + 3;
+        int32_t *sums = sums0;
+        int8_t *o = oc + y0 * out_w;
+        dw_expand(q, d, plane, y0 * s, nin, buf);
+        if (s == 1)
+            dw_sums1(buf, sums, ow4, nrows, wp);
+        else
+            dw_sums2(buf, sums, ow4, nrows, wp);
+        if (ow4 == out_w) {             /* the band's outputs are contiguous */
+            dw_requant_n(sums, o, nrows * out_w, r);
+        } else {
+            int8_t tail[4];
+            int32_t y, k;
+            const int32_t body = out_w & ~3;
+            for (y = 0; y < nrows; y++, sums += ow4, o += out_w) {
+                dw_requant_n(sums, o, body, r);
+                dw_requant_n(sums + body, tail, 4, r);
+                for (k = body; k < out_w; k++)
+                    o[k] = tail[k - body];
+            }
+        }
+    }
+}
+
+/* Every channel by the expanded path, all of the given form. */
+__attribute__((noinline)) static void dw_run(const CnnQConv2dParams *q, const DwGeom *d,
+                                             uint32_t *store, const int8_t *in,
+                                             const int8_t *w, const int32_t *bias, int8_t *out,
+                                             int form)
+{
+    const CnnConv2dParams *p = &q->g;
+    const int32_t in_plane = p->in_h * p->in_w, out_plane = p->out_h * p->out_w;
+    int32_t ch;
+    DwRq r;
+    r.lo4 = d->lo4;
+    r.hi4 = d->hi4;
+    r.form = form;
+    for (ch = 0; ch < p->out_c; ch++, in += in_plane, out += out_plane, w += 9) {
+        dw_rq(q, bias[ch], q->mult[ch], q->shift[ch], &r);
+        dw_channel_x(q, d, store, in, w, bias[ch], &r, out);
+    }
+}
+
+/* The same when the channels' output fits one band: per channel the
+ * widening of its input rows, its weight pairs and the two loops, in one
+ * function (maps of a few rows spend little in the loops, so their setup
+ * counts). */
+__attribute__((noinline)) static void dw_run1(const CnnQConv2dParams *q, const DwGeom *d,
+                                             uint32_t *store, const int8_t *in,
+                                             const int8_t *w, const int32_t *bias, int8_t *out,
+                                             int form)
+{
+    const CnnConv2dParams *p = &q->g;
+    const int32_t in_plane = p->in_h * p->in_w, out_plane = p->out_h * p->out_w;
+    const int32_t n = p->out_h, s = d->s;
+    const int32_t ra = p->pad_top, rb = p->pad_top + p->in_h < (n - 1) * s + 3
+                                         ? p->pad_top + p->in_h
+                                         : (n - 1) * s + 3;
+    int16_t *buf = (int16_t *)(void *)store;
+    int32_t *sums = (int32_t *)(void *)(store + ((n - 1) * s + 3) * DW_S / 2);
+    int32_t ch;
+    DwRq r;
+
+    r.lo4 = d->lo4;
+    r.hi4 = d->hi4;
+    r.form = form;
+    for (ch = 0; ch < p->out_c; ch++, in += in_plane, out += out_plane, w += 9) {
+        int32_t wp[7];
+        dw_rq(q, bias[ch], q->mult[ch], q->shift[ch], &r);
+        if (rb > ra)
+            dw_widen(in, p->in_w, rb - ra, d->cw, buf + ra * DW_S + d->pl);
+        wp[0] = dw_pair2(w[0], w[1]);
+        wp[1] = dw_pair2(w[1], w[2]);
+        wp[2] = dw_pair2(w[3], w[4]);
+        wp[3] = dw_pair2(w[4], w[5]);
+        wp[4] = dw_pair2(w[6], w[7]);
+        wp[5] = dw_pair2(w[7], w[8]);
+        wp[6] = bias[ch] * 2;
+        if (s == 1)
+            dw_sums1(buf, sums, d->ow4, n, wp);
+        else
+            dw_sums2(buf, sums, d->ow4, n, wp);
+        if (d->ow4 == d->out_w) {
+            dw_requant_n(sums, out, out_plane, &r);
+        } else {
+            int8_t tail[4];
+            int32_t y, k;
+            const int32_t body = d->out_w & ~3;
+            const int32_t *sr = sums;
+            int8_t *o = out;
+            for (y = 0; y < n; y++, sr += d->ow4, o += d->out_w) {
+                dw_requant_n(sr, o, body, &r);
+                dw_requant_n(sr + body, tail, 4, &r);
+                for (k = body; k < d->out_w; k++)
+                    o[k] = tail[k - body];
+            }
+        }
+    }
+}
+
+/* The form every channel takes on the expanded path, if they all take the
+ * same, else DW_ANY. */
+static int dw_form(const CnnQConv2dParams *q, const int32_t *bias)
+{
+    int32_t ch;
+    DwRq r;
+    const int form = dw_rq(q, bias[0], q->mult[0], q->shift[0], &r);
+    for (ch = 1; ch < q->g.out_c && form != DW_ANY; ch++)
+        if (dw_rq(q, bias[ch], q->mult[ch], q->shift[ch], &r) != form)
+            return DW_ANY;
+    return form;
+}
+
 void cnn_dwconv3x3_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
                       const int8_t *CNN_RESTRICT w_packed,
                       const int32_t *CNN_RESTRICT bias_packed, int8_t *CNN_RESTRICT out)
 {
     const CnnConv2dParams *p = &q->g;
+    uint32_t store[DW_SCRATCH_BYTES / 4];
+    DwGeom d = {0};
+    const int fits = dw_geom(q, &d);
     int32_t ch, xlo, xhi;
 
+    if (fits) {
+        const int form = dw_form(q, bias_packed);
+        dw_prefill((int16_t *)(void *)store, (d.band - 1) * d.s + 3, d.wn, q->in_zp);
+        if (form != DW_ANY && d.nbands == 1) {
+            dw_run1(q, &d, store, in, w_packed, bias_packed, out, form);
+            return;
+        }
+        if (form != DW_ANY) {
+            dw_run(q, &d, store, in, w_packed, bias_packed, out, form);
+            return;
+        }
+    }
     dw_interior(p, &xlo, &xhi);
     for (ch = 0; ch < p->out_c; ch++) {
         const int8_t *plane = in + ch * p->in_h * p->in_w;
@@ -267,7 +723,18 @@ void cnn_dwconv3x3_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
         const int32_t mult = q->mult[ch], shift = q->shift[ch];
         const int32_t zero = 0;
         CnnS8Rq rq;
-        const int form = cnn_s8_rq_init(&rq, &zero, q->mult + ch, q->shift + ch, q->out_zp, 1);
+        int form;
+        if (fits) {
+            DwRq r;
+            r.lo4 = d.lo4;
+            r.hi4 = d.hi4;
+            r.form = dw_rq(q, bias_packed[ch], mult, shift, &r);
+            if (r.form != DW_ANY) {
+                dw_channel_x(q, &d, store, plane, w_packed + ch * 9, bias_packed[ch], &r, oc);
+                continue;
+            }
+        }
+        form = cnn_s8_rq_init(&rq, &zero, q->mult + ch, q->shift + ch, q->out_zp, 1);
         if (form == DW_FAST)
             dw_channel(q, plane, w_packed + ch * 9, bias_packed[ch], mult, shift, &rq, oc, xlo,
                        xhi, DW_FAST);

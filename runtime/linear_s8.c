@@ -2,14 +2,21 @@
  * linear_s8.c - cnn_linear_s8 and its reference twin, see cnn_int8.h; the
  * weights come in cnn_linear_pack_s8's layout (cnn_pack_s8.h).
  *
- * A block of 4 rows is one pass over the input: each chunk of 4 inputs is
- * loaded once and meets the block's 16 weights, which are adjacent, into 4
- * accumulators.  On the DSP path the chunk is one word, unpacked by two
- * SXTB16 into (x0, x2) and (x1, x3); each row's 4 weights are one word too,
- * so a row costs per chunk one load, two SXTB16 and two SMLAD.  The packed
- * bias already holds -in_zp * sum(w), so the inputs are used raw.
+ * A block of 4 rows is one pass over the input: each chunk of 4 inputs
+ * meets the block's 16 weights, which are adjacent, into 4 accumulators.
+ * On the DSP path the input is first widened, once a call, to int16 pairs
+ * (x0, x1), (x2, x3) on the stack (S8_LIN_XMAX inputs at most, else each
+ * chunk's pairs are made from its word as it comes); a row's 4 weights are
+ * one word whose bytes the packing ordered w0 w2 w1 w3, so SXTB16 and its
+ * rotated form give the pairs (w0, w1) and (w2, w3): per row and chunk one
+ * load, two SXTB16 and two SMLAD, and per two chunks one LDRD of the
+ * inputs for the 4 rows (44 instructions for 32 MACs).  The packed bias
+ * already holds -in_zp * sum(w), so the inputs are used raw; the
+ * requantization's form is chosen once per block (cnn_s8_rq_init).
  * cnn_conv2d_whole_s8 (a window that covers the input) is this kernel.
  */
+#include <stddef.h>
+
 #include "cnn_int8.h"
 #include "cnn_internal_s8.h"
 #include "cnn_pack_s8.h"
@@ -30,38 +37,110 @@ static int32_t s8_dot(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RESTRICT x
     return acc;
 }
 
-/* Rows o..o+3 of a packed block w: acc[r] = sum_i w[o + r][i] * x[i]. */
-static void s8_block4(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RESTRICT x, int32_t n,
-                      int32_t acc[4])
+#if CNN_S8_DSP
+/* Inputs widened once a call to int16 pairs on the stack (xw[k] = (x[2k],
+ * x[2k+1])), when there are at most this many; more take the pairs from
+ * each chunk's word as they come (two PKH more a chunk). */
+#define S8_LIN_XMAX 512
+
+/* x[0..body) (body a multiple of 4) as int16 pairs. */
+static void s8_widen(const int8_t *CNN_RESTRICT x, int32_t body, uint32_t *CNN_RESTRICT xw)
+{
+    int32_t i;
+    for (i = 0; i < body; i += 4, xw += 2) {
+        const uint32_t v = cnn_s8_ld32(x + i);
+        const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
+        xw[0] = (uint32_t)cnn_s8_pack_lo(lo, hi);
+        xw[1] = (uint32_t)cnn_s8_pack_hi(lo, hi);
+    }
+}
+
+/* One row's chunk: its word (bytes w0 w2 w1 w3, cnn_pack_s8.h) against the
+ * pairs (x0, x1) and (x2, x3): one load, two SXTB16, two SMLAD. */
+#define S8_ROW(wp, xa, xb, acc)                                   \
+    do {                                                          \
+        const uint32_t ww_ = cnn_s8_ld32(wp);                     \
+        acc = cnn_s8_smlad(cnn_s8_lo16x2(ww_), xa, acc);          \
+        acc = cnn_s8_smlad(cnn_s8_hi16x2(ww_), xb, acc);          \
+    } while (0)
+/* The same in the asm block: the word in t, u a scratch register. */
+#define S8_ASM_ROW(a, xa, xb)                                   \
+    "sxtb16 %[u], %[t]\n\t"                                    \
+    "smlad %[" a "], %[u], %[" xa "], %[" a "]\n\t"            \
+    "sxtb16 %[u], %[t], ror #8\n\t"                            \
+    "smlad %[" a "], %[u], %[" xb "], %[" a "]\n\t"
+#define S8_CHUNK(w, xa, xb)             \
+    do {                                \
+        S8_ROW(w, xa, xb, a0);          \
+        S8_ROW((w) + 4, xa, xb, a1);    \
+        S8_ROW((w) + 8, xa, xb, a2);    \
+        S8_ROW((w) + 12, xa, xb, a3);   \
+    } while (0)
+#endif
+
+/* Rows o..o+3 of a packed block w: acc[r] = sum_i w[o + r][i] * x[i].  On
+ * the DSP path xw holds x widened (s8_widen) or is NULL; two chunks a step. */
+static inline void s8_block4(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RESTRICT x,
+                             const uint32_t *CNN_RESTRICT xw, int32_t n, int32_t acc[4])
 {
     const int32_t body = n - n % CNN_LINEAR_S8_CHUNK;
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, i;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, i = 0;
 
-    for (i = 0; i < body; i += 4, w += 16) {
 #if CNN_S8_DSP
-        const uint32_t xw = cnn_s8_ld32(x + i);
-        const int32_t xl = cnn_s8_lo16x2(xw), xh = cnn_s8_hi16x2(xw);
-        uint32_t ww;
-        ww = cnn_s8_ld32(w);
-        a0 = cnn_s8_smlad(cnn_s8_lo16x2(ww), xl, a0);
-        a0 = cnn_s8_smlad(cnn_s8_hi16x2(ww), xh, a0);
-        ww = cnn_s8_ld32(w + 4);
-        a1 = cnn_s8_smlad(cnn_s8_lo16x2(ww), xl, a1);
-        a1 = cnn_s8_smlad(cnn_s8_hi16x2(ww), xh, a1);
-        ww = cnn_s8_ld32(w + 8);
-        a2 = cnn_s8_smlad(cnn_s8_lo16x2(ww), xl, a2);
-        a2 = cnn_s8_smlad(cnn_s8_hi16x2(ww), xh, a2);
-        ww = cnn_s8_ld32(w + 12);
-        a3 = cnn_s8_smlad(cnn_s8_lo16x2(ww), xl, a3);
-        a3 = cnn_s8_smlad(cnn_s8_hi16x2(ww), xh, a3);
-#else
-        const int32_t x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];
-        a0 += w[0] * x0 + w[1] * x1 + w[2] * x2 + w[3] * x3;
-        a1 += w[4] * x0 + w[5] * x1 + w[6] * x2 + w[7] * x3;
-        a2 += w[8] * x0 + w[9] * x1 + w[10] * x2 + w[11] * x3;
-        a3 += w[12] * x0 + w[13] * x1 + w[14] * x2 + w[15] * x3;
-#endif
+    if (xw) {
+        /* two chunks a step in one asm block: gcc's scheduling of the C
+         * (all weight loads first) spills the accumulators */
+        const int32_t steps = body / 8;
+        const uint32_t *const xend = xw + 4 * steps;
+        for (; xw < xend;) {
+            int32_t x0, x1, t, u;
+            __asm__("ldrd %[x0], %[x1], [%[xw]], #16\n\t"
+                    "ldr %[t], [%[w]], #32\n\t"
+                    S8_ASM_ROW("a0", "x0", "x1")
+                    "ldr %[t], [%[w], #-28]\n\t"
+                    S8_ASM_ROW("a1", "x0", "x1")
+                    "ldr %[t], [%[w], #-24]\n\t"
+                    S8_ASM_ROW("a2", "x0", "x1")
+                    "ldr %[t], [%[w], #-20]\n\t"
+                    S8_ASM_ROW("a3", "x0", "x1")
+                    "ldrd %[x0], %[x1], [%[xw], #-8]\n\t"
+                    "ldr %[t], [%[w], #-16]\n\t"
+                    S8_ASM_ROW("a0", "x0", "x1")
+                    "ldr %[t], [%[w], #-12]\n\t"
+                    S8_ASM_ROW("a1", "x0", "x1")
+                    "ldr %[t], [%[w], #-8]\n\t"
+                    S8_ASM_ROW("a2", "x0", "x1")
+                    "ldr %[t], [%[w], #-4]\n\t"
+                    S8_ASM_ROW("a3", "x0", "x1")
+                    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                      [w] "+r"(w), [xw] "+r"(xw), [x0] "=&r"(x0), [x1] "=&r"(x1),
+                      [t] "=&r"(t), [u] "=&r"(u)
+                    :
+                    : "memory");
+        }
+        i = 8 * steps;
+        if (i < body) {
+            S8_CHUNK(w, (int32_t)xw[0], (int32_t)xw[1]);
+            i += 4;
+            w += 16;
+        }
+    } else {
+        for (; i < body; i += 4, w += 16) {
+            const uint32_t v = cnn_s8_ld32(x + i);
+            const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
+            S8_CHUNK(w, cnn_s8_pack_lo(lo, hi), cnn_s8_pack_hi(lo, hi));
+        }
     }
+#else
+    (void)xw;
+    for (; i < body; i += 4, w += 16) {
+        const int32_t x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];
+        a0 += w[0] * x0 + w[2] * x1 + w[1] * x2 + w[3] * x3;
+        a1 += w[4] * x0 + w[6] * x1 + w[5] * x2 + w[7] * x3;
+        a2 += w[8] * x0 + w[10] * x1 + w[9] * x2 + w[11] * x3;
+        a3 += w[12] * x0 + w[14] * x1 + w[13] * x2 + w[15] * x3;
+    }
+#endif
     for (; i < n; i++, w += 4) {
         const int32_t xi = x[i];
         a0 += w[0] * xi;
@@ -75,18 +154,89 @@ static void s8_block4(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RESTRICT x
     acc[3] = a3;
 }
 
+#if CNN_S8_DSP
+/* The form every row of the blocks takes on the doubled-sum
+ * requantization (cnn_internal_s8.h): CNN_S8_RQ2_ZERO or _SHIFT for all,
+ * with biases and sums that keep 2 (acc + bias) inside int32, else
+ * CNN_S8_RQ2_NONE. */
+static int s8_lin_form(const int32_t *bias, const int32_t *mult, const int8_t *shift,
+                       int32_t out_zp, int32_t n, int32_t rows)
+{
+    int32_t o;
+    CnnS8Rq2 c;
+    int form = CNN_S8_RQ2_NONE;
+    if (n >= 16384)
+        return CNN_S8_RQ2_NONE;
+    for (o = 0; o < rows; o++) {
+        const int f = cnn_s8_rq2_init(mult[o], shift[o], out_zp, &c);
+        if (bias[o] >= (1 << 29) || bias[o] <= -(1 << 29) || f == CNN_S8_RQ2_NONE ||
+            (o > 0 && f != form))
+            return CNN_S8_RQ2_NONE;
+        form = f;
+    }
+    return form;
+}
+
+/* Four rows' bytes from their sums: a block's requantization, its fused
+ * clamp on the four bytes at once.  The constants of cnn_s8_rq2_init, made
+ * here without its checks (s8_lin_form did them): for a negative shift
+ * sh + 1 = -shift and 2 off = (1 + 2 zp) << (-shift - 1). */
+#define S8_LIN_RQ(r)                                                                \
+    (form == CNN_S8_RQ2_ZERO                                                        \
+         ? CNN_S8_RQ2(2 * acc[r] + 2 * bias[r], mult[r], out_zp, 0, CNN_S8_RQ2_ZERO) \
+         : CNN_S8_RQ2(2 * acc[r] + 2 * bias[r], mult[r], zp21 * (1 << (-shift[r] - 1)), \
+                      -shift[r], CNN_S8_RQ2_SHIFT))
+static inline void s8_lin_out4(const int32_t acc[4], const int32_t *bias, const int32_t *mult,
+                               const int8_t *shift, int32_t out_zp, uint32_t lo4, uint32_t hi4,
+                               int8_t *out, int form)
+{
+    const int32_t zp21 = 1 + 2 * out_zp;
+    uint32_t v = (uint32_t)S8_LIN_RQ(0);
+    const int32_t v1 = S8_LIN_RQ(1), v2 = S8_LIN_RQ(2), v3 = S8_LIN_RQ(3);
+    (void)zp21;
+    CNN_S8_BFI(v, v1, 1);
+    CNN_S8_BFI(v, v2, 2);
+    CNN_S8_BFI(v, v3, 3);
+    v = cnn_s8_clamp4(v, lo4, hi4);
+    __builtin_memcpy(out, &v, 4);
+}
+#endif
+
 /* The kernel on n inputs, rows outputs, per-row requantization. */
 static void s8_linear_core(const int8_t *CNN_RESTRICT in, const int8_t *CNN_RESTRICT w,
-                        const int32_t *CNN_RESTRICT bias, int8_t *CNN_RESTRICT out, int32_t n,
-                        int32_t rows, const int32_t *mult, const int8_t *shift, int32_t out_zp,
-                        int32_t lo, int32_t hi)
+                           const int32_t *CNN_RESTRICT bias, int8_t *CNN_RESTRICT out, int32_t n,
+                           int32_t rows, const int32_t *mult, const int8_t *shift, int32_t out_zp,
+                           int32_t lo, int32_t hi)
 {
     const int32_t full = rows - rows % CNN_LINEAR_S8_ROWS;
     int32_t o, r;
+    const uint32_t *xw = NULL;
+#if CNN_S8_DSP
+    uint64_t xbuf[S8_LIN_XMAX / 4];     /* 8-byte aligned: LDRD */
+    const int form = s8_lin_form(bias, mult, shift, out_zp, n, full);
+    const uint32_t lo4 = (uint32_t)(uint8_t)lo * 0x01010101u;
+    const uint32_t hi4 = (uint32_t)(uint8_t)hi * 0x01010101u;
+    if (n <= S8_LIN_XMAX && full > 0) {
+        s8_widen(in, n - n % CNN_LINEAR_S8_CHUNK, (uint32_t *)(void *)xbuf);
+        xw = (const uint32_t *)(const void *)xbuf;
+    }
+#endif
 
     for (o = 0; o < full; o += 4) {
         int32_t acc[4];
-        s8_block4(w + o * n, in, n, acc);
+        s8_block4(w + o * n, in, xw, n, acc);
+#if CNN_S8_DSP
+        if (form == CNN_S8_RQ2_ZERO) {
+            s8_lin_out4(acc, bias + o, mult + o, shift + o, out_zp, lo4, hi4, out + o,
+                        CNN_S8_RQ2_ZERO);
+            continue;
+        }
+        if (form == CNN_S8_RQ2_SHIFT) {
+            s8_lin_out4(acc, bias + o, mult + o, shift + o, out_zp, lo4, hi4, out + o,
+                        CNN_S8_RQ2_SHIFT);
+            continue;
+        }
+#endif
         for (r = 0; r < 4; r++)
             out[o + r] = cnn_s8_requant(cnn_s8_add_wrap(acc[r], bias[o + r]), mult[o + r],
                                         shift[o + r], out_zp, lo, hi);

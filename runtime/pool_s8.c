@@ -168,7 +168,17 @@ void cnn_global_avgpool_s8(const int8_t *CNN_RESTRICT in, int8_t *CNN_RESTRICT o
     for (c = 0; c < channels; c++) {
         const int8_t *in_c = in + c * spatial;
         int32_t sum = 0, v;
-        for (s = 0; s < spatial; s++)
+        s = 0;
+#if CNN_S8_DSP
+        {
+            /* four bytes a USADA8: sum |(q + 128) - 0| = sum q + 128 * 4 */
+            uint32_t u = 0;
+            for (; s + 4 <= spatial; s += 4)
+                u = __usada8(cnn_s8_ld32(in_c + s) ^ 0x80808080u, 0, u);
+            sum = (int32_t)(u - 128u * (uint32_t)s);
+        }
+#endif
+        for (; s < spatial; s++)
             sum += in_c[s];
         v = zp + cnn_s8_div_round(sum - zp * spatial, spatial);
         out[c] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);

@@ -693,6 +693,79 @@ static void pw_cases(void)
                (int)(i % 3));
 }
 
+/* cnn_dwconv3x3_s8 on the shapes of its expanded path (stride 1 or 2 on
+ * both axes, rows of up to 16 outputs, bands of rows) and just outside it:
+ * zero paddings 0..3, 1x1 and 2x2 maps, odd widths (a partial last group of
+ * four), zero points at the edges, every clamp, the requantization forms
+ * (shift 0, small negative shifts, and per channel the forms that take the
+ * other path: shift -1, positive shifts, biases of 2^29 and beyond). */
+static void dwconv3x3_case(void)
+{
+    CnnQConv2dParams q;
+    CnnConv2dParams *g = &q.g;
+    int32_t n_in, n_out, o, i;
+    const int mode = (int)(rnd() % 4);
+
+    memset(&q, 0, sizeof q);
+    g->in_c = g->out_c = g->groups = rint_in(1, 9);
+    g->in_h = rnd() % 5 == 0 ? rint_in(1, 2) : rint_in(1, 40);
+    g->in_w = rnd() % 5 == 0 ? rint_in(1, 2) : rint_in(1, rnd() % 2 ? 20 : 44);
+    g->kernel_h = g->kernel_w = 3;
+    g->dilation_h = g->dilation_w = 1;
+    g->stride_w = rint_in(1, 2);
+    g->stride_h = rnd() % 8 == 0 ? rint_in(1, 3) : g->stride_w;
+    g->pad_mode = CNN_PAD_ZEROS;
+    g->pad_top = rint_in(0, 3);
+    g->pad_bottom = rint_in(0, 3);
+    g->pad_left = rint_in(0, 3);
+    g->pad_right = rint_in(0, 3);
+    g->out_h = (int32_t)cnn_out_size(g->in_h, 3, g->stride_h, g->pad_top, g->pad_bottom, 1, 0);
+    g->out_w = (int32_t)cnn_out_size(g->in_w, 3, g->stride_w, g->pad_left, g->pad_right, 1, 0);
+    if (g->out_h < 1 || g->out_w < 1)
+        return;
+    n_in = g->in_c * g->in_h * g->in_w;
+    n_out = g->out_c * g->out_h * g->out_w;
+    if (n_in > IN_MAX || n_out > OUT_MAX || cnn_conv2d_s8_kind(g) != CNN_CONV_S8_DW3X3)
+        return;
+    cases++;
+    q.in_zp = rand_zp();
+    q.out_zp = rand_zp();
+    rand_clamp(q.out_zp, &q.act_min, &q.act_max);
+    q.mult = mult_buf;
+    q.shift = shift_buf;
+    fill(in_buf, n_in);
+    fill(w_buf, 9 * g->out_c);
+    for (i = 0; i < 9 * g->out_c; i++)
+        w_buf[i] = w_buf[i] == -128 ? -127 : w_buf[i];
+    rand_bias(g->out_c);
+    rand_requant(g->out_c, 9);
+    for (o = 0; o < g->out_c; o++) {
+        if (mode == 0)
+            shift_buf[o] = 0;
+        else if (mode == 2)
+            shift_buf[o] = -1;
+        else if (mode == 1 && rnd() % 3 == 0)
+            shift_buf[o] = (int8_t)rint_in(-3, 2);
+        if (rnd() % 6 == 0)
+            bias_buf[o] = (rnd() % 2 ? 1 : -1) * (int32_t)((1u << 29) - 146304u + rint_in(-2, 2));
+        if (rnd() % 8 == 0)
+            mult_buf[o] = rnd() % 2 ? 0x7fffffff : 0x40000000;
+    }
+    canary(out_ref, n_out, 0x5a);
+    cnn_conv2d_ref_s8(&q, in_buf, w_buf, bias_buf, out_ref);
+    cnn_conv2d_pack_s8(g, CNN_CONV_S8_DW3X3, w_buf, wp_buf);
+    cnn_conv2d_pack_bias_s8(g, CNN_CONV_S8_DW3X3, w_buf, bias_buf, q.in_zp, biasp_buf);
+    canary(out_fast, n_out + 4, (int8_t)0xa5);
+    cnn_dwconv3x3_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
+    compare("cnn_dwconv3x3_s8", out_fast, out_ref, n_out);
+    for (i = n_out; i < n_out + 4; i++)
+        if (out_fast[i] != (int8_t)0xa5) {
+            mcu_puts("FAIL cnn_dwconv3x3_s8: wrote past its output\n");
+            failures++;
+            break;
+        }
+}
+
 /* ---- linear ----------------------------------------------------------------- */
 
 static void linear_case(void)
@@ -736,6 +809,57 @@ static void linear_case(void)
         dump_arr8("out", out_fast, p.out_features);
     }
 #endif
+}
+
+/* cnn_linear_s8 on the shapes and forms of its DSP path: inputs widened on
+ * the stack (up to 512) or not (more), two chunks a step with one left over
+ * or not, the in % 4 tail, the out % 4 rows; every row's shift 0, or every
+ * one negative (-1 and down to -22, the doubled-sum requantization), or
+ * mixed; biases at the doubled sum's limit (2^29) and past it. */
+static void linear_forms_case(void)
+{
+    CnnQLinearParams p;
+    int32_t n_w, o;
+    const int mode = (int)(rnd() % 3);
+
+    p.in_features = rnd() % 4 == 0 ? rint_in(500, 600) : rint_in(1, 140);
+    p.out_features = rint_in(1, 27);
+    n_w = p.in_features * p.out_features;
+    if (n_w > W_MAX)
+        return;
+    cases++;
+    p.in_zp = rand_zp();
+    p.out_zp = rand_zp();
+    rand_clamp(p.out_zp, &p.act_min, &p.act_max);
+    p.mult = mult_buf;
+    p.shift = shift_buf;
+    fill(in_buf, p.in_features);
+    fill(w_buf, n_w);
+    rand_bias(p.out_features);
+    rand_requant(p.out_features, p.in_features);
+    for (o = 0; o < p.out_features; o++) {
+        if (mode == 0)
+            shift_buf[o] = 0;
+        else if (mode == 1)
+            shift_buf[o] = (int8_t)(rnd() % 4 == 0 ? rint_in(-22, -1) : -1 - (int32_t)(rnd() % 3));
+        if (rnd() % 8 == 0)
+            bias_buf[o] = (rnd() % 2 ? 1 : -1) * (int32_t)((1u << 29) - 1u - (uint32_t)rint_in(0, 1));
+        if (rnd() % 8 == 0)
+            mult_buf[o] = rnd() % 2 ? 0x7fffffff : 0x40000000;
+    }
+    canary(out_ref, p.out_features, 0x5a);
+    cnn_linear_ref_s8(&p, in_buf, w_buf, bias_buf, out_ref);
+    cnn_linear_pack_s8(p.in_features, p.out_features, w_buf, wp_buf);
+    cnn_linear_pack_bias_s8(p.in_features, p.out_features, w_buf, bias_buf, p.in_zp, biasp_buf);
+    canary(out_fast, p.out_features + 4, (int8_t)0xa5);
+    cnn_linear_s8(&p, in_buf, wp_buf, biasp_buf, out_fast);
+    compare("cnn_linear_s8 (forms)", out_fast, out_ref, p.out_features);
+    for (o = p.out_features; o < p.out_features + 4; o++)
+        if (out_fast[o] != (int8_t)0xa5) {
+            mcu_puts("FAIL cnn_linear_s8: wrote past its output\n");
+            failures++;
+            break;
+        }
 }
 
 /* ---- add -------------------------------------------------------------------- */
@@ -1142,6 +1266,30 @@ static void maxpool2x2_case(void)
     compare("cnn_maxpool2d_s8 2x2", out_fast, out_ref, n_out);
 }
 
+/* cnn_global_avgpool_s8 (its DSP path sums four bytes a USADA8) against
+ * the formula of cnn_int8.h: odd and word-multiple sizes, saturated inputs,
+ * zero points at the edges. */
+static void global_avgpool_case(void)
+{
+    const int32_t channels = rint_in(1, 9), spatial = rint_in(1, 300);
+    const int32_t zp = rand_zp();
+    int32_t c, s;
+    if (channels * spatial > IN_MAX)
+        return;
+    cases++;
+    fill(in_buf, channels * spatial);
+    for (c = 0; c < channels; c++) {
+        int32_t sum = 0, v;
+        for (s = 0; s < spatial; s++)
+            sum += in_buf[c * spatial + s] - zp;
+        v = zp + cnn_s8_div_round(sum, spatial);
+        out_ref[c] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+    }
+    canary(out_fast, channels, (int8_t)0xa5);
+    cnn_global_avgpool_s8(in_buf, out_fast, channels, spatial, zp);
+    compare("cnn_global_avgpool_s8", out_fast, out_ref, channels);
+}
+
 static void run(long n)
 {
     long i;
@@ -1173,11 +1321,17 @@ static void run(long n)
         case 5:
         case 6:
             linear_case();
+            if (i % 4 == 1)
+                dwconv3x3_case();
+            else
+                linear_forms_case();
             break;
         default:
             add_case();
             if (i % 16 == 7)
                 maxpool2x2_case();
+            else
+                global_avgpool_case();
         }
     }
 }
