@@ -1415,9 +1415,9 @@ S8_INLINE void s8_pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT
  * outputs in registers (s8_pw_rq1x4, s8_pw_rq2x4) and stores them as one
  * word; a partial last quad, or an epilogue of kind 0, goes through
  * s8_pw_one* and s8_pw_store.  in_c is at most S8_PW_XBUF / 2 (else
- * s8_pw_block).  Stack: the 1 KiB buffer and the epilogue's constants.
+ * s8_pw_block).  Stack: the 1.5 KiB buffer and the epilogue's constants.
  */
-enum { S8_PW_XBUF = 256 };
+enum { S8_PW_XBUF = 384 };
 
 /* 4 pixels' channels 2k (the bytes of r0) and 2k+1 (r1) as 4 pair words. */
 S8_INLINE void s8_pw_expand4(uint32_t r0, uint32_t r1, int32_t *CNN_RESTRICT xb)

@@ -599,7 +599,7 @@ static int conv_rows_case(void)
  * pixels, kp == 4 unrolled or an odd k plus a loop of two), its partial
  * last quad, several pixel groups (the expansion buffer holds 256 words),
  * every block width and an odd last channel, in_c past the DSP path's
- * limit (128), the three epilogue kinds (req: 1 every shift <= -2, 2 every
+ * limit (192), the three epilogue kinds (req: 1 every shift <= -2, 2 every
  * shift 0, 0 random, some channels outside the fast forms), the zero
  * points' edges, no clamp, relu, relu6 and random clamps, saturated
  * outputs and biases at the int32 limits.
@@ -673,7 +673,7 @@ static void pw_one(int32_t in_c, int32_t out_c, int32_t h, int32_t w, int req, i
 static void pw_cases(void)
 {
     /* in_c: kp == 4, odd and even pair counts, one pair, the DSP limit */
-    static const int16_t ins[] = {1, 2, 3, 7, 8, 9, 16, 17, 32, 33, 64, 127, 128, 129};
+    static const int16_t ins[] = {1, 2, 3, 7, 8, 9, 16, 17, 32, 33, 64, 127, 128, 191, 192, 193};
     /* out_c: blocks of 8, 4 and 2, an odd last channel, two epilogue runs */
     static const int16_t outs[] = {1, 2, 3, 6, 8, 13, 16, 40};
     /* maps: 1x1, 2x2, partial quads, several pixel groups */
