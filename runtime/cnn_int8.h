@@ -131,6 +131,10 @@ typedef struct CnnQConv2dParams {
  *   cnn_dwconv3x3_s8     depthwise (groups == in_c == out_c), 3x3,
  *                        dilation 1, zero padding (or none), channels first,
  *                        any stride
+ *   cnn_conv2d_cp_s8     groups 1, channels first, zero padding (or none):
+ *                        the reduction pairs input channels (conv_cp_s8.c);
+ *                        fast with dilation 1, stride_w 1 or 2 and the
+ *                        window within its buffer (cnn_conv2d_cp_fits_s8)
  *
  * A first layer with 1 to 3 input channels takes cnn_conv2d_s8, whose
  * tiles run the taps of one input row in one pass (no im2col copy).
@@ -148,6 +152,9 @@ void cnn_conv2d_whole_s8(const CnnQConv2dParams *p, const int8_t *CNN_RESTRICT i
                          const int8_t *CNN_RESTRICT w_packed,
                          const int32_t *CNN_RESTRICT bias_packed, int8_t *CNN_RESTRICT out);
 void cnn_dwconv3x3_s8(const CnnQConv2dParams *p, const int8_t *CNN_RESTRICT in,
+                      const int8_t *CNN_RESTRICT w_packed,
+                      const int32_t *CNN_RESTRICT bias_packed, int8_t *CNN_RESTRICT out);
+void cnn_conv2d_cp_s8(const CnnQConv2dParams *p, const int8_t *CNN_RESTRICT in,
                       const int8_t *CNN_RESTRICT w_packed,
                       const int32_t *CNN_RESTRICT bias_packed, int8_t *CNN_RESTRICT out);
 

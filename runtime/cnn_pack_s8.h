@@ -39,6 +39,15 @@
  *   CNN_CONV_S8_WHOLE and linear: cnn_linear_pack_s8's layout with
  *   in_features = K, out_features = out_c.
  *
+ *   CNN_CONV_S8_CP: the output channels in pairs j (an odd last channel
+ *   paired with a zero one), the input channels in pairs i (an odd in_c
+ *   likewise); for each j, kernel row ky, i and column t, one word
+ *       [ w[2j][2i][ky][t], w[2j+1][2i][ky][t],
+ *         w[2j][2i+1][ky][t], w[2j+1][2i+1][ky][t] ]
+ *   so that SXTB16 gives channel 2j's weights of the input pair (2i,
+ *   2i+1) and, rotated, channel 2j+1's: the reduction pairs input channels,
+ *   and an odd kernel width wastes nothing (cnn_conv2d_cp_widx_s8).
+ *
  * Packed biases: bias[o] - in_zp * sum_k w[o][k], computed modulo 2^32
  * (bias NULL: 0), so that the kernels multiply raw int8 inputs and never
  * subtract the zero point inside a loop.  Zero padding reads as in_zp in
@@ -58,8 +67,37 @@ typedef enum CnnConvS8Kind {
     CNN_CONV_S8_ANY,            /* cnn_conv2d_s8: every conv */
     CNN_CONV_S8_1X1,            /* cnn_conv2d_1x1_s8 */
     CNN_CONV_S8_WHOLE,          /* cnn_conv2d_whole_s8 */
-    CNN_CONV_S8_DW3X3           /* cnn_dwconv3x3_s8 */
+    CNN_CONV_S8_DW3X3,          /* cnn_dwconv3x3_s8 */
+    CNN_CONV_S8_CP              /* cnn_conv2d_cp_s8 */
 } CnnConvS8Kind;
+
+/*
+ * cnn_conv2d_cp_s8's stack buffer, in 32-bit words: the input rows of one
+ * output row's window, each widened to one word per (input channel pair,
+ * padded column).  A conv whose window does not fit is not given the kind
+ * (the kernel then computes pixel by pixel, slowly but right).
+ */
+enum { CNN_CONV_CP_S8_WORDS = 288 };
+
+/* Words of one widened row of one channel pair: the padded columns that
+ * the output row's windows cover. */
+static inline long long cnn_conv2d_cp_wr_s8(const CnnConv2dParams *g)
+{
+    return (long long)(g->out_w - 1) * g->stride_w + (long long)(g->kernel_w - 1) *
+                                                         g->dilation_w + 1;
+}
+
+/* Does cnn_conv2d_cp_s8 take its fast path (the window in the buffer)? */
+static inline int cnn_conv2d_cp_fits_s8(const CnnConv2dParams *g)
+{
+    const int nopad = g->pad_top == 0 && g->pad_bottom == 0 && g->pad_left == 0 &&
+                      g->pad_right == 0;
+    return !g->in_hwc && g->groups == 1 && g->dilation_h == 1 && g->dilation_w == 1 &&
+           (g->stride_w == 1 || g->stride_w == 2) && g->stride_h >= 1 &&
+           (nopad || g->pad_mode == CNN_PAD_ZEROS) && g->out_w >= 1 && g->out_h >= 1 &&
+           (long long)g->kernel_h * ((g->in_c + 1) / 2) * cnn_conv2d_cp_wr_s8(g) <=
+               CNN_CONV_CP_S8_WORDS;
+}
 
 /* The fastest entry point whose conditions (cnn_int8.h) the conv meets. */
 static inline CnnConvS8Kind cnn_conv2d_s8_kind(const CnnConv2dParams *g)
@@ -77,6 +115,13 @@ static inline CnnConvS8Kind cnn_conv2d_s8_kind(const CnnConv2dParams *g)
     if (g->groups == g->in_c && g->groups == g->out_c && g->kernel_h == 3 && g->kernel_w == 3 &&
         g->dilation_h == 1 && g->dilation_w == 1 && (nopad || g->pad_mode == CNN_PAD_ZEROS))
         return CNN_CONV_S8_DW3X3;
+    /* Channel pairs: where the row path's column pairs waste a slot (an
+     * odd kernel width of 3 or 5) and the input channels pair up without
+     * much waste (in_c 3 pays a zero channel, still ahead of the row path;
+     * in_c 1 would pay half). */
+    if (g->in_c >= 2 && g->out_c >= 2 && (g->kernel_w == 3 || g->kernel_w == 5) &&
+        cnn_conv2d_cp_fits_s8(g))
+        return CNN_CONV_S8_CP;
     return CNN_CONV_S8_ANY;
 }
 
@@ -90,6 +135,8 @@ static inline const char *cnn_conv2d_s8_kind_name(CnnConvS8Kind k)
         return "cnn_conv2d_whole_s8";
     case CNN_CONV_S8_DW3X3:
         return "cnn_dwconv3x3_s8";
+    case CNN_CONV_S8_CP:
+        return "cnn_conv2d_cp_s8";
     case CNN_CONV_S8_ANY:
     default:
         return "cnn_conv2d_s8";
@@ -204,11 +251,23 @@ static inline long long cnn_conv2d_widx_s8(int nb, long long kw, long long n, lo
     return r * kwp * nb + ((x >> 1) * (nb >> 1) + (n >> 1)) * 4 + (x & 1) * 2 + (n & 1);
 }
 
+/* Where weight [o][i][ky][kx] goes in CNN_CONV_S8_CP's layout (groups 1). */
+static inline long long cnn_conv2d_cp_widx_s8(const CnnConv2dParams *g, long long o,
+                                              long long i, long long ky, long long kx)
+{
+    const long long np = (g->in_c + 1) / 2;
+    return (((o / 2 * g->kernel_h + ky) * np + i / 2) * g->kernel_w + kx) * 4 + (i & 1) * 2 +
+           (o & 1);
+}
+
 /* Bytes of the packed weights of kind k. */
 static inline long long cnn_conv2d_packed_bytes_s8(const CnnConv2dParams *g, CnnConvS8Kind k)
 {
     const long long ocg = g->out_c / g->groups;
     long long rows, kw;
+    if (k == CNN_CONV_S8_CP)
+        return (long long)((g->out_c + 1) / 2) * g->kernel_h * ((g->in_c + 1) / 2) *
+               g->kernel_w * 4;
     if (k == CNN_CONV_S8_WHOLE || k == CNN_CONV_S8_DW3X3)
         return (long long)g->out_c * (g->in_c / g->groups) * g->kernel_h * g->kernel_w;
     cnn_conv2d_rows_s8(g, k, &rows, &kw);
@@ -232,6 +291,18 @@ static inline void cnn_conv2d_pack_s8(const CnnConv2dParams *g, CnnConvS8Kind k,
     if (k == CNN_CONV_S8_DW3X3) {
         for (j = 0; j < g->out_c * k_n; j++)
             packed[j] = weight[j];
+        return;
+    }
+    if (k == CNN_CONV_S8_CP) {
+        const long long kh = g->kernel_h, kwc = g->kernel_w;
+        for (j = 0; j < cnn_conv2d_packed_bytes_s8(g, k); j++)
+            packed[j] = 0;
+        for (n = 0; n < g->out_c; n++)
+            for (gi = 0; gi < g->in_c; gi++)
+                for (r = 0; r < kh; r++)
+                    for (x = 0; x < kwc; x++)
+                        packed[cnn_conv2d_cp_widx_s8(g, n, gi, r, x)] =
+                            weight[((n * g->in_c + gi) * kh + r) * kwc + x];
         return;
     }
     cnn_conv2d_rows_s8(g, k, &rows, &kw);

@@ -426,6 +426,8 @@ static int conv_case(int shape)
             cnn_conv2d_1x1_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
         else if (kind == CNN_CONV_S8_WHOLE)
             cnn_conv2d_whole_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
+        else if (kind == CNN_CONV_S8_CP)
+            cnn_conv2d_cp_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
         else
             cnn_dwconv3x3_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
         compare(cnn_conv2d_s8_kind_name(kind), out_fast, out_ref, n_out);
@@ -591,6 +593,119 @@ static int conv_rows_case(void)
     canary(out_fast, n_out, (int8_t)0xa5);
     cnn_conv2d_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
     compare("cnn_conv2d_s8 (rows)", out_fast, out_ref, n_out);
+    return 1;
+}
+
+/*
+ * cnn_conv2d_cp_s8 (conv_cp_s8.c): the input channels paired.  Shapes:
+ * LeNet-5's c3 (the window slides and is copied back), mobilenet_tiny's
+ * stem (in_c 3: a zero channel; stride 2, pad 1), and random ones: in_c
+ * and out_c odd and even (an odd last output channel, more than 16: two
+ * epilogue runs), kernel widths 1 to 7 (3 and 5 take the unrolled tiles),
+ * out_w not a multiple of 3 (the 1- and 2-pixel tiles) and past a run of
+ * 24, stride_h above kernel_h (no slide), pads on every side, zero points
+ * at -128 and 127, every clamp and epilogue kind, wrapping biases; and
+ * geometries outside the buffer (rows too wide, dilation 2, stride_w 3,
+ * no padding in another mode) that take the pixel-by-pixel path.
+ */
+static int conv_cp_case(void)
+{
+    CnnQConv2dParams q;
+    CnnConv2dParams *g = &q.g;
+    int32_t k_n, n_in, n_out, n_w;
+    const int pick = (int)(rnd() % 8);
+
+    memset(&q, 0, sizeof q);
+    g->groups = 1;
+    g->in_c = rint_in(1, 9);
+    g->out_c = rnd() % 6 == 0 ? rint_in(17, 35) : rint_in(1, 20);
+    g->kernel_h = rint_in(1, 5);
+    g->kernel_w = rnd() % 2 ? (rnd() % 2 ? 3 : 5) : rint_in(1, 7);
+    g->stride_h = rint_in(1, 3);
+    g->stride_w = rint_in(1, 2);
+    g->dilation_h = g->dilation_w = 1;
+    g->pad_mode = CNN_PAD_ZEROS;
+    g->in_h = rint_in(1, 12);
+    g->in_w = rint_in(1, rnd() % 4 == 0 ? 60 : 20);
+    g->pad_top = rint_in(0, 2);
+    g->pad_bottom = rint_in(0, 2);
+    g->pad_left = rint_in(0, 2);
+    g->pad_right = rint_in(0, 2);
+    if (pick == 0) {            /* LeNet-5 c3 */
+        g->in_c = 6, g->out_c = 16;
+        g->in_h = g->in_w = 14;
+        g->kernel_h = g->kernel_w = 5;
+        g->stride_h = g->stride_w = 1;
+        g->pad_top = g->pad_bottom = g->pad_left = g->pad_right = 0;
+    } else if (pick == 1) {     /* mobilenet_tiny's stem */
+        g->in_c = 3, g->out_c = 8;
+        g->in_h = g->in_w = 32;
+        g->kernel_h = g->kernel_w = 3;
+        g->stride_h = g->stride_w = 2;
+        g->pad_top = g->pad_bottom = g->pad_left = g->pad_right = 1;
+    } else if (pick == 2) {     /* outside the fast path */
+        switch (rnd() % 4) {
+        case 0:
+            g->dilation_h = 2;
+            break;
+        case 1:
+            g->dilation_w = 2;
+            break;
+        case 2:
+            g->stride_w = 3;
+            break;
+        default:
+            g->pad_mode = (CnnPadMode)rint_in(1, 3);
+            g->pad_top = g->pad_bottom = g->pad_left = g->pad_right = 0;
+        }
+    }
+    g->out_h = (int32_t)cnn_out_size(g->in_h, g->kernel_h, g->stride_h, g->pad_top,
+                                     g->pad_bottom, g->dilation_h, 0);
+    g->out_w = (int32_t)cnn_out_size(g->in_w, g->kernel_w, g->stride_w, g->pad_left,
+                                     g->pad_right, g->dilation_w, 0);
+    if (g->out_h < 1 || g->out_w < 1)
+        return 0;
+    k_n = g->in_c * g->kernel_h * g->kernel_w;
+    n_in = g->in_c * g->in_h * g->in_w;
+    n_out = g->out_c * g->out_h * g->out_w;
+    n_w = g->out_c * k_n;
+    if (n_in > IN_MAX || n_out > OUT_MAX || n_w > W_MAX || g->out_c > CH_MAX ||
+        cnn_conv2d_packed_bytes_s8(g, CNN_CONV_S8_CP) > W_MAX)
+        return 0;
+    cases++;
+    q.in_zp = rnd() % 3 == 0 ? (rnd() & 1 ? -128 : 127) : rand_zp();
+    q.out_zp = rand_zp();
+    rand_clamp(q.out_zp, &q.act_min, &q.act_max);
+    q.mult = mult_buf;
+    q.shift = shift_buf;
+    fill(in_buf, n_in);
+    fill(w_buf, n_w);
+    {
+        int32_t i;
+        for (i = 0; i < n_w; i++)
+            w_buf[i] = w_buf[i] == -128 ? -127 : w_buf[i];
+    }
+    rand_bias(g->out_c);
+    rand_requant(g->out_c, k_n);
+
+    canary(out_ref, n_out, 0x5a);
+    cnn_conv2d_ref_s8(&q, in_buf, w_buf, bias_buf, out_ref);
+    canary(wp_buf, (int32_t)cnn_conv2d_packed_bytes_s8(g, CNN_CONV_S8_CP) + 4, 0x33);
+    cnn_conv2d_pack_s8(g, CNN_CONV_S8_CP, w_buf, wp_buf);
+    cnn_conv2d_pack_bias_s8(g, CNN_CONV_S8_CP, w_buf, bias_buf, q.in_zp, biasp_buf);
+    canary(out_fast, n_out + 4, (int8_t)0xa5);
+    cnn_conv2d_cp_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
+    compare(cnn_conv2d_cp_fits_s8(g) ? "cnn_conv2d_cp_s8" : "cnn_conv2d_cp_s8 (per pixel)",
+            out_fast, out_ref, n_out);
+    {
+        int32_t i;
+        for (i = n_out; i < n_out + 4; i++)
+            if (out_fast[i] != (int8_t)0xa5) {
+                mcu_puts("FAIL cnn_conv2d_cp_s8: wrote past the output\n");
+                failures++;
+                break;
+            }
+    }
     return 1;
 }
 
@@ -1298,6 +1413,9 @@ static void run(long n)
     for (i = 0; i < n; i++) {
         if (i % 4 == 1)
             while (!conv_rows_case())
+                ;
+        if (i % 4 == 3)
+            while (!conv_cp_case())
                 ;
         switch (i % 8) {
         case 0:

@@ -1,0 +1,390 @@
+/*
+ * conv_cp_s8.c - cnn_conv2d_cp_s8 (cnn_int8.h): an int8 conv whose
+ * reduction pairs input channels, with the weights packed by
+ * cnn_conv2d_pack_s8 for CNN_CONV_S8_CP (cnn_pack_s8.h): for each output
+ * channel pair, kernel row, input channel pair and column, one word
+ * [w_a[i], w_b[i], w_a[i+1], w_b[i+1]].
+ *
+ * The generic conv pairs the taps of a kernel row, so an odd kernel width
+ * pays an SMLAD slot for a zero weight (6 for 5 taps, 4 for 3).  Pairing
+ * the input channels instead wastes nothing when in_c is even (one zero
+ * channel in in_c when it is odd).
+ *
+ * For each output row, the kernel_h input rows its windows cover are
+ * widened once into a stack buffer (CNN_CONV_CP_S8_WORDS words): for each
+ * input row, each channel pair i and each padded column x, one aligned
+ * word holding the int16 pair (channel 2i at x, channel 2i+1 at x), the
+ * zero padding as (in_zp, in_zp).  So the window is kernel_h * pairs rows
+ * of wr words, in the order of the packed weights.  With stride_h at most
+ * kernel_h the window slides down: only the rows that enter it are widened
+ * (the kept ones are copied back to the start when it reaches the buffer's
+ * end).
+ *
+ * The tiles are 2 output channels by 3 pixels: for each (kernel row,
+ * channel pair) row of the window and each tap t, one weight word and two
+ * SXTB16 give both channels' pairs, and pixel p's activation pair is word
+ * p*stride + t of the row: one load per word, shared across pixels and
+ * taps (at stride 1 tap t+1 of pixel p is tap t of pixel p+1); 6 SMLAD per
+ * tap, 12 multiply-adds.  A row's last 1 or 2 pixels take a narrower tile.
+ * The sums of a run of pixels are requantized a channel at a time with the
+ * forms of cnn_internal_s8.h.
+ *
+ * The inputs are multiplied raw: the packed bias holds -in_zp * sum(w), and
+ * the zero padding reads in_zp, so the fold stays exact at the borders.  A
+ * conv whose window does not fit the buffer (not given this kind by
+ * cnn_conv2d_s8_kind) is computed pixel by pixel from the same weights.
+ */
+#include <stddef.h>
+
+#include "cnn_int8.h"
+#include "cnn_internal_s8.h"
+#include "cnn_pack_s8.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CP_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CP_SANITIZED 1
+#endif
+#endif
+#if defined(__GNUC__) && !defined(CP_SANITIZED)
+#define CP_INLINE static inline __attribute__((always_inline))
+#else
+#define CP_INLINE static inline
+#endif
+
+/* Output channels whose requantization constants are computed at once (even),
+ * and output pixels per run of sums. */
+enum { CP_EPI = 16, CP_RUN = 24 };
+
+typedef struct CpCtx {
+    const CnnQConv2dParams *q;
+    const int8_t *in;
+    int32_t np;         /* input channel pairs */
+    int32_t wr;         /* words of a widened row of one pair */
+    int32_t rw;         /* words of a widened input row: np * wr */
+    int32_t nrows;      /* rows of the window: kernel_h * np */
+    int32_t kw, sw;
+} CpCtx;
+
+typedef struct CpEpi {
+    const CnnQConv2dParams *q;
+    const int32_t *bias;
+    int32_t o, lo, hi;
+    int fast;
+    CnnS8Rq rq[CP_EPI];
+} CpEpi;
+
+/* The requantization of channels o .. o+n-1 (n <= CP_EPI). */
+static void cp_epi_init(CpEpi *e, const CnnQConv2dParams *q, const int32_t *bias, int32_t o,
+                        int32_t n)
+{
+    e->q = q;
+    e->bias = bias + o;
+    e->o = o;
+    e->lo = q->act_min;
+    e->hi = q->act_max;
+    e->fast = cnn_s8_rq_init(e->rq, bias + o, q->mult + o, q->shift + o, q->out_zp, (int)n);
+}
+
+/* out[0 .. n-1] = the requantized acc[0 .. n-1] of the epilogue's channel h. */
+static void cp_store(const CpEpi *e, int32_t h, const int32_t *CNN_RESTRICT acc, int32_t n,
+                     int8_t *CNN_RESTRICT out)
+{
+    const int32_t lo = e->lo, hi = e->hi;
+    int32_t x;
+    if (e->fast == 1) {
+        const CnnS8Rq r = e->rq[h];
+        for (x = 0; x < n; x++)
+            out[x] = cnn_s8_rq_apply(acc[x], &r, lo, hi);
+    } else if (e->fast == 2) {
+        const CnnS8Rq r = e->rq[h];
+        for (x = 0; x < n; x++)
+            out[x] = cnn_s8_rq_apply0(acc[x], &r, lo, hi);
+    } else {
+        const CnnQConv2dParams *q = e->q;
+        const int32_t o = e->o + h;
+        for (x = 0; x < n; x++)
+            out[x] = cnn_s8_requant(cnn_s8_add_wrap(acc[x], e->bias[h]), q->mult[o],
+                                    q->shift[o], q->out_zp, lo, hi);
+    }
+}
+
+/* The word of the int16 pair (a, b), a in the low half. */
+static inline uint32_t cp_word(int32_t a, int32_t b)
+{
+    return ((uint32_t)a & 0xffffu) | ((uint32_t)b << 16);
+}
+
+/* The two int16 halves of a word, as the portable tile reads them. */
+static inline int32_t cp_lo(uint32_t v)
+{
+    return (int32_t)(v & 0xffffu) - (int32_t)((v & 0x8000u) << 1);
+}
+
+static inline int32_t cp_hi(uint32_t v)
+{
+    return (int32_t)(v >> 16) - (int32_t)((v >> 15) & 0x10000u);
+}
+
+/* Input row r (outside the input: a zero-padding row) widened into
+ * dst[0 .. rw-1]: for pair i, words dst[i*wr + k] = (channel 2i, channel
+ * 2i+1) at padded column k (input column k - pad_left); an odd in_c's
+ * missing channel reads 0 (its weights are 0). */
+static void cp_expand(const CpCtx *c, uint32_t *CNN_RESTRICT dst, int32_t r)
+{
+    const CnnConv2dParams *p = &c->q->g;
+    const uint32_t zz = cp_word(c->q->in_zp, c->q->in_zp);
+    const int32_t wr = c->wr, plane = p->in_h * p->in_w;
+    const int32_t pl = p->pad_left < wr ? p->pad_left : wr;
+    const int32_t ie = p->pad_left + p->in_w < wr ? p->pad_left + p->in_w : wr;
+    int32_t i, k;
+
+    if (r < 0 || r >= p->in_h) {
+        for (k = 0; k < c->rw; k++)
+            dst[k] = zz;
+        return;
+    }
+    for (i = 0; i < c->np; i++, dst += wr) {
+        const int8_t *a = c->in + 2 * i * plane + r * p->in_w - p->pad_left;
+        const int8_t *b = a + plane;
+        for (k = 0; k < pl; k++)
+            dst[k] = zz;
+        if (2 * i + 1 < p->in_c) {
+#if CNN_S8_DSP
+            for (; k + 4 <= ie; k += 4) {
+                const uint32_t va = cnn_s8_ld32(a + k), vb = cnn_s8_ld32(b + k);
+                const int32_t la = cnn_s8_lo16x2(va), ha = cnn_s8_hi16x2(va);
+                const int32_t lb = cnn_s8_lo16x2(vb), hb = cnn_s8_hi16x2(vb);
+                dst[k] = (uint32_t)cnn_s8_pack_lo(la, lb);
+                dst[k + 1] = (uint32_t)cnn_s8_pack_lo(ha, hb);
+                dst[k + 2] = (uint32_t)cnn_s8_pack_hi(la, lb);
+                dst[k + 3] = (uint32_t)cnn_s8_pack_hi(ha, hb);
+            }
+#endif
+            for (; k < ie; k++)
+                dst[k] = cp_word(a[k], b[k]);
+        } else {
+            for (; k < ie; k++)
+                dst[k] = cp_word(a[k], 0);
+        }
+        for (; k < wr; k++)
+            dst[k] = zz;
+    }
+}
+
+/*
+ * The window of output row y at buf + *base * rw: input rows y*stride_h -
+ * pad_top + ky, ky < kernel_h.  Row ky of y is row ky - s of y + 1 (s =
+ * stride_h <= kernel_h): the window slides s rows down and only its last s
+ * rows are widened; when it would pass cap rows, its kept rows are copied
+ * back to the start.
+ */
+static void cp_window(const CpCtx *c, uint32_t *CNN_RESTRICT buf, int32_t cap, int32_t y,
+                      int32_t *base)
+{
+    const CnnConv2dParams *p = &c->q->g;
+    const int32_t kh = p->kernel_h, sh = p->stride_h, r0 = y * sh - p->pad_top;
+    int32_t ky;
+
+    if (y > 0 && sh <= kh) {
+        int32_t b = *base + sh;
+        if (b + kh > cap) {
+            const int32_t n = (kh - sh) * c->rw;
+            const uint32_t *src = buf + b * c->rw;
+            int32_t k;
+            for (k = 0; k < n; k++)
+                buf[k] = src[k];
+            b = 0;
+        }
+        *base = b;
+        for (ky = kh - sh; ky < kh; ky++)
+            cp_expand(c, buf + (b + ky) * c->rw, r0 + ky);
+        return;
+    }
+    *base = 0;
+    for (ky = 0; ky < kh; ky++)
+        cp_expand(c, buf + ky * c->rw, r0 + ky);
+}
+
+/* A tile of 3 pixels for a kernel width and stride (cnn_conv2d_cp_s8). */
+typedef void CpTileFn(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,
+                      int32_t *ra, int32_t *rb);
+
+#if CNN_S8_DSP
+/*
+ * n pixels (1 to 3) of a channel pair on SMLAD: pa the window at the first
+ * pixel's column, pw the pair's packed weights; the first channel's sums to
+ * ra, the second's to rb.  kw, sw and n constants where it is inlined.
+ */
+CP_INLINE void cp_tile_dsp(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,
+                           const int32_t kw, const int32_t sw, const int n, int32_t *ra,
+                           int32_t *rb)
+{
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, r, t;
+    for (r = 0; r < nrows; r++, pa += wr)
+        for (t = 0; t < kw; t++, pw += 4) {
+            const uint32_t wv = cnn_s8_ld32(pw);
+            const int32_t wl = cnn_s8_lo16x2(wv), wh = cnn_s8_hi16x2(wv);
+            const int32_t v0 = (int32_t)pa[t];
+            a0 = cnn_s8_smlad(wl, v0, a0);
+            a1 = cnn_s8_smlad(wh, v0, a1);
+            if (n > 1) {
+                const int32_t v1 = (int32_t)pa[sw + t];
+                a2 = cnn_s8_smlad(wl, v1, a2);
+                a3 = cnn_s8_smlad(wh, v1, a3);
+            }
+            if (n > 2) {
+                const int32_t v2 = (int32_t)pa[2 * sw + t];
+                a4 = cnn_s8_smlad(wl, v2, a4);
+                a5 = cnn_s8_smlad(wh, v2, a5);
+            }
+        }
+    ra[0] = a0, rb[0] = a1;
+    if (n > 1)
+        ra[1] = a2, rb[1] = a3;
+    if (n > 2)
+        ra[2] = a4, rb[2] = a5;
+}
+
+#define CP_TILE3(NAME, KW, SW)                                                               \
+    static void NAME(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,       \
+                     int32_t *ra, int32_t *rb)                                               \
+    {                                                                                        \
+        cp_tile_dsp(pa, pw, nrows, wr, KW, SW, 3, ra, rb);                                   \
+    }
+
+CP_TILE3(cp_tile3_k3s1, 3, 1)
+CP_TILE3(cp_tile3_k3s2, 3, 2)
+CP_TILE3(cp_tile3_k5s1, 5, 1)
+CP_TILE3(cp_tile3_k5s2, 5, 2)
+
+/* Any kernel width, stride and n: the loops not unrolled. */
+static void cp_tile_any(const CpCtx *c, const uint32_t *pa, const int8_t *pw, int n,
+                        int32_t *ra, int32_t *rb)
+{
+    if (n == 3)
+        cp_tile_dsp(pa, pw, c->nrows, c->wr, c->kw, c->sw, 3, ra, rb);
+    else if (n == 2)
+        cp_tile_dsp(pa, pw, c->nrows, c->wr, c->kw, c->sw, 2, ra, rb);
+    else
+        cp_tile_dsp(pa, pw, c->nrows, c->wr, c->kw, c->sw, 1, ra, rb);
+}
+#else
+/* n pixels of a channel pair, portable: the same integers. */
+static void cp_tile_any(const CpCtx *c, const uint32_t *pa, const int8_t *pw, int n,
+                        int32_t *ra, int32_t *rb)
+{
+    const int32_t nrows = c->nrows, wr = c->wr, kw = c->kw, sw = c->sw;
+    int p, r, t;
+    for (p = 0; p < n; p++) {
+        const uint32_t *s = pa + p * sw;
+        const int8_t *w = pw;
+        int32_t a = 0, b = 0;
+        for (r = 0; r < nrows; r++, s += wr)
+            for (t = 0; t < kw; t++, w += 4) {
+                const int32_t lo = cp_lo(s[t]), hi = cp_hi(s[t]);
+                a += w[0] * lo + w[2] * hi;
+                b += w[1] * lo + w[3] * hi;
+            }
+        ra[p] = a;
+        rb[p] = b;
+    }
+}
+#endif
+
+/* A conv whose window does not fit the buffer: each output from the input
+ * and the packed weights directly. */
+static void cp_slow(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
+                    const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
+                    int8_t *CNN_RESTRICT out)
+{
+    const CnnConv2dParams *g = &q->g;
+    int32_t o, y, x, i, ky, kx;
+    for (o = 0; o < g->out_c; o++)
+        for (y = 0; y < g->out_h; y++)
+            for (x = 0; x < g->out_w; x++) {
+                uint32_t acc = 0;
+                for (i = 0; i < g->in_c; i++)
+                    for (ky = 0; ky < g->kernel_h; ky++)
+                        for (kx = 0; kx < g->kernel_w; kx++) {
+                            const int32_t r = y * g->stride_h - g->pad_top + ky * g->dilation_h;
+                            const int32_t s =
+                                x * g->stride_w - g->pad_left + kx * g->dilation_w;
+                            const int32_t v =
+                                r < 0 || r >= g->in_h || s < 0 || s >= g->in_w ? q->in_zp
+                                : g->in_hwc ? in[(r * g->in_w + s) * g->in_c + i]
+                                            : in[(i * g->in_h + r) * g->in_w + s];
+                            acc += (uint32_t)(w[cnn_conv2d_cp_widx_s8(g, o, i, ky, kx)] * v);
+                        }
+                out[(o * g->out_h + y) * g->out_w + x] =
+                    cnn_s8_requant(cnn_s8_add_wrap(cnn_s8_add_wrap((int32_t)(acc >> 1),
+                                                                   (int32_t)(acc - (acc >> 1))),
+                                                   bias[o]),
+                                   q->mult[o], q->shift[o], q->out_zp, q->act_min, q->act_max);
+            }
+}
+
+void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
+                      const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
+                      int8_t *CNN_RESTRICT out)
+{
+    const CnnConv2dParams *g = &q->g;
+    uint32_t buf[CNN_CONV_CP_S8_WORDS];
+    int32_t ra[CP_RUN], rb[CP_RUN];
+    int32_t o0, o, y, x0, x, base = 0, cap, wpair;
+    const int32_t plane = g->out_h * g->out_w;
+    CpTileFn *tile3 = NULL;
+    CpEpi e;
+    CpCtx c;
+
+    if (!cnn_conv2d_cp_fits_s8(g)) {
+        cp_slow(q, in, w, bias, out);
+        return;
+    }
+    c.q = q;
+    c.in = in;
+    c.np = (g->in_c + 1) / 2;
+    c.wr = (int32_t)cnn_conv2d_cp_wr_s8(g);
+    c.rw = c.np * c.wr;
+    c.nrows = g->kernel_h * c.np;
+    c.kw = g->kernel_w;
+    c.sw = g->stride_w;
+    cap = CNN_CONV_CP_S8_WORDS / c.rw;
+    wpair = c.nrows * c.kw * 4;
+#if CNN_S8_DSP
+    if (c.kw == 3)
+        tile3 = c.sw == 1 ? cp_tile3_k3s1 : cp_tile3_k3s2;
+    else if (c.kw == 5)
+        tile3 = c.sw == 1 ? cp_tile3_k5s1 : cp_tile3_k5s2;
+#endif
+
+    for (o0 = 0; o0 < g->out_c; o0 += CP_EPI) {
+        const int32_t o1 = g->out_c - o0 < CP_EPI ? g->out_c : o0 + CP_EPI;
+        cp_epi_init(&e, q, bias, o0, o1 - o0);
+        for (y = 0; y < g->out_h; y++) {
+            const uint32_t *win;
+            cp_window(&c, buf, cap, y, &base);
+            win = buf + base * c.rw;
+            for (o = o0; o < o1; o += 2) {
+                const int8_t *wp = w + (o >> 1) * wpair;
+                int8_t *dst = out + o * plane + y * g->out_w;
+                for (x0 = 0; x0 < g->out_w; x0 += CP_RUN) {
+                    const int32_t n = g->out_w - x0 < CP_RUN ? g->out_w - x0 : CP_RUN;
+                    const uint32_t *pa = win + x0 * c.sw;
+                    for (x = 0; x + 3 <= n; x += 3) {
+                        if (tile3)
+                            tile3(pa + x * c.sw, wp, c.nrows, c.wr, ra + x, rb + x);
+                        else
+                            cp_tile_any(&c, pa + x * c.sw, wp, 3, ra + x, rb + x);
+                    }
+                    if (x < n)
+                        cp_tile_any(&c, pa + x * c.sw, wp, (int)(n - x), ra + x, rb + x);
+                    cp_store(&e, o - o0, ra, n, dst + x0);
+                    if (o + 1 < o1)
+                        cp_store(&e, o + 1 - o0, rb, n, dst + plane + x0);
+                }
+            }
+        }
+    }
+}
