@@ -49,8 +49,10 @@
 #endif
 #if defined(__GNUC__) && !defined(CP_SANITIZED)
 #define CP_INLINE static inline __attribute__((always_inline))
+#define CP_UNROLL _Pragma("GCC unroll 8")
 #else
 #define CP_INLINE static inline
+#define CP_UNROLL
 #endif
 
 /* Output channels whose requantization constants are computed at once (even),
@@ -207,9 +209,12 @@ static void cp_window(const CpCtx *c, uint32_t *CNN_RESTRICT buf, int32_t cap, i
         cp_expand(c, buf + ky * c->rw, r0 + ky);
 }
 
-/* A tile of 3 pixels for a kernel width and stride (cnn_conv2d_cp_s8). */
+/* The tiles of 3 pixels for a kernel width and stride, and of the last 1
+ * or 2 (cnn_conv2d_cp_s8). */
 typedef void CpTileFn(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,
                       int32_t *ra, int32_t *rb);
+typedef void CpTile12Fn(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,
+                        int32_t sw, int n, int32_t *ra, int32_t *rb);
 
 #if CNN_S8_DSP
 /*
@@ -223,6 +228,7 @@ CP_INLINE void cp_tile_dsp(const uint32_t *pa, const int8_t *pw, int32_t nrows, 
 {
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, r, t;
     for (r = 0; r < nrows; r++, pa += wr)
+        CP_UNROLL
         for (t = 0; t < kw; t++, pw += 4) {
             const uint32_t wv = cnn_s8_ld32(pw);
             const int32_t wl = cnn_s8_lo16x2(wv), wh = cnn_s8_hi16x2(wv);
@@ -247,31 +253,113 @@ CP_INLINE void cp_tile_dsp(const uint32_t *pa, const int8_t *pw, int32_t nrows, 
         ra[2] = a4, rb[2] = a5;
 }
 
-#define CP_TILE3(NAME, KW, SW)                                                               \
+#if defined(__clang__) || defined(CNN_S8_CP_C)
+/* clang reserves r7 and the tile below needs 14 registers: the same steps
+ * in C, the registers left to it (CNN_S8_CP_C selects it under gcc). */
+#define CP_TILE3(NAME, KW, SW, BODY)                                                         \
     static void NAME(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,       \
                      int32_t *ra, int32_t *rb)                                               \
     {                                                                                        \
         cp_tile_dsp(pa, pw, nrows, wr, KW, SW, 3, ra, rb);                                   \
     }
-
-CP_TILE3(cp_tile3_k3s1, 3, 1)
-CP_TILE3(cp_tile3_k3s2, 3, 2)
-CP_TILE3(cp_tile3_k5s1, 5, 1)
-CP_TILE3(cp_tile3_k5s2, 5, 2)
-
-/* Any kernel width, stride and n: the loops not unrolled. */
-static void cp_tile_any(const CpCtx *c, const uint32_t *pa, const int8_t *pw, int n,
-                        int32_t *ra, int32_t *rb)
-{
-    if (n == 3)
-        cp_tile_dsp(pa, pw, c->nrows, c->wr, c->kw, c->sw, 3, ra, rb);
-    else if (n == 2)
-        cp_tile_dsp(pa, pw, c->nrows, c->wr, c->kw, c->sw, 2, ra, rb);
-    else
-        cp_tile_dsp(pa, pw, c->nrows, c->wr, c->kw, c->sw, 1, ra, rb);
-}
 #else
-/* n pixels of a channel pair, portable: the same integers. */
+/*
+ * The 3-pixel tile in assembly, so that nothing spills: 6 sums, the three
+ * activation words x, y, z, the weight word's two halves wl, wh, pa, pw and
+ * the row count sc, 14 registers.  For each row of the window (kernel row,
+ * channel pair) and tap t: one weight load and two SXTB16, then pixel p's
+ * word (p*SW + t) meets both, two SMLAD a pixel.  The activation words are
+ * loaded once a row and slide: at stride 1, tap t+1 of pixel p is tap t of
+ * pixel p+1, so a word is reloaded with the next tap's last as soon as its
+ * first pixel has used it (kw + 2 words, kw + 1 loads with the LDRD); at
+ * stride 2 the odd taps run first (words 1, 3, 5, then 3, 5, 7), then the
+ * even ones (0, 2, 4, then 2, 4, 6, ...).  The row loop is three
+ * instructions: UXTAH adds the row stride (sc's low half) to pa, and the
+ * negated row count in sc's high half ends the loop when it carries out.
+ * For kw = 5 at stride 1: 6 loads, 5 x 3 for the weights, 30 SMLAD and 3
+ * for the loop, 54 instructions for 60 multiply-adds.
+ */
+#define CP_WP "ldr %[wh], [%[pw]], #4\n\tsxtb16 %[wl], %[wh]\n\tsxtb16 %[wh], %[wh], ror #8\n\t"
+#define CP_WO(OFF)                                                                           \
+    "ldr %[wh], [%[pw], #" OFF "]\n\tsxtb16 %[wl], %[wh]\n\tsxtb16 %[wh], %[wh], ror #8\n\t"
+#define CP_L(V, OFF) "ldr %[" V "], [%[pa], #" OFF "]\n\t"
+#define CP_M(A, B, V)                                                                        \
+    "smlad %[" A "], %[wl], %[" V "], %[" A "]\n\t"                                          \
+    "smlad %[" B "], %[wh], %[" V "], %[" B "]\n\t"
+#define CP_TAP(W, X, Y, Z, LX, LY, LZ) W CP_M("a0", "a1", X) LX CP_M("a2", "a3", Y) LY \
+    CP_M("a4", "a5", Z) LZ
+
+#define CP_S1_K3                                                                             \
+    "ldrd %[x], %[y], [%[pa]]\n\t" CP_L("z", "8")                                            \
+    CP_TAP(CP_WP, "x", "y", "z", CP_L("x", "12"), "", "")                                    \
+    CP_TAP(CP_WP, "y", "z", "x", CP_L("y", "16"), "", "")                                    \
+    CP_TAP(CP_WP, "z", "x", "y", "", "", "")
+#define CP_S1_K5                                                                             \
+    "ldrd %[x], %[y], [%[pa]]\n\t" CP_L("z", "8")                                            \
+    CP_TAP(CP_WP, "x", "y", "z", CP_L("x", "12"), "", "")                                    \
+    CP_TAP(CP_WP, "y", "z", "x", CP_L("y", "16"), "", "")                                    \
+    CP_TAP(CP_WP, "z", "x", "y", CP_L("z", "20"), "", "")                                    \
+    CP_TAP(CP_WP, "x", "y", "z", CP_L("x", "24"), "", "")                                    \
+    CP_TAP(CP_WP, "y", "z", "x", "", "", "")
+#define CP_S2_K3                                                                             \
+    CP_L("x", "4") CP_L("y", "12") CP_L("z", "20")                                           \
+    CP_TAP(CP_WO("4"), "x", "y", "z", CP_L("x", "0"), CP_L("y", "8"), CP_L("z", "16"))       \
+    CP_TAP(CP_WO("0"), "x", "y", "z", CP_L("x", "24"), "", "")                               \
+    CP_TAP(CP_WO("8"), "y", "z", "x", "", "", "")                                            \
+    "add %[pw], %[pw], #12\n\t"
+#define CP_S2_K5                                                                             \
+    CP_L("x", "4") CP_L("y", "12") CP_L("z", "20")                                           \
+    CP_TAP(CP_WO("4"), "x", "y", "z", CP_L("x", "28"), "", "")                               \
+    CP_TAP(CP_WO("12"), "y", "z", "x", CP_L("y", "0"), CP_L("z", "8"), CP_L("x", "16"))      \
+    CP_TAP(CP_WO("0"), "y", "z", "x", CP_L("y", "24"), "", "")                               \
+    CP_TAP(CP_WO("8"), "z", "x", "y", CP_L("z", "32"), "", "")                               \
+    CP_TAP(CP_WO("16"), "x", "y", "z", "", "", "")                                           \
+    "add %[pw], %[pw], #20\n\t"
+
+#define CP_TILE3(NAME, KW, SW, BODY)                                                         \
+    static void NAME(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,       \
+                     int32_t *ra, int32_t *rb)                                               \
+    {                                                                                        \
+        uint32_t sc = ((uint32_t)-nrows << 16) | (uint32_t)(wr * 4);                         \
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, x, y, z, wl, wh;            \
+        __asm__ volatile("1:\n\t" BODY                                                       \
+                         "uxtah %[pa], %[pa], %[sc]\n\t"                                     \
+                         "adds %[sc], %[sc], #65536\n\t"                                     \
+                         "bcc 1b\n\t"                                                        \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),       \
+                           [a4] "+r"(a4), [a5] "+r"(a5), [pa] "+r"(pa), [pw] "+r"(pw),       \
+                           [sc] "+r"(sc), [x] "=&r"(x), [y] "=&r"(y), [z] "=&r"(z),          \
+                           [wl] "=&r"(wl), [wh] "=&r"(wh)                                    \
+                         :                                                                   \
+                         : "cc", "memory");                                                  \
+        ra[0] = a0, ra[1] = a2, ra[2] = a4;                                                  \
+        rb[0] = a1, rb[1] = a3, rb[2] = a5;                                                  \
+    }
+#endif
+
+CP_TILE3(cp_tile3_k3s1, 3, 1, CP_S1_K3)
+CP_TILE3(cp_tile3_k3s2, 3, 2, CP_S2_K3)
+CP_TILE3(cp_tile3_k5s1, 5, 1, CP_S1_K5)
+CP_TILE3(cp_tile3_k5s2, 5, 2, CP_S2_K5)
+
+/* A row's last 1 or 2 pixels, kernel width 3 or 5, any stride. */
+#define CP_TILE12(NAME, KW)                                                                  \
+    static void NAME(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,       \
+                     int32_t sw, int n, int32_t *ra, int32_t *rb)                            \
+    {                                                                                        \
+        if (n == 2)                                                                          \
+            cp_tile_dsp(pa, pw, nrows, wr, KW, sw, 2, ra, rb);                               \
+        else                                                                                 \
+            cp_tile_dsp(pa, pw, nrows, wr, KW, sw, 1, ra, rb);                               \
+    }
+
+CP_TILE12(cp_tile12_k3, 3)
+CP_TILE12(cp_tile12_k5, 5)
+
+#endif
+
+/* n pixels of a channel pair, portable: the same integers (on a DSP core,
+ * the kernel widths other than 3 and 5, which cnnc does not give this kind). */
 static void cp_tile_any(const CpCtx *c, const uint32_t *pa, const int8_t *pw, int n,
                         int32_t *ra, int32_t *rb)
 {
@@ -291,7 +379,6 @@ static void cp_tile_any(const CpCtx *c, const uint32_t *pa, const int8_t *pw, in
         rb[p] = b;
     }
 }
-#endif
 
 /* A conv whose window does not fit the buffer: each output from the input
  * and the packed weights directly. */
@@ -335,6 +422,7 @@ void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
     int32_t o0, o, y, x0, x, base = 0, cap, wpair;
     const int32_t plane = g->out_h * g->out_w;
     CpTileFn *tile3 = NULL;
+    CpTile12Fn *tile12 = NULL;
     CpEpi e;
     CpCtx c;
 
@@ -353,10 +441,13 @@ void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
     cap = CNN_CONV_CP_S8_WORDS / c.rw;
     wpair = c.nrows * c.kw * 4;
 #if CNN_S8_DSP
-    if (c.kw == 3)
+    if (c.kw == 3) {
         tile3 = c.sw == 1 ? cp_tile3_k3s1 : cp_tile3_k3s2;
-    else if (c.kw == 5)
+        tile12 = cp_tile12_k3;
+    } else if (c.kw == 5) {
         tile3 = c.sw == 1 ? cp_tile3_k5s1 : cp_tile3_k5s2;
+        tile12 = cp_tile12_k5;
+    }
 #endif
 
     for (o0 = 0; o0 < g->out_c; o0 += CP_EPI) {
@@ -378,7 +469,10 @@ void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
                         else
                             cp_tile_any(&c, pa + x * c.sw, wp, 3, ra + x, rb + x);
                     }
-                    if (x < n)
+                    if (x < n && tile12)
+                        tile12(pa + x * c.sw, wp, c.nrows, c.wr, c.sw, (int)(n - x), ra + x,
+                               rb + x);
+                    else if (x < n)
                         cp_tile_any(&c, pa + x * c.sw, wp, (int)(n - x), ra + x, rb + x);
                     cp_store(&e, o - o0, ra, n, dst + x0);
                     if (o + 1 < o1)
