@@ -89,12 +89,46 @@ static void cp_epi_init(CpEpi *e, const CnnQConv2dParams *q, const int32_t *bias
     e->fast = cnn_s8_rq_init(e->rq, bias + o, q->mult + o, q->shift + o, q->out_zp, (int)n);
 }
 
+#if CNN_S8_DSP
+/* The doubled-sum forms of cnn_internal_s8.h (one SMMLAR and one SSAT an
+ * output): a2 = 2 (acc + bias) stays inside int32 when |bias| < 2^29 and
+ * the reduction has fewer than 2^14 products of at most 2^14 each. */
+#define CP_RQ2_LOOP(FORM)                                                                    \
+    do {                                                                                     \
+        if (lo == CNN_Q_MIN && hi == CNN_Q_MAX)                                              \
+            for (x = 0; x < n; x++)                                                          \
+                out[x] = (int8_t)CNN_S8_RQ2(2 * (acc[x] + b), c2.m, c2.off, c2.sh, FORM);    \
+        else                                                                                 \
+            for (x = 0; x < n; x++) {                                                        \
+                const int32_t v = CNN_S8_RQ2(2 * (acc[x] + b), c2.m, c2.off, c2.sh, FORM);   \
+                out[x] = (int8_t)(v < lo ? lo : v > hi ? hi : v);                            \
+            }                                                                                \
+    } while (0)
+#endif
+
 /* out[0 .. n-1] = the requantized acc[0 .. n-1] of the epilogue's channel h. */
 static void cp_store(const CpEpi *e, int32_t h, const int32_t *CNN_RESTRICT acc, int32_t n,
                      int8_t *CNN_RESTRICT out)
 {
     const int32_t lo = e->lo, hi = e->hi;
     int32_t x;
+#if CNN_S8_DSP
+    const CnnConv2dParams *g = &e->q->g;
+    const int32_t b = e->bias[h];
+    if ((long)g->in_c * g->kernel_h * g->kernel_w < 16384 && b < (1 << 29) && b > -(1 << 29)) {
+        CnnS8Rq2 c2;
+        const int f = cnn_s8_rq2_init(e->q->mult[e->o + h], e->q->shift[e->o + h],
+                                      e->q->out_zp, &c2);
+        if (f == CNN_S8_RQ2_ZERO) {
+            CP_RQ2_LOOP(CNN_S8_RQ2_ZERO);
+            return;
+        }
+        if (f == CNN_S8_RQ2_SHIFT) {
+            CP_RQ2_LOOP(CNN_S8_RQ2_SHIFT);
+            return;
+        }
+    }
+#endif
     if (e->fast == 1) {
         const CnnS8Rq r = e->rq[h];
         for (x = 0; x < n; x++)
@@ -212,7 +246,7 @@ static void cp_window(const CpCtx *c, uint32_t *CNN_RESTRICT buf, int32_t cap, i
 /* The tiles of 3 pixels for a kernel width and stride, and of the last 1
  * or 2 (cnn_conv2d_cp_s8). */
 typedef void CpTileFn(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,
-                      int32_t *ra, int32_t *rb);
+                      int32_t nt, int32_t *ra, int32_t *rb);
 typedef void CpTile12Fn(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,
                         int32_t sw, int n, int32_t *ra, int32_t *rb);
 
@@ -258,9 +292,10 @@ CP_INLINE void cp_tile_dsp(const uint32_t *pa, const int8_t *pw, int32_t nrows, 
  * in C, the registers left to it (CNN_S8_CP_C selects it under gcc). */
 #define CP_TILE3(NAME, KW, SW, BODY)                                                         \
     static void NAME(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,       \
-                     int32_t *ra, int32_t *rb)                                               \
+                     int32_t nt, int32_t *ra, int32_t *rb)                                   \
     {                                                                                        \
-        cp_tile_dsp(pa, pw, nrows, wr, KW, SW, 3, ra, rb);                                   \
+        for (; nt > 0; nt--, pa += 3 * SW, ra += 3, rb += 3)                                 \
+            cp_tile_dsp(pa, pw, nrows, wr, KW, SW, 3, ra, rb);                               \
     }
 #else
 /*
@@ -318,22 +353,27 @@ CP_INLINE void cp_tile_dsp(const uint32_t *pa, const int8_t *pw, int32_t nrows, 
 
 #define CP_TILE3(NAME, KW, SW, BODY)                                                         \
     static void NAME(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,       \
-                     int32_t *ra, int32_t *rb)                                               \
+                     int32_t nt, int32_t *ra, int32_t *rb)                                   \
     {                                                                                        \
-        uint32_t sc = ((uint32_t)-nrows << 16) | (uint32_t)(wr * 4);                         \
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, x, y, z, wl, wh;            \
-        __asm__ volatile("1:\n\t" BODY                                                       \
-                         "uxtah %[pa], %[pa], %[sc]\n\t"                                     \
-                         "adds %[sc], %[sc], #65536\n\t"                                     \
-                         "bcc 1b\n\t"                                                        \
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),       \
-                           [a4] "+r"(a4), [a5] "+r"(a5), [pa] "+r"(pa), [pw] "+r"(pw),       \
-                           [sc] "+r"(sc), [x] "=&r"(x), [y] "=&r"(y), [z] "=&r"(z),          \
-                           [wl] "=&r"(wl), [wh] "=&r"(wh)                                    \
-                         :                                                                   \
-                         : "cc", "memory");                                                  \
-        ra[0] = a0, ra[1] = a2, ra[2] = a4;                                                  \
-        rb[0] = a1, rb[1] = a3, rb[2] = a5;                                                  \
+        const uint32_t sc0 = ((uint32_t)-nrows << 16) | (uint32_t)(wr * 4);                  \
+        for (; nt > 0; nt--, pa += 3 * SW, ra += 3, rb += 3) {                               \
+            const uint32_t *a = pa;                                                          \
+            const int8_t *w = pw;                                                            \
+            uint32_t sc = sc0;                                                               \
+            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, x, y, z, wl, wh;        \
+            __asm__ volatile("1:\n\t" BODY                                                   \
+                             "uxtah %[pa], %[pa], %[sc]\n\t"                                 \
+                             "adds %[sc], %[sc], #65536\n\t"                                 \
+                             "bcc 1b\n\t"                                                    \
+                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),   \
+                               [a4] "+r"(a4), [a5] "+r"(a5), [pa] "+r"(a), [pw] "+r"(w),     \
+                               [sc] "+r"(sc), [x] "=&r"(x), [y] "=&r"(y), [z] "=&r"(z),      \
+                               [wl] "=&r"(wl), [wh] "=&r"(wh)                                \
+                             :                                                               \
+                             : "cc", "memory");                                              \
+            ra[0] = a0, ra[1] = a2, ra[2] = a4;                                              \
+            rb[0] = a1, rb[1] = a3, rb[2] = a5;                                              \
+        }                                                                                    \
     }
 #endif
 
@@ -463,10 +503,11 @@ void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
                 for (x0 = 0; x0 < g->out_w; x0 += CP_RUN) {
                     const int32_t n = g->out_w - x0 < CP_RUN ? g->out_w - x0 : CP_RUN;
                     const uint32_t *pa = win + x0 * c.sw;
-                    for (x = 0; x + 3 <= n; x += 3) {
-                        if (tile3)
-                            tile3(pa + x * c.sw, wp, c.nrows, c.wr, ra + x, rb + x);
-                        else
+                    if (tile3) {
+                        x = n / 3 * 3;
+                        tile3(pa, wp, c.nrows, c.wr, n / 3, ra, rb);
+                    } else {
+                        for (x = 0; x + 3 <= n; x += 3)
                             cp_tile_any(&c, pa + x * c.sw, wp, 3, ra + x, rb + x);
                     }
                     if (x < n && tile12)
