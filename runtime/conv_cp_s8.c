@@ -377,6 +377,61 @@ CP_INLINE void cp_tile_dsp(const uint32_t *pa, const int8_t *pw, int32_t nrows, 
     }
 #endif
 
+#if !defined(__clang__) && !defined(CNN_S8_CP_C)
+/*
+ * Stride 1, 4 pixels: 8 sums, the weight's halves, pa, pw and two
+ * activation words A, B: 14 registers, so the row loop reads its stride
+ * and end from the stack (5 instructions a row).  Per tap one weight load,
+ * two SXTB16, two LDRD (the 4 pixels' words, consecutive at stride 1) and
+ * 8 SMLAD: 13 instructions for 16 multiply-adds; a 5-wide row 70 for 80.
+ */
+#define CP_Q_TAP(OA, OB)                                                                     \
+    CP_WP "ldrd %[va], %[vb], [%[pa], #" OA "]\n\t"                                          \
+    "smlad %[a0], %[wl], %[va], %[a0]\n\t"                                                   \
+    "smlad %[a1], %[wh], %[va], %[a1]\n\t"                                                   \
+    "smlad %[a2], %[wl], %[vb], %[a2]\n\t"                                                   \
+    "smlad %[a3], %[wh], %[vb], %[a3]\n\t"                                                   \
+    "ldrd %[va], %[vb], [%[pa], #" OB "]\n\t"                                                \
+    "smlad %[a4], %[wl], %[va], %[a4]\n\t"                                                   \
+    "smlad %[a5], %[wh], %[va], %[a5]\n\t"                                                   \
+    "smlad %[a6], %[wl], %[vb], %[a6]\n\t"                                                   \
+    "smlad %[a7], %[wh], %[vb], %[a7]\n\t"
+#define CP_Q_K3 CP_Q_TAP("0", "8") CP_Q_TAP("4", "12") CP_Q_TAP("8", "16")
+#define CP_Q_K5 CP_Q_K3 CP_Q_TAP("12", "20") CP_Q_TAP("16", "24")
+
+#define CP_TILE4(NAME, KW, BODY)                                                             \
+    static void NAME(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,       \
+                     int32_t nt, int32_t *ra, int32_t *rb)                                   \
+    {                                                                                        \
+        const int32_t rs = wr * 4;                                                           \
+        const int8_t *const wend = pw + nrows * KW * 4;                                      \
+        for (; nt > 0; nt--, pa += 4, ra += 4, rb += 4) {                                    \
+            const uint32_t *a = pa;                                                          \
+            const int8_t *w = pw;                                                            \
+            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;         \
+            int32_t va, vb, wl, wh;                                                          \
+            __asm__ volatile("1:\n\t" BODY                                                   \
+                             "ldr %[wl], %[rs]\n\t"                                          \
+                             "add %[pa], %[pa], %[wl]\n\t"                                   \
+                             "ldr %[wl], %[we]\n\t"                                          \
+                             "cmp %[pw], %[wl]\n\t"                                          \
+                             "bne 1b\n\t"                                                    \
+                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),   \
+                               [a4] "+r"(a4), [a5] "+r"(a5), [a6] "+r"(a6), [a7] "+r"(a7),   \
+                               [pa] "+r"(a), [pw] "+r"(w), [va] "=&r"(va), [vb] "=&r"(vb),   \
+                               [wl] "=&r"(wl), [wh] "=&r"(wh)                                \
+                             : [rs] "m"(rs), [we] "m"(wend)                                  \
+                             : "cc", "memory");                                              \
+            ra[0] = a0, ra[1] = a2, ra[2] = a4, ra[3] = a6;                                  \
+            rb[0] = a1, rb[1] = a3, rb[2] = a5, rb[3] = a7;                                  \
+        }                                                                                    \
+    }
+
+CP_TILE4(cp_tile4_k3, 3, CP_Q_K3)
+CP_TILE4(cp_tile4_k5, 5, CP_Q_K5)
+#define CP_HAVE_TILE4 1
+#endif
+
 CP_TILE3(cp_tile3_k3s1, 3, 1, CP_S1_K3)
 CP_TILE3(cp_tile3_k3s2, 3, 2, CP_S2_K3)
 CP_TILE3(cp_tile3_k5s1, 5, 1, CP_S1_K5)
@@ -420,6 +475,21 @@ static void cp_tile_any(const CpCtx *c, const uint32_t *pa, const int8_t *pw, in
     }
 }
 
+/* n pixels at stride 1 as n4 tiles of 4 and n3 of 3, the rest (n = 1, 2,
+ * 5: 1 or 2 pixels) left to the narrow tile. */
+static void cp_split(int32_t n, int32_t *n4, int32_t *n3)
+{
+    int32_t t;
+    for (t = 0; t < 4 && 3 * t <= n; t++)
+        if ((n - 3 * t) % 4 == 0) {
+            *n4 = (n - 3 * t) / 4;
+            *n3 = t;
+            return;
+        }
+    *n4 = n / 4;
+    *n3 = 0;
+}
+
 /* A conv whose window does not fit the buffer: each output from the input
  * and the packed weights directly. */
 static void cp_slow(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
@@ -461,7 +531,7 @@ void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
     int32_t ra[CP_RUN], rb[CP_RUN];
     int32_t o0, o, y, x0, x, base = 0, cap, wpair;
     const int32_t plane = g->out_h * g->out_w;
-    CpTileFn *tile3 = NULL;
+    CpTileFn *tile3 = NULL, *tile4 = NULL;
     CpTile12Fn *tile12 = NULL;
     CpEpi e;
     CpCtx c;
@@ -488,6 +558,10 @@ void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
         tile3 = c.sw == 1 ? cp_tile3_k5s1 : cp_tile3_k5s2;
         tile12 = cp_tile12_k5;
     }
+#ifdef CP_HAVE_TILE4
+    if (c.sw == 1 && (c.kw == 3 || c.kw == 5))
+        tile4 = c.kw == 3 ? cp_tile4_k3 : cp_tile4_k5;
+#endif
 #endif
 
     for (o0 = 0; o0 < g->out_c; o0 += CP_EPI) {
@@ -503,7 +577,13 @@ void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
                 for (x0 = 0; x0 < g->out_w; x0 += CP_RUN) {
                     const int32_t n = g->out_w - x0 < CP_RUN ? g->out_w - x0 : CP_RUN;
                     const uint32_t *pa = win + x0 * c.sw;
-                    if (tile3) {
+                    if (tile4) {
+                        int32_t n4, n3;
+                        cp_split(n, &n4, &n3);
+                        tile4(pa, wp, c.nrows, c.wr, n4, ra, rb);
+                        tile3(pa + 4 * n4, wp, c.nrows, c.wr, n3, ra + 4 * n4, rb + 4 * n4);
+                        x = 4 * n4 + 3 * n3;
+                    } else if (tile3) {
                         x = n / 3 * 3;
                         tile3(pa, wp, c.nrows, c.wr, n / 3, ra, rb);
                     } else {
