@@ -65,12 +65,12 @@ static void pack(CnnQConv2dParams *q, int8_t *w)
 
 NOINLINE void L_c1(void) { cnn_conv2d_s8(&q_c1, a, w_c1, bias, b); }
 NOINLINE void L_pool1(void) { cnn_maxpool2d_s8(&p1, b, a); }
-NOINLINE void L_c3(void) { cnn_conv2d_s8(&q_c3, a, w_c3, bias, b); }
+NOINLINE void L_c3(void) { cnn_conv2d_cp_s8(&q_c3, a, w_c3, bias, b); }
 NOINLINE void L_pool2(void) { cnn_maxpool2d_s8(&p2, b, a); }
 NOINLINE void L_c5(void) { cnn_conv2d_whole_s8(&q_c5, a, w_c5, bias, b); }
 NOINLINE void L_f6(void) { cnn_linear_s8(&q_f6, b, w_f6, bias, a); }
 NOINLINE void L_f7(void) { cnn_linear_s8(&q_f7, a, w_f7, bias, b); }
-NOINLINE void L_stem(void) { cnn_conv2d_s8(&q_stem, a, w_stem, bias, b); }
+NOINLINE void L_stem(void) { cnn_conv2d_cp_s8(&q_stem, a, w_stem, bias, b); }
 NOINLINE void L_dw1(void) { cnn_dwconv3x3_s8(&q_dw1, b, w_dw1, bias, a); }
 NOINLINE void L_pw1(void) { cnn_conv2d_1x1_s8(&q_pw1, a, w_pw1, bias, b); }
 NOINLINE void L_dw2(void) { cnn_dwconv3x3_s8(&q_dw2, b, w_dw2, bias, a); }
