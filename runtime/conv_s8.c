@@ -1409,29 +1409,58 @@ static void s8_pool_block(const ConvCtx *c, const CnnQConvPoolParams *pp,
  * S8_RACC pixels and a block of channels' ring fits; channels in chunks of
  * whole blocks whose rings fit, the input rows expanded once per chunk.
  */
-enum { S8_PACC = 96 };
+enum { S8_PACC = 192 };
 
 static int32_t s8_pool_slots(const CnnPool2dParams *q)
 {
     return (q->kernel_h + q->stride_h - 1) / q->stride_h;
 }
 
-static int s8_rows_pool_ok(const ConvCtx *c, const CnnPool2dParams *q, int32_t ocg)
-{
-    return ocg >= 2 && c->p->out_w <= S8_RACC && s8_rows_ok(c, ocg) == c->p->out_w &&
-           cnn_conv_block_width(ocg) * s8_pool_slots(q) * q->out_w <= S8_PACC;
-}
 
-/* Conv row y of one channel (row[0 .. out_w-1], sums without the bias)
- * into its ring acc: pooled along the row in place, then into pooled rows
- * py0 .. py1 (started at their first row); returns nothing, the caller
- * stores a pooled row when y is its last. */
+/*
+ * Conv row y of one channel (row[0 .. out_w-1], the tiles' sums) into its
+ * ring acc: pooled along the row, then into the pooled rows py0 .. py1
+ * (started at their first conv row).  b: the packed bias, added to every
+ * sum before it is compared; raw: the bias is left to the epilogue, exact
+ * when no sum plus the bias can wrap (s8_pool_raw).  The usual windows
+ * (2 wide, stride 2, raw) take one loop per kind with nothing else in it.
+ */
+#define S8_POOL_ROW2(NAME, GT)                                                               \
+    static void NAME(const int32_t *CNN_RESTRICT r, int32_t *CNN_RESTRICT a, int32_t pw,     \
+                     int first)                                                              \
+    {                                                                                        \
+        int32_t px;                                                                          \
+        if (first)                                                                           \
+            for (px = 0; px < pw; px++, r += 2) {                                            \
+                const int32_t u = r[0], v = r[1];                                            \
+                a[px] = GT(v, u) ? v : u;                                                    \
+            }                                                                                \
+        else                                                                                 \
+            for (px = 0; px < pw; px++, r += 2) {                                            \
+                const int32_t u = r[0], v = r[1], t = a[px];                                 \
+                const int32_t m = GT(v, u) ? v : u;                                          \
+                a[px] = GT(t, m) ? t : m;                                                    \
+            }                                                                                \
+    }
+#define S8_GT_MAX(x, y) ((x) > (y))
+#define S8_GT_MIN(x, y) ((x) < (y))
+S8_POOL_ROW2(s8_pool_row2_max, S8_GT_MAX)
+S8_POOL_ROW2(s8_pool_row2_min, S8_GT_MIN)
+
 static void s8_pool_merge(const CnnPool2dParams *q, int32_t *CNN_RESTRICT row, int32_t b, int mx,
-                          int32_t *CNN_RESTRICT acc, int32_t ns, int32_t y, int32_t py0,
-                          int32_t py1)
+                          int raw, int32_t *CNN_RESTRICT acc, int32_t ns, int32_t y,
+                          int32_t py0, int32_t py1)
 {
     const int32_t pw = q->out_w, kw = q->kernel_w, sw = q->stride_w;
     int32_t px, k, py;
+    if (raw && kw == 2 && sw == 2) {
+        for (py = py0; py <= py1; py++)
+            (mx ? s8_pool_row2_max : s8_pool_row2_min)(row, acc + (py % ns) * pw, pw,
+                                                       y == py * q->stride_h);
+        return;
+    }
+    if (raw)
+        b = 0;
     for (px = 0; px < pw; px++) {
         const int32_t *r = row + px * sw;
         int32_t m = cnn_s8_add_wrap(r[0], b);
@@ -1453,6 +1482,66 @@ static void s8_pool_merge(const CnnPool2dParams *q, int32_t *CNN_RESTRICT row, i
     }
 }
 
+/* May channels o .. o+n-1 pool their sums without the bias?  When no sum
+ * plus its bias can wrap: |sum| <= taps * 128 * 127 (raw inputs, weights
+ * within +-127 as cnnc quantizes them; 128 * 128 bounds any int8 weight). */
+static int s8_pool_raw(const ConvCtx *c, const int32_t *bias, int32_t n)
+{
+    const int64_t bound = (int64_t)c->icg * c->p->kernel_h * c->p->kernel_w * 128 * 128;
+    int32_t k;
+    if (bound >= ((int64_t)1 << 30))
+        return 0;
+    for (k = 0; k < n; k++)
+        if ((bias[k] < 0 ? -(int64_t)bias[k] : (int64_t)bias[k]) + bound >= ((int64_t)1 << 31))
+            return 0;
+    return 1;
+}
+
+/* The 2x2 windows at stride 2 with the sums pooled raw: the tiles of a
+ * pooled row's first conv row write straight into the ring (cw words a
+ * channel, what the tiles write), those of its second into ra, rb, and
+ * s8_pool22 pools the four sums of each window into r1[px]. */
+static int s8_pool_fast22(const CnnPool2dParams *q, int raw)
+{
+    return raw && q->kernel_h == 2 && q->kernel_w == 2 && q->stride_h == 2 && q->stride_w == 2;
+}
+
+static void s8_pool22(int32_t *CNN_RESTRICT r0, const int32_t *CNN_RESTRICT r1, int32_t pw,
+                      int mx)
+{
+    int32_t px;
+    if (mx)
+        for (px = 0; px < pw; px++) {
+            const int32_t a = r0[2 * px], b = r0[2 * px + 1], u = r1[2 * px], v = r1[2 * px + 1];
+            const int32_t m0 = a > b ? a : b, m1 = u > v ? u : v;
+            r0[px] = m0 > m1 ? m0 : m1;
+        }
+    else
+        for (px = 0; px < pw; px++) {
+            const int32_t a = r0[2 * px], b = r0[2 * px + 1], u = r1[2 * px], v = r1[2 * px + 1];
+            const int32_t m0 = a < b ? a : b, m1 = u < v ? u : v;
+            r0[px] = m0 < m1 ? m0 : m1;
+        }
+}
+
+/* Ring words a channel: the tiles' whole row (2x2 fast path) or the slots. */
+static int32_t s8_pool_words(const CnnConv2dParams *p, const CnnPool2dParams *q, int raw)
+{
+    int32_t n4, n3;
+    if (!s8_pool_fast22(q, raw))
+        return s8_pool_slots(q) * q->out_w;
+    s8_rows_split(p->out_w, p->stride_w, &n4, &n3);
+    return 4 * n4 + 3 * n3;
+}
+
+static int s8_rows_pool_ok(const ConvCtx *c, const CnnPool2dParams *q, const int32_t *bias,
+                           int32_t ocg)
+{
+    return ocg >= 2 && c->p->out_w <= S8_RACC && s8_rows_ok(c, ocg) == c->p->out_w &&
+           cnn_conv_block_width(ocg) * s8_pool_words(c->p, q, s8_pool_raw(c, bias, ocg)) <=
+               S8_PACC;
+}
+
 static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
                                const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
                                int32_t o0, int32_t ocg, int8_t *CNN_RESTRICT out)
@@ -1462,11 +1551,14 @@ static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
     const int32_t kp = (p->kernel_w + 1) >> 1, wr = s8_rows_wr(p, p->out_w);
     const int32_t nrows = c->icg * p->kernel_h, ns = s8_pool_slots(q), pw = q->out_w;
     const int32_t pplane = q->out_h * pw, ylast = (q->out_h - 1) * q->stride_h + q->kernel_h;
+    const int raw = s8_pool_raw(c, bias, ocg), fast = s8_pool_fast22(q, raw);
+    const int32_t cw = s8_pool_words(p, q, raw);
     S8RowsFn *const *fns = s8_rows_fns[p->stride_w - 1][kp - 2];
     S8RowsFn *const *fns4 = s8_rows_fns4[kp - 2];
     const uint32_t sc = ((uint32_t)-nrows << 16) | (uint32_t)(wr * 2);
     int16_t buf[S8_RBUF] __attribute__((aligned(8)));
     int32_t ra[S8_RACC + 2], rb[S8_RACC + 2], pacc[S8_PACC], zero[S8_EPI] = { 0 };
+    int8_t mx[S8_EPI];
     int32_t n4, n3, y, j, j0, j1, h, base;
     int nb;
     S8Epi e;
@@ -1476,16 +1568,19 @@ static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
         const int8_t *wb0 = w + j0 * nrows * kp * 2;
         for (j1 = j0; j1 < ocg; j1 += nb) {
             nb = cnn_conv_block_width(ocg - j1);
-            if (j1 > j0 && (j1 + nb - j0 > S8_EPI || (j1 + nb - j0) * ns * pw > S8_PACC))
+            if (j1 > j0 && (j1 + nb - j0 > S8_EPI || (j1 + nb - j0) * cw > S8_PACC))
                 break;
         }
-        s8_epi_init(&e, c->q, zero, o0 + j0, j1 - j0);
+        s8_epi_init(&e, c->q, raw ? bias + j0 : zero, o0 + j0, j1 - j0);
+        for (j = j0; j < j1; j++)
+            mx[j - j0] = (int8_t)s8_pool_takes_max(pp, o0 + j);
         base = 0;
         for (y = 0; y < ylast; y++) {
             const int32_t py0 = y < q->kernel_h ? 0 : (y - q->kernel_h) / q->stride_h + 1;
             const int32_t py1 = y / q->stride_h < q->out_h ? y / q->stride_h : q->out_h - 1;
             const int32_t yd = y - q->kernel_h + 1, pyd = yd >= 0 && yd % q->stride_h == 0
                                                           ? yd / q->stride_h : -1;
+            const int odd = y & 1;
             const int16_t *win;
             const int8_t *wb = wb0;
             s8_rows_window(c, buf, wr, S8_RBUF / wr, y, &base, 0, 1);
@@ -1493,28 +1588,40 @@ static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
             for (j = j0; j < j1; j += nb) {
                 nb = cnn_conv_block_width(ocg - j);
                 for (h = 0; h < nb; h += 2) {
-                    const int32_t o = o0 + j + h, n = nb - h < 2 ? 1 : 2;
-                    int32_t *acc = pacc + (j - j0 + h) * ns * pw;
+                    const int32_t o = o0 + j + h, k = j - j0 + h;
+                    int32_t *acc = pacc + k * cw;
+                    /* the 2x2 path's even rows: the sums straight into the ring */
+                    int32_t *ta = fast && !odd ? acc : ra, *tb = fast && !odd ? acc + cw : rb;
+                    int8_t *dst = out + o * pplane + (pyd < 0 ? 0 : pyd) * pw;
                     if (nb == 1) {
-                        s8_rows_one_sums(c, win, wr, wb, p->out_w, ra);
+                        s8_rows_one_sums(c, win, wr, wb, p->out_w, ta);
                     } else {
                         const int b = nb == 8 ? 2 : nb == 4 ? 1 : 0;
                         if (n4)
-                            fns4[b](win, wb + h * 2, sc, 0, 4 * n4, ra, rb);
+                            fns4[b](win, wb + h * 2, sc, 0, 4 * n4, ta, tb);
                         if (n3)
-                            fns[b](win, wb + h * 2, sc, 4 * n4, p->out_w, ra + 4 * n4,
-                                   rb + 4 * n4);
+                            fns[b](win, wb + h * 2, sc, 4 * n4, p->out_w, ta + 4 * n4,
+                                   tb + 4 * n4);
                     }
-                    s8_pool_merge(q, ra, bias[j + h], s8_pool_takes_max(pp, o), acc, ns, y,
-                                  py0, py1);
-                    if (n == 2)
-                        s8_pool_merge(q, rb, bias[j + h + 1], s8_pool_takes_max(pp, o + 1),
-                                      acc + ns * pw, ns, y, py0, py1);
+                    if (fast) {
+                        if (odd) {
+                            s8_pool22(acc, ra, pw, mx[k]);
+                            s8_rows_store(&e, k, acc, pw, dst);
+                            if (nb > 1) {
+                                s8_pool22(acc + cw, rb, pw, mx[k + 1]);
+                                s8_rows_store(&e, k + 1, acc + cw, pw, dst + pplane);
+                            }
+                        }
+                        continue;
+                    }
+                    s8_pool_merge(q, ra, bias[j + h], mx[k], raw, acc, ns, y, py0, py1);
+                    if (nb > 1)
+                        s8_pool_merge(q, rb, bias[j + h + 1], mx[k + 1], raw, acc + cw, ns,
+                                      y, py0, py1);
                     if (pyd >= 0 && pyd < q->out_h) {
-                        int8_t *dst = out + o * pplane + pyd * pw;
-                        s8_rows_store(&e, j - j0 + h, acc + (pyd % ns) * pw, pw, dst);
-                        if (n == 2)
-                            s8_rows_store(&e, j - j0 + h + 1, acc + (ns + pyd % ns) * pw, pw,
+                        s8_rows_store(&e, k, acc + (pyd % ns) * pw, pw, dst);
+                        if (nb > 1)
+                            s8_rows_store(&e, k + 1, acc + cw + (pyd % ns) * pw, pw,
                                           dst + pplane);
                     }
                 }
@@ -1551,7 +1658,7 @@ void cnn_conv2d_pool_s8(const CnnQConvPoolParams *pp, const int8_t *CNN_RESTRICT
         c.in_off = g * c.icg * c.cs;
         c.in = in + c.in_off;
 #if CNN_S8_DSP
-        if (s8_rows_pool_ok(&c, &pp->pool, ocg)) {
+        if (s8_rows_pool_ok(&c, &pp->pool, bias_packed + g * ocg, ocg)) {
             s8_rows_pool_group(&c, pp, w, bias_packed + g * ocg, g * ocg, ocg, out);
             w += (ocg & ~1) * c.icg * kh * ((kw + 1) & ~1) + (ocg & 1) * c.icg * kh * kw;
             continue;
