@@ -168,7 +168,7 @@ void cnn_dwconv3x3_s8(const CnnQConv2dParams *p, const int8_t *CNN_RESTRICT in,
  * pooled and requantized once.  Only for the pairs cnn_conv2d_pool_s8_ok
  * (cnn_pack_s8.h) accepts: no pool padding, dilation 1, every window
  * inside the conv's output; the compiler fuses exactly those.  Stack: about
- * 2 KiB on the DSP path, a few hundred bytes otherwise.
+ * 2.6 KiB on the DSP path, a few hundred bytes otherwise.
  */
 typedef struct CnnQConvPoolParams {
     CnnQConv2dParams conv;

@@ -1400,14 +1400,18 @@ static void s8_pool_block(const ConvCtx *c, const CnnQConvPoolParams *pp,
 #if CNN_S8_DSP
 /*
  * The DSP path: the row path's tiles (s8_rows_group) give a channel pair's
- * sums of one conv row in ra and rb; each is pooled along the row in place
- * (with the bias), then merged into the running values of the pooled rows
- * whose windows hold the conv row (a ring of ceil(kernel_h / stride_h) rows
- * per channel, S8_PACC words in all), and a pooled row is requantized when
- * its window's last conv row is in.  Conv rows below the last window are
- * never computed.  Taken when the conv's whole row is one run of at most
+ * sums of one conv row in ra and rb; each is pooled along the row in place,
+ * then merged into the running values of the pooled rows whose windows
+ * hold the conv row (a ring of ceil(kernel_h / stride_h) rows per channel,
+ * S8_PACC words in all), and a pooled row is requantized when its window's
+ * last conv row is in.  Conv rows below the last window are never
+ * computed.  The sums are pooled without the bias, which the epilogue adds
+ * (exact: the path is taken only when no sum plus its bias can wrap,
+ * s8_pool_raw), and when the conv's whole row is one run of at most
  * S8_RACC pixels and a block of channels' ring fits; channels in chunks of
  * whole blocks whose rings fit, the input rows expanded once per chunk.
+ * Stack: 1 KiB of rows, 0.75 KiB of ring, 0.3 KiB of sums, 0.5 KiB of
+ * epilogue constants.
  */
 enum { S8_PACC = 192 };
 
@@ -1418,12 +1422,10 @@ static int32_t s8_pool_slots(const CnnPool2dParams *q)
 
 
 /*
- * Conv row y of one channel (row[0 .. out_w-1], the tiles' sums) into its
- * ring acc: pooled along the row, then into the pooled rows py0 .. py1
- * (started at their first conv row).  b: the packed bias, added to every
- * sum before it is compared; raw: the bias is left to the epilogue, exact
- * when no sum plus the bias can wrap (s8_pool_raw).  The usual windows
- * (2 wide, stride 2, raw) take one loop per kind with nothing else in it.
+ * Conv row y of one channel (row[0 .. out_w-1], the tiles' sums, the bias
+ * left to the epilogue: s8_pool_raw) into its ring acc: pooled along the
+ * row, then into the pooled rows py0 .. py1 (started at their first conv
+ * row).  Windows 2 wide at stride 2 take one loop per kind.
  */
 #define S8_POOL_ROW2(NAME, GT)                                                               \
     static void NAME(const int32_t *CNN_RESTRICT r, int32_t *CNN_RESTRICT a, int32_t pw,     \
@@ -1447,25 +1449,23 @@ static int32_t s8_pool_slots(const CnnPool2dParams *q)
 S8_POOL_ROW2(s8_pool_row2_max, S8_GT_MAX)
 S8_POOL_ROW2(s8_pool_row2_min, S8_GT_MIN)
 
-static void s8_pool_merge(const CnnPool2dParams *q, int32_t *CNN_RESTRICT row, int32_t b, int mx,
-                          int raw, int32_t *CNN_RESTRICT acc, int32_t ns, int32_t y,
-                          int32_t py0, int32_t py1)
+static void s8_pool_merge(const CnnPool2dParams *q, int32_t *CNN_RESTRICT row, int mx,
+                          int32_t *CNN_RESTRICT acc, int32_t ns, int32_t y, int32_t py0,
+                          int32_t py1)
 {
     const int32_t pw = q->out_w, kw = q->kernel_w, sw = q->stride_w;
     int32_t px, k, py;
-    if (raw && kw == 2 && sw == 2) {
+    if (kw == 2 && sw == 2) {
         for (py = py0; py <= py1; py++)
             (mx ? s8_pool_row2_max : s8_pool_row2_min)(row, acc + (py % ns) * pw, pw,
                                                        y == py * q->stride_h);
         return;
     }
-    if (raw)
-        b = 0;
     for (px = 0; px < pw; px++) {
         const int32_t *r = row + px * sw;
-        int32_t m = cnn_s8_add_wrap(r[0], b);
+        int32_t m = r[0];
         for (k = 1; k < kw; k++)
-            m = s8_pool2(m, cnn_s8_add_wrap(r[k], b), mx);
+            m = s8_pool2(m, r[k], mx);
         row[px] = m;
     }
     for (py = py0; py <= py1; py++) {
@@ -1501,9 +1501,9 @@ static int s8_pool_raw(const ConvCtx *c, const int32_t *bias, int32_t n)
  * pooled row's first conv row write straight into the ring (cw words a
  * channel, what the tiles write), those of its second into ra, rb, and
  * s8_pool22 pools the four sums of each window into r1[px]. */
-static int s8_pool_fast22(const CnnPool2dParams *q, int raw)
+static int s8_pool_fast22(const CnnPool2dParams *q)
 {
-    return raw && q->kernel_h == 2 && q->kernel_w == 2 && q->stride_h == 2 && q->stride_w == 2;
+    return q->kernel_h == 2 && q->kernel_w == 2 && q->stride_h == 2 && q->stride_w == 2;
 }
 
 static void s8_pool22(int32_t *CNN_RESTRICT r0, const int32_t *CNN_RESTRICT r1, int32_t pw,
@@ -1525,10 +1525,10 @@ static void s8_pool22(int32_t *CNN_RESTRICT r0, const int32_t *CNN_RESTRICT r1, 
 }
 
 /* Ring words a channel: the tiles' whole row (2x2 fast path) or the slots. */
-static int32_t s8_pool_words(const CnnConv2dParams *p, const CnnPool2dParams *q, int raw)
+static int32_t s8_pool_words(const CnnConv2dParams *p, const CnnPool2dParams *q)
 {
     int32_t n4, n3;
-    if (!s8_pool_fast22(q, raw))
+    if (!s8_pool_fast22(q))
         return s8_pool_slots(q) * q->out_w;
     s8_rows_split(p->out_w, p->stride_w, &n4, &n3);
     return 4 * n4 + 3 * n3;
@@ -1538,8 +1538,8 @@ static int s8_rows_pool_ok(const ConvCtx *c, const CnnPool2dParams *q, const int
                            int32_t ocg)
 {
     return ocg >= 2 && c->p->out_w <= S8_RACC && s8_rows_ok(c, ocg) == c->p->out_w &&
-           cnn_conv_block_width(ocg) * s8_pool_words(c->p, q, s8_pool_raw(c, bias, ocg)) <=
-               S8_PACC;
+           s8_pool_raw(c, bias, ocg) &&
+           cnn_conv_block_width(ocg) * s8_pool_words(c->p, q) <= S8_PACC;
 }
 
 static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
@@ -1551,13 +1551,13 @@ static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
     const int32_t kp = (p->kernel_w + 1) >> 1, wr = s8_rows_wr(p, p->out_w);
     const int32_t nrows = c->icg * p->kernel_h, ns = s8_pool_slots(q), pw = q->out_w;
     const int32_t pplane = q->out_h * pw, ylast = (q->out_h - 1) * q->stride_h + q->kernel_h;
-    const int raw = s8_pool_raw(c, bias, ocg), fast = s8_pool_fast22(q, raw);
-    const int32_t cw = s8_pool_words(p, q, raw);
+    const int fast = s8_pool_fast22(q);
+    const int32_t cw = s8_pool_words(p, q);
     S8RowsFn *const *fns = s8_rows_fns[p->stride_w - 1][kp - 2];
     S8RowsFn *const *fns4 = s8_rows_fns4[kp - 2];
     const uint32_t sc = ((uint32_t)-nrows << 16) | (uint32_t)(wr * 2);
     int16_t buf[S8_RBUF] __attribute__((aligned(8)));
-    int32_t ra[S8_RACC + 2], rb[S8_RACC + 2], pacc[S8_PACC], zero[S8_EPI] = { 0 };
+    int32_t ra[S8_RACC + 2], rb[S8_RACC + 2], pacc[S8_PACC];
     int8_t mx[S8_EPI];
     int32_t n4, n3, y, j, j0, j1, h, base;
     int nb;
@@ -1571,7 +1571,7 @@ static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
             if (j1 > j0 && (j1 + nb - j0 > S8_EPI || (j1 + nb - j0) * cw > S8_PACC))
                 break;
         }
-        s8_epi_init(&e, c->q, raw ? bias + j0 : zero, o0 + j0, j1 - j0);
+        s8_epi_init(&e, c->q, bias + j0, o0 + j0, j1 - j0);
         for (j = j0; j < j1; j++)
             mx[j - j0] = (int8_t)s8_pool_takes_max(pp, o0 + j);
         base = 0;
@@ -1614,10 +1614,9 @@ static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
                         }
                         continue;
                     }
-                    s8_pool_merge(q, ra, bias[j + h], mx[k], raw, acc, ns, y, py0, py1);
+                    s8_pool_merge(q, ra, mx[k], acc, ns, y, py0, py1);
                     if (nb > 1)
-                        s8_pool_merge(q, rb, bias[j + h + 1], mx[k + 1], raw, acc + cw, ns,
-                                      y, py0, py1);
+                        s8_pool_merge(q, rb, mx[k + 1], acc + cw, ns, y, py0, py1);
                     if (pyd >= 0 && pyd < q->out_h) {
                         s8_rows_store(&e, k, acc + (pyd % ns) * pw, pw, dst);
                         if (nb > 1)
