@@ -474,10 +474,13 @@ int fuse_first(const Network *net, int i);
 /* align: a power of two >= 4 (bytes); tensors start at multiples of it. */
 int plan_arena(Pool *pool, const Network *net, long long align, Plan *out);
 /* The same with elem_bytes per element (plan_arena: 4, float32; int8: 1),
- * and conv + pool groups fused (fuse_conv_pool) and depthwise convs in place
- * only when fuse is set (plan_arena: yes; the int8 code has neither kernel). */
+ * the conv + pool groups that fuse says (the pool's index for the conv at
+ * i, else -1: fuse_conv_pool for the float code, lower_q_fuse_pool for the
+ * int8 code; NULL: none) fused, and depthwise convs in place only when
+ * dw_in_place is set (the float code; the int8 code has no such kernel). */
+typedef int PlanFuseFn(const Network *net, int i);
 int plan_arena_elem(Pool *pool, const Network *net, long long align, long long elem_bytes,
-                    bool fuse, Plan *out);
+                    PlanFuseFn *fuse, bool dw_in_place, Plan *out);
 
 /* The planner on a bare dataflow graph, in schedule order (what plan_arena
  * builds from a Network; tests feed it random graphs). */
@@ -849,6 +852,12 @@ typedef struct QStep {
     int32_t *exp_table;         /* softmax: [256] (cnn_softmax_table_s8) */
     int left_shift;             /* add: the inputs' lift (20, less for many inputs) */
     const char *sym;            /* prefix of its C arrays */
+    /* A conv with the max or min pool after it, one cnn_conv2d_pool_s8 call
+     * (lower_q_fuse_pool): the pool's kind (QS_MAXPOOL, QS_MINPOOL) and
+     * window; last and out are the pool's. */
+    bool pooled;
+    QStepKind pool_kind;
+    long long pool_kh, pool_kw, pool_sh, pool_sw, pool_out_h, pool_out_w;
 } QStep;
 
 typedef struct QNet {
@@ -869,6 +878,10 @@ typedef struct QNet {
 /* TFLite's add lifts its inputs by 2^20 before rescaling them (cnn_int8.h). */
 #define CNNC_Q_ADD_LEFT_SHIFT 20
 
+/* lower_q.c: the int8 code's conv + pool fusion (PlanFuseFn): fuse_conv_pool's
+ * group when the conv's activation is a clamp (or none), the pool a max or min
+ * one, and cnn_conv2d_pool_s8_ok (cnn_pack_s8.h) takes the pair; else -1. */
+int lower_q_fuse_pool(const Network *net, int i);
 int lower_q_network(Pool *pool, const Network *net, WeightFile *wf, long long random_seed,
                     const CalibSet *cs, const ClipMethod *clip, long long align, QNet *out);
 /* calibrate.c: run q's steps in float32 over cs; fills q->lo, q->hi, q->has_range. */

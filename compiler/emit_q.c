@@ -89,7 +89,10 @@ static const char *step_comment(Pool *pool, const Network *net, const QNet *q, c
     for (int k = s->first + 1; k <= s->last; k++) {
         const Layer *f = &net->layers[k];
         c = pool_printf(pool, "%s + %s '%s' %s (line %d)", c, f->op, f->name,
-                        f->kind == LK_BATCHNORM ? "folded" : "as a clamp", f->loc.line);
+                        f->kind == LK_BATCHNORM ? "folded"
+                        : k == s->last && s->pooled ? "over the int32 sums, requantized once"
+                                                    : "as a clamp",
+                        f->loc.line);
     }
     if (s->kind == QS_LINEAR && l->kind == LK_CONV)
         c = pool_printf(pool, "%s; its one window is the whole input", c);
@@ -154,7 +157,7 @@ static void write_muscles(Pool *pool, Text *t, const Network *net, const QNet *q
         const QStep *s = &q->steps[i];
         bool no_code = s->kind == QS_CONCAT && q->plan.layers[s->first].alias;
         const QParams *in = &q->qp[s->ins[0]], *out = &q->qp[s->out];
-        STEP(t, i, "kind", "%s", no_code ? "none" : kind_names[s->kind]);
+        STEP(t, i, "kind", "%s", no_code ? "none" : s->pooled ? "conv_pool" : kind_names[s->kind]);
         STEP(t, i, "comment", "%s", step_comment(pool, net, q, s));
         STEP(t, i, "sym", "%s", s->sym);
         STEP(t, i, "in", "%s", buf_expr(pool, s->in_bufs[0]));
@@ -190,6 +193,16 @@ static void write_muscles(Pool *pool, Text *t, const Network *net, const QNet *q
         STEP(t, i, "nluts", "%d", s->nluts);
         if (s->kind == QS_CONV)
             STEP(t, i, "kernel", "%s", s->kernel);
+        if (s->pooled) {
+            STEP(t, i, "pool_kind", "%s", s->pool_kind == QS_MAXPOOL ? "CNN_POOL_MAX"
+                                                                  : "CNN_POOL_MIN");
+            STEP(t, i, "pool_out_h", "%lld", s->pool_out_h);
+            STEP(t, i, "pool_out_w", "%lld", s->pool_out_w);
+            STEP(t, i, "pool_kh", "%lld", s->pool_kh);
+            STEP(t, i, "pool_kw", "%lld", s->pool_kw);
+            STEP(t, i, "pool_sh", "%lld", s->pool_sh);
+            STEP(t, i, "pool_sw", "%lld", s->pool_sw);
+        }
         if (s->nins > 1 || s->kind == QS_ADD || s->kind == QS_CONCAT) {
             const char *ins = "", *sizes = "";
             for (int k = 0; k < s->nins; k++) {

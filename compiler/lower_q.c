@@ -55,6 +55,46 @@ static void window_2d(QStep *s, const Layer *l)
     }
 }
 
+/*
+ * The int8 code's fusion rule (PlanFuseFn): the float rule's group
+ * (fuse_conv_pool) when its activation is a clamp (any other is a table
+ * step of its own, between the conv and the pool), the pool is a max or a
+ * min (an average is not monotone after rounding: never), and the runtime's
+ * cnn_conv2d_pool_s8_ok takes the pair.  Geometry only: the plan asks it
+ * before anything is quantized.
+ */
+int lower_q_fuse_pool(const Network *net, int i)
+{
+    int j = fuse_conv_pool(net, i);
+    if (j < 0)
+        return -1;
+    const Layer *l = &net->layers[i], *pl = &net->layers[j];
+    if (pl->kind != LK_MAXPOOL && pl->kind != LK_MINPOOL)
+        return -1;
+    for (int k = i + 1; k < j; k++)
+        if (net->layers[k].kind != LK_BATCHNORM && net->layers[k].kind != LK_RELU &&
+            net->layers[k].kind != LK_RELU6)
+            return -1;
+    QStep c = { 0 }, p = { 0 };
+    window_2d(&c, l);
+    window_2d(&p, pl);
+    c.groups = l->groups;
+    c.pad_mode = l->padding_mode;
+    c.in_hwc = l->inputs[0] < 0 && net->input_channels_last;
+    CnnConv2dParams g = qstep_conv_params(&c);
+    CnnPool2dParams pp = {
+        .channels = (int32_t)p.in_c, .in_h = (int32_t)p.in_h, .in_w = (int32_t)p.in_w,
+        .out_h = (int32_t)p.out_h, .out_w = (int32_t)p.out_w,
+        .kernel_h = (int32_t)p.kh, .kernel_w = (int32_t)p.kw,
+        .stride_h = (int32_t)p.sh, .stride_w = (int32_t)p.sw,
+        .dilation_h = (int32_t)p.dh, .dilation_w = (int32_t)p.dw,
+        .pad_top = (int32_t)p.pad_top, .pad_bottom = (int32_t)p.pad_bottom,
+        .pad_left = (int32_t)p.pad_left, .pad_right = (int32_t)p.pad_right,
+    };
+    return cnn_conv2d_pool_s8_ok(&g, &pp, pl->kind == LK_MAXPOOL ? CNN_POOL_MAX : CNN_POOL_MIN)
+               ? j : -1;
+}
+
 /* Layer i + 1 is folded or fused into layer i, and reads nothing else. */
 static bool joins(const Network *net, const int *readers, int i)
 {
@@ -549,6 +589,43 @@ static void quantize_step(Pool *pool, const Network *net, QNet *q, QStep *s)
     }
 }
 
+/*
+ * A conv step and the pool step after it that the plan fused
+ * (lower_q_fuse_pool) become one cnn_conv2d_pool_s8 step, once both are
+ * quantized: the pool keeps its input's scale and zero point, so the
+ * conv's requantization is the pooled output's.  Calibration ran them
+ * apart (the conv's range is its own, as unfused).
+ */
+static void merge_pools(const Network *net, QNet *q)
+{
+    int n = 0;
+    for (int i = 0; i < q->nsteps; i++) {
+        QStep *s = &q->steps[i];
+        const QStep *t = s + 1;
+        q->steps[n] = *s;
+        if (s->kind == QS_CONV && i + 1 < q->nsteps && q->plan.layers[s->first].fused_into >= 0) {
+            if ((t->kind != QS_MAXPOOL && t->kind != QS_MINPOOL) ||
+                t->first != lower_q_fuse_pool(net, s->first) ||
+                q->plan.layers[s->first].fused_into != t->first)
+                diag_internal("layer %d '%s': the plan fuses it, but no pool step follows",
+                              s->first, net->layers[s->first].name);
+            QStep *m = &q->steps[n];
+            m->pooled = true;
+            m->pool_kind = t->kind;
+            m->pool_kh = t->kh, m->pool_kw = t->kw;
+            m->pool_sh = t->sh, m->pool_sw = t->sw;
+            m->pool_out_h = t->out_h, m->pool_out_w = t->out_w;
+            m->last = t->last;
+            m->out = t->out;
+            m->out_buf = t->out_buf;
+            m->in_bufs = t->in_bufs;        /* the plan: the conv's inputs, at the pool's step */
+            i++;
+        }
+        n++;
+    }
+    q->nsteps = n;
+}
+
 static int quantize(Pool *pool, const Network *net, QNet *q)
 {
     q->pool = pool;
@@ -556,6 +633,7 @@ static int quantize(Pool *pool, const Network *net, QNet *q)
         return -1;
     for (int i = 0; i < q->nsteps; i++)
         quantize_step(pool, net, q, &q->steps[i]);
+    merge_pools(net, q);
     return 0;
 }
 
@@ -563,7 +641,7 @@ int lower_q_network(Pool *pool, const Network *net, WeightFile *wf, long long ra
                     const CalibSet *cs, const ClipMethod *clip, long long align, QNet *out)
 {
     memset(out, 0, sizeof *out);
-    if (plan_arena_elem(pool, net, align, 1, false, &out->plan) != 0)
+    if (plan_arena_elem(pool, net, align, 1, lower_q_fuse_pool, false, &out->plan) != 0)
         diag_internal("no int8 memory plan for a checked network");
     const float *(*data)[4] = pool_alloc(pool, (size_t)net->nlayers * sizeof *data);
     if (lower_bind_weights(pool, net, wf, random_seed, data) != 0)
@@ -574,7 +652,8 @@ int lower_q_network(Pool *pool, const Network *net, WeightFile *wf, long long ra
     for (int i = 0; i < out->nsteps; i++) {
         const QStep *s = &out->steps[i];
         for (int k = s->first + 1; k <= s->last; k++)
-            if (!out->plan.layers[k].in_place && !out->plan.layers[k].alias)
+            if (!out->plan.layers[k].in_place && !out->plan.layers[k].alias &&
+                out->plan.layers[s->first].fused_into < 0)
                 diag_internal("layer %d '%s' runs inside '%s', but the plan does not put it "
                               "in place", k, net->layers[k].name, net->layers[s->first].name);
     }
@@ -623,8 +702,14 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
         for (int i = 0; i < net->nlayers; i++) {
             const QParams *p = &q->qp[i + 1];
             if (!held[i + 1]) {
-                fprintf(fp, "      {\"name\": \"%s\", \"fused\": true}%s\n",
-                        net->layers[i].name, i + 1 < net->nlayers ? "," : "");
+                int f = q->plan.layers[i].fused_into;
+                if (f >= 0)
+                    fprintf(fp, "      {\"name\": \"%s\", \"fused\": true, \"fused_into\": "
+                            "\"%s\"}%s\n", net->layers[i].name, net->layers[f].name,
+                            i + 1 < net->nlayers ? "," : "");
+                else
+                    fprintf(fp, "      {\"name\": \"%s\", \"fused\": true}%s\n",
+                            net->layers[i].name, i + 1 < net->nlayers ? "," : "");
                 continue;
             }
             fprintf(fp, "      {\"name\": \"%s\", \"scale\": %.9g, \"zero_point\": %d, "
@@ -678,6 +763,11 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
             }
             if (s->kind == QS_PAD)
                 fprintf(fp, ", \"pad_value\": %d", s->pad_q);
+            if (s->pooled)
+                fprintf(fp, ",\n        \"pool\": {\"kind\": \"%s\", \"kernel\": [%lld, %lld], "
+                        "\"stride\": [%lld, %lld], \"out\": [%lld, %lld, %lld]}",
+                        qs_names[s->pool_kind], s->pool_kh, s->pool_kw, s->pool_sh, s->pool_sw,
+                        s->out_c, s->pool_out_h, s->pool_out_w);
             fprintf(fp, "}%s\n", i + 1 < q->nsteps ? "," : "");
         }
         fputs("    ]}", fp);
@@ -698,11 +788,15 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
         char idx[16];
         snprintf(idx, sizeof idx, "%d", t - 1);
         if (!held[t]) {
+            int f = q->plan.layers[t - 1].fused_into;
+            const char *why = f >= 0
+                ? pool_printf(q->pool, "not stored: conv and pool fused into the step of '%s' "
+                              "(int32 sums pooled, requantized once)", net->layers[f].name)
+                : "no tensor of its own: runs inside the step with the next layer";
             if (md)
-                fprintf(fp, "| %s | %s | | | no tensor of its own: runs inside the step with the next layer |\n", idx, name);
+                fprintf(fp, "| %s | %s | | | %s |\n", idx, name, why);
             else
-                fprintf(fp, "%3s  %-24s %14s %5s  no tensor of its own: runs inside the step with the next layer\n", idx, name, "",
-                        "");
+                fprintf(fp, "%3s  %-24s %14s %5s  %s\n", idx, name, "", "", why);
             continue;
         }
         if (md)

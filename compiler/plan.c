@@ -716,11 +716,11 @@ int fuse_first(const Network *net, int i)
 
 int plan_arena(Pool *pool, const Network *net, long long align, Plan *out)
 {
-    return plan_arena_elem(pool, net, align, 4, true, out);
+    return plan_arena_elem(pool, net, align, 4, fuse_conv_pool, true, out);
 }
 
 int plan_arena_elem(Pool *pool, const Network *net, long long align, long long elem_bytes,
-                    bool fuse, Plan *out)
+                    PlanFuseFn *fuse, bool dw_in_place, Plan *out)
 {
     int n = net->nlayers;
     if (!net->ok) {
@@ -738,14 +738,14 @@ int plan_arena_elem(Pool *pool, const Network *net, long long align, long long e
         nodes[i].inputs = l->inputs;
         nodes[i].bytes = shape_elems(&l->out_shape) * elem_bytes;
         /* a depthwise conv in place: float32 only (no int8 kernel) */
-        nodes[i].scratch = fuse ? plan_dwconv_scratch(net, i) : 0;
+        nodes[i].scratch = dw_in_place ? plan_dwconv_scratch(net, i) : 0;
         if (nodes[i].scratch > 0)
             nodes[i].op = PO_INPLACE;
     }
     /* A fused conv group: the conv, its batchnorm and activation store
      * nothing; the pool's step reads the conv's inputs. */
     for (int i = 0; fuse && i < n; i++) {
-        int j = fuse_conv_pool(net, i);
+        int j = fuse(net, i);
         if (j < 0)
             continue;
         for (int k = i; k < j; k++)

@@ -159,6 +159,35 @@ void cnn_conv2d_cp_s8(const CnnQConv2dParams *p, const int8_t *CNN_RESTRICT in,
                       const int32_t *CNN_RESTRICT bias_packed, int8_t *CNN_RESTRICT out);
 
 /*
+ * A conv of cnn_conv2d_s8 (its clamp included) followed by a max or min
+ * pool, in one pass: the conv's output never exists in memory.
+ *
+ *   pp->conv  as for cnn_conv2d_s8; conv.g.out_h, out_w: the conv's output
+ *             size (never stored)
+ *   pp->pool  the pool over it: channels == out_c, in_h, in_w == the conv's
+ *             out_h, out_w; kind CNN_POOL_MAX or CNN_POOL_MIN
+ *   in, w_packed, bias_packed  as for cnn_conv2d_s8 (kind CNN_CONV_S8_ANY)
+ *   out       [out_c][pool.out_h][pool.out_w]; must not overlap the others
+ *
+ *   out = pool(cnn_conv2d_s8's output), bit for bit
+ *
+ * The requantization is monotone in the sum, so each window's sums are
+ * pooled and requantized once.  Only for the pairs cnn_conv2d_pool_s8_ok
+ * (cnn_pack_s8.h) accepts: no pool padding, dilation 1, every window
+ * inside the conv's output; the compiler fuses exactly those.  Stack: about
+ * 2.6 KiB on the DSP path, a few hundred bytes otherwise.
+ */
+typedef struct CnnQConvPoolParams {
+    CnnQConv2dParams conv;
+    CnnPool2dParams pool;
+    CnnPoolKind kind;
+} CnnQConvPoolParams;
+
+void cnn_conv2d_pool_s8(const CnnQConvPoolParams *pp, const int8_t *CNN_RESTRICT in,
+                        const int8_t *CNN_RESTRICT w_packed,
+                        const int32_t *CNN_RESTRICT bias_packed, int8_t *CNN_RESTRICT out);
+
+/*
  * The reference twin: the formula above, one output at a time, with
  * PyTorch's weight layout [out_c][in_c/groups][kh][kw] and the plain int32
  * bias (NULL: none).  Slow and plain; generated code does not call it.

@@ -127,6 +127,24 @@ static inline CnnConvS8Kind cnn_conv2d_s8_kind(const CnnConv2dParams *g)
     return CNN_CONV_S8_ANY;
 }
 
+/* Does cnn_conv2d_pool_s8 take this conv followed by this pool?  A conv of
+ * cnn_conv2d_s8 (kind CNN_CONV_S8_ANY), a max or min pool over its whole
+ * output with no padding, dilation 1, and every window inside the conv's
+ * output (no ceil_mode window past its edge).  The compiler fuses exactly
+ * the pairs this accepts. */
+static inline int cnn_conv2d_pool_s8_ok(const CnnConv2dParams *g, const CnnPool2dParams *p,
+                                        CnnPoolKind kind)
+{
+    return (kind == CNN_POOL_MAX || kind == CNN_POOL_MIN) &&
+           cnn_conv2d_s8_kind(g) == CNN_CONV_S8_ANY && p->channels == g->out_c &&
+           p->in_h == g->out_h && p->in_w == g->out_w && p->pad_top == 0 &&
+           p->pad_bottom == 0 && p->pad_left == 0 && p->pad_right == 0 &&
+           p->dilation_h == 1 && p->dilation_w == 1 && p->kernel_h >= 1 && p->kernel_w >= 1 &&
+           p->stride_h >= 1 && p->stride_w >= 1 && p->out_h >= 1 && p->out_w >= 1 &&
+           (p->out_h - 1) * p->stride_h + p->kernel_h <= p->in_h &&
+           (p->out_w - 1) * p->stride_w + p->kernel_w <= p->in_w;
+}
+
 /* The C name of a kind's entry point, for the code generator. */
 static inline const char *cnn_conv2d_s8_kind_name(CnnConvS8Kind k)
 {

@@ -1004,9 +1004,8 @@ static void s8_rows_store(const S8Epi *e, int32_t h, const int32_t *CNN_RESTRICT
 
 /* A group's odd last channel (PyTorch's layout, kw bytes a kernel row),
  * over the same expanded rows, pixel by pixel. */
-static void s8_rows_one(const ConvCtx *c, const int16_t *buf, int32_t wr,
-                        const int8_t *CNN_RESTRICT w, const S8Epi *e, int32_t h, int32_t nx,
-                        int8_t *CNN_RESTRICT out)
+static void s8_rows_one_sums(const ConvCtx *c, const int16_t *buf, int32_t wr,
+                             const int8_t *CNN_RESTRICT w, int32_t nx, int32_t *CNN_RESTRICT acc)
 {
     const CnnConv2dParams *p = c->p;
     const int32_t kw = p->kernel_w, kp = (kw + 1) >> 1, nrows = c->icg * p->kernel_h;
@@ -1021,6 +1020,18 @@ static void s8_rows_one(const ConvCtx *c, const int16_t *buf, int32_t wr,
                 __builtin_memcpy(&v, s + 2 * k, 4);
                 a = cnn_s8_smlad(s8_pair(w[r * kw + 2 * k], w1), v, a);
             }
+        acc[x] = a;
+    }
+}
+
+static void s8_rows_one(const ConvCtx *c, const int16_t *buf, int32_t wr,
+                        const int8_t *CNN_RESTRICT w, const S8Epi *e, int32_t h, int32_t nx,
+                        int8_t *CNN_RESTRICT out)
+{
+    int32_t x;
+    for (x = 0; x < nx; x++) {
+        int32_t a;
+        s8_rows_one_sums(c, buf + x * c->p->stride_w, wr, w, 1, &a);
         s8_rows_store(e, h, &a, 1, out + x);
     }
 }
@@ -1088,14 +1099,13 @@ static void s8_rows_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
 
 /* One pixel anywhere in the row: its columns are listed once (-1: zero
  * padding, reads in_zp), then every (ky, i) runs over the list. */
-static void s8_conv_pixel(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
-                          const S8Epi *e, int8_t *CNN_RESTRICT out,
-                          int32_t x, const int nb)
+static void s8_conv_pixel_sum(const ConvCtx *c, const ConvRows *rows,
+                              const int8_t *CNN_RESTRICT w, int32_t x, const int nb,
+                              int32_t *acc)
 {
     const CnnConv2dParams *p = c->p;
     const int32_t zp = c->q->in_zp, kw = p->kernel_w, wstep = p->kernel_h * S8_WROW(nb, kw);
     int32_t tcol[S8_MAX_KW];
-    int32_t acc[CNN_CONV_NR];
     int32_t t, i, kx;
     int n;
 
@@ -1117,17 +1127,23 @@ static void s8_conv_pixel(const ConvCtx *c, const ConvRows *rows, const int8_t *
                     acc[n] += wk[S8_WIDX(nb, kx, n)] * v;
             }
     }
+}
+
+static void s8_conv_pixel(const ConvCtx *c, const ConvRows *rows, const int8_t *CNN_RESTRICT w,
+                          const S8Epi *e, int8_t *CNN_RESTRICT out,
+                          int32_t x, const int nb)
+{
+    int32_t acc[CNN_CONV_NR];
+    s8_conv_pixel_sum(c, rows, w, x, nb, acc);
     s8_conv_store(e, 0, c->plane, acc, out, nb);
 }
 
 /* A pixel of a kernel wider or taller than 32: each tap checked in the loop. */
-static void s8_conv_pixel_wide(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
-                            const S8Epi *e, int8_t *CNN_RESTRICT out, int32_t y,
-                            int32_t x, int nb)
+static void s8_conv_pixel_wide_sum(const ConvCtx *c, const int8_t *CNN_RESTRICT w, int32_t y,
+                                   int32_t x, int nb, int32_t *acc)
 {
     const CnnConv2dParams *p = c->p;
     const int32_t zp = c->q->in_zp, kw = p->kernel_w, wrow = S8_WROW(nb, kw);
-    int32_t acc[CNN_CONV_NR];
     int32_t ky, i, kx;
     int n;
 
@@ -1150,6 +1166,14 @@ static void s8_conv_pixel_wide(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                     acc[n] += wk[S8_WIDX(nb, kx, n)] * v;
             }
     }
+}
+
+static void s8_conv_pixel_wide(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
+                               const S8Epi *e, int8_t *CNN_RESTRICT out, int32_t y,
+                               int32_t x, int nb)
+{
+    int32_t acc[CNN_CONV_NR];
+    s8_conv_pixel_wide_sum(c, w, y, x, nb, acc);
     s8_conv_store(e, 0, c->plane, acc, out, nb);
 }
 
@@ -1299,6 +1323,350 @@ void cnn_conv2d_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
             nb = cnn_conv_block_width(ocg - j);
             (nb == 8 ? s8_conv_rows8 : nb == 4 ? s8_conv_rows4 : nb == 2 ? s8_conv_rows2 : s8_conv_rows1)(
                 &c, w, bias_packed + o, o, out + o * c.plane);
+            w += c.icg * kh * S8_WROW(nb, kw);
+        }
+    }
+}
+
+/*
+ * cnn_conv2d_pool_s8: a conv of cnn_conv2d_s8 followed by a max or min
+ * pool (cnn_conv2d_pool_s8_ok, cnn_pack_s8.h: no pool padding, dilation 1,
+ * every window inside the conv's output).  The requantization is monotone
+ * in the int32 sum (non-decreasing for a multiplier >= 0, non-increasing
+ * for a negative one, where max and min trade places), so the pool of the
+ * requantized outputs is the requantization of the pool of the sums: the
+ * sums plus the packed bias (modulo 2^32, the value cnn_s8_requant reads)
+ * are pooled, and each pooled output is requantized once, through the
+ * conv's own epilogue with a zero bias.
+ */
+
+/* Keep the max (1) or the min (0) of channel o: the pool's kind, swapped
+ * for a negative multiplier. */
+static int s8_pool_takes_max(const CnnQConvPoolParams *pp, int32_t o)
+{
+    return (pp->kind == CNN_POOL_MAX) != (pp->conv.mult[o] < 0);
+}
+
+static inline int32_t s8_pool2(int32_t a, int32_t b, int mx)
+{
+    return mx ? (b > a ? b : a) : (b < a ? b : a);
+}
+
+/* The portable path: nb channels from output channel o, one pooled output
+ * at a time, each conv pixel of its window summed by s8_conv_pixel_sum
+ * (a pixel in two overlapping windows is summed twice; no buffer). */
+static void s8_pool_block(const ConvCtx *c, const CnnQConvPoolParams *pp,
+                          const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
+                          int32_t o, int8_t *CNN_RESTRICT out, const int nb)
+{
+    const CnnConv2dParams *p = c->p;
+    const CnnPool2dParams *q = &pp->pool;
+    const int32_t wrow = S8_WROW(nb, p->kernel_w), plane = q->out_h * q->out_w;
+    const int wide = p->kernel_w > S8_MAX_KW || p->kernel_h > S8_MAX_KH;
+    int32_t zero[CNN_CONV_NR] = { 0 };
+    int mx[CNN_CONV_NR];
+    int32_t py, px, dy, dx;
+    int n;
+    S8Epi e;
+
+    s8_epi_init(&e, c->q, zero, o, nb);
+    for (n = 0; n < nb; n++)
+        mx[n] = s8_pool_takes_max(pp, o + n);
+    for (py = 0; py < q->out_h; py++)
+        for (px = 0; px < q->out_w; px++) {
+            int32_t best[CNN_CONV_NR];
+            for (dy = 0; dy < q->kernel_h; dy++) {
+                const int32_t y = py * q->stride_h + dy;
+                ConvRows rows;
+                if (!wide)
+                    s8_conv_list_rows(c, &rows, y, wrow);
+                for (dx = 0; dx < q->kernel_w; dx++) {
+                    const int32_t x = px * q->stride_w + dx;
+                    int32_t acc[CNN_CONV_NR];
+                    if (wide)
+                        s8_conv_pixel_wide_sum(c, w, y, x, nb, acc);
+                    else
+                        s8_conv_pixel_sum(c, &rows, w, x, nb, acc);
+                    for (n = 0; n < nb; n++) {
+                        const int32_t v = cnn_s8_add_wrap(acc[n], bias[n]);
+                        best[n] = dy == 0 && dx == 0 ? v : s8_pool2(best[n], v, mx[n]);
+                    }
+                }
+            }
+            s8_conv_store(&e, 0, plane, best, out + py * q->out_w + px, nb);
+        }
+}
+
+#if CNN_S8_DSP
+/*
+ * The DSP path: the row path's tiles (s8_rows_group) give a channel pair's
+ * sums of one conv row in ra and rb; each is pooled along the row in place,
+ * then merged into the running values of the pooled rows whose windows
+ * hold the conv row (a ring of ceil(kernel_h / stride_h) rows per channel,
+ * S8_PACC words in all), and a pooled row is requantized when its window's
+ * last conv row is in.  Conv rows below the last window are never
+ * computed.  The sums are pooled without the bias, which the epilogue adds
+ * (exact: the path is taken only when no sum plus its bias can wrap,
+ * s8_pool_raw), and when the conv's whole row is one run of at most
+ * S8_RACC pixels and a block of channels' ring fits; channels in chunks of
+ * whole blocks whose rings fit, the input rows expanded once per chunk.
+ * Stack: 1 KiB of rows, 0.75 KiB of ring, 0.3 KiB of sums, 0.5 KiB of
+ * epilogue constants.
+ */
+enum { S8_PACC = 192 };
+
+static int32_t s8_pool_slots(const CnnPool2dParams *q)
+{
+    return (q->kernel_h + q->stride_h - 1) / q->stride_h;
+}
+
+
+/*
+ * Conv row y of one channel (row[0 .. out_w-1], the tiles' sums, the bias
+ * left to the epilogue: s8_pool_raw) into its ring acc: pooled along the
+ * row, then into the pooled rows py0 .. py1 (started at their first conv
+ * row).  Windows 2 wide at stride 2 take one loop per kind.
+ */
+#define S8_POOL_ROW2(NAME, GT)                                                               \
+    static void NAME(const int32_t *CNN_RESTRICT r, int32_t *CNN_RESTRICT a, int32_t pw,     \
+                     int first)                                                              \
+    {                                                                                        \
+        int32_t px;                                                                          \
+        if (first)                                                                           \
+            for (px = 0; px < pw; px++, r += 2) {                                            \
+                const int32_t u = r[0], v = r[1];                                            \
+                a[px] = GT(v, u) ? v : u;                                                    \
+            }                                                                                \
+        else                                                                                 \
+            for (px = 0; px < pw; px++, r += 2) {                                            \
+                const int32_t u = r[0], v = r[1], t = a[px];                                 \
+                const int32_t m = GT(v, u) ? v : u;                                          \
+                a[px] = GT(t, m) ? t : m;                                                    \
+            }                                                                                \
+    }
+#define S8_GT_MAX(x, y) ((x) > (y))
+#define S8_GT_MIN(x, y) ((x) < (y))
+S8_POOL_ROW2(s8_pool_row2_max, S8_GT_MAX)
+S8_POOL_ROW2(s8_pool_row2_min, S8_GT_MIN)
+
+static void s8_pool_merge(const CnnPool2dParams *q, int32_t *CNN_RESTRICT row, int mx,
+                          int32_t *CNN_RESTRICT acc, int32_t ns, int32_t y, int32_t py0,
+                          int32_t py1)
+{
+    const int32_t pw = q->out_w, kw = q->kernel_w, sw = q->stride_w;
+    int32_t px, k, py;
+    if (kw == 2 && sw == 2) {
+        for (py = py0; py <= py1; py++)
+            (mx ? s8_pool_row2_max : s8_pool_row2_min)(row, acc + (py % ns) * pw, pw,
+                                                       y == py * q->stride_h);
+        return;
+    }
+    for (px = 0; px < pw; px++) {
+        const int32_t *r = row + px * sw;
+        int32_t m = r[0];
+        for (k = 1; k < kw; k++)
+            m = s8_pool2(m, r[k], mx);
+        row[px] = m;
+    }
+    for (py = py0; py <= py1; py++) {
+        int32_t *a = acc + (py % ns) * pw;
+        if (y == py * q->stride_h)
+            for (px = 0; px < pw; px++)
+                a[px] = row[px];
+        else if (mx)
+            for (px = 0; px < pw; px++)
+                a[px] = row[px] > a[px] ? row[px] : a[px];
+        else
+            for (px = 0; px < pw; px++)
+                a[px] = row[px] < a[px] ? row[px] : a[px];
+    }
+}
+
+/* May channels o .. o+n-1 pool their sums without the bias?  When no sum
+ * plus its bias can wrap: |sum| <= taps * 128 * 127 (raw inputs, weights
+ * within +-127 as cnnc quantizes them; 128 * 128 bounds any int8 weight). */
+static int s8_pool_raw(const ConvCtx *c, const int32_t *bias, int32_t n)
+{
+    const int64_t bound = (int64_t)c->icg * c->p->kernel_h * c->p->kernel_w * 128 * 128;
+    int32_t k;
+    if (bound >= ((int64_t)1 << 30))
+        return 0;
+    for (k = 0; k < n; k++)
+        if ((bias[k] < 0 ? -(int64_t)bias[k] : (int64_t)bias[k]) + bound >= ((int64_t)1 << 31))
+            return 0;
+    return 1;
+}
+
+/* The 2x2 windows at stride 2 with the sums pooled raw: the tiles of a
+ * pooled row's first conv row write straight into the ring (cw words a
+ * channel, what the tiles write), those of its second into ra, rb, and
+ * s8_pool22 pools the four sums of each window into r1[px]. */
+static int s8_pool_fast22(const CnnPool2dParams *q)
+{
+    return q->kernel_h == 2 && q->kernel_w == 2 && q->stride_h == 2 && q->stride_w == 2;
+}
+
+static void s8_pool22(int32_t *CNN_RESTRICT r0, const int32_t *CNN_RESTRICT r1, int32_t pw,
+                      int mx)
+{
+    int32_t px;
+    if (mx)
+        for (px = 0; px < pw; px++) {
+            const int32_t a = r0[2 * px], b = r0[2 * px + 1], u = r1[2 * px], v = r1[2 * px + 1];
+            const int32_t m0 = a > b ? a : b, m1 = u > v ? u : v;
+            r0[px] = m0 > m1 ? m0 : m1;
+        }
+    else
+        for (px = 0; px < pw; px++) {
+            const int32_t a = r0[2 * px], b = r0[2 * px + 1], u = r1[2 * px], v = r1[2 * px + 1];
+            const int32_t m0 = a < b ? a : b, m1 = u < v ? u : v;
+            r0[px] = m0 < m1 ? m0 : m1;
+        }
+}
+
+/* Ring words a channel: the tiles' whole row (2x2 fast path) or the slots. */
+static int32_t s8_pool_words(const CnnConv2dParams *p, const CnnPool2dParams *q)
+{
+    int32_t n4, n3;
+    if (!s8_pool_fast22(q))
+        return s8_pool_slots(q) * q->out_w;
+    s8_rows_split(p->out_w, p->stride_w, &n4, &n3);
+    return 4 * n4 + 3 * n3;
+}
+
+static int s8_rows_pool_ok(const ConvCtx *c, const CnnPool2dParams *q, const int32_t *bias,
+                           int32_t ocg)
+{
+    return ocg >= 2 && c->p->out_w <= S8_RACC && s8_rows_ok(c, ocg) == c->p->out_w &&
+           s8_pool_raw(c, bias, ocg) &&
+           cnn_conv_block_width(ocg) * s8_pool_words(c->p, q) <= S8_PACC;
+}
+
+static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
+                               const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
+                               int32_t o0, int32_t ocg, int8_t *CNN_RESTRICT out)
+{
+    const CnnConv2dParams *p = c->p;
+    const CnnPool2dParams *q = &pp->pool;
+    const int32_t kp = (p->kernel_w + 1) >> 1, wr = s8_rows_wr(p, p->out_w);
+    const int32_t nrows = c->icg * p->kernel_h, ns = s8_pool_slots(q), pw = q->out_w;
+    const int32_t pplane = q->out_h * pw, ylast = (q->out_h - 1) * q->stride_h + q->kernel_h;
+    const int fast = s8_pool_fast22(q);
+    const int32_t cw = s8_pool_words(p, q);
+    S8RowsFn *const *fns = s8_rows_fns[p->stride_w - 1][kp - 2];
+    S8RowsFn *const *fns4 = s8_rows_fns4[kp - 2];
+    const uint32_t sc = ((uint32_t)-nrows << 16) | (uint32_t)(wr * 2);
+    int16_t buf[S8_RBUF] __attribute__((aligned(8)));
+    int32_t ra[S8_RACC + 2], rb[S8_RACC + 2], pacc[S8_PACC];
+    int8_t mx[S8_EPI];
+    int32_t n4, n3, y, j, j0, j1, h, base;
+    int nb;
+    S8Epi e;
+
+    s8_rows_split(p->out_w, p->stride_w, &n4, &n3);
+    for (j0 = 0; j0 < ocg; j0 = j1) {
+        const int8_t *wb0 = w + j0 * nrows * kp * 2;
+        for (j1 = j0; j1 < ocg; j1 += nb) {
+            nb = cnn_conv_block_width(ocg - j1);
+            if (j1 > j0 && (j1 + nb - j0 > S8_EPI || (j1 + nb - j0) * cw > S8_PACC))
+                break;
+        }
+        s8_epi_init(&e, c->q, bias + j0, o0 + j0, j1 - j0);
+        for (j = j0; j < j1; j++)
+            mx[j - j0] = (int8_t)s8_pool_takes_max(pp, o0 + j);
+        base = 0;
+        for (y = 0; y < ylast; y++) {
+            const int32_t py0 = y < q->kernel_h ? 0 : (y - q->kernel_h) / q->stride_h + 1;
+            const int32_t py1 = y / q->stride_h < q->out_h ? y / q->stride_h : q->out_h - 1;
+            const int32_t yd = y - q->kernel_h + 1, pyd = yd >= 0 && yd % q->stride_h == 0
+                                                          ? yd / q->stride_h : -1;
+            const int odd = y & 1;
+            const int16_t *win;
+            const int8_t *wb = wb0;
+            s8_rows_window(c, buf, wr, S8_RBUF / wr, y, &base, 0, 1);
+            win = buf + base * wr;
+            for (j = j0; j < j1; j += nb) {
+                nb = cnn_conv_block_width(ocg - j);
+                for (h = 0; h < nb; h += 2) {
+                    const int32_t o = o0 + j + h, k = j - j0 + h;
+                    int32_t *acc = pacc + k * cw;
+                    /* the 2x2 path's even rows: the sums straight into the ring */
+                    int32_t *ta = fast && !odd ? acc : ra, *tb = fast && !odd ? acc + cw : rb;
+                    int8_t *dst = out + o * pplane + (pyd < 0 ? 0 : pyd) * pw;
+                    if (nb == 1) {
+                        s8_rows_one_sums(c, win, wr, wb, p->out_w, ta);
+                    } else {
+                        const int b = nb == 8 ? 2 : nb == 4 ? 1 : 0;
+                        if (n4)
+                            fns4[b](win, wb + h * 2, sc, 0, 4 * n4, ta, tb);
+                        if (n3)
+                            fns[b](win, wb + h * 2, sc, 4 * n4, p->out_w, ta + 4 * n4,
+                                   tb + 4 * n4);
+                    }
+                    if (fast) {
+                        if (odd) {
+                            s8_pool22(acc, ra, pw, mx[k]);
+                            s8_rows_store(&e, k, acc, pw, dst);
+                            if (nb > 1) {
+                                s8_pool22(acc + cw, rb, pw, mx[k + 1]);
+                                s8_rows_store(&e, k + 1, acc + cw, pw, dst + pplane);
+                            }
+                        }
+                        continue;
+                    }
+                    s8_pool_merge(q, ra, mx[k], acc, ns, y, py0, py1);
+                    if (nb > 1)
+                        s8_pool_merge(q, rb, mx[k + 1], acc + cw, ns, y, py0, py1);
+                    if (pyd >= 0 && pyd < q->out_h) {
+                        s8_rows_store(&e, k, acc + (pyd % ns) * pw, pw, dst);
+                        if (nb > 1)
+                            s8_rows_store(&e, k + 1, acc + cw + (pyd % ns) * pw, pw,
+                                          dst + pplane);
+                    }
+                }
+                wb += nb == 1 ? nrows * p->kernel_w : nrows * kp * 2 * nb;
+            }
+        }
+    }
+}
+#endif
+
+void cnn_conv2d_pool_s8(const CnnQConvPoolParams *pp, const int8_t *CNN_RESTRICT in,
+                        const int8_t *CNN_RESTRICT w_packed,
+                        const int32_t *CNN_RESTRICT bias_packed, int8_t *CNN_RESTRICT out)
+{
+    const CnnQConv2dParams *q = &pp->conv;
+    const CnnConv2dParams *p = &q->g;
+    const int32_t ocg = p->out_c / p->groups, kh = p->kernel_h, kw = p->kernel_w;
+    const int32_t pplane = pp->pool.out_h * pp->pool.out_w;
+    const int8_t *w = w_packed;
+    int32_t g, j;
+    int nb;
+    ConvCtx c;
+
+    c.q = q;
+    c.p = p;
+    c.cs = p->in_hwc ? 1 : p->in_h * p->in_w;
+    c.rs = p->in_hwc ? p->in_w * p->in_c : p->in_w;
+    c.es = p->in_hwc ? p->in_c : 1;
+    c.icg = p->in_c / p->groups;
+    c.plane = p->out_h * p->out_w;
+    c.n_in = p->in_c * p->in_h * p->in_w;
+    c.xlo = c.xhi = 0;      /* no tiles of s8_conv_rows here */
+    for (g = 0; g < p->groups; g++) {
+        c.in_off = g * c.icg * c.cs;
+        c.in = in + c.in_off;
+#if CNN_S8_DSP
+        if (s8_rows_pool_ok(&c, &pp->pool, bias_packed + g * ocg, ocg)) {
+            s8_rows_pool_group(&c, pp, w, bias_packed + g * ocg, g * ocg, ocg, out);
+            w += (ocg & ~1) * c.icg * kh * ((kw + 1) & ~1) + (ocg & 1) * c.icg * kh * kw;
+            continue;
+        }
+#endif
+        for (j = 0; j < ocg; j += nb) {
+            const int32_t o = g * ocg + j;
+            nb = cnn_conv_block_width(ocg - j);
+            s8_pool_block(&c, pp, w, bias_packed + o, o, out + o * pplane, nb);
             w += c.icg * kh * S8_WROW(nb, kw);
         }
     }

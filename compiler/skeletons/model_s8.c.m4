@@ -19,6 +19,7 @@ cnnc_emit_kind($1)|>)m4_dnl
 
 m4_define(<|cnnc_emit_kind|>,
 <|m4_ifelse(cnnc_step($1, kind), <|conv|>, <|cnnc_emit_conv($1)|>,
+          cnnc_step($1, kind), <|conv_pool|>, <|cnnc_emit_conv_pool($1)|>,
           cnnc_step($1, kind), <|linear|>, <|cnnc_emit_linear($1)|>,
           cnnc_step($1, kind), <|maxpool|>, <|cnnc_emit_pool($1, max, <||>)|>,
           cnnc_step($1, kind), <|minpool|>, <|cnnc_emit_pool($1, min, <||>)|>,
@@ -47,6 +48,30 @@ m4_define(<|cnnc_emit_conv|>,
             cnnc_step($1, sym)_mult, cnnc_step($1, sym)_shift,
         };
         cnnc_step($1, kernel)(&p, cnnc_step($1, in), cnnc_step($1, sym)_weight, cnnc_step($1, sym)_bias, cnnc_step($1, out));
+    }
+|>)
+
+m4_dnl A conv and the max or min pool after it: the conv's output never exists.
+m4_define(<|cnnc_emit_conv_pool|>,
+<|    {
+        static const CnnQConvPoolParams p = {
+            {
+                { cnnc_step($1, in_c), cnnc_step($1, in_h), cnnc_step($1, in_w),
+                  cnnc_step($1, out_c), cnnc_step($1, out_h), cnnc_step($1, out_w),
+                  cnnc_step($1, kh), cnnc_step($1, kw), cnnc_step($1, sh), cnnc_step($1, sw),
+                  cnnc_step($1, dh), cnnc_step($1, dw),
+                  cnnc_step($1, pad_top), cnnc_step($1, pad_bottom), cnnc_step($1, pad_left), cnnc_step($1, pad_right),
+                  cnnc_step($1, groups), cnnc_step($1, pad_mode), { NULL, 0.0f, CNN_ACT_CALL }, cnnc_step($1, in_hwc) },
+                cnnc_step($1, in_zp), cnnc_step($1, out_zp), cnnc_step($1, act_min), cnnc_step($1, act_max),
+                cnnc_step($1, sym)_mult, cnnc_step($1, sym)_shift,
+            },
+            { cnnc_step($1, out_c), cnnc_step($1, out_h), cnnc_step($1, out_w),
+              cnnc_step($1, pool_out_h), cnnc_step($1, pool_out_w),
+              cnnc_step($1, pool_kh), cnnc_step($1, pool_kw), cnnc_step($1, pool_sh), cnnc_step($1, pool_sw),
+              1, 1, 0, 0, 0, 0, 0 },
+            cnnc_step($1, pool_kind),
+        };
+        cnn_conv2d_pool_s8(&p, cnnc_step($1, in), cnnc_step($1, sym)_weight, cnnc_step($1, sym)_bias, cnnc_step($1, out));
     }
 |>)
 

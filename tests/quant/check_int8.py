@@ -213,7 +213,15 @@ class QModel:
                 xi = x.reshape(c, h, w)
             xi = pad_ints(xi.unsqueeze(0), s, in_zp)
             y = from_q(m(to_q(xi, in_s, in_zp)))
-            return torch.clamp(y, s["act_min"], s["act_max"]).reshape(-1)
+            y = torch.clamp(y, s["act_min"], s["act_max"])
+            if "pool" in s:
+                # a conv fused with the max or min pool after it (one step):
+                # the pool on the requantized integers, as a pool step
+                p = s["pool"]
+                sign = 1 if p["kind"] == "maxpool" else -1
+                y = sign * F.max_pool2d(sign * y.reshape(1, oc, oh, ow).double(),
+                                        tuple(p["kernel"]), tuple(p["stride"])).to(torch.int32)
+            return y.reshape(-1)
         if kind == "linear":
             y = from_q(m(to_q(x.reshape(1, -1), in_s, in_zp)))
             return torch.clamp(y, s["act_min"], s["act_max"]).reshape(-1)

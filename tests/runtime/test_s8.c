@@ -710,6 +710,148 @@ static int conv_cp_case(void)
 }
 
 /*
+ * cnn_conv2d_pool_s8 against cnn_conv2d_ref_s8, the requantization and a
+ * plain max or min pool: LeNet-5's c1 + 2x2 pool, the row path's shapes
+ * (stride_w 1 and 2, kernel widths 3 to 6, every pad mode, odd channel
+ * counts, chunks of channels whose rings do not fit at once) and others
+ * that take the portable path (dilation, in_hwc, groups, kernel widths 1,
+ * 2 and 7); pools 2x2/2, 3x3/2, 2x2/1, 1x1/1, 3x1/3 and random ones with
+ * the conv's edge left over; zero points at -128 and 127, every clamp,
+ * saturated outputs, negative multipliers (max and min trade places).
+ */
+static int8_t fz_conv_out[OUT_MAX];
+
+static int conv_pool_case(void)
+{
+    CnnQConvPoolParams pp;
+    CnnQConv2dParams *q = &pp.conv;
+    CnnConv2dParams *g = &q->g;
+    CnnPool2dParams *pl = &pp.pool;
+    int32_t icg, ocg, k_n, n_in, n_out, n_conv, n_w, c, y, x, pmax;
+    const int pick = (int)(rnd() % 6), pk = (int)(rnd() % 6);
+
+    memset(&pp, 0, sizeof pp);
+    g->groups = rnd() % 6 == 0 ? rint_in(2, 3) : 1;
+    g->dilation_w = rnd() % 6 == 0 ? 2 : 1;
+    g->dilation_h = rnd() % 5 == 0 ? 2 : 1;
+    g->stride_h = rint_in(1, 2);
+    g->stride_w = rint_in(1, 2);
+    g->kernel_h = rint_in(1, 5);
+    g->kernel_w = rnd() % 5 == 0 ? rint_in(1, 7) : rint_in(3, 6);
+    g->pad_mode = (CnnPadMode)(rnd() % 4);
+    g->in_hwc = rnd() % 8 == 0;
+    icg = rint_in(1, 6);
+    ocg = rnd() % 6 == 0 ? rint_in(17, 40) : rint_in(1, 19);
+    g->in_h = rint_in(2, 14);
+    g->in_w = rint_in(2, rnd() % 4 == 0 ? 40 : 20);
+    pmax = g->kernel_w - 1;
+    if (pick == 0) {            /* LeNet-5 c1 */
+        g->groups = 1, icg = 1, ocg = 6;
+        g->in_h = g->in_w = 28;
+        g->kernel_h = g->kernel_w = 5;
+        g->stride_h = g->stride_w = g->dilation_h = g->dilation_w = 1;
+        g->pad_mode = CNN_PAD_ZEROS;
+        g->in_hwc = 0;
+        pmax = 2;
+    }
+    g->in_c = icg * g->groups;
+    g->out_c = ocg * g->groups;
+    {
+        const int32_t mh = g->pad_mode == CNN_PAD_REFLECT ? g->in_h - 1
+                           : g->pad_mode == CNN_PAD_CIRCULAR ? g->in_h : 3;
+        const int32_t mw = g->pad_mode == CNN_PAD_REFLECT ? g->in_w - 1
+                           : g->pad_mode == CNN_PAD_CIRCULAR ? g->in_w : pmax;
+        const int32_t lh = mh < 0 ? 0 : mh > 3 ? 3 : mh, lw = mw < 0 ? 0 : mw > pmax ? pmax : mw;
+        if (pick == 0) {
+            g->pad_top = g->pad_bottom = g->pad_left = g->pad_right = 2;
+        } else {
+            g->pad_top = rint_in(0, lh);
+            g->pad_bottom = rint_in(0, lh);
+            g->pad_left = rint_in(0, lw);
+            g->pad_right = rint_in(0, lw);
+        }
+    }
+    g->out_h = (int32_t)cnn_out_size(g->in_h, g->kernel_h, g->stride_h, g->pad_top,
+                                     g->pad_bottom, g->dilation_h, 0);
+    g->out_w = (int32_t)cnn_out_size(g->in_w, g->kernel_w, g->stride_w, g->pad_left,
+                                     g->pad_right, g->dilation_w, 0);
+    if (g->out_h < 1 || g->out_w < 1)
+        return 0;
+    pl->channels = g->out_c;
+    pl->in_h = g->out_h;
+    pl->in_w = g->out_w;
+    pl->dilation_h = pl->dilation_w = 1;
+    switch (pick == 0 ? 0 : pk) {
+    case 0: pl->kernel_h = pl->kernel_w = pl->stride_h = pl->stride_w = 2; break;
+    case 1: pl->kernel_h = pl->kernel_w = 3, pl->stride_h = pl->stride_w = 2; break;
+    case 2: pl->kernel_h = pl->kernel_w = 2, pl->stride_h = pl->stride_w = 1; break;
+    case 3: pl->kernel_h = pl->kernel_w = pl->stride_h = pl->stride_w = 1; break;
+    case 4: pl->kernel_h = 3, pl->kernel_w = 1, pl->stride_h = 3, pl->stride_w = 1; break;
+    default:
+        pl->kernel_h = rint_in(1, 4), pl->kernel_w = rint_in(1, 4);
+        pl->stride_h = rint_in(1, 3), pl->stride_w = rint_in(1, 3);
+    }
+    if (pl->kernel_h > pl->in_h || pl->kernel_w > pl->in_w)
+        return 0;
+    pl->out_h = (pl->in_h - pl->kernel_h) / pl->stride_h + 1;
+    pl->out_w = (pl->in_w - pl->kernel_w) / pl->stride_w + 1;
+    pp.kind = rnd() % 3 == 0 ? CNN_POOL_MIN : CNN_POOL_MAX;
+    k_n = icg * g->kernel_h * g->kernel_w;
+    n_in = g->in_c * g->in_h * g->in_w;
+    n_conv = g->out_c * g->out_h * g->out_w;
+    n_out = g->out_c * pl->out_h * pl->out_w;
+    n_w = g->out_c * k_n;
+    if (n_in > IN_MAX || n_conv > OUT_MAX || n_out + 16 > OUT_MAX || n_w > W_MAX ||
+        g->out_c > CH_MAX || cnn_conv2d_packed_bytes_s8(g, CNN_CONV_S8_ANY) > W_MAX ||
+        !cnn_conv2d_pool_s8_ok(g, pl, pp.kind))
+        return 0;
+    cases++;
+    q->in_zp = rnd() % 3 == 0 ? (rnd() & 1 ? -128 : 127) : rand_zp();
+    q->out_zp = rnd() % 4 == 0 ? (rnd() & 1 ? -128 : 127) : rand_zp();
+    rand_clamp(q->out_zp, &q->act_min, &q->act_max);
+    q->mult = mult_buf;
+    q->shift = shift_buf;
+    fill(in_buf, n_in);
+    fill(w_buf, n_w);
+    for (c = 0; c < n_w; c++)
+        w_buf[c] = w_buf[c] == -128 ? -127 : w_buf[c];
+    rand_bias(g->out_c);
+    rand_requant(g->out_c, k_n);
+    if (rnd() % 3 == 0)
+        for (c = 0; c < g->out_c; c++) {   /* the SMMULR epilogue */
+            shift_buf[c] = 0;
+            mult_buf[c] = rnd() % 8 == 0 ? 0x3fffffff : rint_in(0, 1 << (12 + rnd() % 14));
+        }
+    if (rnd() % 6 == 0)
+        for (c = 0; c < g->out_c; c++)     /* decreasing: max and min swap */
+            if (rnd() & 1)
+                mult_buf[c] = -mult_buf[c];
+
+    cnn_conv2d_ref_s8(q, in_buf, w_buf, bias_buf, fz_conv_out);
+    for (c = 0; c < g->out_c; c++)
+        for (y = 0; y < pl->out_h; y++)
+            for (x = 0; x < pl->out_w; x++) {
+                int32_t dy, dx, m = 0;
+                for (dy = 0; dy < pl->kernel_h; dy++)
+                    for (dx = 0; dx < pl->kernel_w; dx++) {
+                        const int32_t v = fz_conv_out[(c * g->out_h + y * pl->stride_h + dy) *
+                                                      g->out_w + x * pl->stride_w + dx];
+                        if ((dy == 0 && dx == 0) ||
+                            (pp.kind == CNN_POOL_MAX ? v > m : v < m))
+                            m = v;
+                    }
+                out_ref[(c * pl->out_h + y) * pl->out_w + x] = (int8_t)m;
+            }
+    cnn_conv2d_pack_s8(g, CNN_CONV_S8_ANY, w_buf, wp_buf);
+    cnn_conv2d_pack_bias_s8(g, CNN_CONV_S8_ANY, w_buf, bias_buf, q->in_zp, biasp_buf);
+    canary(out_fast, n_out + 16, (int8_t)0xa5);
+    cnn_conv2d_pool_s8(&pp, in_buf, wp_buf, biasp_buf, out_fast);
+    compare("cnn_conv2d_pool_s8", out_fast, out_ref, n_out);
+    compare("cnn_conv2d_pool_s8 (past the end)", out_fast + n_out, out_fast + n_out + 8, 8);
+    return 1;
+}
+
+/*
  * cnn_conv2d_1x1_s8 on chosen shapes: the DSP path's tile (2 channels by 4
  * pixels, kp == 4 unrolled or an odd k plus a loop of two), its partial
  * last quad, several pixel groups (the expansion buffer holds 256 words),
@@ -1416,6 +1558,9 @@ static void run(long n)
                 ;
         if (i % 4 == 3)
             while (!conv_cp_case())
+                ;
+        if (i % 4 == 3)
+            while (!conv_pool_case())
                 ;
         switch (i % 8) {
         case 0:
