@@ -862,6 +862,52 @@ static void linear_forms_case(void)
         }
 }
 
+/* cnn_linear_s8's aligned path (four chunks a step, LDM of the block's row
+ * words) and the unaligned one beside it: in_features around multiples of
+ * 16 (0..3 chunks and the in % 4 tail left after the steps), 1..13 rows,
+ * weights at an aligned address or 1..3 bytes past it, zero points at
+ * -128 and 127, all-extreme inputs and weights (the sums' limits), shift 0
+ * (the doubled-sum form) or any, every clamp. */
+static void linear_ldm_case(void)
+{
+    CnnQLinearParams p;
+    int32_t n_w, o;
+    const uint32_t mis = rnd() % 3 == 0 ? (uint32_t)rint_in(1, 3) : 0u;
+    int8_t *wp = wp_buf + ((4u - ((uint32_t)(uintptr_t)wp_buf & 3u)) & 3u) + mis;
+
+    p.in_features = 16 * rint_in(1, rnd() % 4 == 0 ? 33 : 8) + rint_in(0, 15);
+    p.out_features = rint_in(1, 13);
+    n_w = p.in_features * p.out_features;
+    if (n_w + 8 > W_MAX)
+        return;
+    cases++;
+    p.in_zp = rnd() % 3 == 0 ? (rnd() % 2 ? -128 : 127) : rand_zp();
+    p.out_zp = rnd() % 3 == 0 ? (rnd() % 2 ? -128 : 127) : rand_zp();
+    rand_clamp(p.out_zp, &p.act_min, &p.act_max);
+    p.mult = mult_buf;
+    p.shift = shift_buf;
+    fill(in_buf, p.in_features);
+    fill(w_buf, n_w);
+    rand_bias(p.out_features);
+    rand_requant(p.out_features, p.in_features);
+    if (rnd() % 2)
+        for (o = 0; o < p.out_features; o++)
+            shift_buf[o] = 0;
+    canary(out_ref, p.out_features, 0x5a);
+    cnn_linear_ref_s8(&p, in_buf, w_buf, bias_buf, out_ref);
+    cnn_linear_pack_s8(p.in_features, p.out_features, w_buf, wp);
+    cnn_linear_pack_bias_s8(p.in_features, p.out_features, w_buf, bias_buf, p.in_zp, biasp_buf);
+    canary(out_fast, p.out_features + 4, (int8_t)0xa5);
+    cnn_linear_s8(&p, in_buf, wp, biasp_buf, out_fast);
+    compare("cnn_linear_s8 (aligned steps)", out_fast, out_ref, p.out_features);
+    for (o = p.out_features; o < p.out_features + 4; o++)
+        if (out_fast[o] != (int8_t)0xa5) {
+            mcu_puts("FAIL cnn_linear_s8: wrote past its output\n");
+            failures++;
+            break;
+        }
+}
+
 /* ---- add -------------------------------------------------------------------- */
 
 static void add_case(void)
@@ -1325,6 +1371,8 @@ static void run(long n)
                 dwconv3x3_case();
             else
                 linear_forms_case();
+            if (i % 8 == 5)
+                linear_ldm_case();
             break;
         default:
             add_case();
