@@ -101,15 +101,22 @@ static inline void s8_block4(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RES
 #if CNN_S8_DSP
 #if !defined(__clang__) && !defined(CNN_S8_LIN_C)
     if (xw && ((uintptr_t)(const void *)w & 3) == 0 && body >= 16) {
-        /* four chunks a step, each one LDRD of its input pairs and one LDM
-         * of the block's 4 row words (t0..t3 in ascending registers, as
-         * LDM wants them); the loop's end is compared from memory, so the
-         * asm keeps 13 registers */
-        const uint32_t *const xend = xw + 2 * (body / 16) * 4;
+        /* groups of four chunks, two a step (an odd one first enters the
+         * loop at its second half), each chunk one LDRD of its input pairs
+         * and one LDM of the block's 4 row words (t0..t3 in ascending
+         * registers, as LDM wants them); the loop's end and the odd group
+         * are read from memory, so the asm keeps 13 registers */
+        const int32_t groups = body / 16, odd = groups & 1;
+        const uint32_t *const xend = xw + 8 * groups;
         register uint32_t t0 __asm__("r8"), t1 __asm__("r9"), t2 __asm__("r10"),
             t3 __asm__("r11");
         int32_t x0, x1, u;
-        __asm__("1:\n\t"
+        __asm__("ldr %[u], %[odd]\n\t"
+                "cmp %[u], #0\n\t"
+                "bne 2f\n\t"
+                "1:\n\t"
+                S8_ASM_CHUNK4 S8_ASM_CHUNK4 S8_ASM_CHUNK4 S8_ASM_CHUNK4
+                "2:\n\t"
                 S8_ASM_CHUNK4 S8_ASM_CHUNK4 S8_ASM_CHUNK4 S8_ASM_CHUNK4
                 "ldr %[u], %[xend]\n\t"
                 "cmp %[xw], %[u]\n\t"
@@ -118,7 +125,7 @@ static inline void s8_block4(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RES
                   [w] "+r"(w), [xw] "+r"(xw), [x0] "=&r"(x0), [x1] "=&r"(x1),
                   [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3),
                   [u] "=&r"(u)
-                : [xend] "m"(xend)
+                : [xend] "m"(xend), [odd] "m"(odd)
                 : "cc", "memory");
         i = body - body % 16;
     }
@@ -195,6 +202,12 @@ static inline void s8_block4(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RES
  * requantization (cnn_internal_s8.h): CNN_S8_RQ2_ZERO or _SHIFT for all,
  * with biases and sums that keep 2 (acc + bias) inside int32, else
  * CNN_S8_RQ2_NONE. */
+/* -2^29 < b < 2^29 */
+static inline int s8_lin_bias_ok(int32_t b)
+{
+    return (uint32_t)b + ((1u << 29) - 1u) < (1u << 30) - 1u;
+}
+
 static int s8_lin_form(const int32_t *bias, const int32_t *mult, const int8_t *shift,
                        int32_t out_zp, int32_t n, int32_t rows)
 {
@@ -203,6 +216,17 @@ static int s8_lin_form(const int32_t *bias, const int32_t *mult, const int8_t *s
     int form = CNN_S8_RQ2_NONE;
     if (n >= 16384)
         return CNN_S8_RQ2_NONE;
+    /* every shift 0 (the usual case), checked first four rows a word */
+    for (o = 0; o + 4 <= rows; o += 4) {
+        int32_t sh4;
+        __builtin_memcpy(&sh4, shift + o, 4);
+        if (sh4 != 0 || (mult[o] | mult[o + 1] | mult[o + 2] | mult[o + 3]) < 0 ||
+            !s8_lin_bias_ok(bias[o]) || !s8_lin_bias_ok(bias[o + 1]) ||
+            !s8_lin_bias_ok(bias[o + 2]) || !s8_lin_bias_ok(bias[o + 3]))
+            break;
+    }
+    if (o == rows)
+        return CNN_S8_RQ2_ZERO;
     for (o = 0; o < rows; o++) {
         const int f = cnn_s8_rq2_init(mult[o], shift[o], out_zp, &c);
         if (bias[o] >= (1 << 29) || bias[o] <= -(1 << 29) || f == CNN_S8_RQ2_NONE ||
