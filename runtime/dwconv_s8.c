@@ -505,10 +505,24 @@ DW_INLINE void dw_requant_n(const int32_t *CNN_RESTRICT sums, int8_t *CNN_RESTRI
         dw_requant(sums, o, n, r->m, r->off, r->sh, r->lo4, r->hi4, DW_FAST);
 }
 
-/* The halves (2a, 2b). */
-static inline int32_t dw_pair2(int32_t a, int32_t b)
+/* The channel's weight pairs (the halves (2w0, 2w1) and (2w1, 2w2) of each
+ * kernel row as int16 halves) from three loads of its nine bytes: a
+ * row's SXTB16 pair (w0, w2), its rotated one (w1, w3), both doubled, then
+ * packed; the last row is read from w + 5 and shifted down a byte, so no
+ * load passes the channel's ninth weight. */
+static inline void dw_pairs_row(uint32_t v, int32_t *wp)
 {
-    return (int32_t)(((uint32_t)(a * 2) & 0xffffu) | ((uint32_t)(b * 2) << 16));
+    const int32_t e = (int32_t)__sadd16(cnn_s8_lo16x2(v), cnn_s8_lo16x2(v));
+    const int32_t o = (int32_t)__sadd16(cnn_s8_hi16x2(v), cnn_s8_hi16x2(v));
+    wp[0] = cnn_s8_pack_lo(e, o);
+    wp[1] = cnn_s8_pack_lohi(o, e);
+}
+
+static inline void dw_pairs(const int8_t *w, int32_t *wp)
+{
+    dw_pairs_row(cnn_s8_ld32(w), wp);
+    dw_pairs_row(cnn_s8_ld32(w + 3), wp + 2);
+    dw_pairs_row(cnn_s8_ld32(w + 5) >> 8, wp + 4);
 }
 
 /* Output rows per band: its padded rows (DW_S halfwords each) and its sums
@@ -560,6 +574,20 @@ static int dw_rq(const CnnQConv2dParams *q, int32_t bias, int32_t mult, int32_t 
     return form;
 }
 
+/* Channel ch's constants into r, of form r.form (all channels' form): for
+ * shift 0 (cnn_s8_rq2_init's CNN_S8_RQ2_ZERO) the multiplier and out_zp,
+ * else dw_rq. */
+#define DW_RQ_SET(ch)                                                   \
+    do {                                                                \
+        if (r.form == DW_FAST0) {                                       \
+            r.m = q->mult[ch];                                          \
+            r.off = q->out_zp;                                          \
+            r.sh = 0;                                                   \
+        } else {                                                        \
+            dw_rq(q, bias[ch], q->mult[ch], q->shift[ch], &r);          \
+        }                                                               \
+    } while (0)
+
 /* One channel by the expanded path, its requantization r set (dw_rq). */
 __attribute__((noinline)) static void dw_channel_x(const CnnQConv2dParams *q, const DwGeom *d, uint32_t *store,
                             const int8_t *plane, const int8_t *w, int32_t bias, const DwRq *r,
@@ -572,12 +600,7 @@ __attribute__((noinline)) static void dw_channel_x(const CnnQConv2dParams *q, co
     int32_t wp[7];             /* the weight pairs, then the doubled bias */
     int32_t y0;
 
-    wp[0] = dw_pair2(w[0], w[1]);
-    wp[1] = dw_pair2(w[1], w[2]);
-    wp[2] = dw_pair2(w[3], w[4]);
-    wp[3] = dw_pair2(w[4], w[5]);
-    wp[4] = dw_pair2(w[6], w[7]);
-    wp[5] = dw_pair2(w[7], w[8]);
+    dw_pairs(w, wp);
     wp[6] = bias * 2;
     for (y0 = 0; y0 < p->out_h; y0 += d->band) {
         const int32_t nrows = p->out_h - y0 < d->band ? p->out_h - y0 : d->band;
@@ -619,7 +642,7 @@ __attribute__((noinline)) static void dw_run(const CnnQConv2dParams *q, const Dw
     r.hi4 = d->hi4;
     r.form = form;
     for (ch = 0; ch < p->out_c; ch++, in += in_plane, out += out_plane, w += 9) {
-        dw_rq(q, bias[ch], q->mult[ch], q->shift[ch], &r);
+        DW_RQ_SET(ch);
         dw_channel_x(q, d, store, in, w, bias[ch], &r, out);
     }
 }
@@ -649,15 +672,10 @@ __attribute__((noinline)) static void dw_run1(const CnnQConv2dParams *q, const D
     r.form = form;
     for (ch = 0; ch < p->out_c; ch++, in += in_plane, out += out_plane, w += 9) {
         int32_t wp[7];
-        dw_rq(q, bias[ch], q->mult[ch], q->shift[ch], &r);
+        DW_RQ_SET(ch);
         if (rb > ra)
             dw_widen(in, p->in_w, rb - ra, d->cw, buf + ra * DW_S + d->pl);
-        wp[0] = dw_pair2(w[0], w[1]);
-        wp[1] = dw_pair2(w[1], w[2]);
-        wp[2] = dw_pair2(w[3], w[4]);
-        wp[3] = dw_pair2(w[4], w[5]);
-        wp[4] = dw_pair2(w[6], w[7]);
-        wp[5] = dw_pair2(w[7], w[8]);
+        dw_pairs(w, wp);
         wp[6] = bias[ch] * 2;
         if (s == 1)
             dw_sums1(buf, sums, d->ow4, n, wp);
@@ -687,6 +705,13 @@ static int dw_form(const CnnQConv2dParams *q, const int32_t *bias)
 {
     int32_t ch;
     DwRq r;
+    /* every shift 0 (usual for nine taps): DW_FAST0, checked first */
+    for (ch = 0; ch < q->g.out_c; ch++)
+        if (q->shift[ch] != 0 || q->mult[ch] < 0 ||
+            (uint32_t)bias[ch] + (DW_BIAS_MAX - 1u) >= 2u * DW_BIAS_MAX - 1u)
+            break;
+    if (ch == q->g.out_c)
+        return DW_FAST0;
     const int form = dw_rq(q, bias[0], q->mult[0], q->shift[0], &r);
     for (ch = 1; ch < q->g.out_c && form != DW_ANY; ch++)
         if (dw_rq(q, bias[ch], q->mult[ch], q->shift[ch], &r) != form)
