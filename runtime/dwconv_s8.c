@@ -312,6 +312,26 @@ typedef struct DwGeom {
     uint32_t lo4, hi4;
 } DwGeom;
 
+/* Word k of a row at src widened into dst + 4 k. */
+#define DW_WIDEN_WORD(k)                                                  \
+    do {                                                                  \
+        const uint32_t v_ = cnn_s8_ld32(src + 4 * (k));                   \
+        const int32_t lo_ = cnn_s8_lo16x2(v_), hi_ = cnn_s8_hi16x2(v_);   \
+        dw_st(dst + 4 * (k), (uint32_t)cnn_s8_pack_lo(lo_, hi_));         \
+        dw_st(dst + 4 * (k) + 2, (uint32_t)cnn_s8_pack_hi(lo_, hi_));     \
+    } while (0)
+/* All rows, of 1 + w1 + w2 + w3 words. */
+#define DW_WIDEN_ROWS(w1, w2, w3)                                         \
+    for (; dst < last; dst += DW_S, src += in_w) {                        \
+        DW_WIDEN_WORD(0);                                                 \
+        if (w1)                                                           \
+            DW_WIDEN_WORD(1);                                             \
+        if (w2)                                                           \
+            DW_WIDEN_WORD(2);                                             \
+        if (w3)                                                           \
+            DW_WIDEN_WORD(3);                                             \
+    }
+
 /* Input rows [r0, r1) of a channel widened into buffer rows from dst on
  * (DW_S halfwords a row; columns [pl, pl + cw) of the buffer). */
 DW_INLINE void dw_widen(const int8_t *CNN_RESTRICT src, int32_t in_w,
@@ -320,6 +340,23 @@ DW_INLINE void dw_widen(const int8_t *CNN_RESTRICT src, int32_t in_w,
 {
     const int32_t body = cw & ~3;
     int16_t *const last = dst + nrows * DW_S;
+    if ((cw & 3) == 0 && cw >= 4 && cw <= 16) {
+        /* rows of one to four words: no inner loop */
+        switch (cw) {
+        case 4:
+            DW_WIDEN_ROWS(0, 0, 0);
+            break;
+        case 8:
+            DW_WIDEN_ROWS(1, 0, 0);
+            break;
+        case 12:
+            DW_WIDEN_ROWS(1, 1, 0);
+            break;
+        default:
+            DW_WIDEN_ROWS(1, 1, 1);
+        }
+        return;
+    }
     for (; dst < last; dst += DW_S, src += in_w) {
         int32_t j;
         for (j = 0; j < body; j += 4) {
