@@ -47,7 +47,16 @@ static int32_t s8_dot(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RESTRICT x
 static void s8_widen(const int8_t *CNN_RESTRICT x, int32_t body, uint32_t *CNN_RESTRICT xw)
 {
     int32_t i;
-    for (i = 0; i < body; i += 4, xw += 2) {
+    for (i = 0; i + 8 <= body; i += 8, xw += 4) {     /* two chunks a step */
+        const uint32_t v = cnn_s8_ld32(x + i), u = cnn_s8_ld32(x + i + 4);
+        const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
+        const int32_t lo2 = cnn_s8_lo16x2(u), hi2 = cnn_s8_hi16x2(u);
+        xw[0] = (uint32_t)cnn_s8_pack_lo(lo, hi);
+        xw[1] = (uint32_t)cnn_s8_pack_hi(lo, hi);
+        xw[2] = (uint32_t)cnn_s8_pack_lo(lo2, hi2);
+        xw[3] = (uint32_t)cnn_s8_pack_hi(lo2, hi2);
+    }
+    if (i < body) {
         const uint32_t v = cnn_s8_ld32(x + i);
         const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
         xw[0] = (uint32_t)cnn_s8_pack_lo(lo, hi);
@@ -130,10 +139,16 @@ static inline void s8_block4(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RES
         i = body - body % 16;
     }
 #endif
-    if (xw) {
+    if (!xw) {
+        for (; i < body; i += 4, w += 16) {
+            const uint32_t v = cnn_s8_ld32(x + i);
+            const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
+            S8_CHUNK(w, cnn_s8_pack_lo(lo, hi), cnn_s8_pack_hi(lo, hi));
+        }
+    } else if (i < body) {
         /* two chunks a step in one asm block: gcc's scheduling of the C
          * (all weight loads first) spills the accumulators */
-        const int32_t steps = (body - i) / 8;
+        const int32_t steps = (int32_t)((uint32_t)(body - i) >> 3);
         const uint32_t *const xend = xw + 4 * steps;
         for (; xw < xend;) {
             int32_t x0, x1, t, u;
@@ -166,12 +181,6 @@ static inline void s8_block4(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RES
             S8_CHUNK(w, (int32_t)xw[0], (int32_t)xw[1]);
             i += 4;
             w += 16;
-        }
-    } else {
-        for (; i < body; i += 4, w += 16) {
-            const uint32_t v = cnn_s8_ld32(x + i);
-            const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
-            S8_CHUNK(w, cnn_s8_pack_lo(lo, hi), cnn_s8_pack_hi(lo, hi));
         }
     }
 #else
