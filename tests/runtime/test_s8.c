@@ -766,6 +766,71 @@ static void dwconv3x3_case(void)
         }
 }
 
+/* cnn_dwconv3x3_s8 on small maps of many channels (mobilenet's later
+ * depthwise layers): rows of 1..4 words widened without an inner loop
+ * (widths 4, 8, 12, 16) and the widths beside them, stride 1 or 2, zero
+ * paddings 0..2, zero points at -128 and 127, every shift 0 (the weight
+ * pairs and constants of the shift-0 form) or random, every clamp. */
+static void dwconv3x3_small_case(void)
+{
+    static const int32_t widths[] = { 4, 8, 12, 16, 3, 5, 7, 9, 13, 15, 17 };
+    CnnQConv2dParams q;
+    CnnConv2dParams *g = &q.g;
+    int32_t n_in, n_out, o, i;
+
+    memset(&q, 0, sizeof q);
+    g->in_w = widths[rnd() % (sizeof widths / sizeof widths[0])];
+    g->in_h = rnd() % 2 ? g->in_w : rint_in(1, 17);
+    g->in_c = g->out_c = g->groups = rint_in(1, CH_MAX);
+    while (g->in_c > 1 && g->in_c * g->in_h * g->in_w > IN_MAX)
+        g->in_c = g->out_c = g->groups = g->in_c / 2;
+    g->kernel_h = g->kernel_w = 3;
+    g->dilation_h = g->dilation_w = 1;
+    g->stride_w = g->stride_h = rint_in(1, 2);
+    g->pad_mode = CNN_PAD_ZEROS;
+    g->pad_top = g->pad_left = rnd() % 4 == 0 ? rint_in(0, 2) : 1;
+    g->pad_bottom = g->pad_right = rnd() % 4 == 0 ? rint_in(0, 2) : 1;
+    g->out_h = (int32_t)cnn_out_size(g->in_h, 3, g->stride_h, g->pad_top, g->pad_bottom, 1, 0);
+    g->out_w = (int32_t)cnn_out_size(g->in_w, 3, g->stride_w, g->pad_left, g->pad_right, 1, 0);
+    if (g->out_h < 1 || g->out_w < 1)
+        return;
+    n_in = g->in_c * g->in_h * g->in_w;
+    n_out = g->out_c * g->out_h * g->out_w;
+    if (n_in > IN_MAX || n_out + 4 > OUT_MAX || cnn_conv2d_s8_kind(g) != CNN_CONV_S8_DW3X3)
+        return;
+    cases++;
+    q.in_zp = rnd() % 3 == 0 ? (rnd() % 2 ? -128 : 127) : rand_zp();
+    q.out_zp = rnd() % 3 == 0 ? (rnd() % 2 ? -128 : 127) : rand_zp();
+    rand_clamp(q.out_zp, &q.act_min, &q.act_max);
+    q.mult = mult_buf;
+    q.shift = shift_buf;
+    fill(in_buf, n_in);
+    fill(w_buf, 9 * g->out_c);
+    for (i = 0; i < 9 * g->out_c; i++)
+        w_buf[i] = w_buf[i] == -128 ? -127 : w_buf[i];
+    rand_bias(g->out_c);
+    rand_requant(g->out_c, 9);
+    if (rnd() % 3 != 0)
+        for (o = 0; o < g->out_c; o++) {
+            shift_buf[o] = 0;
+            if (rnd() % 16 == 0)
+                bias_buf[o] = (rnd() % 2 ? 1 : -1) * (int32_t)((1u << 29) - 146304u + rint_in(-2, 2));
+        }
+    canary(out_ref, n_out, 0x5a);
+    cnn_conv2d_ref_s8(&q, in_buf, w_buf, bias_buf, out_ref);
+    cnn_conv2d_pack_s8(g, CNN_CONV_S8_DW3X3, w_buf, wp_buf);
+    cnn_conv2d_pack_bias_s8(g, CNN_CONV_S8_DW3X3, w_buf, bias_buf, q.in_zp, biasp_buf);
+    canary(out_fast, n_out + 4, (int8_t)0xa5);
+    cnn_dwconv3x3_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
+    compare("cnn_dwconv3x3_s8 (small maps)", out_fast, out_ref, n_out);
+    for (i = n_out; i < n_out + 4; i++)
+        if (out_fast[i] != (int8_t)0xa5) {
+            mcu_puts("FAIL cnn_dwconv3x3_s8: wrote past its output\n");
+            failures++;
+            break;
+        }
+}
+
 /* ---- linear ----------------------------------------------------------------- */
 
 static void linear_case(void)
@@ -1373,6 +1438,8 @@ static void run(long n)
                 linear_forms_case();
             if (i % 8 == 5)
                 linear_ldm_case();
+            else
+                dwconv3x3_small_case();
             break;
         default:
             add_case();
