@@ -444,6 +444,72 @@ static void dw_prefill(int16_t *buf, int32_t rows, int32_t wn, int32_t zp)
         DW_D(F, p67, wa, a3);                                                \
         DW_BT(0, p89, wb, a3);                                               \
     } while (0)
+#if defined(__GNUC__) && !defined(__clang__) && !defined(CNN_S8_DW_C)
+/*
+ * The tile in one asm block (gcc; clang, which reserves r7, and
+ * CNN_S8_DW_C take the C below): the weight pairs and the doubled bias
+ * read from wp (wp[0..5], wp[6]) by one LDRD a kernel row, the inputs
+ * through two registers, so the block needs 12 and nothing spills: per
+ * kernel row one LDRD of the weights, three loads of inputs and eight
+ * multiply-adds, per tile 36 instructions with the two STRD of the sums.
+ * The first kernel row starts the sums at b (the doubled bias).
+ */
+#define DW_ASM_ROW1(ro, wo, c0, c1, c2, c3)                                  \
+    "ldrd %[wa], %[wb], [%[wp], #" wo "]\n\t"                                \
+    "ldrd %[p0], %[p1], [%[r], #" ro "]\n\t"                                 \
+    "smlad %[a0], %[p0], %[wa], %[" c0 "]\n\t"                              \
+    "smlatb %[a1], %[p0], %[wa], %[" c1 "]\n\t"                             \
+    "smlabt %[a0], %[p1], %[wb], %[a0]\n\t"                                 \
+    "smlad %[a1], %[p1], %[wb], %[a1]\n\t"                                  \
+    "smlad %[a2], %[p1], %[wa], %[" c2 "]\n\t"                              \
+    "smlatb %[a3], %[p1], %[wa], %[" c3 "]\n\t"                             \
+    "ldr %[p0], [%[r], #" ro "+8]\n\t"                                       \
+    "smlabt %[a2], %[p0], %[wb], %[a2]\n\t"                                 \
+    "smlad %[a3], %[p0], %[wb], %[a3]\n\t"
+#define DW_ASM_ROW2(ro, wo, c0, c1, c2, c3)                                  \
+    "ldrd %[wa], %[wb], [%[wp], #" wo "]\n\t"                                \
+    "ldrd %[p0], %[p1], [%[r], #" ro "]\n\t"                                 \
+    "smlad %[a0], %[p0], %[wa], %[" c0 "]\n\t"                              \
+    "smlabt %[a0], %[p1], %[wb], %[a0]\n\t"                                 \
+    "smlad %[a1], %[p1], %[wa], %[" c1 "]\n\t"                              \
+    "ldrd %[p0], %[p1], [%[r], #" ro "+8]\n\t"                               \
+    "smlabt %[a1], %[p0], %[wb], %[a1]\n\t"                                 \
+    "smlad %[a2], %[p0], %[wa], %[" c2 "]\n\t"                              \
+    "smlabt %[a2], %[p1], %[wb], %[a2]\n\t"                                 \
+    "smlad %[a3], %[p1], %[wa], %[" c3 "]\n\t"                              \
+    "ldr %[p0], [%[r], #" ro "+16]\n\t"                                      \
+    "smlabt %[a3], %[p0], %[wb], %[a3]\n\t"
+#define DW_ASM_TILE(ROW)                                                     \
+    __asm__ volatile("ldr %[b], [%[wp], #24]\n\t"                                     \
+            ROW("0", "0", "b", "b", "b", "b")                               \
+            ROW("40", "8", "a0", "a1", "a2", "a3")                          \
+            ROW("80", "16", "a0", "a1", "a2", "a3")                         \
+            "strd %[a0], %[a1], [%[o]]\n\t"                                  \
+            "strd %[a2], %[a3], [%[o], #8]\n\t"                              \
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), \
+              [wa] "=&r"(wa), [wb] "=&r"(wb), [p0] "=&r"(p0), [p1] "=&r"(p1), \
+              [b] "=&r"(b)                                                  \
+            : [r] "r"(r), [wp] "r"(wp), [o] "r"(o)                          \
+            : "memory")
+
+/* the asm's row offsets (40, 80 bytes) are DW_S halfwords */
+typedef char dw_asm_rows_are_dw_s[DW_S == 20 ? 1 : -1];
+
+static inline __attribute__((always_inline)) void dw_tile(const int16_t *r, int32_t *o,
+                                                         const int32_t *wp, int32_t stride)
+{
+    int32_t a0, a1, a2, a3, wa, wb, p0, p1, b;
+    if (stride == 1)
+        DW_ASM_TILE(DW_ASM_ROW1);
+    else
+        DW_ASM_TILE(DW_ASM_ROW2);
+}
+#define DW_TILE(r, o, stride) dw_tile(r, o, wp, stride)
+#define DW_TILE_WEIGHTS (void)0
+#else
+#define DW_TILE_WEIGHTS                                                      \
+    const int32_t w01a = wp[0], w12a = wp[1], w01b = wp[2], w12b = wp[3];    \
+    const int32_t w01c = wp[4], w12c = wp[5], b2 = wp[6]
 /* Four outputs' sums from the window at r into o[0..3]. */
 #define DW_TILE(r, o, stride)                                                \
     do {                                                                     \
@@ -462,6 +528,7 @@ static void dw_prefill(int16_t *buf, int32_t rows, int32_t wn, int32_t zp)
         (o)[2] = a2;                                                         \
         (o)[3] = a3;                                                         \
     } while (0)
+#endif
 
 /* The doubled sums (b2: the doubled bias) of output rows [0, nrows) of a band
  * (buffer row 0 = its first padded row), each row's from sums + y * ow4
@@ -469,10 +536,10 @@ static void dw_prefill(int16_t *buf, int32_t rows, int32_t wn, int32_t zp)
  * of 4 or 8 columns) take one loop over the rows, others a loop over each
  * row's groups. */
 DW_INLINE void dw_sums(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
-                       int32_t nrows, int32_t stride, int32_t w01a, int32_t w12a, int32_t w01b,
-                       int32_t w12b, int32_t w01c, int32_t w12c, int32_t b2)
+                       int32_t nrows, int32_t stride, const int32_t *wp)
 {
     const int16_t *r = buf;
+    DW_TILE_WEIGHTS;
     int32_t *const last = sums + nrows * ow4;
     if (ow4 == 4) {
         for (; sums < last; sums += 4, r += stride * DW_S)
@@ -495,13 +562,13 @@ DW_INLINE void dw_sums(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT su
 DW_INLINE void dw_sums1(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
                      int32_t nrows, const int32_t *wp)
 {
-    dw_sums(buf, sums, ow4, nrows, 1, wp[0], wp[1], wp[2], wp[3], wp[4], wp[5], wp[6]);
+    dw_sums(buf, sums, ow4, nrows, 1, wp);
 }
 
 DW_INLINE void dw_sums2(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
                      int32_t nrows, const int32_t *wp)
 {
-    dw_sums(buf, sums, ow4, nrows, 2, wp[0], wp[1], wp[2], wp[3], wp[4], wp[5], wp[6]);
+    dw_sums(buf, sums, ow4, nrows, 2, wp);
 }
 
 /* The requantized byte of a doubled sum (cnn_internal_s8.h). */
