@@ -280,11 +280,12 @@ DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT 
  * The row stride is a constant, so the three kernel rows are immediate
  * offsets from one pointer.  The sums (started at the doubled bias) go to
  * the buffer's second part, and a second loop requantizes them four at a
- * time (holding the weights, the accumulators and the requantization's
- * constants at once would take more registers than there are):
- * CNN_S8_RQ2 of cnn_internal_s8.h (one SMMLAR and one SSAT an output for a
- * shift of 0), four bytes packed by BFI into one word, and the fused clamp
- * as two SSUB8/SEL pairs.  Valid when |bias| < 2^29 (then the doubled sum
+ * time: CNN_S8_RQ2 of cnn_internal_s8.h (one SMMLAR and one SSAT an output
+ * for a shift of 0), four bytes packed by BFI into one word, and the fused
+ * clamp as two SSUB8/SEL pairs.  With every shift 0 and rows of a multiple
+ * of 4 outputs, the tile itself requantizes its four sums and stores the
+ * word (dw_sums_rq: the weights are reloaded a kernel row, so the
+ * requantization's constants fit beside the accumulators).  Valid when |bias| < 2^29 (then the doubled sum
  * cannot overflow: |sum w*x| <= 9 * 127 * 128) and the shift is 0 or
  * negative down to -22; other channels and wider maps take dw_channel.
  */
@@ -451,7 +452,8 @@ static void dw_prefill(int16_t *buf, int32_t rows, int32_t wn, int32_t zp)
  * read from wp (wp[0..5], wp[6]) by one LDRD a kernel row, the inputs
  * through two registers, so the block needs 12 and nothing spills: per
  * kernel row one LDRD of the weights, three loads of inputs and eight
- * multiply-adds, per tile 36 instructions with the two STRD of the sums.
+ * multiply-adds, per tile 36 instructions with the two STRD of the sums
+ * (39 at stride 2; 52 and 55 with dw_sums_rq's requantization instead).
  * The first kernel row starts the sums at b (the doubled bias).
  */
 #define DW_ASM_ROW1(ro, wo, c0, c1, c2, c3)                                  \
@@ -504,7 +506,51 @@ static inline __attribute__((always_inline)) void dw_tile(const int16_t *r, int3
     else
         DW_ASM_TILE(DW_ASM_ROW2);
 }
+/* The tile's sums requantized in the block (CNN_S8_RQ2's shift-0 form:
+ * SMMLAR by the multiplier wp[7] onto out_zp wp[8], SSAT), packed by BFI,
+ * clamped by wp[9], wp[10] (cnn_s8_clamp4) and stored as one word. */
+#define DW_ASM_RQ                                                            \
+    "ldrd %[wa], %[wb], [%[wp], #28]\n\t"                                    \
+    "smmlar %[a0], %[a0], %[wa], %[wb]\n\t"                                  \
+    "smmlar %[a1], %[a1], %[wa], %[wb]\n\t"                                  \
+    "smmlar %[a2], %[a2], %[wa], %[wb]\n\t"                                  \
+    "smmlar %[a3], %[a3], %[wa], %[wb]\n\t"                                  \
+    "ssat %[a0], #8, %[a0]\n\t"                                              \
+    "ssat %[a1], #8, %[a1]\n\t"                                              \
+    "ssat %[a2], #8, %[a2]\n\t"                                              \
+    "ssat %[a3], #8, %[a3]\n\t"                                              \
+    "bfi %[a0], %[a1], #8, #8\n\t"                                           \
+    "bfi %[a0], %[a2], #16, #8\n\t"                                          \
+    "bfi %[a0], %[a3], #24, #8\n\t"                                          \
+    "ldrd %[wa], %[wb], [%[wp], #36]\n\t"                                    \
+    "ssub8 %[p0], %[a0], %[wa]\n\t"                                          \
+    "sel %[a0], %[a0], %[wa]\n\t"                                            \
+    "ssub8 %[p0], %[wb], %[a0]\n\t"                                          \
+    "sel %[a0], %[a0], %[wb]\n\t"                                            \
+    "str %[a0], [%[o]]\n\t"
+#define DW_ASM_TILE_RQ(ROW)                                                  \
+    __asm__ volatile("ldr %[b], [%[wp], #24]\n\t"                            \
+            ROW("0", "0", "b", "b", "b", "b")                               \
+            ROW("40", "8", "a0", "a1", "a2", "a3")                          \
+            ROW("80", "16", "a0", "a1", "a2", "a3")                         \
+            DW_ASM_RQ                                                       \
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), \
+              [wa] "=&r"(wa), [wb] "=&r"(wb), [p0] "=&r"(p0), [p1] "=&r"(p1), \
+              [b] "=&r"(b)                                                  \
+            : [r] "r"(r), [wp] "r"(wp), [o] "r"(o)                          \
+            : "cc", "memory")
+
+static inline __attribute__((always_inline)) void dw_tile_rq(const int16_t *r, int8_t *o,
+                                                            const int32_t *wp, int32_t stride)
+{
+    int32_t a0, a1, a2, a3, wa, wb, p0, p1, b;
+    if (stride == 1)
+        DW_ASM_TILE_RQ(DW_ASM_ROW1);
+    else
+        DW_ASM_TILE_RQ(DW_ASM_ROW2);
+}
 #define DW_TILE(r, o, stride) dw_tile(r, o, wp, stride)
+#define DW_TILE_RQ(r, o, stride) dw_tile_rq(r, o, wp, stride)
 #define DW_TILE_WEIGHTS (void)0
 #else
 #define DW_TILE_WEIGHTS                                                      \
@@ -528,6 +574,22 @@ static inline __attribute__((always_inline)) void dw_tile(const int16_t *r, int3
         (o)[2] = a2;                                                         \
         (o)[3] = a3;                                                         \
     } while (0)
+#define DW_TILE_RQ(r, o, stride)                                             \
+    do {                                                                     \
+        int32_t t_[4];                                                       \
+        uint32_t v_;                                                         \
+        int32_t v1_, v2_, v3_;                                               \
+        DW_TILE(r, t_, stride);                                              \
+        v_ = (uint32_t)CNN_S8_RQ2(t_[0], wp[7], wp[8], 0, CNN_S8_RQ2_ZERO);  \
+        v1_ = CNN_S8_RQ2(t_[1], wp[7], wp[8], 0, CNN_S8_RQ2_ZERO);           \
+        v2_ = CNN_S8_RQ2(t_[2], wp[7], wp[8], 0, CNN_S8_RQ2_ZERO);           \
+        v3_ = CNN_S8_RQ2(t_[3], wp[7], wp[8], 0, CNN_S8_RQ2_ZERO);           \
+        CNN_S8_BFI(v_, v1_, 1);                                              \
+        CNN_S8_BFI(v_, v2_, 2);                                              \
+        CNN_S8_BFI(v_, v3_, 3);                                              \
+        v_ = cnn_s8_clamp4(v_, (uint32_t)wp[9], (uint32_t)wp[10]);           \
+        __builtin_memcpy((o), &v_, 4);                                       \
+    } while (0)
 #endif
 
 /* The doubled sums (b2: the doubled bias) of output rows [0, nrows) of a band
@@ -535,28 +597,40 @@ static inline __attribute__((always_inline)) void dw_tile(const int16_t *r, int3
  * (ow4: out_w rounded up to 4).  Rows of one or two groups of four (maps
  * of 4 or 8 columns) take one loop over the rows, others a loop over each
  * row's groups. */
+#define DW_SUMS_BODY(T, TILE)                                                \
+    const int16_t *r = buf;                                                  \
+    T *const last = sums + nrows * ow4;                                      \
+    DW_TILE_WEIGHTS;                                                         \
+    if (ow4 == 4) {                                                          \
+        for (; sums < last; sums += 4, r += stride * DW_S)                   \
+            TILE(r, sums, stride);                                           \
+    } else if (ow4 == 8) {                                                   \
+        for (; sums < last; sums += 8, r += stride * DW_S) {                 \
+            TILE(r, sums, stride);                                           \
+            TILE(r + 4 * stride, sums + 4, stride);                          \
+        }                                                                    \
+    } else {                                                                 \
+        int32_t y;                                                           \
+        for (y = 0; y < nrows; y++) {                                        \
+            T *const end = sums + ow4;                                       \
+            for (r = buf + y * stride * DW_S; sums < end; sums += 4, r += 4 * stride) \
+                TILE(r, sums, stride);                                       \
+        }                                                                    \
+    }
+
 DW_INLINE void dw_sums(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
                        int32_t nrows, int32_t stride, const int32_t *wp)
 {
-    const int16_t *r = buf;
-    DW_TILE_WEIGHTS;
-    int32_t *const last = sums + nrows * ow4;
-    if (ow4 == 4) {
-        for (; sums < last; sums += 4, r += stride * DW_S)
-            DW_TILE(r, sums, stride);
-    } else if (ow4 == 8) {
-        for (; sums < last; sums += 8, r += stride * DW_S) {
-            DW_TILE(r, sums, stride);
-            DW_TILE(r + 4 * stride, sums + 4, stride);
-        }
-    } else {
-        int32_t y;
-        for (y = 0; y < nrows; y++) {
-            int32_t *const end = sums + ow4;
-            for (r = buf + y * stride * DW_S; sums < end; sums += 4, r += 4 * stride)
-                DW_TILE(r, sums, stride);
-        }
-    }
+    DW_SUMS_BODY(int32_t, DW_TILE)
+}
+
+/* The same with each tile's four sums requantized at once into the output
+ * bytes (rows of a multiple of 4 outputs, the shift-0 form: wp[7..10] hold
+ * the multiplier, out_zp and the clamp words). */
+DW_INLINE void dw_sums_rq(const int16_t *CNN_RESTRICT buf, int8_t *CNN_RESTRICT sums,
+                          int32_t ow4, int32_t nrows, int32_t stride, const int32_t *wp)
+{
+    DW_SUMS_BODY(int8_t, DW_TILE_RQ)
 }
 
 DW_INLINE void dw_sums1(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
@@ -692,6 +766,15 @@ static int dw_rq(const CnnQConv2dParams *q, int32_t bias, int32_t mult, int32_t 
         }                                                               \
     } while (0)
 
+/* dw_sums_rq's constants after the weight pairs and the doubled bias. */
+#define DW_RQ_WORDS(wp, rr)                     \
+    do {                                        \
+        (wp)[7] = (rr)->m;                      \
+        (wp)[8] = (rr)->off;                    \
+        (wp)[9] = (int32_t)(rr)->lo4;           \
+        (wp)[10] = (int32_t)(rr)->hi4;          \
+    } while (0)
+
 /* One channel by the expanded path, its requantization r set (dw_rq). */
 __attribute__((noinline)) static void dw_channel_x(const CnnQConv2dParams *q, const DwGeom *d, uint32_t *store,
                             const int8_t *plane, const int8_t *w, int32_t bias, const DwRq *r,
@@ -701,17 +784,27 @@ __attribute__((noinline)) static void dw_channel_x(const CnnQConv2dParams *q, co
     const int32_t s = d->s, out_w = d->out_w, ow4 = d->ow4;
     int16_t *buf = (int16_t *)(void *)store;
     int32_t *const sums0 = (int32_t *)(void *)(store + ((d->band - 1) * s + 3) * DW_S / 2);
-    int32_t wp[7];             /* the weight pairs, then the doubled bias */
+    /* the weight pairs, the doubled bias, then dw_sums_rq's constants */
+    int32_t wp[11];
     int32_t y0;
 
     dw_pairs(w, wp);
     wp[6] = bias * 2;
+    DW_RQ_WORDS(wp, r);
     for (y0 = 0; y0 < p->out_h; y0 += d->band) {
         const int32_t nrows = p->out_h - y0 < d->band ? p->out_h - y0 : d->band;
         const int32_t nin = (nrows - 1) * s + 3;
         int32_t *sums = sums0;
         int8_t *o = oc + y0 * out_w;
         dw_expand(q, d, plane, y0 * s, nin, buf);
+        if (r->form == DW_FAST0 && ow4 == out_w) {
+            /* sums requantized in the tiles */
+            if (s == 1)
+                dw_sums_rq(buf, o, ow4, nrows, 1, wp);
+            else
+                dw_sums_rq(buf, o, ow4, nrows, 2, wp);
+            continue;
+        }
         if (s == 1)
             dw_sums1(buf, sums, ow4, nrows, wp);
         else
@@ -775,12 +868,21 @@ __attribute__((noinline)) static void dw_run1(const CnnQConv2dParams *q, const D
     r.hi4 = d->hi4;
     r.form = form;
     for (ch = 0; ch < p->out_c; ch++, in += in_plane, out += out_plane, w += 9) {
-        int32_t wp[7];
+        int32_t wp[11];
         DW_RQ_SET(ch);
         if (rb > ra)
             dw_widen(in, p->in_w, rb - ra, d->cw, buf + ra * DW_S + d->pl);
         dw_pairs(w, wp);
         wp[6] = bias[ch] * 2;
+        if (form == DW_FAST0 && d->ow4 == d->out_w) {
+            /* sums requantized in the tiles */
+            DW_RQ_WORDS(wp, &r);
+            if (s == 1)
+                dw_sums_rq(buf, out, d->ow4, n, 1, wp);
+            else
+                dw_sums_rq(buf, out, d->ow4, n, 2, wp);
+            continue;
+        }
         if (s == 1)
             dw_sums1(buf, sums, d->ow4, n, wp);
         else
