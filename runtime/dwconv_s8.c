@@ -633,16 +633,27 @@ DW_INLINE void dw_sums_rq(const int16_t *CNN_RESTRICT buf, int8_t *CNN_RESTRICT 
     DW_SUMS_BODY(int8_t, DW_TILE_RQ)
 }
 
-DW_INLINE void dw_sums1(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
-                     int32_t nrows, const int32_t *wp)
+/* The two loops for either stride, one copy each for dw_channel_x and
+ * dw_run1 (flash: every copy holds six tiles). */
+__attribute__((noinline)) static void dw_sums_x(const int16_t *CNN_RESTRICT buf,
+                                                int32_t *CNN_RESTRICT sums, int32_t ow4,
+                                                int32_t nrows, int32_t stride, const int32_t *wp)
 {
-    dw_sums(buf, sums, ow4, nrows, 1, wp);
+    if (stride == 1)
+        dw_sums(buf, sums, ow4, nrows, 1, wp);
+    else
+        dw_sums(buf, sums, ow4, nrows, 2, wp);
 }
 
-DW_INLINE void dw_sums2(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
-                     int32_t nrows, const int32_t *wp)
+__attribute__((noinline)) static void dw_sums_rq_x(const int16_t *CNN_RESTRICT buf,
+                                                   int8_t *CNN_RESTRICT out, int32_t ow4,
+                                                   int32_t nrows, int32_t stride,
+                                                   const int32_t *wp)
 {
-    dw_sums(buf, sums, ow4, nrows, 2, wp);
+    if (stride == 1)
+        dw_sums_rq(buf, out, ow4, nrows, 1, wp);
+    else
+        dw_sums_rq(buf, out, ow4, nrows, 2, wp);
 }
 
 /* The requantized byte of a doubled sum (cnn_internal_s8.h). */
@@ -799,16 +810,10 @@ __attribute__((noinline)) static void dw_channel_x(const CnnQConv2dParams *q, co
         dw_expand(q, d, plane, y0 * s, nin, buf);
         if (r->form == DW_FAST0 && ow4 == out_w) {
             /* sums requantized in the tiles */
-            if (s == 1)
-                dw_sums_rq(buf, o, ow4, nrows, 1, wp);
-            else
-                dw_sums_rq(buf, o, ow4, nrows, 2, wp);
+            dw_sums_rq_x(buf, o, ow4, nrows, s, wp);
             continue;
         }
-        if (s == 1)
-            dw_sums1(buf, sums, ow4, nrows, wp);
-        else
-            dw_sums2(buf, sums, ow4, nrows, wp);
+        dw_sums_x(buf, sums, ow4, nrows, s, wp);
         if (ow4 == out_w) {             /* the band's outputs are contiguous */
             dw_requant_n(sums, o, nrows * out_w, r);
         } else {
@@ -877,16 +882,10 @@ __attribute__((noinline)) static void dw_run1(const CnnQConv2dParams *q, const D
         if (form == DW_FAST0 && d->ow4 == d->out_w) {
             /* sums requantized in the tiles */
             DW_RQ_WORDS(wp, &r);
-            if (s == 1)
-                dw_sums_rq(buf, out, d->ow4, n, 1, wp);
-            else
-                dw_sums_rq(buf, out, d->ow4, n, 2, wp);
+            dw_sums_rq_x(buf, out, d->ow4, n, s, wp);
             continue;
         }
-        if (s == 1)
-            dw_sums1(buf, sums, d->ow4, n, wp);
-        else
-            dw_sums2(buf, sums, d->ow4, n, wp);
+        dw_sums_x(buf, sums, d->ow4, n, s, wp);
         if (d->ow4 == d->out_w) {
             dw_requant_n(sums, out, out_plane, &r);
         } else {
