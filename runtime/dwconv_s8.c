@@ -280,11 +280,12 @@ DW_INLINE void dw_channel(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT 
  * The row stride is a constant, so the three kernel rows are immediate
  * offsets from one pointer.  The sums (started at the doubled bias) go to
  * the buffer's second part, and a second loop requantizes them four at a
- * time (holding the weights, the accumulators and the requantization's
- * constants at once would take more registers than there are):
- * CNN_S8_RQ2 of cnn_internal_s8.h (one SMMLAR and one SSAT an output for a
- * shift of 0), four bytes packed by BFI into one word, and the fused clamp
- * as two SSUB8/SEL pairs.  Valid when |bias| < 2^29 (then the doubled sum
+ * time: CNN_S8_RQ2 of cnn_internal_s8.h (one SMMLAR and one SSAT an output
+ * for a shift of 0), four bytes packed by BFI into one word, and the fused
+ * clamp as two SSUB8/SEL pairs.  With every shift 0 and rows of a multiple
+ * of 4 outputs, the tile itself requantizes its four sums and stores the
+ * word (dw_sums_rq: the weights are reloaded a kernel row, so the
+ * requantization's constants fit beside the accumulators).  Valid when |bias| < 2^29 (then the doubled sum
  * cannot overflow: |sum w*x| <= 9 * 127 * 128) and the shift is 0 or
  * negative down to -22; other channels and wider maps take dw_channel.
  */
@@ -312,6 +313,26 @@ typedef struct DwGeom {
     uint32_t lo4, hi4;
 } DwGeom;
 
+/* Word k of a row at src widened into dst + 4 k. */
+#define DW_WIDEN_WORD(k)                                                  \
+    do {                                                                  \
+        const uint32_t v_ = cnn_s8_ld32(src + 4 * (k));                   \
+        const int32_t lo_ = cnn_s8_lo16x2(v_), hi_ = cnn_s8_hi16x2(v_);   \
+        dw_st(dst + 4 * (k), (uint32_t)cnn_s8_pack_lo(lo_, hi_));         \
+        dw_st(dst + 4 * (k) + 2, (uint32_t)cnn_s8_pack_hi(lo_, hi_));     \
+    } while (0)
+/* All rows, of 1 + w1 + w2 + w3 words. */
+#define DW_WIDEN_ROWS(w1, w2, w3)                                         \
+    for (; dst < last; dst += DW_S, src += in_w) {                        \
+        DW_WIDEN_WORD(0);                                                 \
+        if (w1)                                                           \
+            DW_WIDEN_WORD(1);                                             \
+        if (w2)                                                           \
+            DW_WIDEN_WORD(2);                                             \
+        if (w3)                                                           \
+            DW_WIDEN_WORD(3);                                             \
+    }
+
 /* Input rows [r0, r1) of a channel widened into buffer rows from dst on
  * (DW_S halfwords a row; columns [pl, pl + cw) of the buffer). */
 DW_INLINE void dw_widen(const int8_t *CNN_RESTRICT src, int32_t in_w,
@@ -320,6 +341,23 @@ DW_INLINE void dw_widen(const int8_t *CNN_RESTRICT src, int32_t in_w,
 {
     const int32_t body = cw & ~3;
     int16_t *const last = dst + nrows * DW_S;
+    if ((cw & 3) == 0 && cw >= 4 && cw <= 16) {
+        /* rows of one to four words: no inner loop */
+        switch (cw) {
+        case 4:
+            DW_WIDEN_ROWS(0, 0, 0);
+            break;
+        case 8:
+            DW_WIDEN_ROWS(1, 0, 0);
+            break;
+        case 12:
+            DW_WIDEN_ROWS(1, 1, 0);
+            break;
+        default:
+            DW_WIDEN_ROWS(1, 1, 1);
+        }
+        return;
+    }
     for (; dst < last; dst += DW_S, src += in_w) {
         int32_t j;
         for (j = 0; j < body; j += 4) {
@@ -407,6 +445,117 @@ static void dw_prefill(int16_t *buf, int32_t rows, int32_t wn, int32_t zp)
         DW_D(F, p67, wa, a3);                                                \
         DW_BT(0, p89, wb, a3);                                               \
     } while (0)
+#if defined(__GNUC__) && !defined(__clang__) && !defined(CNN_S8_DW_C)
+/*
+ * The tile in one asm block (gcc; clang, which reserves r7, and
+ * CNN_S8_DW_C take the C below): the weight pairs and the doubled bias
+ * read from wp (wp[0..5], wp[6]) by one LDRD a kernel row, the inputs
+ * through two registers, so the block needs 12 and nothing spills: per
+ * kernel row one LDRD of the weights, three loads of inputs and eight
+ * multiply-adds, per tile 36 instructions with the two STRD of the sums
+ * (39 at stride 2; 52 and 55 with dw_sums_rq's requantization instead).
+ * The first kernel row starts the sums at b (the doubled bias).
+ */
+#define DW_ASM_ROW1(ro, wo, c0, c1, c2, c3)                                  \
+    "ldrd %[wa], %[wb], [%[wp], #" wo "]\n\t"                                \
+    "ldrd %[p0], %[p1], [%[r], #" ro "]\n\t"                                 \
+    "smlad %[a0], %[p0], %[wa], %[" c0 "]\n\t"                              \
+    "smlatb %[a1], %[p0], %[wa], %[" c1 "]\n\t"                             \
+    "smlabt %[a0], %[p1], %[wb], %[a0]\n\t"                                 \
+    "smlad %[a1], %[p1], %[wb], %[a1]\n\t"                                  \
+    "smlad %[a2], %[p1], %[wa], %[" c2 "]\n\t"                              \
+    "smlatb %[a3], %[p1], %[wa], %[" c3 "]\n\t"                             \
+    "ldr %[p0], [%[r], #" ro "+8]\n\t"                                       \
+    "smlabt %[a2], %[p0], %[wb], %[a2]\n\t"                                 \
+    "smlad %[a3], %[p0], %[wb], %[a3]\n\t"
+#define DW_ASM_ROW2(ro, wo, c0, c1, c2, c3)                                  \
+    "ldrd %[wa], %[wb], [%[wp], #" wo "]\n\t"                                \
+    "ldrd %[p0], %[p1], [%[r], #" ro "]\n\t"                                 \
+    "smlad %[a0], %[p0], %[wa], %[" c0 "]\n\t"                              \
+    "smlabt %[a0], %[p1], %[wb], %[a0]\n\t"                                 \
+    "smlad %[a1], %[p1], %[wa], %[" c1 "]\n\t"                              \
+    "ldrd %[p0], %[p1], [%[r], #" ro "+8]\n\t"                               \
+    "smlabt %[a1], %[p0], %[wb], %[a1]\n\t"                                 \
+    "smlad %[a2], %[p0], %[wa], %[" c2 "]\n\t"                              \
+    "smlabt %[a2], %[p1], %[wb], %[a2]\n\t"                                 \
+    "smlad %[a3], %[p1], %[wa], %[" c3 "]\n\t"                              \
+    "ldr %[p0], [%[r], #" ro "+16]\n\t"                                      \
+    "smlabt %[a3], %[p0], %[wb], %[a3]\n\t"
+#define DW_ASM_TILE(ROW)                                                     \
+    __asm__ volatile("ldr %[b], [%[wp], #24]\n\t"                                     \
+            ROW("0", "0", "b", "b", "b", "b")                               \
+            ROW("40", "8", "a0", "a1", "a2", "a3")                          \
+            ROW("80", "16", "a0", "a1", "a2", "a3")                         \
+            "strd %[a0], %[a1], [%[o]]\n\t"                                  \
+            "strd %[a2], %[a3], [%[o], #8]\n\t"                              \
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), \
+              [wa] "=&r"(wa), [wb] "=&r"(wb), [p0] "=&r"(p0), [p1] "=&r"(p1), \
+              [b] "=&r"(b)                                                  \
+            : [r] "r"(r), [wp] "r"(wp), [o] "r"(o)                          \
+            : "memory")
+
+/* the asm's row offsets (40, 80 bytes) are DW_S halfwords */
+typedef char dw_asm_rows_are_dw_s[DW_S == 20 ? 1 : -1];
+
+static inline __attribute__((always_inline)) void dw_tile(const int16_t *r, int32_t *o,
+                                                         const int32_t *wp, int32_t stride)
+{
+    int32_t a0, a1, a2, a3, wa, wb, p0, p1, b;
+    if (stride == 1)
+        DW_ASM_TILE(DW_ASM_ROW1);
+    else
+        DW_ASM_TILE(DW_ASM_ROW2);
+}
+/* The tile's sums requantized in the block (CNN_S8_RQ2's shift-0 form:
+ * SMMLAR by the multiplier wp[7] onto out_zp wp[8], SSAT), packed by BFI,
+ * clamped by wp[9], wp[10] (cnn_s8_clamp4) and stored as one word. */
+#define DW_ASM_RQ                                                            \
+    "ldrd %[wa], %[wb], [%[wp], #28]\n\t"                                    \
+    "smmlar %[a0], %[a0], %[wa], %[wb]\n\t"                                  \
+    "smmlar %[a1], %[a1], %[wa], %[wb]\n\t"                                  \
+    "smmlar %[a2], %[a2], %[wa], %[wb]\n\t"                                  \
+    "smmlar %[a3], %[a3], %[wa], %[wb]\n\t"                                  \
+    "ssat %[a0], #8, %[a0]\n\t"                                              \
+    "ssat %[a1], #8, %[a1]\n\t"                                              \
+    "ssat %[a2], #8, %[a2]\n\t"                                              \
+    "ssat %[a3], #8, %[a3]\n\t"                                              \
+    "bfi %[a0], %[a1], #8, #8\n\t"                                           \
+    "bfi %[a0], %[a2], #16, #8\n\t"                                          \
+    "bfi %[a0], %[a3], #24, #8\n\t"                                          \
+    "ldrd %[wa], %[wb], [%[wp], #36]\n\t"                                    \
+    "ssub8 %[p0], %[a0], %[wa]\n\t"                                          \
+    "sel %[a0], %[a0], %[wa]\n\t"                                            \
+    "ssub8 %[p0], %[wb], %[a0]\n\t"                                          \
+    "sel %[a0], %[a0], %[wb]\n\t"                                            \
+    "str %[a0], [%[o]]\n\t"
+#define DW_ASM_TILE_RQ(ROW)                                                  \
+    __asm__ volatile("ldr %[b], [%[wp], #24]\n\t"                            \
+            ROW("0", "0", "b", "b", "b", "b")                               \
+            ROW("40", "8", "a0", "a1", "a2", "a3")                          \
+            ROW("80", "16", "a0", "a1", "a2", "a3")                         \
+            DW_ASM_RQ                                                       \
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), \
+              [wa] "=&r"(wa), [wb] "=&r"(wb), [p0] "=&r"(p0), [p1] "=&r"(p1), \
+              [b] "=&r"(b)                                                  \
+            : [r] "r"(r), [wp] "r"(wp), [o] "r"(o)                          \
+            : "cc", "memory")
+
+static inline __attribute__((always_inline)) void dw_tile_rq(const int16_t *r, int8_t *o,
+                                                            const int32_t *wp, int32_t stride)
+{
+    int32_t a0, a1, a2, a3, wa, wb, p0, p1, b;
+    if (stride == 1)
+        DW_ASM_TILE_RQ(DW_ASM_ROW1);
+    else
+        DW_ASM_TILE_RQ(DW_ASM_ROW2);
+}
+#define DW_TILE(r, o, stride) dw_tile(r, o, wp, stride)
+#define DW_TILE_RQ(r, o, stride) dw_tile_rq(r, o, wp, stride)
+#define DW_TILE_WEIGHTS (void)0
+#else
+#define DW_TILE_WEIGHTS                                                      \
+    const int32_t w01a = wp[0], w12a = wp[1], w01b = wp[2], w12b = wp[3];    \
+    const int32_t w01c = wp[4], w12c = wp[5], b2 = wp[6]
 /* Four outputs' sums from the window at r into o[0..3]. */
 #define DW_TILE(r, o, stride)                                                \
     do {                                                                     \
@@ -425,46 +574,86 @@ static void dw_prefill(int16_t *buf, int32_t rows, int32_t wn, int32_t zp)
         (o)[2] = a2;                                                         \
         (o)[3] = a3;                                                         \
     } while (0)
+#define DW_TILE_RQ(r, o, stride)                                             \
+    do {                                                                     \
+        int32_t t_[4];                                                       \
+        uint32_t v_;                                                         \
+        int32_t v1_, v2_, v3_;                                               \
+        DW_TILE(r, t_, stride);                                              \
+        v_ = (uint32_t)CNN_S8_RQ2(t_[0], wp[7], wp[8], 0, CNN_S8_RQ2_ZERO);  \
+        v1_ = CNN_S8_RQ2(t_[1], wp[7], wp[8], 0, CNN_S8_RQ2_ZERO);           \
+        v2_ = CNN_S8_RQ2(t_[2], wp[7], wp[8], 0, CNN_S8_RQ2_ZERO);           \
+        v3_ = CNN_S8_RQ2(t_[3], wp[7], wp[8], 0, CNN_S8_RQ2_ZERO);           \
+        CNN_S8_BFI(v_, v1_, 1);                                              \
+        CNN_S8_BFI(v_, v2_, 2);                                              \
+        CNN_S8_BFI(v_, v3_, 3);                                              \
+        v_ = cnn_s8_clamp4(v_, (uint32_t)wp[9], (uint32_t)wp[10]);           \
+        __builtin_memcpy((o), &v_, 4);                                       \
+    } while (0)
+#endif
 
 /* The doubled sums (b2: the doubled bias) of output rows [0, nrows) of a band
  * (buffer row 0 = its first padded row), each row's from sums + y * ow4
  * (ow4: out_w rounded up to 4).  Rows of one or two groups of four (maps
  * of 4 or 8 columns) take one loop over the rows, others a loop over each
  * row's groups. */
-DW_INLINE void dw_sums(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
-                       int32_t nrows, int32_t stride, int32_t w01a, int32_t w12a, int32_t w01b,
-                       int32_t w12b, int32_t w01c, int32_t w12c, int32_t b2)
-{
-    const int16_t *r = buf;
-    int32_t *const last = sums + nrows * ow4;
-    if (ow4 == 4) {
-        for (; sums < last; sums += 4, r += stride * DW_S)
-            DW_TILE(r, sums, stride);
-    } else if (ow4 == 8) {
-        for (; sums < last; sums += 8, r += stride * DW_S) {
-            DW_TILE(r, sums, stride);
-            DW_TILE(r + 4 * stride, sums + 4, stride);
-        }
-    } else {
-        int32_t y;
-        for (y = 0; y < nrows; y++) {
-            int32_t *const end = sums + ow4;
-            for (r = buf + y * stride * DW_S; sums < end; sums += 4, r += 4 * stride)
-                DW_TILE(r, sums, stride);
-        }
+#define DW_SUMS_BODY(T, TILE)                                                \
+    const int16_t *r = buf;                                                  \
+    T *const last = sums + nrows * ow4;                                      \
+    DW_TILE_WEIGHTS;                                                         \
+    if (ow4 == 4) {                                                          \
+        for (; sums < last; sums += 4, r += stride * DW_S)                   \
+            TILE(r, sums, stride);                                           \
+    } else if (ow4 == 8) {                                                   \
+        for (; sums < last; sums += 8, r += stride * DW_S) {                 \
+            TILE(r, sums, stride);                                           \
+            TILE(r + 4 * stride, sums + 4, stride);                          \
+        }                                                                    \
+    } else {                                                                 \
+        int32_t y;                                                           \
+        for (y = 0; y < nrows; y++) {                                        \
+            T *const end = sums + ow4;                                       \
+            for (r = buf + y * stride * DW_S; sums < end; sums += 4, r += 4 * stride) \
+                TILE(r, sums, stride);                                       \
+        }                                                                    \
     }
+
+DW_INLINE void dw_sums(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
+                       int32_t nrows, int32_t stride, const int32_t *wp)
+{
+    DW_SUMS_BODY(int32_t, DW_TILE)
 }
 
-DW_INLINE void dw_sums1(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
-                     int32_t nrows, const int32_t *wp)
+/* The same with each tile's four sums requantized at once into the output
+ * bytes (rows of a multiple of 4 outputs, the shift-0 form: wp[7..10] hold
+ * the multiplier, out_zp and the clamp words). */
+DW_INLINE void dw_sums_rq(const int16_t *CNN_RESTRICT buf, int8_t *CNN_RESTRICT sums,
+                          int32_t ow4, int32_t nrows, int32_t stride, const int32_t *wp)
 {
-    dw_sums(buf, sums, ow4, nrows, 1, wp[0], wp[1], wp[2], wp[3], wp[4], wp[5], wp[6]);
+    DW_SUMS_BODY(int8_t, DW_TILE_RQ)
 }
 
-DW_INLINE void dw_sums2(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT sums, int32_t ow4,
-                     int32_t nrows, const int32_t *wp)
+/* The two loops for either stride, one copy each for dw_channel_x and
+ * dw_run1 (flash: every copy holds six tiles). */
+__attribute__((noinline)) static void dw_sums_x(const int16_t *CNN_RESTRICT buf,
+                                                int32_t *CNN_RESTRICT sums, int32_t ow4,
+                                                int32_t nrows, int32_t stride, const int32_t *wp)
 {
-    dw_sums(buf, sums, ow4, nrows, 2, wp[0], wp[1], wp[2], wp[3], wp[4], wp[5], wp[6]);
+    if (stride == 1)
+        dw_sums(buf, sums, ow4, nrows, 1, wp);
+    else
+        dw_sums(buf, sums, ow4, nrows, 2, wp);
+}
+
+__attribute__((noinline)) static void dw_sums_rq_x(const int16_t *CNN_RESTRICT buf,
+                                                   int8_t *CNN_RESTRICT out, int32_t ow4,
+                                                   int32_t nrows, int32_t stride,
+                                                   const int32_t *wp)
+{
+    if (stride == 1)
+        dw_sums_rq(buf, out, ow4, nrows, 1, wp);
+    else
+        dw_sums_rq(buf, out, ow4, nrows, 2, wp);
 }
 
 /* The requantized byte of a doubled sum (cnn_internal_s8.h). */
@@ -505,10 +694,24 @@ DW_INLINE void dw_requant_n(const int32_t *CNN_RESTRICT sums, int8_t *CNN_RESTRI
         dw_requant(sums, o, n, r->m, r->off, r->sh, r->lo4, r->hi4, DW_FAST);
 }
 
-/* The halves (2a, 2b). */
-static inline int32_t dw_pair2(int32_t a, int32_t b)
+/* The channel's weight pairs (the halves (2w0, 2w1) and (2w1, 2w2) of each
+ * kernel row as int16 halves) from three loads of its nine bytes: a
+ * row's SXTB16 pair (w0, w2), its rotated one (w1, w3), both doubled, then
+ * packed; the last row is read from w + 5 and shifted down a byte, so no
+ * load passes the channel's ninth weight. */
+static inline void dw_pairs_row(uint32_t v, int32_t *wp)
 {
-    return (int32_t)(((uint32_t)(a * 2) & 0xffffu) | ((uint32_t)(b * 2) << 16));
+    const int32_t e = (int32_t)__sadd16(cnn_s8_lo16x2(v), cnn_s8_lo16x2(v));
+    const int32_t o = (int32_t)__sadd16(cnn_s8_hi16x2(v), cnn_s8_hi16x2(v));
+    wp[0] = cnn_s8_pack_lo(e, o);
+    wp[1] = cnn_s8_pack_lohi(o, e);
+}
+
+static inline void dw_pairs(const int8_t *w, int32_t *wp)
+{
+    dw_pairs_row(cnn_s8_ld32(w), wp);
+    dw_pairs_row(cnn_s8_ld32(w + 3), wp + 2);
+    dw_pairs_row(cnn_s8_ld32(w + 5) >> 8, wp + 4);
 }
 
 /* Output rows per band: its padded rows (DW_S halfwords each) and its sums
@@ -560,6 +763,29 @@ static int dw_rq(const CnnQConv2dParams *q, int32_t bias, int32_t mult, int32_t 
     return form;
 }
 
+/* Channel ch's constants into r, of form r.form (all channels' form): for
+ * shift 0 (cnn_s8_rq2_init's CNN_S8_RQ2_ZERO) the multiplier and out_zp,
+ * else dw_rq. */
+#define DW_RQ_SET(ch)                                                   \
+    do {                                                                \
+        if (r.form == DW_FAST0) {                                       \
+            r.m = q->mult[ch];                                          \
+            r.off = q->out_zp;                                          \
+            r.sh = 0;                                                   \
+        } else {                                                        \
+            dw_rq(q, bias[ch], q->mult[ch], q->shift[ch], &r);          \
+        }                                                               \
+    } while (0)
+
+/* dw_sums_rq's constants after the weight pairs and the doubled bias. */
+#define DW_RQ_WORDS(wp, rr)                     \
+    do {                                        \
+        (wp)[7] = (rr)->m;                      \
+        (wp)[8] = (rr)->off;                    \
+        (wp)[9] = (int32_t)(rr)->lo4;           \
+        (wp)[10] = (int32_t)(rr)->hi4;          \
+    } while (0)
+
 /* One channel by the expanded path, its requantization r set (dw_rq). */
 __attribute__((noinline)) static void dw_channel_x(const CnnQConv2dParams *q, const DwGeom *d, uint32_t *store,
                             const int8_t *plane, const int8_t *w, int32_t bias, const DwRq *r,
@@ -569,26 +795,25 @@ __attribute__((noinline)) static void dw_channel_x(const CnnQConv2dParams *q, co
     const int32_t s = d->s, out_w = d->out_w, ow4 = d->ow4;
     int16_t *buf = (int16_t *)(void *)store;
     int32_t *const sums0 = (int32_t *)(void *)(store + ((d->band - 1) * s + 3) * DW_S / 2);
-    int32_t wp[7];             /* the weight pairs, then the doubled bias */
+    /* the weight pairs, the doubled bias, then dw_sums_rq's constants */
+    int32_t wp[11];
     int32_t y0;
 
-    wp[0] = dw_pair2(w[0], w[1]);
-    wp[1] = dw_pair2(w[1], w[2]);
-    wp[2] = dw_pair2(w[3], w[4]);
-    wp[3] = dw_pair2(w[4], w[5]);
-    wp[4] = dw_pair2(w[6], w[7]);
-    wp[5] = dw_pair2(w[7], w[8]);
+    dw_pairs(w, wp);
     wp[6] = bias * 2;
+    DW_RQ_WORDS(wp, r);
     for (y0 = 0; y0 < p->out_h; y0 += d->band) {
         const int32_t nrows = p->out_h - y0 < d->band ? p->out_h - y0 : d->band;
         const int32_t nin = (nrows - 1) * s + 3;
         int32_t *sums = sums0;
         int8_t *o = oc + y0 * out_w;
         dw_expand(q, d, plane, y0 * s, nin, buf);
-        if (s == 1)
-            dw_sums1(buf, sums, ow4, nrows, wp);
-        else
-            dw_sums2(buf, sums, ow4, nrows, wp);
+        if (r->form == DW_FAST0 && ow4 == out_w) {
+            /* sums requantized in the tiles */
+            dw_sums_rq_x(buf, o, ow4, nrows, s, wp);
+            continue;
+        }
+        dw_sums_x(buf, sums, ow4, nrows, s, wp);
         if (ow4 == out_w) {             /* the band's outputs are contiguous */
             dw_requant_n(sums, o, nrows * out_w, r);
         } else {
@@ -619,7 +844,7 @@ __attribute__((noinline)) static void dw_run(const CnnQConv2dParams *q, const Dw
     r.hi4 = d->hi4;
     r.form = form;
     for (ch = 0; ch < p->out_c; ch++, in += in_plane, out += out_plane, w += 9) {
-        dw_rq(q, bias[ch], q->mult[ch], q->shift[ch], &r);
+        DW_RQ_SET(ch);
         dw_channel_x(q, d, store, in, w, bias[ch], &r, out);
     }
 }
@@ -648,21 +873,19 @@ __attribute__((noinline)) static void dw_run1(const CnnQConv2dParams *q, const D
     r.hi4 = d->hi4;
     r.form = form;
     for (ch = 0; ch < p->out_c; ch++, in += in_plane, out += out_plane, w += 9) {
-        int32_t wp[7];
-        dw_rq(q, bias[ch], q->mult[ch], q->shift[ch], &r);
+        int32_t wp[11];
+        DW_RQ_SET(ch);
         if (rb > ra)
             dw_widen(in, p->in_w, rb - ra, d->cw, buf + ra * DW_S + d->pl);
-        wp[0] = dw_pair2(w[0], w[1]);
-        wp[1] = dw_pair2(w[1], w[2]);
-        wp[2] = dw_pair2(w[3], w[4]);
-        wp[3] = dw_pair2(w[4], w[5]);
-        wp[4] = dw_pair2(w[6], w[7]);
-        wp[5] = dw_pair2(w[7], w[8]);
+        dw_pairs(w, wp);
         wp[6] = bias[ch] * 2;
-        if (s == 1)
-            dw_sums1(buf, sums, d->ow4, n, wp);
-        else
-            dw_sums2(buf, sums, d->ow4, n, wp);
+        if (form == DW_FAST0 && d->ow4 == d->out_w) {
+            /* sums requantized in the tiles */
+            DW_RQ_WORDS(wp, &r);
+            dw_sums_rq_x(buf, out, d->ow4, n, s, wp);
+            continue;
+        }
+        dw_sums_x(buf, sums, d->ow4, n, s, wp);
         if (d->ow4 == d->out_w) {
             dw_requant_n(sums, out, out_plane, &r);
         } else {
@@ -687,6 +910,13 @@ static int dw_form(const CnnQConv2dParams *q, const int32_t *bias)
 {
     int32_t ch;
     DwRq r;
+    /* every shift 0 (usual for nine taps): DW_FAST0, checked first */
+    for (ch = 0; ch < q->g.out_c; ch++)
+        if (q->shift[ch] != 0 || q->mult[ch] < 0 ||
+            (uint32_t)bias[ch] + (DW_BIAS_MAX - 1u) >= 2u * DW_BIAS_MAX - 1u)
+            break;
+    if (ch == q->g.out_c)
+        return DW_FAST0;
     const int form = dw_rq(q, bias[0], q->mult[0], q->shift[0], &r);
     for (ch = 1; ch < q->g.out_c && form != DW_ANY; ch++)
         if (dw_rq(q, bias[ch], q->mult[ch], q->shift[ch], &r) != form)

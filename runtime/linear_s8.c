@@ -47,7 +47,16 @@ static int32_t s8_dot(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RESTRICT x
 static void s8_widen(const int8_t *CNN_RESTRICT x, int32_t body, uint32_t *CNN_RESTRICT xw)
 {
     int32_t i;
-    for (i = 0; i < body; i += 4, xw += 2) {
+    for (i = 0; i + 8 <= body; i += 8, xw += 4) {     /* two chunks a step */
+        const uint32_t v = cnn_s8_ld32(x + i), u = cnn_s8_ld32(x + i + 4);
+        const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
+        const int32_t lo2 = cnn_s8_lo16x2(u), hi2 = cnn_s8_hi16x2(u);
+        xw[0] = (uint32_t)cnn_s8_pack_lo(lo, hi);
+        xw[1] = (uint32_t)cnn_s8_pack_hi(lo, hi);
+        xw[2] = (uint32_t)cnn_s8_pack_lo(lo2, hi2);
+        xw[3] = (uint32_t)cnn_s8_pack_hi(lo2, hi2);
+    }
+    if (i < body) {
         const uint32_t v = cnn_s8_ld32(x + i);
         const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
         xw[0] = (uint32_t)cnn_s8_pack_lo(lo, hi);
@@ -69,6 +78,18 @@ static void s8_widen(const int8_t *CNN_RESTRICT x, int32_t body, uint32_t *CNN_R
     "smlad %[" a "], %[u], %[" xa "], %[" a "]\n\t"            \
     "sxtb16 %[u], %[t], ror #8\n\t"                            \
     "smlad %[" a "], %[u], %[" xb "], %[" a "]\n\t"
+/* One chunk of a block on the aligned path: its two input pairs by one
+ * LDRD, the 4 rows' words by one LDM (18 instructions for 16 MACs). */
+#define S8_ASM_CHUNK4                                               \
+    "ldrd %[x0], %[x1], [%[xw]], #8\n\t"                           \
+    "ldm %[w]!, {%[t0], %[t1], %[t2], %[t3]}\n\t"                  \
+    S8_ASM_ROW2("a0", "t0") S8_ASM_ROW2("a1", "t1")                 \
+    S8_ASM_ROW2("a2", "t2") S8_ASM_ROW2("a3", "t3")
+#define S8_ASM_ROW2(a, t)                                           \
+    "sxtb16 %[u], %[" t "]\n\t"                                    \
+    "smlad %[" a "], %[u], %[x0], %[" a "]\n\t"                    \
+    "sxtb16 %[u], %[" t "], ror #8\n\t"                            \
+    "smlad %[" a "], %[u], %[x1], %[" a "]\n\t"
 #define S8_CHUNK(w, xa, xb)             \
     do {                                \
         S8_ROW(w, xa, xb, a0);          \
@@ -87,10 +108,47 @@ static inline void s8_block4(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RES
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, i = 0;
 
 #if CNN_S8_DSP
-    if (xw) {
+#if !defined(__clang__) && !defined(CNN_S8_LIN_C)
+    if (xw && ((uintptr_t)(const void *)w & 3) == 0 && body >= 16) {
+        /* groups of four chunks, two a step (an odd one first enters the
+         * loop at its second half), each chunk one LDRD of its input pairs
+         * and one LDM of the block's 4 row words (t0..t3 in ascending
+         * registers, as LDM wants them); the loop's end and the odd group
+         * are read from memory, so the asm keeps 13 registers */
+        const int32_t groups = body / 16, odd = groups & 1;
+        const uint32_t *const xend = xw + 8 * groups;
+        register uint32_t t0 __asm__("r8"), t1 __asm__("r9"), t2 __asm__("r10"),
+            t3 __asm__("r11");
+        int32_t x0, x1, u;
+        __asm__("ldr %[u], %[odd]\n\t"
+                "cmp %[u], #0\n\t"
+                "bne 2f\n\t"
+                "1:\n\t"
+                S8_ASM_CHUNK4 S8_ASM_CHUNK4 S8_ASM_CHUNK4 S8_ASM_CHUNK4
+                "2:\n\t"
+                S8_ASM_CHUNK4 S8_ASM_CHUNK4 S8_ASM_CHUNK4 S8_ASM_CHUNK4
+                "ldr %[u], %[xend]\n\t"
+                "cmp %[xw], %[u]\n\t"
+                "bne 1b\n\t"
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                  [w] "+r"(w), [xw] "+r"(xw), [x0] "=&r"(x0), [x1] "=&r"(x1),
+                  [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3),
+                  [u] "=&r"(u)
+                : [xend] "m"(xend), [odd] "m"(odd)
+                : "cc", "memory");
+        i = body - body % 16;
+    }
+#endif
+    if (!xw) {
+        for (; i < body; i += 4, w += 16) {
+            const uint32_t v = cnn_s8_ld32(x + i);
+            const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
+            S8_CHUNK(w, cnn_s8_pack_lo(lo, hi), cnn_s8_pack_hi(lo, hi));
+        }
+    } else if (i < body) {
         /* two chunks a step in one asm block: gcc's scheduling of the C
          * (all weight loads first) spills the accumulators */
-        const int32_t steps = body / 8;
+        const int32_t steps = (int32_t)((uint32_t)(body - i) >> 3);
         const uint32_t *const xend = xw + 4 * steps;
         for (; xw < xend;) {
             int32_t x0, x1, t, u;
@@ -118,17 +176,11 @@ static inline void s8_block4(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RES
                     :
                     : "memory");
         }
-        i = 8 * steps;
+        i += 8 * steps;
         if (i < body) {
             S8_CHUNK(w, (int32_t)xw[0], (int32_t)xw[1]);
             i += 4;
             w += 16;
-        }
-    } else {
-        for (; i < body; i += 4, w += 16) {
-            const uint32_t v = cnn_s8_ld32(x + i);
-            const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
-            S8_CHUNK(w, cnn_s8_pack_lo(lo, hi), cnn_s8_pack_hi(lo, hi));
         }
     }
 #else
@@ -159,6 +211,12 @@ static inline void s8_block4(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RES
  * requantization (cnn_internal_s8.h): CNN_S8_RQ2_ZERO or _SHIFT for all,
  * with biases and sums that keep 2 (acc + bias) inside int32, else
  * CNN_S8_RQ2_NONE. */
+/* -2^29 < b < 2^29 */
+static inline int s8_lin_bias_ok(int32_t b)
+{
+    return (uint32_t)b + ((1u << 29) - 1u) < (1u << 30) - 1u;
+}
+
 static int s8_lin_form(const int32_t *bias, const int32_t *mult, const int8_t *shift,
                        int32_t out_zp, int32_t n, int32_t rows)
 {
@@ -167,6 +225,17 @@ static int s8_lin_form(const int32_t *bias, const int32_t *mult, const int8_t *s
     int form = CNN_S8_RQ2_NONE;
     if (n >= 16384)
         return CNN_S8_RQ2_NONE;
+    /* every shift 0 (the usual case), checked first four rows a word */
+    for (o = 0; o + 4 <= rows; o += 4) {
+        int32_t sh4;
+        __builtin_memcpy(&sh4, shift + o, 4);
+        if (sh4 != 0 || (mult[o] | mult[o + 1] | mult[o + 2] | mult[o + 3]) < 0 ||
+            !s8_lin_bias_ok(bias[o]) || !s8_lin_bias_ok(bias[o + 1]) ||
+            !s8_lin_bias_ok(bias[o + 2]) || !s8_lin_bias_ok(bias[o + 3]))
+            break;
+    }
+    if (o == rows)
+        return CNN_S8_RQ2_ZERO;
     for (o = 0; o < rows; o++) {
         const int f = cnn_s8_rq2_init(mult[o], shift[o], out_zp, &c);
         if (bias[o] >= (1 << 29) || bias[o] <= -(1 << 29) || f == CNN_S8_RQ2_NONE ||

@@ -1023,6 +1023,71 @@ static void dwconv3x3_case(void)
         }
 }
 
+/* cnn_dwconv3x3_s8 on small maps of many channels (mobilenet's later
+ * depthwise layers): rows of 1..4 words widened without an inner loop
+ * (widths 4, 8, 12, 16) and the widths beside them, stride 1 or 2, zero
+ * paddings 0..2, zero points at -128 and 127, every shift 0 (the weight
+ * pairs and constants of the shift-0 form) or random, every clamp. */
+static void dwconv3x3_small_case(void)
+{
+    static const int32_t widths[] = { 4, 8, 12, 16, 3, 5, 7, 9, 13, 15, 17 };
+    CnnQConv2dParams q;
+    CnnConv2dParams *g = &q.g;
+    int32_t n_in, n_out, o, i;
+
+    memset(&q, 0, sizeof q);
+    g->in_w = widths[rnd() % (sizeof widths / sizeof widths[0])];
+    g->in_h = rnd() % 2 ? g->in_w : rint_in(1, 17);
+    g->in_c = g->out_c = g->groups = rint_in(1, CH_MAX);
+    while (g->in_c > 1 && g->in_c * g->in_h * g->in_w > IN_MAX)
+        g->in_c = g->out_c = g->groups = g->in_c / 2;
+    g->kernel_h = g->kernel_w = 3;
+    g->dilation_h = g->dilation_w = 1;
+    g->stride_w = g->stride_h = rint_in(1, 2);
+    g->pad_mode = CNN_PAD_ZEROS;
+    g->pad_top = g->pad_left = rnd() % 4 == 0 ? rint_in(0, 2) : 1;
+    g->pad_bottom = g->pad_right = rnd() % 4 == 0 ? rint_in(0, 2) : 1;
+    g->out_h = (int32_t)cnn_out_size(g->in_h, 3, g->stride_h, g->pad_top, g->pad_bottom, 1, 0);
+    g->out_w = (int32_t)cnn_out_size(g->in_w, 3, g->stride_w, g->pad_left, g->pad_right, 1, 0);
+    if (g->out_h < 1 || g->out_w < 1)
+        return;
+    n_in = g->in_c * g->in_h * g->in_w;
+    n_out = g->out_c * g->out_h * g->out_w;
+    if (n_in > IN_MAX || n_out + 4 > OUT_MAX || cnn_conv2d_s8_kind(g) != CNN_CONV_S8_DW3X3)
+        return;
+    cases++;
+    q.in_zp = rnd() % 3 == 0 ? (rnd() % 2 ? -128 : 127) : rand_zp();
+    q.out_zp = rnd() % 3 == 0 ? (rnd() % 2 ? -128 : 127) : rand_zp();
+    rand_clamp(q.out_zp, &q.act_min, &q.act_max);
+    q.mult = mult_buf;
+    q.shift = shift_buf;
+    fill(in_buf, n_in);
+    fill(w_buf, 9 * g->out_c);
+    for (i = 0; i < 9 * g->out_c; i++)
+        w_buf[i] = w_buf[i] == -128 ? -127 : w_buf[i];
+    rand_bias(g->out_c);
+    rand_requant(g->out_c, 9);
+    if (rnd() % 3 != 0)
+        for (o = 0; o < g->out_c; o++) {
+            shift_buf[o] = 0;
+            if (rnd() % 16 == 0)
+                bias_buf[o] = (rnd() % 2 ? 1 : -1) * (int32_t)((1u << 29) - 146304u + rint_in(-2, 2));
+        }
+    canary(out_ref, n_out, 0x5a);
+    cnn_conv2d_ref_s8(&q, in_buf, w_buf, bias_buf, out_ref);
+    cnn_conv2d_pack_s8(g, CNN_CONV_S8_DW3X3, w_buf, wp_buf);
+    cnn_conv2d_pack_bias_s8(g, CNN_CONV_S8_DW3X3, w_buf, bias_buf, q.in_zp, biasp_buf);
+    canary(out_fast, n_out + 4, (int8_t)0xa5);
+    cnn_dwconv3x3_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
+    compare("cnn_dwconv3x3_s8 (small maps)", out_fast, out_ref, n_out);
+    for (i = n_out; i < n_out + 4; i++)
+        if (out_fast[i] != (int8_t)0xa5) {
+            mcu_puts("FAIL cnn_dwconv3x3_s8: wrote past its output\n");
+            failures++;
+            break;
+        }
+}
+
 /* ---- linear ----------------------------------------------------------------- */
 
 static void linear_case(void)
@@ -1111,6 +1176,52 @@ static void linear_forms_case(void)
     canary(out_fast, p.out_features + 4, (int8_t)0xa5);
     cnn_linear_s8(&p, in_buf, wp_buf, biasp_buf, out_fast);
     compare("cnn_linear_s8 (forms)", out_fast, out_ref, p.out_features);
+    for (o = p.out_features; o < p.out_features + 4; o++)
+        if (out_fast[o] != (int8_t)0xa5) {
+            mcu_puts("FAIL cnn_linear_s8: wrote past its output\n");
+            failures++;
+            break;
+        }
+}
+
+/* cnn_linear_s8's aligned path (four chunks a step, LDM of the block's row
+ * words) and the unaligned one beside it: in_features around multiples of
+ * 16 (0..3 chunks and the in % 4 tail left after the steps), 1..13 rows,
+ * weights at an aligned address or 1..3 bytes past it, zero points at
+ * -128 and 127, all-extreme inputs and weights (the sums' limits), shift 0
+ * (the doubled-sum form) or any, every clamp. */
+static void linear_ldm_case(void)
+{
+    CnnQLinearParams p;
+    int32_t n_w, o;
+    const uint32_t mis = rnd() % 3 == 0 ? (uint32_t)rint_in(1, 3) : 0u;
+    int8_t *wp = wp_buf + ((4u - ((uint32_t)(uintptr_t)wp_buf & 3u)) & 3u) + mis;
+
+    p.in_features = 16 * rint_in(1, rnd() % 4 == 0 ? 33 : 8) + rint_in(0, 15);
+    p.out_features = rint_in(1, 13);
+    n_w = p.in_features * p.out_features;
+    if (n_w + 8 > W_MAX)
+        return;
+    cases++;
+    p.in_zp = rnd() % 3 == 0 ? (rnd() % 2 ? -128 : 127) : rand_zp();
+    p.out_zp = rnd() % 3 == 0 ? (rnd() % 2 ? -128 : 127) : rand_zp();
+    rand_clamp(p.out_zp, &p.act_min, &p.act_max);
+    p.mult = mult_buf;
+    p.shift = shift_buf;
+    fill(in_buf, p.in_features);
+    fill(w_buf, n_w);
+    rand_bias(p.out_features);
+    rand_requant(p.out_features, p.in_features);
+    if (rnd() % 2)
+        for (o = 0; o < p.out_features; o++)
+            shift_buf[o] = 0;
+    canary(out_ref, p.out_features, 0x5a);
+    cnn_linear_ref_s8(&p, in_buf, w_buf, bias_buf, out_ref);
+    cnn_linear_pack_s8(p.in_features, p.out_features, w_buf, wp);
+    cnn_linear_pack_bias_s8(p.in_features, p.out_features, w_buf, bias_buf, p.in_zp, biasp_buf);
+    canary(out_fast, p.out_features + 4, (int8_t)0xa5);
+    cnn_linear_s8(&p, in_buf, wp, biasp_buf, out_fast);
+    compare("cnn_linear_s8 (aligned steps)", out_fast, out_ref, p.out_features);
     for (o = p.out_features; o < p.out_features + 4; o++)
         if (out_fast[o] != (int8_t)0xa5) {
             mcu_puts("FAIL cnn_linear_s8: wrote past its output\n");
@@ -1588,6 +1699,10 @@ static void run(long n)
                 dwconv3x3_case();
             else
                 linear_forms_case();
+            if (i % 8 == 5)
+                linear_ldm_case();
+            else
+                dwconv3x3_small_case();
             break;
         default:
             add_case();
