@@ -1474,18 +1474,38 @@ static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t i
     "smlad %[a3], %[ww], %[x1], %[a3]\n\t"                                                   \
     "smlad %[b3], %[wh], %[x1], %[b3]\n\t"
 
+/* The first k, a0 and b0 holding the two channels' biases: pixels 2 and 3
+ * first, so that a1..a3 and b1..b3 start from them with no MOV. */
+#define S8_PW_K1(STEP)                                                                       \
+    "ldr %[ww], [%[w]], #" #STEP "\n\t"                                                      \
+    "ldrd %[x0], %[x1], [%[xb], #8]\n\t"                                                     \
+    "sxtb16 %[wh], %[ww], ror #8\n\t"                                                        \
+    "sxtb16 %[ww], %[ww]\n\t"                                                                \
+    "smlad %[a2], %[ww], %[x0], %[a0]\n\t"                                                   \
+    "smlad %[b2], %[wh], %[x0], %[b0]\n\t"                                                   \
+    "smlad %[a3], %[ww], %[x1], %[a0]\n\t"                                                   \
+    "smlad %[b3], %[wh], %[x1], %[b0]\n\t"                                                   \
+    "ldrd %[x0], %[x1], [%[xb]], #16\n\t"                                                    \
+    "smlad %[a1], %[ww], %[x1], %[a0]\n\t"                                                   \
+    "smlad %[b1], %[wh], %[x1], %[b0]\n\t"                                                   \
+    "smlad %[a0], %[ww], %[x0], %[a0]\n\t"                                                   \
+    "smlad %[b0], %[wh], %[x0], %[b0]\n\t"
+
 #define S8_PW_OPS                                                                            \
-    [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0),               \
-        [b1] "+r"(b1), [b2] "+r"(b2), [b3] "+r"(b3), [xb] "+r"(xb), [w] "+r"(w),             \
+    [a0] "+r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "+r"(b0),            \
+        [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3), [xb] "+r"(xb), [w] "+r"(w),          \
         [x0] "=&r"(x0), [x1] "=&r"(x1), [ww] "=&r"(ww), [wh] "=&r"(wh)
 
 /*
  * The K loop of the tile on the locals a0..a3 (channel 0's 4 pixels) and
- * b0..b3 (channel 1's), kp pairs of input channels, xb and w walking: fully
- * unrolled for kp == 4, else a loop of two that an odd kp enters at its
- * second step (the flag and the loop's end read from memory: wh is free
- * there), so the tile keeps 14 registers: no spills.
+ * b0..b3 (channel 1's), a0 and b0 starting at the biases, kp pairs of input
+ * channels, xb and w walking: the first k (S8_PW_K1), then for kp == 4 three
+ * more, else a loop of four that the kp - 1 left enter at the step making
+ * them a multiple of four (the entry, ent = S8_PW_ENT(kp), and the weights'
+ * end wend read from memory: wh is free there), so the tile keeps 14
+ * registers: no spills.
  */
+#define S8_PW_ENT(kp) ((kp) == 1 ? 4 : ((kp) - 1) & 3)
 #if defined(__clang__) || defined(CNN_S8_PW_C)
 /* clang reserves r7 (the frame pointer) and cannot give the asm its 14
  * registers: the same steps in C, the registers left to it (CNN_S8_PW_C
@@ -1493,6 +1513,7 @@ static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t i
 #define S8_PW_KLOOP(STEP)                                                                    \
     do {                                                                                     \
         int32_t k_;                                                                          \
+        a1 = a2 = a3 = a0, b1 = b2 = b3 = b0;                                                \
         for (k_ = 0; k_ < kp; k_++, xb += 4, w += STEP) {                                    \
             const uint32_t ww = cnn_s8_ld32(w);                                              \
             const int32_t wl = cnn_s8_lo16x2(ww), wh = cnn_s8_hi16x2(ww);                    \
@@ -1501,31 +1522,37 @@ static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t i
             a2 = cnn_s8_smlad(wl, xb[2], a2), b2 = cnn_s8_smlad(wh, xb[2], b2);              \
             a3 = cnn_s8_smlad(wl, xb[3], a3), b3 = cnn_s8_smlad(wh, xb[3], b3);              \
         }                                                                                    \
+        (void)wend, (void)ent;                                                               \
     } while (0)
 #else
 #define S8_PW_KLOOP(STEP)                                                                    \
     do {                                                                                     \
-        int32_t x0, x1, ww, wh, kodd;                                                        \
-        const int32_t *xend;                                                                 \
+        int32_t x0, x1, ww, wh;                                                              \
         if (kp == 4) {                                                                       \
-            __asm__(S8_PW_K(STEP) S8_PW_K(STEP) S8_PW_K(STEP) S8_PW_K(STEP)                  \
+            __asm__(S8_PW_K1(STEP) S8_PW_K(STEP) S8_PW_K(STEP) S8_PW_K(STEP)                 \
                     : S8_PW_OPS                                                              \
                     :                                                                        \
                     : "memory");                                                             \
             break;                                                                           \
         }                                                                                    \
-        /* an odd kp enters the loop of two at its second step */                            \
-        kodd = kp & 1;                                                                       \
-        xend = xb + 4 * kp;                                                                  \
-        __asm__("ldr %[wh], %[odd]\n\t"                                                      \
-                "cmp %[wh], #0\n\t"                                                          \
-                "bne 2f\n"                                                                   \
-                "1:\n\t" S8_PW_K(STEP) "2:\n\t" S8_PW_K(STEP)                                \
+        __asm__(S8_PW_K1(STEP)                                                               \
+                "ldr %[wh], %[ent]\n\t"                                                      \
+                "cmp %[wh], #3\n\t"                                                          \
+                "beq 2f\n\t"                                                                 \
+                "cmp %[wh], #1\n\t"                                                          \
+                "blo 1f\n\t"                                                                 \
+                "beq 4f\n\t"                                                                 \
+                "cmp %[wh], #2\n\t"                                                          \
+                "beq 3f\n\t"                                                                 \
+                "b 5f\n"                                                                     \
+                "1:\n\t" S8_PW_K(STEP) "2:\n\t" S8_PW_K(STEP) "3:\n\t" S8_PW_K(STEP)         \
+                "4:\n\t" S8_PW_K(STEP)                                                       \
                 "ldr %[wh], %[end]\n\t"                                                      \
-                "cmp %[xb], %[wh]\n\t"                                                       \
-                "bne 1b\n\t"                                                                 \
+                "cmp %[w], %[wh]\n\t"                                                        \
+                "bne 1b\n"                                                                   \
+                "5:\n\t"                                                                     \
                 : S8_PW_OPS                                                                  \
-                : [end] "m"(xend), [odd] "m"(kodd)                                           \
+                : [end] "m"(wend), [ent] "m"(ent)                                            \
                 : "cc", "memory");                                                           \
     } while (0)
 #endif
@@ -1601,8 +1628,9 @@ typedef struct S8PwPair {
                     int32_t *acc)                                                            \
     {                                                                                        \
         const int32_t *xb = xq;                                                              \
-        const int8_t *w = wq;                                                                \
-        int32_t a0 = b0_, a1 = b0_, a2 = b0_, a3 = b0_, b0 = b1_, b1 = b1_, b2 = b1_, b3 = b1_; \
+        const int8_t *w = wq, *const wend = wq + kp * STEP;                                  \
+        const int32_t ent = S8_PW_ENT(kp);                                                   \
+        int32_t a0 = b0_, a1, a2, a3, b0 = b1_, b1, b2, b3;                                  \
         S8_PW_KLOOP(STEP);                                                                   \
         acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;                                  \
         acc[4] = b0, acc[5] = b1, acc[6] = b2, acc[7] = b3;                                  \
@@ -1612,11 +1640,12 @@ typedef struct S8PwPair {
                            uint32_t lo4, uint32_t hi4, int8_t *CNN_RESTRICT o0,              \
                            int32_t plane)                                                    \
     {                                                                                        \
+        const int8_t *const wend = wq + kp * STEP;                                           \
+        const int32_t ent = S8_PW_ENT(kp);                                                   \
         do {                                                                                 \
             const int32_t *xb = xq; /* left at the next quad by the K loop */                \
             const int8_t *w = wq;                                                            \
-            int32_t a0 = c->ba, a1 = a0, a2 = a0, a3 = a0;                                   \
-            int32_t b0 = c->bb, b1 = b0, b2 = b0, b3 = b0;                                   \
+            int32_t a0 = c->ba, a1, a2, a3, b0 = c->bb, b1, b2, b3;                          \
             uint32_t va, vb;                                                                 \
             S8_PW_KLOOP(STEP);                                                               \
             xq = xb;                                                                         \
