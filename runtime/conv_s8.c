@@ -1525,35 +1525,35 @@ static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t i
         (void)wend, (void)ent;                                                               \
     } while (0)
 #else
+/* The K loop's text: kp == 4, and any kp (entry by ent, end at wend). */
+#define S8_PW_KBODY4(STEP) S8_PW_K1(STEP) S8_PW_K(STEP) S8_PW_K(STEP) S8_PW_K(STEP)
+#define S8_PW_KBODYN(STEP)                                                                   \
+    S8_PW_K1(STEP)                                                                           \
+    "ldr %[wh], %[ent]\n\t"                                                                  \
+    "cmp %[wh], #3\n\t"                                                                      \
+    "beq 2f\n\t"                                                                             \
+    "cmp %[wh], #1\n\t"                                                                      \
+    "blo 1f\n\t"                                                                             \
+    "beq 4f\n\t"                                                                             \
+    "cmp %[wh], #2\n\t"                                                                      \
+    "beq 3f\n\t"                                                                             \
+    "b 5f\n"                                                                                  \
+    "1:\n\t" S8_PW_K(STEP) "2:\n\t" S8_PW_K(STEP) "3:\n\t" S8_PW_K(STEP)                     \
+    "4:\n\t" S8_PW_K(STEP)                                                                    \
+    "ldr %[wh], %[end]\n\t"                                                                  \
+    "cmp %[w], %[wh]\n\t"                                                                    \
+    "bne 1b\n"                                                                                \
+    "5:\n\t"
 #define S8_PW_KLOOP(STEP)                                                                    \
     do {                                                                                     \
         int32_t x0, x1, ww, wh;                                                              \
-        if (kp == 4) {                                                                       \
-            __asm__(S8_PW_K1(STEP) S8_PW_K(STEP) S8_PW_K(STEP) S8_PW_K(STEP)                 \
+        if (kp == 4)                                                                         \
+            __asm__(S8_PW_KBODY4(STEP) : S8_PW_OPS : : "memory");                            \
+        else                                                                                 \
+            __asm__(S8_PW_KBODYN(STEP)                                                       \
                     : S8_PW_OPS                                                              \
-                    :                                                                        \
-                    : "memory");                                                             \
-            break;                                                                           \
-        }                                                                                    \
-        __asm__(S8_PW_K1(STEP)                                                               \
-                "ldr %[wh], %[ent]\n\t"                                                      \
-                "cmp %[wh], #3\n\t"                                                          \
-                "beq 2f\n\t"                                                                 \
-                "cmp %[wh], #1\n\t"                                                          \
-                "blo 1f\n\t"                                                                 \
-                "beq 4f\n\t"                                                                 \
-                "cmp %[wh], #2\n\t"                                                          \
-                "beq 3f\n\t"                                                                 \
-                "b 5f\n"                                                                     \
-                "1:\n\t" S8_PW_K(STEP) "2:\n\t" S8_PW_K(STEP) "3:\n\t" S8_PW_K(STEP)         \
-                "4:\n\t" S8_PW_K(STEP)                                                       \
-                "ldr %[wh], %[end]\n\t"                                                      \
-                "cmp %[w], %[wh]\n\t"                                                        \
-                "bne 1b\n"                                                                   \
-                "5:\n\t"                                                                     \
-                : S8_PW_OPS                                                                  \
-                : [end] "m"(wend), [ent] "m"(ent)                                            \
-                : "cc", "memory");                                                           \
+                    : [end] "m"(wend), [ent] "m"(ent)                                        \
+                    : "cc", "memory");                                                       \
     } while (0)
 #endif
 
@@ -1609,6 +1609,98 @@ static void s8_pw_store(const S8Epi *e, int32_t h, const int32_t *acc,
     }
 }
 
+/*
+ * The whole quads of a channel pair (S8_PW_QUADS): per quad the K loop from
+ * the biases, s8_pw_rq4 of both channels, the clamp if any, the two words
+ * stored, until xq reaches xqend.
+ */
+#if defined(__clang__) || defined(CNN_S8_PW_C)
+#define S8_PW_QUADS(STEP)                                                                    \
+    do {                                                                                     \
+        const int32_t *xb = xq; /* left at the next quad by the K loop */                    \
+        const int8_t *w = wq;                                                                \
+        int32_t a0 = c->ba, a1, a2, a3, b0 = c->bb, b1, b2, b3;                              \
+        uint32_t va, vb;                                                                     \
+        S8_PW_KLOOP(STEP);                                                                   \
+        xq = xb;                                                                             \
+        va = s8_pw_rq4(a0, a1, a2, a3, c->ma, zp);                                           \
+        vb = s8_pw_rq4(b0, b1, b2, b3, c->mb, zp);                                           \
+        if (clamp) {                                                                         \
+            va = cnn_s8_clamp4(va, lo4, hi4);                                                \
+            vb = cnn_s8_clamp4(vb, lo4, hi4);                                                \
+        }                                                                                    \
+        s8_st32(o0 + plane, vb);                                                             \
+        s8_st32(o0, va);                                                                     \
+        o0 += 4;                                                                             \
+    } while (xq != xqend)
+#else
+/* One asm loop, the same steps as the C above with s8_pw_rq4's and
+ * cnn_s8_clamp4's instructions: the tile's 14 registers, the constants
+ * read from the stack where they are needed (x0, x1, ww and wh are free
+ * after the K loop): per quad 2 loads before the K loop, 25 instructions
+ * of requantization, 3 to skip the clamp, 8 to store and loop. */
+#define S8_PW_RQ(A0, A1, A2, A3)                                                             \
+    "smmlar " A0 ", " A0 ", %[x0], %[x1]\n\t"                                                \
+    "smmlar " A1 ", " A1 ", %[x0], %[x1]\n\t"                                                \
+    "smmlar " A2 ", " A2 ", %[x0], %[x1]\n\t"                                                \
+    "smmlar " A3 ", " A3 ", %[x0], %[x1]\n\t"                                                \
+    "ssat " A0 ", #8, " A0 "\n\t"                                                            \
+    "ssat " A1 ", #8, " A1 "\n\t"                                                            \
+    "ssat " A2 ", #8, " A2 "\n\t"                                                            \
+    "ssat " A3 ", #8, " A3 "\n\t"                                                            \
+    "bfi " A0 ", " A1 ", #8, #8\n\t"                                                         \
+    "bfi " A0 ", " A2 ", #16, #8\n\t"                                                        \
+    "bfi " A0 ", " A3 ", #24, #8\n\t"
+#define S8_PW_CL(V)                                                                          \
+    "ssub8 %[x0], " V ", %[ww]\n\t"                                                          \
+    "sel " V ", " V ", %[ww]\n\t"                                                            \
+    "ssub8 %[x0], %[wh], " V "\n\t"                                                          \
+    "sel " V ", " V ", %[wh]\n\t"
+#define S8_PW_QTEXT(BODY)                                                                    \
+    "0:\n\t"                                                                                 \
+    "ldrd %[a0], %[b0], %[bias]\n\t"                                                         \
+    "ldr %[w], %[wq]\n\t" BODY                                                               \
+    "ldr %[x0], %[ma]\n\t"                                                                   \
+    "ldr %[x1], %[zp]\n\t" S8_PW_RQ("%[a0]", "%[a1]", "%[a2]", "%[a3]")                      \
+    "ldr %[x0], %[mb]\n\t" S8_PW_RQ("%[b0]", "%[b1]", "%[b2]", "%[b3]")                      \
+    "ldr %[ww], %[cl]\n\t"                                                                   \
+    "cmp %[ww], #0\n\t"                                                                      \
+    "beq 8f\n\t"                                                                             \
+    "ldr %[ww], %[lo]\n\t"                                                                   \
+    "ldr %[wh], %[hi]\n\t" S8_PW_CL("%[a0]") S8_PW_CL("%[b0]")                               \
+    "8:\n\t"                                                                                 \
+    "ldr %[ww], %[o]\n\t"                                                                    \
+    "ldr %[wh], %[pl]\n\t"                                                                   \
+    "str %[b0], [%[ww], %[wh]]\n\t"                                                          \
+    "str %[a0], [%[ww]], #4\n\t"                                                             \
+    "str %[ww], %[o]\n\t"                                                                    \
+    "ldr %[ww], %[xqe]\n\t"                                                                  \
+    "cmp %[xb], %[ww]\n\t"                                                                   \
+    "bne 0b\n\t"
+#define S8_PW_QOPS                                                                           \
+    : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0),        \
+      [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3), [xb] "+r"(xb), [w] "=&r"(w),           \
+      [x0] "=&r"(x0), [x1] "=&r"(x1), [ww] "=&r"(ww), [wh] "=&r"(wh), [o] "+m"(o)            \
+    : [bias] "m"(bias2), [wq] "m"(wqm), [ma] "m"(ma), [mb] "m"(mb), [zp] "m"(zpm),           \
+      [cl] "m"(cl), [lo] "m"(lo), [hi] "m"(hi), [pl] "m"(pl), [xqe] "m"(xqe),                \
+      [end] "m"(wend), [ent] "m"(ent)                                                        \
+    : "cc", "memory"
+#define S8_PW_QUADS(STEP)                                                                    \
+    do {                                                                                     \
+        int32_t a0, a1, a2, a3, b0, b1, b2, b3, x0, x1, ww, wh, bias2[2];                    \
+        const int32_t *xb = xq, *xqe = xqend;                                                \
+        const int8_t *w, *wqm = wq;                                                          \
+        int8_t *o = o0;                                                                      \
+        const int32_t ma = c->ma, mb = c->mb, zpm = zp, cl = clamp, pl = plane;              \
+        const uint32_t lo = lo4, hi = hi4;                                                   \
+        bias2[0] = c->ba, bias2[1] = c->bb;                                                  \
+        if (kp == 4)                                                                         \
+            __asm__ volatile(S8_PW_QTEXT(S8_PW_KBODY4(STEP)) S8_PW_QOPS);                    \
+        else                                                                                 \
+            __asm__ volatile(S8_PW_QTEXT(S8_PW_KBODYN(STEP)) S8_PW_QOPS);                    \
+    } while (0)
+#endif
+
 /* The constants of a channel pair in the registers' form: the packed
  * biases (the accumulators' start) and the doubled multipliers. */
 typedef struct S8PwPair {
@@ -1642,23 +1734,7 @@ typedef struct S8PwPair {
     {                                                                                        \
         const int8_t *const wend = wq + kp * STEP;                                           \
         const int32_t ent = S8_PW_ENT(kp);                                                   \
-        do {                                                                                 \
-            const int32_t *xb = xq; /* left at the next quad by the K loop */                \
-            const int8_t *w = wq;                                                            \
-            int32_t a0 = c->ba, a1, a2, a3, b0 = c->bb, b1, b2, b3;                          \
-            uint32_t va, vb;                                                                 \
-            S8_PW_KLOOP(STEP);                                                               \
-            xq = xb;                                                                         \
-            va = s8_pw_rq4(a0, a1, a2, a3, c->ma, zp);                                       \
-            vb = s8_pw_rq4(b0, b1, b2, b3, c->mb, zp);                                       \
-            if (clamp) {                                                                     \
-                va = cnn_s8_clamp4(va, lo4, hi4);                                            \
-                vb = cnn_s8_clamp4(vb, lo4, hi4);                                            \
-            }                                                                                \
-            s8_st32(o0 + plane, vb);                                                         \
-            s8_st32(o0, va);                                                                 \
-            o0 += 4;                                                                         \
-        } while (xq != xqend);                                                               \
+        S8_PW_QUADS(STEP);                                                                   \
     }                                                                                        \
     static void RUN(const int32_t *xq, const int8_t *wq, int32_t kp, int32_t nq,             \
                     const S8PwPair *c, int32_t zp, uint32_t lo4, uint32_t hi4,               \
