@@ -1768,44 +1768,44 @@ static void s8_dsp_pw(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
     const uint32_t lo4 = 0x01010101u * (uint8_t)q->act_min;
     const uint32_t hi4 = 0x01010101u * (uint8_t)q->act_max;
     int32_t xb[S8_PW_XBUF];
-    int32_t j, j0, j1, x, x1, h;
+    int32_t j, j0 = -1, x, x1, h;
     int nb;
-    S8Epi e;
+    S8Epi e; /* channels j0 .. j0 + S8_EPI - 1, set when a pair needs it */
 
-    for (j0 = 0; j0 < oc; j0 = j1) {
-        j1 = oc - j0 > S8_EPI ? j0 + S8_EPI : oc;
-        s8_epi_init(&e, q, bias + j0, j0, j1 - j0);
-        for (x = 0; x < plane; x = x1) {
-            const int32_t np = plane - x < group ? (plane - x + 3) & ~3 : group;
-            const int8_t *wb = w + j0 * wrow;
-            x1 = x + np < plane ? x + np : plane;
-            s8_pw_expand(in, plane, in_c, x, np, xb);
-            for (j = j0; j < j1; j += nb, wb += wrow * nb) {
-                nb = cnn_conv_block_width(oc - j);
-                for (h = 0; h < nb; h += 2) {
-                    const int8_t *wp = wb + h * 2;
-                    const int32_t c0 = j - j0 + h;
-                    int8_t *o0 = out + (j + h) * plane + x;
-                    S8PwPair c;
-                    /* whole quads in registers; the rest through acc */
-                    int32_t nq = (x1 - x) >> 2, xt;
-                    c.ba = bias[j + h];
-                    c.bb = bias[j + h + 1];
-                    c.ma = s8_pw_m2(q, j + h);
-                    c.mb = s8_pw_m2(q, j + h + 1);
-                    if (!c.ma || !c.mb)
-                        nq = 0;
-                    if (nq > 0)
-                        (nb == 8 ? s8_pw_run8 : nb == 4 ? s8_pw_run4 : s8_pw_run2)(
-                            xb, wp, pairs, nq, &c, q->out_zp, lo4, hi4, o0, plane);
-                    for (xt = 4 * nq; xt < x1 - x; xt += 4) {
-                        const int32_t n4 = x1 - x - xt < 4 ? x1 - x - xt : 4;
-                        int32_t acc[8];
-                        (nb == 8 ? s8_pw_one8 : nb == 4 ? s8_pw_one4 : s8_pw_one2)(
-                            xb + xt * pairs, wp, pairs, c.ba, c.bb, acc);
-                        s8_pw_store(&e, c0, acc, o0 + xt, n4);
-                        s8_pw_store(&e, c0 + 1, acc + 4, o0 + plane + xt, n4);
-                    }
+    for (x = 0; x < plane; x = x1) {
+        const int32_t np = plane - x < group ? (plane - x + 3) & ~3 : group;
+        const int8_t *wb = w;
+        x1 = x + np < plane ? x + np : plane;
+        s8_pw_expand(in, plane, in_c, x, np, xb);
+        for (j = 0; j < oc; j += nb, wb += wrow * nb) {
+            nb = cnn_conv_block_width(oc - j);
+            for (h = 0; h < nb; h += 2) {
+                const int8_t *wp = wb + h * 2;
+                int8_t *o0 = out + (j + h) * plane + x;
+                S8PwPair c;
+                /* whole quads in registers; the rest through acc */
+                int32_t nq = (x1 - x) >> 2, xt;
+                c.ba = bias[j + h];
+                c.bb = bias[j + h + 1];
+                c.ma = s8_pw_m2(q, j + h);
+                c.mb = s8_pw_m2(q, j + h + 1);
+                if (!c.ma || !c.mb)
+                    nq = 0;
+                if (nq > 0)
+                    (nb == 8 ? s8_pw_run8 : nb == 4 ? s8_pw_run4 : s8_pw_run2)(
+                        xb, wp, pairs, nq, &c, q->out_zp, lo4, hi4, o0, plane);
+                if (4 * nq < x1 - x && (j + h) / S8_EPI * S8_EPI != j0) {
+                    const int32_t j1 = oc - (j + h) / S8_EPI * S8_EPI;
+                    j0 = (j + h) / S8_EPI * S8_EPI;
+                    s8_epi_init(&e, q, bias + j0, j0, j1 > S8_EPI ? S8_EPI : j1);
+                }
+                for (xt = 4 * nq; xt < x1 - x; xt += 4) {
+                    const int32_t n4 = x1 - x - xt < 4 ? x1 - x - xt : 4;
+                    int32_t acc[8];
+                    (nb == 8 ? s8_pw_one8 : nb == 4 ? s8_pw_one4 : s8_pw_one2)(
+                        xb + xt * pairs, wp, pairs, c.ba, c.bb, acc);
+                    s8_pw_store(&e, j + h - j0, acc, o0 + xt, n4);
+                    s8_pw_store(&e, j + h + 1 - j0, acc + 4, o0 + plane + xt, n4);
                 }
             }
         }
