@@ -1637,8 +1637,9 @@ static void s8_pw_store(const S8Epi *e, int32_t h, const int32_t *acc,
 /* One asm loop, the same steps as the C above with s8_pw_rq4's and
  * cnn_s8_clamp4's instructions: the tile's 14 registers, the constants
  * read from the stack where they are needed (x0, x1, ww and wh are free
- * after the K loop): per quad 2 loads before the K loop, 25 instructions
- * of requantization, 3 to skip the clamp, 8 to store and loop. */
+ * after the K loop; ww a low register for CBZ): per quad 2 loads before
+ * the K loop, 24 instructions of requantization, 2 to skip the clamp, 7 to
+ * store and loop. */
 #define S8_PW_RQ(A0, A1, A2, A3)                                                             \
     "smmlar " A0 ", " A0 ", %[x0], %[x1]\n\t"                                                \
     "smmlar " A1 ", " A1 ", %[x0], %[x1]\n\t"                                                \
@@ -1660,17 +1661,14 @@ static void s8_pw_store(const S8Epi *e, int32_t h, const int32_t *acc,
     "0:\n\t"                                                                                 \
     "ldrd %[a0], %[b0], %[bias]\n\t"                                                         \
     "ldr %[w], %[wq]\n\t" BODY                                                               \
-    "ldr %[x0], %[ma]\n\t"                                                                   \
-    "ldr %[x1], %[zp]\n\t" S8_PW_RQ("%[a0]", "%[a1]", "%[a2]", "%[a3]")                      \
+    "ldrd %[x0], %[x1], %[mz]\n\t" S8_PW_RQ("%[a0]", "%[a1]", "%[a2]", "%[a3]")                      \
     "ldr %[x0], %[mb]\n\t" S8_PW_RQ("%[b0]", "%[b1]", "%[b2]", "%[b3]")                      \
     "ldr %[ww], %[cl]\n\t"                                                                   \
-    "cmp %[ww], #0\n\t"                                                                      \
-    "beq 8f\n\t"                                                                             \
+    "cbz %[ww], 8f\n\t"                                                                      \
     "ldr %[ww], %[lo]\n\t"                                                                   \
     "ldr %[wh], %[hi]\n\t" S8_PW_CL("%[a0]") S8_PW_CL("%[b0]")                               \
     "8:\n\t"                                                                                 \
-    "ldr %[ww], %[o]\n\t"                                                                    \
-    "ldr %[wh], %[pl]\n\t"                                                                   \
+    "ldrd %[ww], %[wh], %[o]\n\t"                                                            \
     "str %[b0], [%[ww], %[wh]]\n\t"                                                          \
     "str %[a0], [%[ww]], #4\n\t"                                                             \
     "str %[ww], %[o]\n\t"                                                                    \
@@ -1680,20 +1678,25 @@ static void s8_pw_store(const S8Epi *e, int32_t h, const int32_t *acc,
 #define S8_PW_QOPS                                                                           \
     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0),        \
       [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3), [xb] "+r"(xb), [w] "=&r"(w),           \
-      [x0] "=&r"(x0), [x1] "=&r"(x1), [ww] "=&r"(ww), [wh] "=&r"(wh), [o] "+m"(o)            \
-    : [bias] "m"(bias2), [wq] "m"(wqm), [ma] "m"(ma), [mb] "m"(mb), [zp] "m"(zpm),           \
-      [cl] "m"(cl), [lo] "m"(lo), [hi] "m"(hi), [pl] "m"(pl), [xqe] "m"(xqe),                \
+      [x0] "=&r"(x0), [x1] "=&r"(x1), [ww] "=&l"(ww), [wh] "=&r"(wh), [o] "+m"(op)           \
+    : [bias] "m"(bias2), [wq] "m"(wqm), [mz] "m"(mz), [mb] "m"(mb), [cl] "m"(cl),            \
+      [lo] "m"(lo), [hi] "m"(hi), [xqe] "m"(xqe),                                            \
       [end] "m"(wend), [ent] "m"(ent)                                                        \
     : "cc", "memory"
 #define S8_PW_QUADS(STEP)                                                                    \
     do {                                                                                     \
-        int32_t a0, a1, a2, a3, b0, b1, b2, b3, x0, x1, ww, wh, bias2[2];                    \
+        int32_t a0, a1, a2, a3, b0, b1, b2, b3, x0, x1, ww, wh, bias2[2], mz[2];             \
         const int32_t *xb = xq, *xqe = xqend;                                                \
         const int8_t *w, *wqm = wq;                                                          \
-        int8_t *o = o0;                                                                      \
-        const int32_t ma = c->ma, mb = c->mb, zpm = zp, cl = clamp, pl = plane;              \
+        struct {                                                                             \
+            int8_t *o;                                                                       \
+            int32_t plane;                                                                   \
+        } op; /* the output pointer and the plane, for one LDRD */                           \
+        const int32_t mb = c->mb, cl = clamp;                                                \
         const uint32_t lo = lo4, hi = hi4;                                                   \
         bias2[0] = c->ba, bias2[1] = c->bb;                                                  \
+        mz[0] = c->ma, mz[1] = zp;                                                           \
+        op.o = o0, op.plane = plane;                                                         \
         if (kp == 4)                                                                         \
             __asm__ volatile(S8_PW_QTEXT(S8_PW_KBODY4(STEP)) S8_PW_QOPS);                    \
         else                                                                                 \
