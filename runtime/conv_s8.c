@@ -1403,20 +1403,21 @@ S8_INLINE void s8_pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT
  * as S8_PW_XBUF words hold) is first expanded into int16 pairs of input
  * channels (2k, 2k+1): for each 4 pixels and each k, the 4 pixels' words
  * side by side (two word loads, four SXTB16, four PKHBT/PKHTB, two STRD
- * for 8 inputs; pixels past the plane are 0).  Then every channel pair of
- * every block meets each 4 pixels in the tile (S8_PW_KLOOP): per k one
+ * for 8 inputs; pixels past the plane are 0).  Then every channel pair
+ * meets each 4 pixels of the group in the tile (S8_PW_KLOOP): per k one
  * weight word (the packed layout's, two channels' (w[2k], w[2k+1])), two
  * SXTB16, two LDRD of the 4 pixels' words and 8 SMLAD: 13 instructions for
- * 16 multiply-adds, fully unrolled when in_c is 7 or 8, else a loop of two
- * that an odd count enters at its second step; 14 registers, no spills.
- * The accumulators start at the packed bias (SMLAD wraps modulo 2^32 like
- * cnn_s8_add_wrap); the whole quads of a channel pair whose two channels
- * have shift 0 and a multiplier below 2^30 (cnnc's for 2^-12 <= M < 1/2)
- * run in s8_pw_run*, which requantizes each channel's 4 outputs in
- * registers (s8_pw_rq4: 2 instructions an output) and stores them as one
- * word; a partial last quad, or a pair of another form, goes through
- * s8_pw_one* and s8_pw_store.  in_c is at most S8_PW_XBUF / 2 (else
- * s8_pw_block).  Stack: the 1.5 KiB buffer and the epilogue's constants.
+ * 16 multiply-adds, the first k starting from the biases, the others fully
+ * unrolled when in_c is 7 or 8, else in a loop of four; 14 registers, no
+ * spills.  The accumulators start at the packed bias (SMLAD wraps modulo
+ * 2^32 like cnn_s8_add_wrap); the whole quads of a channel pair whose two
+ * channels have shift 0 and a multiplier below 2^30 (cnnc's for 2^-12 <=
+ * M < 1/2) run in s8_pw_run*, one asm loop that requantizes each channel's
+ * 4 outputs in registers (s8_pw_rq4's steps: 2 instructions an output) and
+ * stores them as one word; a partial last quad, or a pair of another form,
+ * goes through s8_pw_one* and s8_pw_store.  in_c is at most S8_PW_XBUF / 2
+ * (else s8_pw_block).  Stack: the 1.5 KiB buffer, and the epilogue's
+ * constants of 32 channels (set only for a pair that needs them).
  */
 enum { S8_PW_XBUF = 384 };
 

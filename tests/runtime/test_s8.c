@@ -596,7 +596,7 @@ static int conv_rows_case(void)
 
 /*
  * cnn_conv2d_1x1_s8 on chosen shapes: the DSP path's tile (2 channels by 4
- * pixels, kp == 4 unrolled or an odd k plus a loop of two), its partial
+ * pixels, kp == 4 unrolled or a loop of four entered anywhere), its partial
  * last quad, several pixel groups (the expansion buffer holds 256 words),
  * every block width and an odd last channel, in_c past the DSP path's
  * limit (192), the three epilogue kinds (req: 1 every shift <= -2, 2 every
