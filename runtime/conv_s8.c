@@ -1771,19 +1771,21 @@ S8_INLINE void s8_pw_block(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT
  * as S8_PW_XBUF words hold) is first expanded into int16 pairs of input
  * channels (2k, 2k+1): for each 4 pixels and each k, the 4 pixels' words
  * side by side (two word loads, four SXTB16, four PKHBT/PKHTB, two STRD
- * for 8 inputs; pixels past the plane are 0).  Then every channel pair of
- * every block meets each 4 pixels in the tile (S8_PW_KLOOP): per k one
+ * for 8 inputs; pixels past the plane are 0).  Then every channel pair
+ * meets each 4 pixels of the group in the tile (S8_PW_KLOOP): per k one
  * weight word (the packed layout's, two channels' (w[2k], w[2k+1])), two
  * SXTB16, two LDRD of the 4 pixels' words and 8 SMLAD: 13 instructions for
- * 16 multiply-adds, an odd first k then steps of two (all four unrolled
- * when in_c is 7 or 8),
- * 14 registers, no spills.  The accumulators start at the packed bias
- * (SMLAD wraps modulo 2^32 like cnn_s8_add_wrap); the whole quads of a
- * channel pair run in s8_pw_run*, which requantizes each channel's 4
- * outputs in registers (s8_pw_rq1x4, s8_pw_rq2x4) and stores them as one
- * word; a partial last quad, or an epilogue of kind 0, goes through
- * s8_pw_one* and s8_pw_store.  in_c is at most S8_PW_XBUF / 2 (else
- * s8_pw_block).  Stack: the 1.5 KiB buffer and the epilogue's constants.
+ * 16 multiply-adds, the first k starting from the biases, the others fully
+ * unrolled when in_c is 7 or 8, else in a loop of four; 14 registers, no
+ * spills.  The accumulators start at the packed bias (SMLAD wraps modulo
+ * 2^32 like cnn_s8_add_wrap); the whole quads of a channel pair whose two
+ * channels have shift 0 and a multiplier below 2^30 (cnnc's for 2^-12 <=
+ * M < 1/2) run in s8_pw_run*, one asm loop that requantizes each channel's
+ * 4 outputs in registers (s8_pw_rq4's steps: 2 instructions an output) and
+ * stores them as one word; a partial last quad, or a pair of another form,
+ * goes through s8_pw_one* and s8_pw_store.  in_c is at most S8_PW_XBUF / 2
+ * (else s8_pw_block).  Stack: the 1.5 KiB buffer, and the epilogue's
+ * constants of 32 channels (set only for a pair that needs them).
  */
 enum { S8_PW_XBUF = 384 };
 
@@ -1798,6 +1800,35 @@ S8_INLINE void s8_pw_expand4(uint32_t r0, uint32_t r1, int32_t *CNN_RESTRICT xb)
     xb[3] = cnn_s8_pack_hi(h0, h1);
 }
 
+/* s8_pw_expand4 of the channel pairs from s to se (2 plane apart), into
+ * xb on: one loop of 15 instructions a pair (two STRD); the next xb. */
+static int32_t *s8_pw_expand_pairs(const int8_t *s, int32_t plane, const int8_t *se,
+                                   int32_t *CNN_RESTRICT xb)
+{
+    int32_t r0, r1, l0, h0, l1, h1;
+    __asm__("1:\n\t"
+            "ldr %[r1], [%[s], %[pl]]\n\t"
+            "ldr %[r0], [%[s]]\n\t"
+            "add %[s], %[s], %[pl], lsl #1\n\t"
+            "sxtb16 %[l0], %[r0]\n\t"
+            "sxtb16 %[h0], %[r0], ror #8\n\t"
+            "sxtb16 %[l1], %[r1]\n\t"
+            "sxtb16 %[h1], %[r1], ror #8\n\t"
+            "pkhbt %[r0], %[l0], %[l1], lsl #16\n\t"
+            "pkhbt %[r1], %[h0], %[h1], lsl #16\n\t"
+            "pkhtb %[l1], %[l1], %[l0], asr #16\n\t"
+            "pkhtb %[h1], %[h1], %[h0], asr #16\n\t"
+            "strd %[l1], %[h1], [%[xb], #8]\n\t"
+            "strd %[r0], %[r1], [%[xb]], #16\n\t"
+            "cmp %[s], %[se]\n\t"
+            "bne 1b"
+            : [s] "+r"(s), [xb] "+r"(xb), [r0] "=&r"(r0), [r1] "=&r"(r1), [l0] "=&r"(l0),
+              [h0] "=&r"(h0), [l1] "=&r"(l1), [h1] "=&r"(h1)
+            : [pl] "r"(plane), [se] "r"(se)
+            : "cc", "memory");
+    return xb;
+}
+
 /* Pixels x0 .. x0+np-1 (np a multiple of 4) as xb[(m/4)*4*pairs + 4k + m%4]. */
 static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t in_c,
                          int32_t x0, int32_t np, int32_t *CNN_RESTRICT xb)
@@ -1808,8 +1839,9 @@ static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t i
         const int8_t *s = in + x;
         if (x + 4 <= plane) {
             /* the full pairs, then an odd last channel with 0 */
-            for (k = 0; k < in_c >> 1; k++, s += 2 * plane, xb += 4)
-                s8_pw_expand4(cnn_s8_ld32(s), cnn_s8_ld32(s + plane), xb);
+            if (in_c >> 1)
+                xb = s8_pw_expand_pairs(s, plane, s + (in_c >> 1) * 2 * plane, xb);
+            s += (in_c >> 1) * 2 * plane;
             if (in_c & 1) {
                 s8_pw_expand4(cnn_s8_ld32(s), 0, xb);
                 xb += 4;
@@ -1841,18 +1873,38 @@ static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t i
     "smlad %[a3], %[ww], %[x1], %[a3]\n\t"                                                   \
     "smlad %[b3], %[wh], %[x1], %[b3]\n\t"
 
+/* The first k, a0 and b0 holding the two channels' biases: pixels 2 and 3
+ * first, so that a1..a3 and b1..b3 start from them with no MOV. */
+#define S8_PW_K1(STEP)                                                                       \
+    "ldr %[ww], [%[w]], #" #STEP "\n\t"                                                      \
+    "ldrd %[x0], %[x1], [%[xb], #8]\n\t"                                                     \
+    "sxtb16 %[wh], %[ww], ror #8\n\t"                                                        \
+    "sxtb16 %[ww], %[ww]\n\t"                                                                \
+    "smlad %[a2], %[ww], %[x0], %[a0]\n\t"                                                   \
+    "smlad %[b2], %[wh], %[x0], %[b0]\n\t"                                                   \
+    "smlad %[a3], %[ww], %[x1], %[a0]\n\t"                                                   \
+    "smlad %[b3], %[wh], %[x1], %[b0]\n\t"                                                   \
+    "ldrd %[x0], %[x1], [%[xb]], #16\n\t"                                                    \
+    "smlad %[a1], %[ww], %[x1], %[a0]\n\t"                                                   \
+    "smlad %[b1], %[wh], %[x1], %[b0]\n\t"                                                   \
+    "smlad %[a0], %[ww], %[x0], %[a0]\n\t"                                                   \
+    "smlad %[b0], %[wh], %[x0], %[b0]\n\t"
+
 #define S8_PW_OPS                                                                            \
-    [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [b0] "+r"(b0),              \
-        [b1] "+r"(b1), [b2] "+r"(b2), [b3] "+r"(b3), [xb] "+r"(xb), [w] "+r"(w),            \
+    [a0] "+r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "+r"(b0),            \
+        [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3), [xb] "+r"(xb), [w] "+r"(w),          \
         [x0] "=&r"(x0), [x1] "=&r"(x1), [ww] "=&r"(ww), [wh] "=&r"(wh)
 
 /*
  * The K loop of the tile on the locals a0..a3 (channel 0's 4 pixels) and
- * b0..b3 (channel 1's), kp pairs of input channels, xb and w walking: fully
- * unrolled for kp == 4, else an odd first k and a loop of two.  The loop's
- * end is compared from memory (wh is free there), so the tile keeps 14
+ * b0..b3 (channel 1's), a0 and b0 starting at the biases, kp pairs of input
+ * channels, xb and w walking: the first k (S8_PW_K1), then for kp == 4 three
+ * more, else a loop of four that the kp - 1 left enter at the step making
+ * them a multiple of four (the entry, ent = S8_PW_ENT(kp), and the weights'
+ * end wend read from memory: wh is free there), so the tile keeps 14
  * registers: no spills.
  */
+#define S8_PW_ENT(kp) ((kp) == 1 ? 4 : ((kp) - 1) & 3)
 #if defined(__clang__) || defined(CNN_S8_PW_C)
 /* clang reserves r7 (the frame pointer) and cannot give the asm its 14
  * registers: the same steps in C, the registers left to it (CNN_S8_PW_C
@@ -1860,6 +1912,7 @@ static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t i
 #define S8_PW_KLOOP(STEP)                                                                    \
     do {                                                                                     \
         int32_t k_;                                                                          \
+        a1 = a2 = a3 = a0, b1 = b2 = b3 = b0;                                                \
         for (k_ = 0; k_ < kp; k_++, xb += 4, w += STEP) {                                    \
             const uint32_t ww = cnn_s8_ld32(w);                                              \
             const int32_t wl = cnn_s8_lo16x2(ww), wh = cnn_s8_hi16x2(ww);                    \
@@ -1868,113 +1921,61 @@ static void s8_pw_expand(const int8_t *CNN_RESTRICT in, int32_t plane, int32_t i
             a2 = cnn_s8_smlad(wl, xb[2], a2), b2 = cnn_s8_smlad(wh, xb[2], b2);              \
             a3 = cnn_s8_smlad(wl, xb[3], a3), b3 = cnn_s8_smlad(wh, xb[3], b3);              \
         }                                                                                    \
+        (void)wend, (void)ent;                                                               \
     } while (0)
 #else
+/* The K loop's text: kp == 4, and any kp (entry by ent, end at wend). */
+#define S8_PW_KBODY4(STEP) S8_PW_K1(STEP) S8_PW_K(STEP) S8_PW_K(STEP) S8_PW_K(STEP)
+#define S8_PW_KBODYN(STEP)                                                                   \
+    S8_PW_K1(STEP)                                                                           \
+    "ldr %[wh], %[ent]\n\t"                                                                  \
+    "cmp %[wh], #3\n\t"                                                                      \
+    "beq 2f\n\t"                                                                             \
+    "cmp %[wh], #1\n\t"                                                                      \
+    "blo 1f\n\t"                                                                             \
+    "beq 4f\n\t"                                                                             \
+    "cmp %[wh], #2\n\t"                                                                      \
+    "beq 3f\n\t"                                                                             \
+    "b 5f\n"                                                                                  \
+    "1:\n\t" S8_PW_K(STEP) "2:\n\t" S8_PW_K(STEP) "3:\n\t" S8_PW_K(STEP)                     \
+    "4:\n\t" S8_PW_K(STEP)                                                                    \
+    "ldr %[wh], %[end]\n\t"                                                                  \
+    "cmp %[w], %[wh]\n\t"                                                                    \
+    "bne 1b\n"                                                                                \
+    "5:\n\t"
 #define S8_PW_KLOOP(STEP)                                                                    \
     do {                                                                                     \
         int32_t x0, x1, ww, wh;                                                              \
-        const int32_t *xend;                                                                 \
-        if (kp == 4) {                                                                       \
-            __asm__(S8_PW_K(STEP) S8_PW_K(STEP) S8_PW_K(STEP) S8_PW_K(STEP)                  \
+        if (kp == 4)                                                                         \
+            __asm__(S8_PW_KBODY4(STEP) : S8_PW_OPS : : "memory");                            \
+        else                                                                                 \
+            __asm__(S8_PW_KBODYN(STEP)                                                       \
                     : S8_PW_OPS                                                              \
-                    : "m"(*(const int32_t(*)[16])xb), "m"(*(const int8_t(*)[4 * STEP])w));   \
-            break;                                                                           \
-        }                                                                                    \
-        if (kp & 1)                                                                          \
-            __asm__(S8_PW_K(STEP)                                                            \
-                    : S8_PW_OPS                                                              \
-                    : "m"(*(const int32_t(*)[4])xb), "m"(*(const int32_t *)w));              \
-        xend = xb + 4 * (kp & ~1);                                                           \
-        if (kp >= 2)                                                                         \
-            __asm__("1:\n\t" S8_PW_K(STEP) S8_PW_K(STEP)                                     \
-                    "ldr %[wh], %[end]\n\t"                                                  \
-                    "cmp %[xb], %[wh]\n\t"                                                   \
-                    "bne 1b\n\t"                                                             \
-                    : S8_PW_OPS                                                              \
-                    : [end] "m"(xend), "m"(*(const int32_t(*)[S8_PW_XBUF])xb),               \
-                      "m"(*(const int8_t(*)[S8_PW_XBUF * STEP])w)                            \
-                    : "cc");                                                                 \
+                    : [end] "m"(wend), [ent] "m"(ent)                                        \
+                    : "cc", "memory");                                                       \
     } while (0)
 #endif
 
 /*
  * The 4 outputs of one channel, sums x[0..3] that already hold the packed
- * bias, requantized and saturated to int8 as the 4 bytes of one word (BFI);
- * clamping each byte to lo..hi then gives cnn_s8_rq_apply's bytes.  One
- * asm block, so the channel's constants stay in registers:
- *
- * kind 1 (cnn_s8_rq_apply): the accumulator of SMLAL preset to +-2^30 (ASR
- * and one EOR of the sign into 0x40000000), its high word plus off, shifted
- * by sh, SSAT: 6 instructions an output.
- *
- * kind 2 (shift 0, off = zp): SMULL, the +2^30 nudge carried into the high
- * word, whose double SSAT limits to 11 bits, plus bit 31 of the low word:
- * that is cnn_s8_mul_fast0 (bits 31..62 of x*m + 2^30) limited to
- * -1024..1023 (the double cannot overflow: |x*m| < 2^62), where
- * cnn_s8_rq_apply0 limits to +-1024; after adding a zero point in
- * -128..127 both saturate to the same byte.  7 instructions an output.
+ * bias, requantized and saturated to int8 as the 4 bytes of one word: the
+ * form CNN_S8_RQ2_ZERO of cnn_internal_s8.h (shift 0) with the doubling
+ * moved from the sum to the multiplier: for 0 <= m < 2^30, m2 = 2 m fits,
+ * and SMMLAR(x, m2, zp) = zp + floor((x*2m + 2^31) / 2^32) =
+ * zp + floor((x*m + 2^30) / 2^31), the SMMLAR(2x, m, zp) of that form, for
+ * any int32 x (the 64-bit product is the same, and no doubled sum can
+ * overflow).  SMMLAR and SSAT an output, three BFI: 11 instructions; each
+ * byte clamped to lo..hi then (cnn_s8_clamp4) gives cnn_s8_requant's byte
+ * (cnnc's multipliers for 2^-12 <= M < 1/2 are all of this form).
  */
-#define S8_PW_RQ1(X)                                                                         \
-    "asr %[h], " X ", #31\n\t"                                                               \
-    "eor %[l], %[k], %[h], lsl #31\n\t"                                                      \
-    "smlal %[l], %[h], " X ", %[m]\n\t"                                                      \
-    "add %[h], %[h], %[off]\n\t"                                                             \
-    "asr %[h], %[h], %[sh]\n\t"                                                              \
-    "ssat " X ", #8, %[h]\n\t"
-
-static inline uint32_t s8_pw_rq1x4(int32_t x0, int32_t x1, int32_t x2, int32_t x3,
-                                   const CnnS8Rq *r)
+static inline uint32_t s8_pw_rq4(int32_t x0, int32_t x1, int32_t x2, int32_t x3, int32_t m2,
+                                 int32_t zp)
 {
-    uint32_t l;
-    int32_t h;
-    __asm__(S8_PW_RQ1("%[x0]") S8_PW_RQ1("%[x1]") S8_PW_RQ1("%[x2]") S8_PW_RQ1("%[x3]")
-            "bfi %[x0], %[x1], #8, #8\n\t"
-            "bfi %[x0], %[x2], #16, #8\n\t"
-            "bfi %[x0], %[x3], #24, #8"
-            : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [l] "=&r"(l),
-              [h] "=&r"(h)
-            : [k] "r"(0x40000000), [m] "r"(r->mult), [off] "r"(r->off), [sh] "r"(r->sh));
-    return (uint32_t)x0;
-}
-
-#define S8_PW_RQ2(X)                                                                         \
-    "smull %[l], %[h], " X ", %[m]\n\t"                                                      \
-    "adds %[l], %[l], #0x40000000\n\t"                                                       \
-    "adc %[h], %[h], #0\n\t"                                                                 \
-    "ssat %[h], #11, %[h], lsl #1\n\t"                                                       \
-    "add %[h], %[h], %[l], lsr #31\n\t"                                                      \
-    "add %[h], %[h], %[off]\n\t"                                                             \
-    "ssat " X ", #8, %[h]\n\t"
-
-static inline uint32_t s8_pw_rq2x4(int32_t x0, int32_t x1, int32_t x2, int32_t x3,
-                                   const CnnS8Rq *r)
-{
-    uint32_t l;
-    int32_t h;
-    __asm__(S8_PW_RQ2("%[x0]") S8_PW_RQ2("%[x1]") S8_PW_RQ2("%[x2]") S8_PW_RQ2("%[x3]")
-            "bfi %[x0], %[x1], #8, #8\n\t"
-            "bfi %[x0], %[x2], #16, #8\n\t"
-            "bfi %[x0], %[x3], #24, #8"
-            : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [l] "=&r"(l),
-              [h] "=&r"(h)
-            : [m] "r"(r->mult), [off] "r"(r->off)
-            : "cc");
-    return (uint32_t)x0;
-}
-
-/* Each byte of v clamped to lo4..hi4 (lo and hi in every byte): SSUB8 sets
- * the GE flags byte by byte, SEL picks by them. */
-static inline uint32_t s8_pw_clamp4(uint32_t v, uint32_t lo4, uint32_t hi4)
-{
-    uint32_t t;
-    __asm__("ssub8 %[t], %[v], %[lo]\n\t"
-            "sel %[v], %[v], %[lo]\n\t"
-            "ssub8 %[t], %[hi], %[v]\n\t"
-            "sel %[v], %[v], %[hi]"
-            : [v] "+r"(v), [t] "=&r"(t)
-            : [lo] "r"(lo4), [hi] "r"(hi4)
-            : "cc");
-    return v;
+    int32_t v = CNN_S8_RQ2(x0, m2, zp, 0, CNN_S8_RQ2_ZERO);
+    CNN_S8_BFI(v, CNN_S8_RQ2(x1, m2, zp, 0, CNN_S8_RQ2_ZERO), 1);
+    CNN_S8_BFI(v, CNN_S8_RQ2(x2, m2, zp, 0, CNN_S8_RQ2_ZERO), 2);
+    CNN_S8_BFI(v, CNN_S8_RQ2(x3, m2, zp, 0, CNN_S8_RQ2_ZERO), 3);
+    return (uint32_t)v;
 }
 
 static inline void s8_st32(int8_t *p, uint32_t v)
@@ -2008,67 +2009,156 @@ static void s8_pw_store(const S8Epi *e, int32_t h, const int32_t *acc,
 }
 
 /*
+ * The whole quads of a channel pair (S8_PW_QUADS): per quad the K loop from
+ * the biases, s8_pw_rq4 of both channels, the clamp if any, the two words
+ * stored, until xq reaches xqend.
+ */
+#if defined(__clang__) || defined(CNN_S8_PW_C)
+#define S8_PW_QUADS(STEP)                                                                    \
+    do {                                                                                     \
+        const int32_t *xb = xq; /* left at the next quad by the K loop */                    \
+        const int8_t *w = wq;                                                                \
+        int32_t a0 = c->ba, a1, a2, a3, b0 = c->bb, b1, b2, b3;                              \
+        uint32_t va, vb;                                                                     \
+        S8_PW_KLOOP(STEP);                                                                   \
+        xq = xb;                                                                             \
+        va = s8_pw_rq4(a0, a1, a2, a3, c->ma, zp);                                           \
+        vb = s8_pw_rq4(b0, b1, b2, b3, c->mb, zp);                                           \
+        if (clamp) {                                                                         \
+            va = cnn_s8_clamp4(va, lo4, hi4);                                                \
+            vb = cnn_s8_clamp4(vb, lo4, hi4);                                                \
+        }                                                                                    \
+        s8_st32(o0 + plane, vb);                                                             \
+        s8_st32(o0, va);                                                                     \
+        o0 += 4;                                                                             \
+    } while (xq != xqend)
+#else
+/* One asm loop, the same steps as the C above with s8_pw_rq4's and
+ * cnn_s8_clamp4's instructions: the tile's 14 registers, the constants
+ * read from the stack where they are needed (x0, x1, ww and wh are free
+ * after the K loop; ww a low register for CBZ): per quad 2 loads before
+ * the K loop, 24 instructions of requantization, 2 to skip the clamp, 7 to
+ * store and loop. */
+#define S8_PW_RQ(A0, A1, A2, A3)                                                             \
+    "smmlar " A0 ", " A0 ", %[x0], %[x1]\n\t"                                                \
+    "smmlar " A1 ", " A1 ", %[x0], %[x1]\n\t"                                                \
+    "smmlar " A2 ", " A2 ", %[x0], %[x1]\n\t"                                                \
+    "smmlar " A3 ", " A3 ", %[x0], %[x1]\n\t"                                                \
+    "ssat " A0 ", #8, " A0 "\n\t"                                                            \
+    "ssat " A1 ", #8, " A1 "\n\t"                                                            \
+    "ssat " A2 ", #8, " A2 "\n\t"                                                            \
+    "ssat " A3 ", #8, " A3 "\n\t"                                                            \
+    "bfi " A0 ", " A1 ", #8, #8\n\t"                                                         \
+    "bfi " A0 ", " A2 ", #16, #8\n\t"                                                        \
+    "bfi " A0 ", " A3 ", #24, #8\n\t"
+#define S8_PW_CL(V)                                                                          \
+    "ssub8 %[x0], " V ", %[ww]\n\t"                                                          \
+    "sel " V ", " V ", %[ww]\n\t"                                                            \
+    "ssub8 %[x0], %[wh], " V "\n\t"                                                          \
+    "sel " V ", " V ", %[wh]\n\t"
+#define S8_PW_QTEXT(BODY)                                                                    \
+    "0:\n\t"                                                                                 \
+    "ldrd %[a0], %[b0], %[bias]\n\t"                                                         \
+    "ldr %[w], %[wq]\n\t" BODY                                                               \
+    "ldrd %[x0], %[x1], %[mz]\n\t" S8_PW_RQ("%[a0]", "%[a1]", "%[a2]", "%[a3]")                      \
+    "ldr %[x0], %[mb]\n\t" S8_PW_RQ("%[b0]", "%[b1]", "%[b2]", "%[b3]")                      \
+    "ldr %[ww], %[cl]\n\t"                                                                   \
+    "cbz %[ww], 8f\n\t"                                                                      \
+    "ldr %[ww], %[lo]\n\t"                                                                   \
+    "ldr %[wh], %[hi]\n\t" S8_PW_CL("%[a0]") S8_PW_CL("%[b0]")                               \
+    "8:\n\t"                                                                                 \
+    "ldrd %[ww], %[wh], %[o]\n\t"                                                            \
+    "str %[b0], [%[ww], %[wh]]\n\t"                                                          \
+    "str %[a0], [%[ww]], #4\n\t"                                                             \
+    "str %[ww], %[o]\n\t"                                                                    \
+    "ldr %[ww], %[xqe]\n\t"                                                                  \
+    "cmp %[xb], %[ww]\n\t"                                                                   \
+    "bne 0b\n\t"
+#define S8_PW_QOPS                                                                           \
+    : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0),        \
+      [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3), [xb] "+r"(xb), [w] "=&r"(w),           \
+      [x0] "=&r"(x0), [x1] "=&r"(x1), [ww] "=&l"(ww), [wh] "=&r"(wh), [o] "+m"(op)           \
+    : [bias] "m"(bias2), [wq] "m"(wqm), [mz] "m"(mz), [mb] "m"(mb), [cl] "m"(cl),            \
+      [lo] "m"(lo), [hi] "m"(hi), [xqe] "m"(xqe),                                            \
+      [end] "m"(wend), [ent] "m"(ent)                                                        \
+    : "cc", "memory"
+#define S8_PW_QUADS(STEP)                                                                    \
+    do {                                                                                     \
+        int32_t a0, a1, a2, a3, b0, b1, b2, b3, x0, x1, ww, wh, bias2[2], mz[2];             \
+        const int32_t *xb = xq, *xqe = xqend;                                                \
+        const int8_t *w, *wqm = wq;                                                          \
+        struct {                                                                             \
+            int8_t *o;                                                                       \
+            int32_t plane;                                                                   \
+        } op; /* the output pointer and the plane, for one LDRD */                           \
+        const int32_t mb = c->mb, cl = clamp;                                                \
+        const uint32_t lo = lo4, hi = hi4;                                                   \
+        bias2[0] = c->ba, bias2[1] = c->bb;                                                  \
+        mz[0] = c->ma, mz[1] = zp;                                                           \
+        op.o = o0, op.plane = plane;                                                         \
+        if (kp == 4)                                                                         \
+            __asm__ volatile(S8_PW_QTEXT(S8_PW_KBODY4(STEP)) S8_PW_QOPS);                    \
+        else                                                                                 \
+            __asm__ volatile(S8_PW_QTEXT(S8_PW_KBODYN(STEP)) S8_PW_QOPS);                    \
+    } while (0)
+#endif
+
+/* The constants of a channel pair in the registers' form: the packed
+ * biases (the accumulators' start) and the doubled multipliers. */
+typedef struct S8PwPair {
+    int32_t ba, bb, ma, mb;
+} S8PwPair;
+
+/*
  * For the channel pair c, c+1 of the epilogue (its weights' first word wq,
  * STEP bytes between the words of consecutive k), the 4 pixels of xq:
  * S8_PW_ONE, the sums into acc[0..7] (any epilogue, a partial last quad);
  * S8_PW_RUN, nq whole quads one after the other (xq += 4 kp words), each
- * requantized in registers (epilogue kind fast = 1 or 2) and stored as one
- * word per channel.
+ * requantized in registers (s8_pw_rq4: both channels of shift 0 and
+ * multiplier below 2^30) and stored as one word per channel.
  */
 #define S8_PW_FNS(ONE, RUN, STEP)                                                            \
     static void ONE(const int32_t *xq, const int8_t *wq, int32_t kp, int32_t b0_, int32_t b1_, \
                     int32_t *acc)                                                            \
     {                                                                                        \
         const int32_t *xb = xq;                                                              \
-        const int8_t *w = wq;                                                                \
-        int32_t a0 = b0_, a1 = b0_, a2 = b0_, a3 = b0_, b0 = b1_, b1 = b1_, b2 = b1_, b3 = b1_; \
+        const int8_t *w = wq, *const wend = wq + kp * STEP;                                  \
+        const int32_t ent = S8_PW_ENT(kp);                                                   \
+        int32_t a0 = b0_, a1, a2, a3, b0 = b1_, b1, b2, b3;                                  \
         S8_PW_KLOOP(STEP);                                                                   \
         acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;                                  \
         acc[4] = b0, acc[5] = b1, acc[6] = b2, acc[7] = b3;                                  \
     }                                                                                        \
-    S8_INLINE void RUN##_q(const int32_t *xq, const int8_t *wq, const int32_t kp,           \
-                           const int32_t *xqend, const CnnS8Rq *r, int fast, int clamp,      \
+    S8_INLINE void RUN##_q(const int32_t *xq, const int8_t *wq, const int32_t kp,            \
+                           const int32_t *xqend, const S8PwPair *c, int32_t zp, int clamp,   \
                            uint32_t lo4, uint32_t hi4, int8_t *CNN_RESTRICT o0,              \
                            int32_t plane)                                                    \
     {                                                                                        \
-        do {                                                                                 \
-            const int32_t *xb = xq; /* left at the next quad by the K loop */                \
-            const int8_t *w = wq;                                                            \
-            int32_t a0 = r[0].bias, a1 = a0, a2 = a0, a3 = a0;                               \
-            int32_t b0 = r[1].bias, b1 = b0, b2 = b0, b3 = b0;                               \
-            uint32_t va, vb;                                                                 \
-            S8_PW_KLOOP(STEP);                                                               \
-            xq = xb;                                                                         \
-            if (fast == 1) {                                                                 \
-                va = s8_pw_rq1x4(a0, a1, a2, a3, r);                                         \
-                vb = s8_pw_rq1x4(b0, b1, b2, b3, r + 1);                                     \
-            } else {                                                                         \
-                va = s8_pw_rq2x4(a0, a1, a2, a3, r);                                         \
-                vb = s8_pw_rq2x4(b0, b1, b2, b3, r + 1);                                     \
-            }                                                                                \
-            if (clamp) {                                                                     \
-                va = s8_pw_clamp4(va, lo4, hi4);                                             \
-                vb = s8_pw_clamp4(vb, lo4, hi4);                                             \
-            }                                                                                \
-            s8_st32(o0 + plane, vb);                                                         \
-            s8_st32(o0, va);                                                                 \
-            o0 += 4;                                                                         \
-        } while (xq != xqend);                                                               \
+        const int8_t *const wend = wq + kp * STEP;                                           \
+        const int32_t ent = S8_PW_ENT(kp);                                                   \
+        S8_PW_QUADS(STEP);                                                                   \
     }                                                                                        \
-    static void RUN(const int32_t *xq, const int8_t *wq, int32_t kp, int32_t nq,              \
-                    const CnnS8Rq *r, int fast, uint32_t lo4, uint32_t hi4,                  \
+    static void RUN(const int32_t *xq, const int8_t *wq, int32_t kp, int32_t nq,             \
+                    const S8PwPair *c, int32_t zp, uint32_t lo4, uint32_t hi4,               \
                     int8_t *CNN_RESTRICT o0, int32_t plane)                                  \
     {                                                                                        \
         const int clamp = lo4 != 0x80808080u || hi4 != 0x7f7f7f7fu;                          \
         if (kp == 4)                                                                         \
-            RUN##_q(xq, wq, 4, xq + 16 * nq, r, fast, clamp, lo4, hi4, o0, plane);           \
+            RUN##_q(xq, wq, 4, xq + 16 * nq, c, zp, clamp, lo4, hi4, o0, plane);             \
         else                                                                                 \
-            RUN##_q(xq, wq, kp, xq + 4 * kp * nq, r, fast, clamp, lo4, hi4, o0, plane);      \
+            RUN##_q(xq, wq, kp, xq + 4 * kp * nq, c, zp, clamp, lo4, hi4, o0, plane);        \
     }
 
 S8_PW_FNS(s8_pw_one2, s8_pw_run2, 4)
 S8_PW_FNS(s8_pw_one4, s8_pw_run4, 8)
 S8_PW_FNS(s8_pw_one8, s8_pw_run8, 16)
+
+/* Channel o's multiplier doubled if it has the form of s8_pw_rq4, else 0. */
+static int32_t s8_pw_m2(const CnnQConv2dParams *q, int32_t o)
+{
+    const int32_t m = q->mult[o];
+    return q->shift[o] == 0 && m >= 0 && m < 0x40000000 ? 2 * m : 0;
+}
 
 static void s8_dsp_pw(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
                       const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
@@ -2080,38 +2170,44 @@ static void s8_dsp_pw(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
     const uint32_t lo4 = 0x01010101u * (uint8_t)q->act_min;
     const uint32_t hi4 = 0x01010101u * (uint8_t)q->act_max;
     int32_t xb[S8_PW_XBUF];
-    int32_t j, j0, j1, x, x1, h;
+    int32_t j, j0 = -1, x, x1, h;
     int nb;
-    S8Epi e;
+    S8Epi e; /* channels j0 .. j0 + S8_EPI - 1, set when a pair needs it */
 
-    for (j0 = 0; j0 < oc; j0 = j1) {
-        j1 = oc - j0 > S8_EPI ? j0 + S8_EPI : oc;
-        s8_epi_init(&e, q, bias + j0, j0, j1 - j0);
-        for (x = 0; x < plane; x = x1) {
-            const int32_t np = plane - x < group ? (plane - x + 3) & ~3 : group;
-            const int8_t *wb = w + j0 * wrow;
-            x1 = x + np < plane ? x + np : plane;
-            s8_pw_expand(in, plane, in_c, x, np, xb);
-            for (j = j0; j < j1; j += nb, wb += wrow * nb) {
-                nb = cnn_conv_block_width(oc - j);
-                for (h = 0; h < nb; h += 2) {
-                    const int8_t *wp = wb + h * 2;
-                    const int32_t c0 = j - j0 + h;
-                    int8_t *o0 = out + (j + h) * plane + x;
-                    /* whole quads in registers; the rest through acc */
-                    const int32_t nq = e.fast ? (x1 - x) >> 2 : 0;
-                    int32_t xt;
-                    if (nq > 0)
-                        (nb == 8 ? s8_pw_run8 : nb == 4 ? s8_pw_run4 : s8_pw_run2)(
-                            xb, wp, pairs, nq, e.rq + c0, e.fast, lo4, hi4, o0, plane);
-                    for (xt = 4 * nq; xt < x1 - x; xt += 4) {
-                        const int32_t n4 = x1 - x - xt < 4 ? x1 - x - xt : 4;
-                        int32_t acc[8];
-                        (nb == 8 ? s8_pw_one8 : nb == 4 ? s8_pw_one4 : s8_pw_one2)(
-                            xb + xt * pairs, wp, pairs, bias[j + h], bias[j + h + 1], acc);
-                        s8_pw_store(&e, c0, acc, o0 + xt, n4);
-                        s8_pw_store(&e, c0 + 1, acc + 4, o0 + plane + xt, n4);
-                    }
+    for (x = 0; x < plane; x = x1) {
+        const int32_t np = plane - x < group ? (plane - x + 3) & ~3 : group;
+        const int8_t *wb = w;
+        x1 = x + np < plane ? x + np : plane;
+        s8_pw_expand(in, plane, in_c, x, np, xb);
+        for (j = 0; j < oc; j += nb, wb += wrow * nb) {
+            nb = cnn_conv_block_width(oc - j);
+            for (h = 0; h < nb; h += 2) {
+                const int8_t *wp = wb + h * 2;
+                int8_t *o0 = out + (j + h) * plane + x;
+                S8PwPair c;
+                /* whole quads in registers; the rest through acc */
+                int32_t nq = (x1 - x) >> 2, xt;
+                c.ba = bias[j + h];
+                c.bb = bias[j + h + 1];
+                c.ma = s8_pw_m2(q, j + h);
+                c.mb = s8_pw_m2(q, j + h + 1);
+                if (!c.ma || !c.mb)
+                    nq = 0;
+                if (nq > 0)
+                    (nb == 8 ? s8_pw_run8 : nb == 4 ? s8_pw_run4 : s8_pw_run2)(
+                        xb, wp, pairs, nq, &c, q->out_zp, lo4, hi4, o0, plane);
+                if (4 * nq < x1 - x && (j + h) / S8_EPI * S8_EPI != j0) {
+                    const int32_t j1 = oc - (j + h) / S8_EPI * S8_EPI;
+                    j0 = (j + h) / S8_EPI * S8_EPI;
+                    s8_epi_init(&e, q, bias + j0, j0, j1 > S8_EPI ? S8_EPI : j1);
+                }
+                for (xt = 4 * nq; xt < x1 - x; xt += 4) {
+                    const int32_t n4 = x1 - x - xt < 4 ? x1 - x - xt : 4;
+                    int32_t acc[8];
+                    (nb == 8 ? s8_pw_one8 : nb == 4 ? s8_pw_one4 : s8_pw_one2)(
+                        xb + xt * pairs, wp, pairs, c.ba, c.bb, acc);
+                    s8_pw_store(&e, j + h - j0, acc, o0 + xt, n4);
+                    s8_pw_store(&e, j + h + 1 - j0, acc + 4, o0 + plane + xt, n4);
                 }
             }
         }

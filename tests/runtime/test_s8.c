@@ -853,7 +853,7 @@ static int conv_pool_case(void)
 
 /*
  * cnn_conv2d_1x1_s8 on chosen shapes: the DSP path's tile (2 channels by 4
- * pixels, kp == 4 unrolled or an odd k plus a loop of two), its partial
+ * pixels, kp == 4 unrolled or a loop of four entered anywhere), its partial
  * last quad, several pixel groups (the expansion buffer holds 256 words),
  * every block width and an odd last channel, in_c past the DSP path's
  * limit (192), the three epilogue kinds (req: 1 every shift <= -2, 2 every
@@ -861,6 +861,31 @@ static int conv_pool_case(void)
  * points' edges, no clamp, relu, relu6 and random clamps, saturated
  * outputs and biases at the int32 limits.
  */
+/* req 3 of pw_one: cnnc's shift-0 multipliers round(M 2^31) for
+ * 2^-12 <= M < 1/2 (the 1x1 DSP path's registers form), their edges 0,
+ * 2^30 - 1 and 2^30, and now and then a channel of another form (shift -1,
+ * -5 or 1, a multiplier from 2^30): its pair takes the generic epilogue. */
+static void pw_small_mult(int32_t o)
+{
+    shift_buf[o] = 0;
+    switch (rnd() % 16) {
+    case 0:
+        mult_buf[o] = 0x3fffffff;
+        break;
+    case 1:
+        mult_buf[o] = rnd() % 2 ? 0 : 1 << 19;
+        break;
+    case 2:
+        mult_buf[o] = 0x40000000 + (rnd() % 2 ? 0 : (int32_t)(rnd() & 0xffff));
+        break;
+    case 3:
+        shift_buf[o] = (int8_t)(rnd() % 3 == 0 ? 1 : rnd() % 2 ? -1 : -5);
+        break;
+    default:
+        mult_buf[o] = (int32_t)(rnd() >> (2 + rnd() % 10));
+    }
+}
+
 static void pw_one(int32_t in_c, int32_t out_c, int32_t h, int32_t w, int req, int edge)
 {
     CnnQConv2dParams q;
@@ -916,6 +941,8 @@ static void pw_one(int32_t in_c, int32_t out_c, int32_t h, int32_t w, int req, i
             shift_buf[o] = (int8_t)rint_in(-22, -2);
         if (req == 1 && rnd() % 8 == 0)
             shift_buf[o] = (int8_t)(rnd() % 2 ? -2 : -22);  /* the fast form's edges */
+        if (req == 3)
+            pw_small_mult(o);
     }
 
     canary(out_ref, n_out, 0x5a);
@@ -948,6 +975,29 @@ static void pw_cases(void)
     for (i = 0; i < 10; i++)    /* pw1 and pw3 of mobilenet_tiny, any epilogue */
         pw_one(i % 2 ? 8 : 32, i % 2 ? 16 : 32, i % 2 ? 16 : 8, i % 2 ? 16 : 8, (int)(i % 3),
                (int)(i % 3));
+}
+
+/*
+ * cnn_conv2d_1x1_s8 with the shift-0 multipliers below 2^30 that cnnc makes
+ * (pw_small_mult), whose channel pairs the DSP path requantizes in registers
+ * (s8_pw_rq4): odd and even pair counts, kp == 4, every block width, partial
+ * quads and several pixel groups, the zero points' edges and every clamp,
+ * biases at the int32 limits (sums that wrap), saturated outputs.
+ */
+static void pw_small_cases(void)
+{
+    static const int16_t ins[] = {1, 2, 3, 5, 8, 9, 15, 16, 31, 32, 64, 65, 96, 191, 192};
+    static const int16_t outs[] = {2, 3, 4, 6, 8, 10, 16, 32, 40, 64};
+    static const int16_t maps[][2] = {{1, 1}, {1, 2}, {2, 3}, {4, 4}, {3, 5},
+                                      {8, 8}, {5, 7}, {16, 16}, {12, 13}, {1, 37}};
+    size_t i;
+    for (i = 0; i < 3 * sizeof ins / sizeof ins[0]; i++) {
+        const int16_t *m = maps[(i * 7) % 10];
+        pw_one(ins[i % 15], outs[(i * 3) % 10], m[0], m[1], 3, (int)(i % 3));
+    }
+    for (i = 0; i < 6; i++)     /* pw1 .. pw5 of mobilenet_tiny */
+        pw_one(i % 3 == 0 ? 8 : i % 3 == 1 ? 32 : 64, i % 3 == 0 ? 16 : 64, i % 3 ? 4 : 16,
+               i % 3 ? 4 : 16, 3, (int)(i % 3));
 }
 
 /* cnn_dwconv3x3_s8 on the shapes of its expanded path (stride 1 or 2 on
@@ -1663,6 +1713,7 @@ static void run(long n)
     long i;
     requant_cases((int32_t)(n / 4));
     pw_cases();
+    pw_small_cases();
     for (i = 0; i < n; i++) {
         if (i % 4 == 1)
             while (!conv_rows_case())
