@@ -41,6 +41,16 @@
 #include "cnn_internal_s8.h"
 #include "cnn_pack_s8.h"
 
+/* The row path (and the fused pool's DSP path built on its tiles) is
+ * assembly that needs 14 registers; clang keeps r7 for the frame pointer on
+ * Thumb and cannot give them, so under clang (or with CNN_S8_ROWS_C) the
+ * generic conv takes s8_dsp_group and the fused pool its portable path. */
+#if CNN_S8_DSP && !defined(__clang__) && !defined(CNN_S8_ROWS_C)
+#define S8_ROWS 1
+#else
+#define S8_ROWS 0
+#endif
+
 /* Pixels per portable tile for a block of nb channels. */
 #if defined(__x86_64__) || defined(_M_X64) || defined(__aarch64__) || defined(__ARM_NEON)
 #define S8_MR(nb) ((nb) >= 4 ? 4 : 8)
@@ -556,7 +566,7 @@ static void s8_dsp_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
 }
 #endif
 
-#if CNN_S8_DSP
+#if S8_ROWS
 /*
  * The row path of cnn_conv2d_s8 on a core with SMLAD: channels first, unit
  * dilation along the row, stride_w 1 or 2, kernel width 3 to 6 (2 or 3 tap
@@ -1280,7 +1290,7 @@ void cnn_conv2d_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
     const int32_t ocg = p->out_c / p->groups;
     const int32_t kh = p->kernel_h, kw = p->kernel_w;
     int32_t g, j, lo0, hi0, lo1, hi1;
-#if CNN_S8_DSP
+#if S8_ROWS
     int32_t xr;
 #endif
     const int8_t *w = w_packed;
@@ -1307,11 +1317,13 @@ void cnn_conv2d_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
         c.in_off = g * c.icg * c.cs;
         c.in = in + c.in_off;
 #if CNN_S8_DSP
+#if S8_ROWS
         if ((xr = s8_rows_ok(&c, ocg)) > 0) {
             s8_rows_group(&c, w, bias_packed + g * ocg, g * ocg, ocg, xr, out);
             w += (ocg & ~1) * c.icg * kh * ((kw + 1) & ~1) + (ocg & 1) * c.icg * kh * kw;
             continue;
         }
+#endif
         if (ocg >= 2 && c.icg * kh * ((kw + 1) >> 1) <= S8_XBUF) {
             s8_dsp_group(&c, w, bias_packed + g * ocg, g * ocg, ocg, out);
             w += (ocg & ~1) * c.icg * kh * ((kw + 1) & ~1) + (ocg & 1) * c.icg * kh * kw;
@@ -1397,7 +1409,7 @@ static void s8_pool_block(const ConvCtx *c, const CnnQConvPoolParams *pp,
         }
 }
 
-#if CNN_S8_DSP
+#if S8_ROWS
 /*
  * The DSP path: the row path's tiles (s8_rows_group) give a channel pair's
  * sums of one conv row in ra and rb; each is pooled along the row in place,
@@ -1656,7 +1668,7 @@ void cnn_conv2d_pool_s8(const CnnQConvPoolParams *pp, const int8_t *CNN_RESTRICT
     for (g = 0; g < p->groups; g++) {
         c.in_off = g * c.icg * c.cs;
         c.in = in + c.in_off;
-#if CNN_S8_DSP
+#if S8_ROWS
         if (s8_rows_pool_ok(&c, &pp->pool, bias_packed + g * ocg, ocg)) {
             s8_rows_pool_group(&c, pp, w, bias_packed + g * ocg, g * ocg, ocg, out);
             w += (ocg & ~1) * c.icg * kh * ((kw + 1) & ~1) + (ocg & 1) * c.icg * kh * kw;

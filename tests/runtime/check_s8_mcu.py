@@ -8,7 +8,8 @@ against the host (CTest: runtime_s8_mcu, label "mcu").
 tests/runtime/test_s8.c is built for the host and, with -DS8_MCU, for the
 cores of tests/mcu (flags from tests/mcu/mcu_harness.py, -O2), the
 Cortex-M4F image twice: with its DSP path (SMLAD/SXTB16, __ARM_FEATURE_DSP)
-and with -DCNN_S8_NO_DSP (the portable C on the same core).  Each image runs
+with -DCNN_S8_NO_DSP (the portable C on the same core) and with the C twins
+of the assembly tiles (C_TWINS: the DSP path as clang builds it).  Each image runs
 the same random cases, compares every fast kernel with its reference twin on
 the target itself, and prints a hash of all the fast kernels' outputs.
 Every image must report no failure and print the host's hash: the integer
@@ -26,6 +27,11 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 MCU = os.path.join(ROOT, "tests", "mcu")
 sys.path.insert(0, MCU)
 import mcu_harness as mh  # noqa: E402
+
+# The DSP path as clang builds it: every assembly tile replaced by its C twin
+# (clang keeps r7 and cannot give the tiles their registers).
+C_TWINS = ["-DCNN_S8_ROWS_C", "-DCNN_S8_CP_C", "-DCNN_S8_PW_C", "-DCNN_S8_DW_C",
+           "-DCNN_S8_LIN_C"]
 
 SOURCES = [os.path.join(HERE, "test_s8.c")] + sorted(
     os.path.join(ROOT, "runtime", f) for f in os.listdir(os.path.join(ROOT, "runtime"))
@@ -65,16 +71,18 @@ def main():
         want, n = summary(mh.run([host]).stdout, "host")
         print(f"host: {n} bytes compared with the reference twins, hash {want}")
         bad = 0
-        for cpu, extra in (("m4", []), ("m4", ["-DCNN_S8_NO_DSP"]), ("m7", []), ("m55", [])):
+        for cpu, extra in (("m4", []), ("m4", ["-DCNN_S8_NO_DSP"]), ("m4", C_TWINS),
+                           ("m7", []), ("m55", [])):
             c = mh.CPUS[cpu]
-            tag = cpu + ("-nodsp" if extra else "")
+            tag = cpu + ("" if not extra else "-nodsp" if extra != C_TWINS else "-ctwins")
             elf = os.path.join(args.work, f"test_s8_{tag}.elf")
             mh.run([args.arm_gcc] + mh.STRICT + mh.ARM_COMMON + c["cflags"] + INCLUDES + defs
                    + extra + [os.path.join(MCU, "startup.c")] + SOURCES + mh.ARM_LINK
                    + ["-T", c["ld"], "-o", elf])
             out = mh.run_qemu(args.qemu, cpu, elf, args.timeout)
-            got, n = summary(out, c["title"] + (" (portable C)" if extra else ""))
-            path = "portable C" if extra else ("DSP path" if cpu in ("m4", "m7", "m55") else "")
+            path = ("DSP path" if not extra else "portable C" if extra != C_TWINS
+                    else "DSP path, C twins of the assembly tiles")
+            got, n = summary(out, c["title"] + " (" + path + ")")
             ok = got == want
             bad += not ok
             print(f"{c['title']} ({path}): {n} bytes compared on the target, hash {got}: "
