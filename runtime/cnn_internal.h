@@ -102,4 +102,26 @@ CNN_CONV_POOL_TILES_DECL(k4)
 CNN_CONV_POOL_TILES_DECL(k5)
 #endif
 
+/*
+ * CNN_TILE_INLINE marks a tile function that the loops around it are built
+ * for: always inlined (gcc, clang), so that its loops unroll into registers;
+ * CNN_UNROLL(n) is "GCC unroll n".  Both are plain under AddressSanitizer,
+ * whose instrumented copies of such loops would not fit.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define CNN_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CNN_SANITIZED 1
+#endif
+#endif
+#if defined(__GNUC__) && !defined(CNN_SANITIZED)
+#define CNN_TILE_INLINE static inline __attribute__((always_inline))
+#define CNN_PRAGMA(x) _Pragma(#x)
+#define CNN_UNROLL(n) CNN_PRAGMA(GCC unroll n)
+#else
+#define CNN_TILE_INLINE static inline
+#define CNN_UNROLL(n)
+#endif
+
 #endif /* CNN_INTERNAL_H */

@@ -84,20 +84,8 @@
  * -O2 alone does not unroll loops of 8. */
 /* Under AddressSanitizer the forced inlining and unrolling made conv.c take
  * 10x longer to compile, for no use: sanitized builds get plain loops. */
-#if defined(__SANITIZE_ADDRESS__)
-#define CONV_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CONV_SANITIZED 1
-#endif
-#endif
-#if defined(__GNUC__) && !defined(CONV_SANITIZED)
-#define CONV_INLINE static inline __attribute__((always_inline))
-#define CONV_UNROLL _Pragma("GCC unroll 8")
-#else
-#define CONV_INLINE static inline
-#define CONV_UNROLL
-#endif
+#define CONV_INLINE CNN_TILE_INLINE
+#define CONV_UNROLL CNN_UNROLL(8)
 
 /* What every tile of one call needs. */
 typedef struct ConvCtx {

@@ -37,27 +37,16 @@
 #include <stddef.h>
 
 #include "cnn_int8.h"
+#include "cnn_internal.h"
 #include "cnn_internal_s8.h"
 #include "cnn_pack_s8.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define CP_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CP_SANITIZED 1
-#endif
-#endif
-#if defined(__GNUC__) && !defined(CP_SANITIZED)
-#define CP_INLINE static inline __attribute__((always_inline))
-#define CP_UNROLL _Pragma("GCC unroll 8")
-#else
-#define CP_INLINE static inline
-#define CP_UNROLL
-#endif
+#define CHP_INLINE CNN_TILE_INLINE
+#define CHP_UNROLL CNN_UNROLL(8)
 
 /* Output channels whose requantization constants are computed at once (even),
  * and output pixels per run of sums. */
-enum { CP_EPI = 16, CP_RUN = 24 };
+enum { CHP_EPI = 16, CHP_RUN = 24 };
 
 typedef struct CpCtx {
     const CnnQConv2dParams *q;
@@ -74,11 +63,11 @@ typedef struct CpEpi {
     const int32_t *bias;
     int32_t o, lo, hi;
     int fast;
-    CnnS8Rq rq[CP_EPI];
+    CnnS8Rq rq[CHP_EPI];
 } CpEpi;
 
-/* The requantization of channels o .. o+n-1 (n <= CP_EPI). */
-static void cp_epi_init(CpEpi *e, const CnnQConv2dParams *q, const int32_t *bias, int32_t o,
+/* The requantization of channels o .. o+n-1 (n <= CHP_EPI). */
+static void chp_epi_init(CpEpi *e, const CnnQConv2dParams *q, const int32_t *bias, int32_t o,
                         int32_t n)
 {
     e->q = q;
@@ -93,7 +82,7 @@ static void cp_epi_init(CpEpi *e, const CnnQConv2dParams *q, const int32_t *bias
 /* The doubled-sum forms of cnn_internal_s8.h (one SMMLAR and one SSAT an
  * output): a2 = 2 (acc + bias) stays inside int32 when |bias| < 2^29 and
  * the reduction has fewer than 2^14 products of at most 2^14 each. */
-#define CP_RQ2_LOOP(FORM)                                                                    \
+#define CHP_RQ2_LOOP(FORM)                                                                    \
     do {                                                                                     \
         if (lo == CNN_Q_MIN && hi == CNN_Q_MAX)                                              \
             for (x = 0; x < n; x++)                                                          \
@@ -107,7 +96,7 @@ static void cp_epi_init(CpEpi *e, const CnnQConv2dParams *q, const int32_t *bias
 #endif
 
 /* out[0 .. n-1] = the requantized acc[0 .. n-1] of the epilogue's channel h. */
-static void cp_store(const CpEpi *e, int32_t h, const int32_t *CNN_RESTRICT acc, int32_t n,
+static void chp_store(const CpEpi *e, int32_t h, const int32_t *CNN_RESTRICT acc, int32_t n,
                      int8_t *CNN_RESTRICT out)
 {
     const int32_t lo = e->lo, hi = e->hi;
@@ -120,11 +109,11 @@ static void cp_store(const CpEpi *e, int32_t h, const int32_t *CNN_RESTRICT acc,
         const int f = cnn_s8_rq2_init(e->q->mult[e->o + h], e->q->shift[e->o + h],
                                       e->q->out_zp, &c2);
         if (f == CNN_S8_RQ2_ZERO) {
-            CP_RQ2_LOOP(CNN_S8_RQ2_ZERO);
+            CHP_RQ2_LOOP(CNN_S8_RQ2_ZERO);
             return;
         }
         if (f == CNN_S8_RQ2_SHIFT) {
-            CP_RQ2_LOOP(CNN_S8_RQ2_SHIFT);
+            CHP_RQ2_LOOP(CNN_S8_RQ2_SHIFT);
             return;
         }
     }
@@ -147,18 +136,18 @@ static void cp_store(const CpEpi *e, int32_t h, const int32_t *CNN_RESTRICT acc,
 }
 
 /* The word of the int16 pair (a, b), a in the low half. */
-static inline uint32_t cp_word(int32_t a, int32_t b)
+static inline uint32_t chp_word(int32_t a, int32_t b)
 {
     return ((uint32_t)a & 0xffffu) | ((uint32_t)b << 16);
 }
 
 /* The two int16 halves of a word, as the portable tile reads them. */
-static inline int32_t cp_lo(uint32_t v)
+static inline int32_t chp_lo(uint32_t v)
 {
     return (int32_t)(v & 0xffffu) - (int32_t)((v & 0x8000u) << 1);
 }
 
-static inline int32_t cp_hi(uint32_t v)
+static inline int32_t chp_hi(uint32_t v)
 {
     return (int32_t)(v >> 16) - (int32_t)((v >> 15) & 0x10000u);
 }
@@ -167,10 +156,10 @@ static inline int32_t cp_hi(uint32_t v)
  * dst[0 .. rw-1]: for pair i, words dst[i*wr + k] = (channel 2i, channel
  * 2i+1) at padded column k (input column k - pad_left); an odd in_c's
  * missing channel reads 0 (its weights are 0). */
-static void cp_expand(const CpCtx *c, uint32_t *CNN_RESTRICT dst, int32_t r)
+static void chp_expand(const CpCtx *c, uint32_t *CNN_RESTRICT dst, int32_t r)
 {
     const CnnConv2dParams *p = &c->q->g;
-    const uint32_t zz = cp_word(c->q->in_zp, c->q->in_zp);
+    const uint32_t zz = chp_word(c->q->in_zp, c->q->in_zp);
     const int32_t wr = c->wr, plane = p->in_h * p->in_w;
     const int32_t pl = p->pad_left < wr ? p->pad_left : wr;
     const int32_t ie = p->pad_left + p->in_w < wr ? p->pad_left + p->in_w : wr;
@@ -199,10 +188,10 @@ static void cp_expand(const CpCtx *c, uint32_t *CNN_RESTRICT dst, int32_t r)
             }
 #endif
             for (; k < ie; k++)
-                dst[k] = cp_word(a[k], b[k]);
+                dst[k] = chp_word(a[k], b[k]);
         } else {
             for (; k < ie; k++)
-                dst[k] = cp_word(a[k], 0);
+                dst[k] = chp_word(a[k], 0);
         }
         for (; k < wr; k++)
             dst[k] = zz;
@@ -216,7 +205,7 @@ static void cp_expand(const CpCtx *c, uint32_t *CNN_RESTRICT dst, int32_t r)
  * rows are widened; when it would pass cap rows, its kept rows are copied
  * back to the start.
  */
-static void cp_window(const CpCtx *c, uint32_t *CNN_RESTRICT buf, int32_t cap, int32_t y,
+static void chp_window(const CpCtx *c, uint32_t *CNN_RESTRICT buf, int32_t cap, int32_t y,
                       int32_t *base)
 {
     const CnnConv2dParams *p = &c->q->g;
@@ -235,12 +224,12 @@ static void cp_window(const CpCtx *c, uint32_t *CNN_RESTRICT buf, int32_t cap, i
         }
         *base = b;
         for (ky = kh - sh; ky < kh; ky++)
-            cp_expand(c, buf + (b + ky) * c->rw, r0 + ky);
+            chp_expand(c, buf + (b + ky) * c->rw, r0 + ky);
         return;
     }
     *base = 0;
     for (ky = 0; ky < kh; ky++)
-        cp_expand(c, buf + ky * c->rw, r0 + ky);
+        chp_expand(c, buf + ky * c->rw, r0 + ky);
 }
 
 /* The tiles of 3 pixels for a kernel width and stride, and of the last 1
@@ -256,13 +245,13 @@ typedef void CpTile12Fn(const uint32_t *pa, const int8_t *pw, int32_t nrows, int
  * pixel's column, pw the pair's packed weights; the first channel's sums to
  * ra, the second's to rb.  kw, sw and n constants where it is inlined.
  */
-CP_INLINE void cp_tile_dsp(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,
+CHP_INLINE void chp_tile_dsp(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,
                            const int32_t kw, const int32_t sw, const int n, int32_t *ra,
                            int32_t *rb)
 {
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, r, t;
     for (r = 0; r < nrows; r++, pa += wr)
-        CP_UNROLL
+        CHP_UNROLL
         for (t = 0; t < kw; t++, pw += 4) {
             const uint32_t wv = cnn_s8_ld32(pw);
             const int32_t wl = cnn_s8_lo16x2(wv), wh = cnn_s8_hi16x2(wv);
@@ -290,12 +279,12 @@ CP_INLINE void cp_tile_dsp(const uint32_t *pa, const int8_t *pw, int32_t nrows, 
 #if defined(__clang__) || defined(CNN_S8_CP_C)
 /* clang reserves r7 and the tile below needs 14 registers: the same steps
  * in C, the registers left to it (CNN_S8_CP_C selects it under gcc). */
-#define CP_TILE3(NAME, KW, SW, BODY)                                                         \
+#define CHP_TILE3(NAME, KW, SW, BODY)                                                         \
     static void NAME(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,       \
                      int32_t nt, int32_t *ra, int32_t *rb)                                   \
     {                                                                                        \
         for (; nt > 0; nt--, pa += 3 * SW, ra += 3, rb += 3)                                 \
-            cp_tile_dsp(pa, pw, nrows, wr, KW, SW, 3, ra, rb);                               \
+            chp_tile_dsp(pa, pw, nrows, wr, KW, SW, 3, ra, rb);                               \
     }
 #else
 /*
@@ -314,44 +303,44 @@ CP_INLINE void cp_tile_dsp(const uint32_t *pa, const int8_t *pw, int32_t nrows, 
  * For kw = 5 at stride 1: 6 loads, 5 x 3 for the weights, 30 SMLAD and 3
  * for the loop, 54 instructions for 60 multiply-adds.
  */
-#define CP_WP "ldr %[wh], [%[pw]], #4\n\tsxtb16 %[wl], %[wh]\n\tsxtb16 %[wh], %[wh], ror #8\n\t"
-#define CP_WO(OFF)                                                                           \
+#define CHP_WP "ldr %[wh], [%[pw]], #4\n\tsxtb16 %[wl], %[wh]\n\tsxtb16 %[wh], %[wh], ror #8\n\t"
+#define CHP_WO(OFF)                                                                           \
     "ldr %[wh], [%[pw], #" OFF "]\n\tsxtb16 %[wl], %[wh]\n\tsxtb16 %[wh], %[wh], ror #8\n\t"
-#define CP_L(V, OFF) "ldr %[" V "], [%[pa], #" OFF "]\n\t"
-#define CP_M(A, B, V)                                                                        \
+#define CHP_L(V, OFF) "ldr %[" V "], [%[pa], #" OFF "]\n\t"
+#define CHP_M(A, B, V)                                                                        \
     "smlad %[" A "], %[wl], %[" V "], %[" A "]\n\t"                                          \
     "smlad %[" B "], %[wh], %[" V "], %[" B "]\n\t"
-#define CP_TAP(W, X, Y, Z, LX, LY, LZ) W CP_M("a0", "a1", X) LX CP_M("a2", "a3", Y) LY \
-    CP_M("a4", "a5", Z) LZ
+#define CHP_TAP(W, X, Y, Z, LX, LY, LZ) W CHP_M("a0", "a1", X) LX CHP_M("a2", "a3", Y) LY \
+    CHP_M("a4", "a5", Z) LZ
 
-#define CP_S1_K3                                                                             \
-    "ldrd %[x], %[y], [%[pa]]\n\t" CP_L("z", "8")                                            \
-    CP_TAP(CP_WP, "x", "y", "z", CP_L("x", "12"), "", "")                                    \
-    CP_TAP(CP_WP, "y", "z", "x", CP_L("y", "16"), "", "")                                    \
-    CP_TAP(CP_WP, "z", "x", "y", "", "", "")
-#define CP_S1_K5                                                                             \
-    "ldrd %[x], %[y], [%[pa]]\n\t" CP_L("z", "8")                                            \
-    CP_TAP(CP_WP, "x", "y", "z", CP_L("x", "12"), "", "")                                    \
-    CP_TAP(CP_WP, "y", "z", "x", CP_L("y", "16"), "", "")                                    \
-    CP_TAP(CP_WP, "z", "x", "y", CP_L("z", "20"), "", "")                                    \
-    CP_TAP(CP_WP, "x", "y", "z", CP_L("x", "24"), "", "")                                    \
-    CP_TAP(CP_WP, "y", "z", "x", "", "", "")
-#define CP_S2_K3                                                                             \
-    CP_L("x", "4") CP_L("y", "12") CP_L("z", "20")                                           \
-    CP_TAP(CP_WO("4"), "x", "y", "z", CP_L("x", "0"), CP_L("y", "8"), CP_L("z", "16"))       \
-    CP_TAP(CP_WO("0"), "x", "y", "z", CP_L("x", "24"), "", "")                               \
-    CP_TAP(CP_WO("8"), "y", "z", "x", "", "", "")                                            \
+#define CHP_S1_K3                                                                             \
+    "ldrd %[x], %[y], [%[pa]]\n\t" CHP_L("z", "8")                                            \
+    CHP_TAP(CHP_WP, "x", "y", "z", CHP_L("x", "12"), "", "")                                    \
+    CHP_TAP(CHP_WP, "y", "z", "x", CHP_L("y", "16"), "", "")                                    \
+    CHP_TAP(CHP_WP, "z", "x", "y", "", "", "")
+#define CHP_S1_K5                                                                             \
+    "ldrd %[x], %[y], [%[pa]]\n\t" CHP_L("z", "8")                                            \
+    CHP_TAP(CHP_WP, "x", "y", "z", CHP_L("x", "12"), "", "")                                    \
+    CHP_TAP(CHP_WP, "y", "z", "x", CHP_L("y", "16"), "", "")                                    \
+    CHP_TAP(CHP_WP, "z", "x", "y", CHP_L("z", "20"), "", "")                                    \
+    CHP_TAP(CHP_WP, "x", "y", "z", CHP_L("x", "24"), "", "")                                    \
+    CHP_TAP(CHP_WP, "y", "z", "x", "", "", "")
+#define CHP_S2_K3                                                                             \
+    CHP_L("x", "4") CHP_L("y", "12") CHP_L("z", "20")                                           \
+    CHP_TAP(CHP_WO("4"), "x", "y", "z", CHP_L("x", "0"), CHP_L("y", "8"), CHP_L("z", "16"))       \
+    CHP_TAP(CHP_WO("0"), "x", "y", "z", CHP_L("x", "24"), "", "")                               \
+    CHP_TAP(CHP_WO("8"), "y", "z", "x", "", "", "")                                            \
     "add %[pw], %[pw], #12\n\t"
-#define CP_S2_K5                                                                             \
-    CP_L("x", "4") CP_L("y", "12") CP_L("z", "20")                                           \
-    CP_TAP(CP_WO("4"), "x", "y", "z", CP_L("x", "28"), "", "")                               \
-    CP_TAP(CP_WO("12"), "y", "z", "x", CP_L("y", "0"), CP_L("z", "8"), CP_L("x", "16"))      \
-    CP_TAP(CP_WO("0"), "y", "z", "x", CP_L("y", "24"), "", "")                               \
-    CP_TAP(CP_WO("8"), "z", "x", "y", CP_L("z", "32"), "", "")                               \
-    CP_TAP(CP_WO("16"), "x", "y", "z", "", "", "")                                           \
+#define CHP_S2_K5                                                                             \
+    CHP_L("x", "4") CHP_L("y", "12") CHP_L("z", "20")                                           \
+    CHP_TAP(CHP_WO("4"), "x", "y", "z", CHP_L("x", "28"), "", "")                               \
+    CHP_TAP(CHP_WO("12"), "y", "z", "x", CHP_L("y", "0"), CHP_L("z", "8"), CHP_L("x", "16"))      \
+    CHP_TAP(CHP_WO("0"), "y", "z", "x", CHP_L("y", "24"), "", "")                               \
+    CHP_TAP(CHP_WO("8"), "z", "x", "y", CHP_L("z", "32"), "", "")                               \
+    CHP_TAP(CHP_WO("16"), "x", "y", "z", "", "", "")                                           \
     "add %[pw], %[pw], #20\n\t"
 
-#define CP_TILE3(NAME, KW, SW, BODY)                                                         \
+#define CHP_TILE3(NAME, KW, SW, BODY)                                                         \
     static void NAME(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,       \
                      int32_t nt, int32_t *ra, int32_t *rb)                                   \
     {                                                                                        \
@@ -385,8 +374,8 @@ CP_INLINE void cp_tile_dsp(const uint32_t *pa, const int8_t *pw, int32_t nrows, 
  * two SXTB16, two LDRD (the 4 pixels' words, consecutive at stride 1) and
  * 8 SMLAD: 13 instructions for 16 multiply-adds; a 5-wide row 70 for 80.
  */
-#define CP_Q_TAP(OA, OB)                                                                     \
-    CP_WP "ldrd %[va], %[vb], [%[pa], #" OA "]\n\t"                                          \
+#define CHP_Q_TAP(OA, OB)                                                                     \
+    CHP_WP "ldrd %[va], %[vb], [%[pa], #" OA "]\n\t"                                          \
     "smlad %[a0], %[wl], %[va], %[a0]\n\t"                                                   \
     "smlad %[a1], %[wh], %[va], %[a1]\n\t"                                                   \
     "smlad %[a2], %[wl], %[vb], %[a2]\n\t"                                                   \
@@ -396,10 +385,10 @@ CP_INLINE void cp_tile_dsp(const uint32_t *pa, const int8_t *pw, int32_t nrows, 
     "smlad %[a5], %[wh], %[va], %[a5]\n\t"                                                   \
     "smlad %[a6], %[wl], %[vb], %[a6]\n\t"                                                   \
     "smlad %[a7], %[wh], %[vb], %[a7]\n\t"
-#define CP_Q_K3 CP_Q_TAP("0", "8") CP_Q_TAP("4", "12") CP_Q_TAP("8", "16")
-#define CP_Q_K5 CP_Q_K3 CP_Q_TAP("12", "20") CP_Q_TAP("16", "24")
+#define CHP_Q_K3 CHP_Q_TAP("0", "8") CHP_Q_TAP("4", "12") CHP_Q_TAP("8", "16")
+#define CHP_Q_K5 CHP_Q_K3 CHP_Q_TAP("12", "20") CHP_Q_TAP("16", "24")
 
-#define CP_TILE4(NAME, KW, BODY)                                                             \
+#define CHP_TILE4(NAME, KW, BODY)                                                             \
     static void NAME(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,       \
                      int32_t nt, int32_t *ra, int32_t *rb)                                   \
     {                                                                                        \
@@ -427,35 +416,35 @@ CP_INLINE void cp_tile_dsp(const uint32_t *pa, const int8_t *pw, int32_t nrows, 
         }                                                                                    \
     }
 
-CP_TILE4(cp_tile4_k3, 3, CP_Q_K3)
-CP_TILE4(cp_tile4_k5, 5, CP_Q_K5)
-#define CP_HAVE_TILE4 1
+CHP_TILE4(chp_tile4_k3, 3, CHP_Q_K3)
+CHP_TILE4(chp_tile4_k5, 5, CHP_Q_K5)
+#define CHP_HAVE_TILE4 1
 #endif
 
-CP_TILE3(cp_tile3_k3s1, 3, 1, CP_S1_K3)
-CP_TILE3(cp_tile3_k3s2, 3, 2, CP_S2_K3)
-CP_TILE3(cp_tile3_k5s1, 5, 1, CP_S1_K5)
-CP_TILE3(cp_tile3_k5s2, 5, 2, CP_S2_K5)
+CHP_TILE3(chp_tile3_k3s1, 3, 1, CHP_S1_K3)
+CHP_TILE3(chp_tile3_k3s2, 3, 2, CHP_S2_K3)
+CHP_TILE3(chp_tile3_k5s1, 5, 1, CHP_S1_K5)
+CHP_TILE3(chp_tile3_k5s2, 5, 2, CHP_S2_K5)
 
 /* A row's last 1 or 2 pixels, kernel width 3 or 5, any stride. */
-#define CP_TILE12(NAME, KW)                                                                  \
+#define CHP_TILE12(NAME, KW)                                                                  \
     static void NAME(const uint32_t *pa, const int8_t *pw, int32_t nrows, int32_t wr,       \
                      int32_t sw, int n, int32_t *ra, int32_t *rb)                            \
     {                                                                                        \
         if (n == 2)                                                                          \
-            cp_tile_dsp(pa, pw, nrows, wr, KW, sw, 2, ra, rb);                               \
+            chp_tile_dsp(pa, pw, nrows, wr, KW, sw, 2, ra, rb);                               \
         else                                                                                 \
-            cp_tile_dsp(pa, pw, nrows, wr, KW, sw, 1, ra, rb);                               \
+            chp_tile_dsp(pa, pw, nrows, wr, KW, sw, 1, ra, rb);                               \
     }
 
-CP_TILE12(cp_tile12_k3, 3)
-CP_TILE12(cp_tile12_k5, 5)
+CHP_TILE12(chp_tile12_k3, 3)
+CHP_TILE12(chp_tile12_k5, 5)
 
 #endif
 
 /* n pixels of a channel pair, portable: the same integers (on a DSP core,
  * the kernel widths other than 3 and 5, which cnnc does not give this kind). */
-static void cp_tile_any(const CpCtx *c, const uint32_t *pa, const int8_t *pw, int n,
+static void chp_tile_any(const CpCtx *c, const uint32_t *pa, const int8_t *pw, int n,
                         int32_t *ra, int32_t *rb)
 {
     const int32_t nrows = c->nrows, wr = c->wr, kw = c->kw, sw = c->sw;
@@ -466,7 +455,7 @@ static void cp_tile_any(const CpCtx *c, const uint32_t *pa, const int8_t *pw, in
         int32_t a = 0, b = 0;
         for (r = 0; r < nrows; r++, s += wr)
             for (t = 0; t < kw; t++, w += 4) {
-                const int32_t lo = cp_lo(s[t]), hi = cp_hi(s[t]);
+                const int32_t lo = chp_lo(s[t]), hi = chp_hi(s[t]);
                 a += w[0] * lo + w[2] * hi;
                 b += w[1] * lo + w[3] * hi;
             }
@@ -477,7 +466,7 @@ static void cp_tile_any(const CpCtx *c, const uint32_t *pa, const int8_t *pw, in
 
 /* n pixels at stride 1 as n4 tiles of 4 and n3 of 3, the rest (n = 1, 2,
  * 5: 1 or 2 pixels) left to the narrow tile. */
-static void cp_split(int32_t n, int32_t *n4, int32_t *n3)
+static void chp_split(int32_t n, int32_t *n4, int32_t *n3)
 {
     int32_t t;
     for (t = 0; t < 4 && 3 * t <= n; t++)
@@ -492,7 +481,7 @@ static void cp_split(int32_t n, int32_t *n4, int32_t *n3)
 
 /* A conv whose window does not fit the buffer: each output from the input
  * and the packed weights directly. */
-static void cp_slow(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
+static void chp_slow(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
                     const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
                     int8_t *CNN_RESTRICT out)
 {
@@ -528,7 +517,7 @@ void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
 {
     const CnnConv2dParams *g = &q->g;
     uint32_t buf[CNN_CONV_CP_S8_WORDS];
-    int32_t ra[CP_RUN], rb[CP_RUN];
+    int32_t ra[CHP_RUN], rb[CHP_RUN];
     int32_t o0, o, y, x0, x, base = 0, cap, wpair;
     const int32_t plane = g->out_h * g->out_w;
     CpTileFn *tile3 = NULL, *tile4 = NULL;
@@ -537,7 +526,7 @@ void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
     CpCtx c;
 
     if (!cnn_conv2d_cp_fits_s8(g)) {
-        cp_slow(q, in, w, bias, out);
+        chp_slow(q, in, w, bias, out);
         return;
     }
     c.q = q;
@@ -552,34 +541,34 @@ void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
     wpair = c.nrows * c.kw * 4;
 #if CNN_S8_DSP
     if (c.kw == 3) {
-        tile3 = c.sw == 1 ? cp_tile3_k3s1 : cp_tile3_k3s2;
-        tile12 = cp_tile12_k3;
+        tile3 = c.sw == 1 ? chp_tile3_k3s1 : chp_tile3_k3s2;
+        tile12 = chp_tile12_k3;
     } else if (c.kw == 5) {
-        tile3 = c.sw == 1 ? cp_tile3_k5s1 : cp_tile3_k5s2;
-        tile12 = cp_tile12_k5;
+        tile3 = c.sw == 1 ? chp_tile3_k5s1 : chp_tile3_k5s2;
+        tile12 = chp_tile12_k5;
     }
-#ifdef CP_HAVE_TILE4
+#ifdef CHP_HAVE_TILE4
     if (c.sw == 1 && (c.kw == 3 || c.kw == 5))
-        tile4 = c.kw == 3 ? cp_tile4_k3 : cp_tile4_k5;
+        tile4 = c.kw == 3 ? chp_tile4_k3 : chp_tile4_k5;
 #endif
 #endif
 
-    for (o0 = 0; o0 < g->out_c; o0 += CP_EPI) {
-        const int32_t o1 = g->out_c - o0 < CP_EPI ? g->out_c : o0 + CP_EPI;
-        cp_epi_init(&e, q, bias, o0, o1 - o0);
+    for (o0 = 0; o0 < g->out_c; o0 += CHP_EPI) {
+        const int32_t o1 = g->out_c - o0 < CHP_EPI ? g->out_c : o0 + CHP_EPI;
+        chp_epi_init(&e, q, bias, o0, o1 - o0);
         for (y = 0; y < g->out_h; y++) {
             const uint32_t *win;
-            cp_window(&c, buf, cap, y, &base);
+            chp_window(&c, buf, cap, y, &base);
             win = buf + base * c.rw;
             for (o = o0; o < o1; o += 2) {
                 const int8_t *wp = w + (o >> 1) * wpair;
                 int8_t *dst = out + o * plane + y * g->out_w;
-                for (x0 = 0; x0 < g->out_w; x0 += CP_RUN) {
-                    const int32_t n = g->out_w - x0 < CP_RUN ? g->out_w - x0 : CP_RUN;
+                for (x0 = 0; x0 < g->out_w; x0 += CHP_RUN) {
+                    const int32_t n = g->out_w - x0 < CHP_RUN ? g->out_w - x0 : CHP_RUN;
                     const uint32_t *pa = win + x0 * c.sw;
                     if (tile4) {
                         int32_t n4, n3;
-                        cp_split(n, &n4, &n3);
+                        chp_split(n, &n4, &n3);
                         tile4(pa, wp, c.nrows, c.wr, n4, ra, rb);
                         tile3(pa + 4 * n4, wp, c.nrows, c.wr, n3, ra + 4 * n4, rb + 4 * n4);
                         x = 4 * n4 + 3 * n3;
@@ -588,16 +577,16 @@ void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
                         tile3(pa, wp, c.nrows, c.wr, n / 3, ra, rb);
                     } else {
                         for (x = 0; x + 3 <= n; x += 3)
-                            cp_tile_any(&c, pa + x * c.sw, wp, 3, ra + x, rb + x);
+                            chp_tile_any(&c, pa + x * c.sw, wp, 3, ra + x, rb + x);
                     }
                     if (x < n && tile12)
                         tile12(pa + x * c.sw, wp, c.nrows, c.wr, c.sw, (int)(n - x), ra + x,
                                rb + x);
                     else if (x < n)
-                        cp_tile_any(&c, pa + x * c.sw, wp, (int)(n - x), ra + x, rb + x);
-                    cp_store(&e, o - o0, ra, n, dst + x0);
+                        chp_tile_any(&c, pa + x * c.sw, wp, (int)(n - x), ra + x, rb + x);
+                    chp_store(&e, o - o0, ra, n, dst + x0);
                     if (o + 1 < o1)
-                        cp_store(&e, o + 1 - o0, rb, n, dst + plane + x0);
+                        chp_store(&e, o + 1 - o0, rb, n, dst + plane + x0);
                 }
             }
         }

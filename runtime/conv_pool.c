@@ -55,20 +55,8 @@
 #endif
 #define CP_MR_MAX 8
 
-#if defined(__SANITIZE_ADDRESS__)
-#define CP_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CP_SANITIZED 1
-#endif
-#endif
-#if defined(__GNUC__) && !defined(CP_SANITIZED)
-#define CP_INLINE static inline __attribute__((always_inline))
-#define CP_UNROLL _Pragma("GCC unroll 8")
-#else
-#define CP_INLINE static inline
-#define CP_UNROLL
-#endif
+#define CP_INLINE CNN_TILE_INLINE
+#define CP_UNROLL CNN_UNROLL(8)
 
 /* Kernel heights up to this get their rows listed once per conv row;
  * taller kernels take the checked pixel path everywhere. */

@@ -59,20 +59,8 @@
 #endif
 #define S8_MR_MAX 8
 
-#if defined(__SANITIZE_ADDRESS__)
-#define S8_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define S8_SANITIZED 1
-#endif
-#endif
-#if defined(__GNUC__) && !defined(S8_SANITIZED)
-#define S8_INLINE static inline __attribute__((always_inline))
-#define S8_UNROLL _Pragma("GCC unroll 8")
-#else
-#define S8_INLINE static inline
-#define S8_UNROLL
-#endif
+#define S8_INLINE CNN_TILE_INLINE
+#define S8_UNROLL CNN_UNROLL(8)
 
 /* Bytes of one kernel row (kw taps) in a block of nb, and where tap x of the
  * block's channel n is in it (cnn_conv2d_widx_s8 with r = 0). */

@@ -90,20 +90,8 @@ enum { XK = 16 };               /* the largest kernel_h and kernel_w taken */
 
 /* The tile loops must unroll for the sums to stay in registers; sanitized
  * builds (slow to compile unrolled) get plain loops, as in conv.c. */
-#if defined(__SANITIZE_ADDRESS__)
-#define X_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define X_SANITIZED 1
-#endif
-#endif
-#if defined(__GNUC__) && !defined(X_SANITIZED)
-#define X_INLINE static inline __attribute__((always_inline))
-#define X_UNROLL _Pragma("GCC unroll 24")
-#else
-#define X_INLINE static inline
-#define X_UNROLL
-#endif
+#define X_INLINE CNN_TILE_INLINE
+#define X_UNROLL CNN_UNROLL(24)
 
 /* What every tile of a call needs. */
 typedef struct XConv {
