@@ -1524,6 +1524,137 @@ static void s8_pool22(int32_t *CNN_RESTRICT r0, const int32_t *CNN_RESTRICT r1, 
         }
 }
 
+/*
+ * The fused pool's tiles with the weights as int16 (s8_rows4w_*): the
+ * packed bytes of a chunk's channel pairs are widened once per call into a
+ * stack stream (S8_W16 words) in the order the tile reads it, so a tap pair
+ * of two channels is one LDRD and no SXTB16.  Per channel pair and kernel
+ * row: for each whole tap pair p, (w_a[2p], w_a[2p+1]) and (w_b[2p],
+ * w_b[2p+1]); for an odd kernel width, the last tap alone as (w_a, w_b),
+ * which SMLABB/SMLATB/SMLABT/SMLATT meet with the halfwords of the pixels'
+ * words already loaded (one activation load instead of two); then the byte
+ * step to the next expanded row, or -1 after the last row: ADDS carries
+ * out there (pa is never 0), ending the row loop in 3 instructions.  A
+ * kernel row of 5 taps costs 2 + 11 + 11 + 10 + 3 = 37 instructions for 40
+ * multiply-adds (46 through s8_rows4_*).  4-pixel tiles, stride 1; the
+ * 3-pixel tiles of a row keep the byte weights.
+ */
+enum { S8_W16 = 96 };
+
+/* Tap pair p of 2 channels by 4 pixels: va, vb hold pixels x and x+1's
+ * words at p, reloaded with x+2's and x+3's (byte offsets OC, OD). */
+#define S8_RW_PAIR(OC, OD)                                                                   \
+    "ldrd %[wl], %[wh], [%[pw]], #8\n\t"                                                     \
+    "smlad %[a0], %[wl], %[va], %[a0]\n\t"                                                   \
+    "smlad %[a1], %[wh], %[va], %[a1]\n\t"                                                   \
+    "ldr %[va], [%[pa], #" OC "]\n\t"                                                        \
+    "smlad %[a2], %[wl], %[vb], %[a2]\n\t"                                                   \
+    "smlad %[a3], %[wh], %[vb], %[a3]\n\t"                                                   \
+    "ldr %[vb], [%[pa], #" OD "]\n\t"                                                        \
+    "smlad %[a4], %[wl], %[va], %[a4]\n\t"                                                   \
+    "smlad %[a5], %[wh], %[va], %[a5]\n\t"                                                   \
+    "smlad %[a6], %[wl], %[vb], %[a6]\n\t"                                                   \
+    "smlad %[a7], %[wh], %[vb], %[a7]\n\t"
+
+/* The odd last tap t = 2p: va = (x[t], x[t+1]) and vb = (x[t+1], x[t+2])
+ * give pixels x, x+1 and x+2; the word at halfword t+2 (byte OC) gives
+ * x+3's x[t+3] in its top half. */
+#define S8_RW_TAP(OC)                                                                        \
+    "ldr %[wl], [%[pw]], #4\n\t"                                                             \
+    "smlabb %[a0], %[wl], %[va], %[a0]\n\t"                                                  \
+    "smlatb %[a1], %[wl], %[va], %[a1]\n\t"                                                  \
+    "smlabt %[a2], %[wl], %[va], %[a2]\n\t"                                                  \
+    "smlatt %[a3], %[wl], %[va], %[a3]\n\t"                                                  \
+    "ldr %[va], [%[pa], #" OC "]\n\t"                                                        \
+    "smlabt %[a4], %[wl], %[vb], %[a4]\n\t"                                                  \
+    "smlatt %[a5], %[wl], %[vb], %[a5]\n\t"                                                  \
+    "smlabt %[a6], %[wl], %[va], %[a6]\n\t"                                                  \
+    "smlatt %[a7], %[wl], %[va], %[a7]\n\t"
+
+#define S8_RW_HEAD "ldr %[va], [%[pa]]\n\t" "ldr %[vb], [%[pa], #2]\n\t"
+/* kernel widths 3, 4, 5, 6 */
+#define S8_RW_K3 S8_RW_HEAD S8_RW_PAIR("4", "6") S8_RW_TAP("8")
+#define S8_RW_K4 S8_RW_HEAD S8_RW_PAIR("4", "6") S8_RW_PAIR("8", "10")
+#define S8_RW_K5 S8_RW_K4 S8_RW_TAP("12")
+#define S8_RW_K6 S8_RW_K4 S8_RW_PAIR("12", "14")
+
+/* The tiles of a channel pair from output column x0 (a multiple of 4 away
+ * from x1) over the expanded rows of buf, the pair's int16 stream w: the
+ * sums of the first channel into ra[x - x0], of the second into rb. */
+#define S8_ROWS4W_FN(NAME, BODY)                                                             \
+    static void NAME(const int16_t *buf, const int32_t *w, int32_t x0, int32_t x1,          \
+                     int32_t *ra, int32_t *rb)                                               \
+    {                                                                                        \
+        int32_t x;                                                                           \
+        for (x = x0; x < x1; x += 4, ra += 4, rb += 4) {                                     \
+            const int16_t *pa = buf + x;                                                     \
+            const int32_t *pw = w;                                                           \
+            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;         \
+            int32_t va, vb, wl, wh;                                                          \
+            __asm__ volatile("1:\n\t" BODY                                                   \
+                             "ldr %[wl], [%[pw]], #4\n\t"                                    \
+                             "adds %[pa], %[pa], %[wl]\n\t"                                  \
+                             "bcc 1b\n\t"                                                    \
+                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),   \
+                               [a4] "+r"(a4), [a5] "+r"(a5), [a6] "+r"(a6), [a7] "+r"(a7),   \
+                               [pa] "+r"(pa), [pw] "+r"(pw), [va] "=&r"(va), [vb] "=&r"(vb), \
+                               [wl] "=&r"(wl), [wh] "=&r"(wh)                                \
+                             :                                                               \
+                             : "cc", "memory");                                              \
+            ra[0] = a0, ra[1] = a2, ra[2] = a4, ra[3] = a6;                                  \
+            rb[0] = a1, rb[1] = a3, rb[2] = a5, rb[3] = a7;                                  \
+        }                                                                                    \
+    }
+
+S8_ROWS4W_FN(s8_rows4w_k3, S8_RW_K3)
+S8_ROWS4W_FN(s8_rows4w_k4, S8_RW_K4)
+S8_ROWS4W_FN(s8_rows4w_k5, S8_RW_K5)
+S8_ROWS4W_FN(s8_rows4w_k6, S8_RW_K6)
+
+typedef void S8Rows4wFn(const int16_t *buf, const int32_t *w, int32_t x0, int32_t x1,
+                        int32_t *ra, int32_t *rb);
+static S8Rows4wFn *const s8_rows4w_fns[4] = { s8_rows4w_k3, s8_rows4w_k4, s8_rows4w_k5,
+                                              s8_rows4w_k6 };
+
+/* Words of a channel pair's int16 stream. */
+static int32_t s8_w16_words(const CnnConv2dParams *p, int32_t nrows)
+{
+    return nrows * (p->kernel_w + 1);
+}
+
+/* The int16 streams of channels j0 .. j1-1 (whole blocks from wb0, the
+ * packed weights of channel j0; an odd last channel has none) into ws,
+ * rstep the byte step between expanded rows. */
+static void s8_w16_fill(const CnnConv2dParams *p, int32_t nrows, const int8_t *wb0,
+                        int32_t ocg, int32_t j0, int32_t j1, int32_t rstep, int32_t *ws)
+{
+    const int32_t kp = (p->kernel_w + 1) >> 1, full = p->kernel_w >> 1;
+    int32_t j, h, r, k;
+    int nb;
+    for (j = j0; j < j1; j += nb) {
+        nb = cnn_conv_block_width(ocg - j);
+        if (nb == 1)
+            break;
+        for (h = 0; h < nb; h += 2) {
+            const int8_t *src = wb0 + h * 2;
+            for (r = 0; r < nrows; r++) {
+                for (k = 0; k < kp; k++, src += 2 * nb) {
+                    const uint32_t v = cnn_s8_ld32(src);
+                    const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
+                    if (k < full) {
+                        *ws++ = lo;
+                        *ws++ = hi;
+                    } else {
+                        *ws++ = cnn_s8_pack_lo(lo, hi);
+                    }
+                }
+                *ws++ = r + 1 < nrows ? rstep : -1;
+            }
+        }
+        wb0 += nrows * kp * 2 * nb;
+    }
+}
+
 /* Ring words a channel: the tiles' whole row (2x2 fast path) or the slots. */
 static int32_t s8_pool_words(const CnnConv2dParams *p, const CnnPool2dParams *q)
 {
@@ -1558,9 +1689,11 @@ static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
     const uint32_t sc = ((uint32_t)-nrows << 16) | (uint32_t)(wr * 2);
     int16_t buf[S8_RBUF] __attribute__((aligned(8)));
     int32_t ra[S8_RACC + 2], rb[S8_RACC + 2], pacc[S8_PACC];
+    int32_t ws[S8_W16];
+    S8Rows4wFn *const fn4w = p->kernel_w >= 3 ? s8_rows4w_fns[p->kernel_w - 3] : NULL;
     int8_t mx[S8_EPI];
     int32_t n4, n3, y, j, j0, j1, h, base;
-    int nb;
+    int nb, w16;
     S8Epi e;
 
     s8_rows_split(p->out_w, p->stride_w, &n4, &n3);
@@ -1571,6 +1704,11 @@ static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
             if (j1 > j0 && (j1 + nb - j0 > S8_EPI || (j1 + nb - j0) * cw > S8_PACC))
                 break;
         }
+        /* the int16 stream when the chunk's channel pairs fit it */
+        w16 = n4 > 0 && p->stride_w == 1 &&
+              (long)((j1 - j0) >> 1) * s8_w16_words(p, nrows) <= S8_W16;
+        if (w16)
+            s8_w16_fill(p, nrows, wb0, ocg, j0, j1, wr * 2, ws);
         s8_epi_init(&e, c->q, bias + j0, o0 + j0, j1 - j0);
         for (j = j0; j < j1; j++)
             mx[j - j0] = (int8_t)s8_pool_takes_max(pp, o0 + j);
@@ -1597,7 +1735,10 @@ static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
                         s8_rows_one_sums(c, win, wr, wb, p->out_w, ta);
                     } else {
                         const int b = nb == 8 ? 2 : nb == 4 ? 1 : 0;
-                        if (n4)
+                        if (w16)
+                            fn4w(win, ws + (k >> 1) * s8_w16_words(p, nrows), 0, 4 * n4, ta,
+                                 tb);
+                        else if (n4)
                             fns4[b](win, wb + h * 2, sc, 0, 4 * n4, ta, tb);
                         if (n3)
                             fns[b](win, wb + h * 2, sc, 4 * n4, p->out_w, ta + 4 * n4,

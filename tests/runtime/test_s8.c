@@ -721,6 +721,9 @@ static int conv_cp_case(void)
  */
 static int8_t fz_conv_out[OUT_MAX];
 
+/* conv_pool_w16_cases: the shapes of the DSP path's int16 weight stream */
+static int pool_w16_force;
+
 static int conv_pool_case(void)
 {
     CnnQConvPoolParams pp;
@@ -753,6 +756,15 @@ static int conv_pool_case(void)
         g->pad_mode = CNN_PAD_ZEROS;
         g->in_hwc = 0;
         pmax = 2;
+    }
+    if (pool_w16_force && pick != 0) {
+        g->groups = 1, g->in_hwc = 0;
+        g->dilation_w = 1, g->stride_w = 1;
+        g->kernel_w = rint_in(3, 6);
+        pmax = g->kernel_w - 1;
+        icg = rnd() % 2 ? 1 : rint_in(2, 3);
+        ocg = rnd() % 4 == 0 ? rint_in(7, 12) : rint_in(2, 7);
+        g->in_w = rint_in(g->kernel_w + 3, 32);
     }
     g->in_c = icg * g->groups;
     g->out_c = ocg * g->groups;
@@ -849,6 +861,23 @@ static int conv_pool_case(void)
     compare("cnn_conv2d_pool_s8", out_fast, out_ref, n_out);
     compare("cnn_conv2d_pool_s8 (past the end)", out_fast + n_out, out_fast + n_out + 8, 8);
     return 1;
+}
+
+/*
+ * cnn_conv2d_pool_s8 on the shapes of its DSP path's int16 weight stream
+ * (stride_w 1, kernel widths 3 to 6: the odd last tap alone, in_c 1 to 3,
+ * 2 to 12 channels: an odd last channel, streams too big for S8_W16, rows
+ * of 4-pixel tiles with or without 3-pixel ones), every pool of
+ * conv_pool_case, its zero points, clamps and multipliers.
+ */
+static void conv_pool_w16_cases(int n)
+{
+    int k;
+    pool_w16_force = 1;
+    for (k = 0; k < n; k++)
+        while (!conv_pool_case())
+            ;
+    pool_w16_force = 0;
 }
 
 /*
@@ -1714,6 +1743,7 @@ static void run(long n)
     requant_cases((int32_t)(n / 4));
     pw_cases();
     pw_small_cases();
+    conv_pool_w16_cases((int)(n / 8));
     for (i = 0; i < n; i++) {
         if (i % 4 == 1)
             while (!conv_rows_case())
