@@ -951,6 +951,13 @@ static inline int32_t s8_smmulr(int32_t x, int32_t m2)
     return r;
 }
 
+/* The SMMULR form with the full clamp (s8_rows_store): bias, m2 = 2m and
+ * off of a channel of kind 2 whose multiplier is below 2^30. */
+static inline int8_t s8_rq_smmulr_full(int32_t acc, int32_t bias, int32_t m2, int32_t off)
+{
+    return (int8_t)__ssat(__ssat(s8_smmulr(cnn_s8_add_wrap(acc, bias), m2), 12) + off, 8);
+}
+
 /* out[0 .. n-1] = the requantized acc[0 .. n-1] of channel h of e: the
  * channel's constants held in registers across the run.  Shift 0 with a
  * multiplier below 2^30 (what cnnc gives a layer whose real multiplier is
@@ -975,8 +982,7 @@ static void s8_rows_store(const S8Epi *e, int32_t h, const int32_t *CNN_RESTRICT
         const int32_t lo = e->lo, hi = e->hi;
         if (lo == CNN_Q_MIN && hi == CNN_Q_MAX)
             for (x = 0; x < n; x++)
-                out[x] = (int8_t)__ssat(
-                    __ssat(s8_smmulr(cnn_s8_add_wrap(acc[x], bias), m2), 12) + off, 8);
+                out[x] = s8_rq_smmulr_full(acc[x], bias, m2, off);
         else
             for (x = 0; x < n; x++) {
                 const int32_t v =
@@ -1677,6 +1683,36 @@ static void s8_w16_fill(const CnnConv2dParams *p, int32_t nrows, const int8_t *w
     }
 }
 
+/* s8_pool22 then s8_rows_store of channel h, in one pass for a max pool
+ * requantized by SMMULR with the full clamp (what cnnc gives a layer whose
+ * real multiplier is small, followed by a relu at zero point -128). */
+static void s8_pool22_store(const S8Epi *e, int32_t h, int32_t *CNN_RESTRICT r0,
+                            const int32_t *CNN_RESTRICT r1, int32_t pw, int mx,
+                            int8_t *CNN_RESTRICT out)
+{
+    int32_t px;
+    if (mx && e->fast == 2 && e->rq[h].mult < 0x40000000 && e->lo == CNN_Q_MIN &&
+        e->hi == CNN_Q_MAX) {
+        const int32_t bias = e->rq[h].bias, m2 = e->rq[h].mult * 2, off = e->rq[h].off;
+        for (px = 0; px < pw; px++) {
+            int32_t a, b, u, v;     /* LDRD with post-increment; 11 instructions */
+            __asm__("ldrd %[a], %[b], [%[r0]], #8\n\t"
+                    "ldrd %[u], %[v], [%[r1]], #8\n\t"
+                    "cmp %[a], %[b]\n\tit lt\n\tmovlt %[a], %[b]\n\t"
+                    "cmp %[u], %[v]\n\tit lt\n\tmovlt %[u], %[v]\n\t"
+                    "cmp %[a], %[u]\n\tit lt\n\tmovlt %[a], %[u]\n\t"
+                    : [a] "=&r"(a), [b] "=&r"(b), [u] "=&r"(u), [v] "=&r"(v), [r0] "+r"(r0),
+                      [r1] "+r"(r1)
+                    :
+                    : "cc", "memory");
+            out[px] = s8_rq_smmulr_full(a, bias, m2, off);
+        }
+        return;
+    }
+    s8_pool22(r0, r1, pw, mx);
+    s8_rows_store(e, h, r0, pw, out);
+}
+
 /* Ring words a channel: the tiles' whole row (2x2 fast path) or the slots. */
 static int32_t s8_pool_words(const CnnConv2dParams *p, const CnnPool2dParams *q)
 {
@@ -1767,12 +1803,10 @@ static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
                     }
                     if (fast) {
                         if (odd) {
-                            s8_pool22(acc, ra, pw, mx[k]);
-                            s8_rows_store(&e, k, acc, pw, dst);
-                            if (nb > 1) {
-                                s8_pool22(acc + cw, rb, pw, mx[k + 1]);
-                                s8_rows_store(&e, k + 1, acc + cw, pw, dst + pplane);
-                            }
+                            s8_pool22_store(&e, k, acc, ra, pw, mx[k], dst);
+                            if (nb > 1)
+                                s8_pool22_store(&e, k + 1, acc + cw, rb, pw, mx[k + 1],
+                                                dst + pplane);
                         }
                         continue;
                     }
