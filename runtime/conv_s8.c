@@ -1540,9 +1540,10 @@ static void s8_pool22(int32_t *CNN_RESTRICT r0, const int32_t *CNN_RESTRICT r1, 
  * which SMLABB/SMLATB/SMLABT/SMLATT meet with the halfwords of the pixels'
  * words already loaded (one activation load instead of two); then the byte
  * step to the next expanded row, or -1 after the last row: ADDS carries
- * out there (pa is never 0), ending the row loop in 3 instructions.  A
- * kernel row of 5 taps costs 2 + 11 + 11 + 10 + 3 = 37 instructions for 40
- * multiply-adds (46 through s8_rows4_*).  4-pixel tiles, stride 1; the
+ * out there (pa is never 0), ending the row loop in 3 instructions (2
+ * after an odd last tap, whose LDRD loads the step too).  A kernel row of
+ * 5 taps costs 2 + 11 + 11 + 10 + 2 = 36 instructions for 40 multiply-adds
+ * (46 through s8_rows4_*).  4-pixel tiles, stride 1; the
  * 3-pixel tiles of a row keep the byte weights.
  */
 enum { S8_W16 = 96 };
@@ -1564,9 +1565,10 @@ enum { S8_W16 = 96 };
 
 /* The odd last tap t = 2p: va = (x[t], x[t+1]) and vb = (x[t+1], x[t+2])
  * give pixels x, x+1 and x+2; the word at halfword t+2 (byte OC) gives
- * x+3's x[t+3] in its top half. */
+ * x+3's x[t+3] in its top half.  The same LDRD loads the row's step into
+ * wh, and the row ends. */
 #define S8_RW_TAP(OC)                                                                        \
-    "ldr %[wl], [%[pw]], #4\n\t"                                                             \
+    "ldrd %[wl], %[wh], [%[pw]], #8\n\t"                                                     \
     "smlabb %[a0], %[wl], %[va], %[a0]\n\t"                                                  \
     "smlatb %[a1], %[wl], %[va], %[a1]\n\t"                                                  \
     "smlabt %[a2], %[wl], %[va], %[a2]\n\t"                                                  \
@@ -1575,14 +1577,22 @@ enum { S8_W16 = 96 };
     "smlabt %[a4], %[wl], %[vb], %[a4]\n\t"                                                  \
     "smlatt %[a5], %[wl], %[vb], %[a5]\n\t"                                                  \
     "smlabt %[a6], %[wl], %[va], %[a6]\n\t"                                                  \
-    "smlatt %[a7], %[wl], %[va], %[a7]\n\t"
+    "smlatt %[a7], %[wl], %[va], %[a7]\n\t"                                                  \
+    "adds %[pa], %[pa], %[wh]\n\t"                                                          \
+    "bcc 1b\n\t"
+/* An even kernel width's row end: the step, then the same test. */
+#define S8_RW_END                                                                            \
+    "ldr %[wl], [%[pw]], #4\n\t"                                                             \
+    "adds %[pa], %[pa], %[wl]\n\t"                                                          \
+    "bcc 1b\n\t"
 
 #define S8_RW_HEAD "ldr %[va], [%[pa]]\n\t" "ldr %[vb], [%[pa], #2]\n\t"
 /* kernel widths 3, 4, 5, 6 */
 #define S8_RW_K3 S8_RW_HEAD S8_RW_PAIR("4", "6") S8_RW_TAP("8")
-#define S8_RW_K4 S8_RW_HEAD S8_RW_PAIR("4", "6") S8_RW_PAIR("8", "10")
-#define S8_RW_K5 S8_RW_K4 S8_RW_TAP("12")
-#define S8_RW_K6 S8_RW_K4 S8_RW_PAIR("12", "14")
+#define S8_RW_K4P S8_RW_HEAD S8_RW_PAIR("4", "6") S8_RW_PAIR("8", "10")
+#define S8_RW_K4 S8_RW_K4P S8_RW_END
+#define S8_RW_K5 S8_RW_K4P S8_RW_TAP("12")
+#define S8_RW_K6 S8_RW_K4P S8_RW_PAIR("12", "14") S8_RW_END
 
 /* n tiles of a channel pair from the expanded rows' column 0 of buf, the
  * pair's int16 stream w: the sums of the first channel into ra[0 .. 4n-1],
@@ -1611,9 +1621,6 @@ static const int32_t s8_zero8[8] = { 0 };
                          "str %[wl], %[p0]\n\t"                                              \
                          "ldr %[pw], %[w]\n\t"                                               \
                          "1:\n\t" BODY                                                       \
-                         "ldr %[wl], [%[pw]], #4\n\t"                                        \
-                         "adds %[pa], %[pa], %[wl]\n\t"                                      \
-                         "bcc 1b\n\t"                                                        \
                          "ldr %[wl], %[ra]\n\t"                                              \
                          "stmia %[wl]!, {r0-r3}\n\t"                                         \
                          "str %[wl], %[ra]\n\t"                                              \
