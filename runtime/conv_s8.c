@@ -952,10 +952,12 @@ static inline int32_t s8_smmulr(int32_t x, int32_t m2)
 }
 
 /* The SMMULR form with the full clamp (s8_rows_store): bias, m2 = 2m and
- * off of a channel of kind 2 whose multiplier is below 2^30. */
+ * off of a channel of kind 2 whose multiplier is below 2^30.  The limit to
+ * +-1024 is left out: |SMMULR| <= 2^30 cannot wrap when off (the zero
+ * point) is added, and a value past +-1024 saturates to the same byte. */
 static inline int8_t s8_rq_smmulr_full(int32_t acc, int32_t bias, int32_t m2, int32_t off)
 {
-    return (int8_t)__ssat(__ssat(s8_smmulr(cnn_s8_add_wrap(acc, bias), m2), 12) + off, 8);
+    return (int8_t)__ssat(s8_smmulr(cnn_s8_add_wrap(acc, bias), m2) + off, 8);
 }
 
 /* out[0 .. n-1] = the requantized acc[0 .. n-1] of channel h of e: the
@@ -1599,15 +1601,15 @@ enum { S8_W16 = 96 };
  * of the second into rb.  The loop over the tiles is in the assembly too,
  * its state on the stack: the accumulators are r0-r3 (first channel,
  * pixels 0-3) and r4-r7, so one LDM of zeros clears them and one STM a
- * channel stores them (16 instructions a tile around the rows, 39 with
- * the loop in C). */
+ * channel stores them (15 instructions a tile around the rows, 39 with
+ * the loop in C); the loop ends when ra reaches ra + 4n. */
 static const int32_t s8_zero8[8] = { 0 };
 
 #define S8_ROWS4W_FN(NAME, BODY)                                                             \
     static void NAME(const int16_t *buf, const int32_t *w, int32_t n, int32_t *ra,           \
                      int32_t *rb)                                                            \
     {                                                                                        \
-        const int32_t *zp = s8_zero8;                                                        \
+        const int32_t *zp = s8_zero8, *const re = ra + 4 * n;                                \
         const int16_t *p0 = buf;                                                             \
         register int32_t a0 __asm__("r0"), a2 __asm__("r1"), a4 __asm__("r2");              \
         register int32_t a6 __asm__("r3"), a1 __asm__("r4"), a3 __asm__("r5");              \
@@ -1624,19 +1626,18 @@ static const int32_t s8_zero8[8] = { 0 };
                          "ldr %[wl], %[ra]\n\t"                                              \
                          "stmia %[wl]!, {r0-r3}\n\t"                                         \
                          "str %[wl], %[ra]\n\t"                                              \
-                         "ldr %[wl], %[rb]\n\t"                                              \
-                         "stmia %[wl]!, {r4-r7}\n\t"                                         \
-                         "str %[wl], %[rb]\n\t"                                              \
-                         "ldr %[wl], %[n]\n\t"                                               \
-                         "subs %[wl], %[wl], #1\n\t"                                         \
-                         "str %[wl], %[n]\n\t"                                               \
+                         "ldr %[vb], %[rb]\n\t"                                              \
+                         "stmia %[vb]!, {r4-r7}\n\t"                                         \
+                         "str %[vb], %[rb]\n\t"                                              \
+                         "ldr %[wh], %[re]\n\t"                                              \
+                         "cmp %[wl], %[wh]\n\t"                                              \
                          "bne 2b\n\t"                                                        \
                          : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),   \
                            [a4] "=&r"(a4), [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7),   \
                            [pa] "=&r"(pa), [pw] "=&r"(pw), [va] "=&r"(va), [vb] "=&r"(vb),   \
                            [wl] "=&r"(wl), [wh] "=&r"(wh), [p0] "+m"(p0), [ra] "+m"(ra),     \
-                           [rb] "+m"(rb), [n] "+m"(n)                                        \
-                         : [w] "m"(w), [zp] "m"(zp)                                          \
+                           [rb] "+m"(rb)                                                     \
+                         : [w] "m"(w), [zp] "m"(zp), [re] "m"(re)                            \
                          : "cc", "memory");                                                  \
         (void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5, (void)a6, (void)a7;      \
     }
@@ -1692,7 +1693,8 @@ static void s8_w16_fill(const CnnConv2dParams *p, int32_t nrows, const int8_t *w
 
 /* s8_pool22 then s8_rows_store of channel h, in one pass for a max pool
  * requantized by SMMULR with the full clamp (what cnnc gives a layer whose
- * real multiplier is small, followed by a relu at zero point -128). */
+ * real multiplier is small, followed by a relu at zero point -128): 18
+ * instructions a pooled output. */
 static void s8_pool22_store(const S8Epi *e, int32_t h, int32_t *CNN_RESTRICT r0,
                             const int32_t *CNN_RESTRICT r1, int32_t pw, int mx,
                             int8_t *CNN_RESTRICT out)
