@@ -951,6 +951,15 @@ static inline int32_t s8_smmulr(int32_t x, int32_t m2)
     return r;
 }
 
+/* The SMMULR form with the full clamp (s8_rows_store): bias, m2 = 2m and
+ * off of a channel of kind 2 whose multiplier is below 2^30.  The limit to
+ * +-1024 is left out: |SMMULR| <= 2^30 cannot wrap when off (the zero
+ * point) is added, and a value past +-1024 saturates to the same byte. */
+static inline int8_t s8_rq_smmulr_full(int32_t acc, int32_t bias, int32_t m2, int32_t off)
+{
+    return (int8_t)__ssat(s8_smmulr(cnn_s8_add_wrap(acc, bias), m2) + off, 8);
+}
+
 /* out[0 .. n-1] = the requantized acc[0 .. n-1] of channel h of e: the
  * channel's constants held in registers across the run.  Shift 0 with a
  * multiplier below 2^30 (what cnnc gives a layer whose real multiplier is
@@ -975,8 +984,7 @@ static void s8_rows_store(const S8Epi *e, int32_t h, const int32_t *CNN_RESTRICT
         const int32_t lo = e->lo, hi = e->hi;
         if (lo == CNN_Q_MIN && hi == CNN_Q_MAX)
             for (x = 0; x < n; x++)
-                out[x] = (int8_t)__ssat(
-                    __ssat(s8_smmulr(cnn_s8_add_wrap(acc[x], bias), m2), 12) + off, 8);
+                out[x] = s8_rq_smmulr_full(acc[x], bias, m2, off);
         else
             for (x = 0; x < n; x++) {
                 const int32_t v =
@@ -1524,6 +1532,196 @@ static void s8_pool22(int32_t *CNN_RESTRICT r0, const int32_t *CNN_RESTRICT r1, 
         }
 }
 
+/*
+ * The fused pool's tiles with the weights as int16 (s8_rows4w_*): the
+ * packed bytes of a chunk's channel pairs are widened once per call into a
+ * stack stream (S8_W16 words) in the order the tile reads it, so a tap pair
+ * of two channels is one LDRD and no SXTB16.  Per channel pair and kernel
+ * row: for each whole tap pair p, (w_a[2p], w_a[2p+1]) and (w_b[2p],
+ * w_b[2p+1]); for an odd kernel width, the last tap alone as (w_a, w_b),
+ * which SMLABB/SMLATB/SMLABT/SMLATT meet with the halfwords of the pixels'
+ * words already loaded (one activation load instead of two); then the byte
+ * step to the next expanded row, or -1 after the last row: ADDS carries
+ * out there (pa is never 0), ending the row loop in 3 instructions (2
+ * after an odd last tap, whose LDRD loads the step too).  A kernel row of
+ * 5 taps costs 2 + 11 + 11 + 10 + 2 = 36 instructions for 40 multiply-adds
+ * (46 through s8_rows4_*).  4-pixel tiles, stride 1; the
+ * 3-pixel tiles of a row keep the byte weights.
+ */
+enum { S8_W16 = 96 };
+
+/* Tap pair p of 2 channels by 4 pixels: va, vb hold pixels x and x+1's
+ * words at p, reloaded with x+2's and x+3's (byte offsets OC, OD). */
+#define S8_RW_PAIR(OC, OD)                                                                   \
+    "ldrd %[wl], %[wh], [%[pw]], #8\n\t"                                                     \
+    "smlad %[a0], %[wl], %[va], %[a0]\n\t"                                                   \
+    "smlad %[a1], %[wh], %[va], %[a1]\n\t"                                                   \
+    "ldr %[va], [%[pa], #" OC "]\n\t"                                                        \
+    "smlad %[a2], %[wl], %[vb], %[a2]\n\t"                                                   \
+    "smlad %[a3], %[wh], %[vb], %[a3]\n\t"                                                   \
+    "ldr %[vb], [%[pa], #" OD "]\n\t"                                                        \
+    "smlad %[a4], %[wl], %[va], %[a4]\n\t"                                                   \
+    "smlad %[a5], %[wh], %[va], %[a5]\n\t"                                                   \
+    "smlad %[a6], %[wl], %[vb], %[a6]\n\t"                                                   \
+    "smlad %[a7], %[wh], %[vb], %[a7]\n\t"
+
+/* The odd last tap t = 2p: va = (x[t], x[t+1]) and vb = (x[t+1], x[t+2])
+ * give pixels x, x+1 and x+2; the word at halfword t+2 (byte OC) gives
+ * x+3's x[t+3] in its top half.  The same LDRD loads the row's step into
+ * wh, and the row ends. */
+#define S8_RW_TAP(OC)                                                                        \
+    "ldrd %[wl], %[wh], [%[pw]], #8\n\t"                                                     \
+    "smlabb %[a0], %[wl], %[va], %[a0]\n\t"                                                  \
+    "smlatb %[a1], %[wl], %[va], %[a1]\n\t"                                                  \
+    "smlabt %[a2], %[wl], %[va], %[a2]\n\t"                                                  \
+    "smlatt %[a3], %[wl], %[va], %[a3]\n\t"                                                  \
+    "ldr %[va], [%[pa], #" OC "]\n\t"                                                        \
+    "smlabt %[a4], %[wl], %[vb], %[a4]\n\t"                                                  \
+    "smlatt %[a5], %[wl], %[vb], %[a5]\n\t"                                                  \
+    "smlabt %[a6], %[wl], %[va], %[a6]\n\t"                                                  \
+    "smlatt %[a7], %[wl], %[va], %[a7]\n\t"                                                  \
+    "adds %[pa], %[pa], %[wh]\n\t"                                                          \
+    "bcc 1b\n\t"
+/* An even kernel width's row end: the step, then the same test. */
+#define S8_RW_END                                                                            \
+    "ldr %[wl], [%[pw]], #4\n\t"                                                             \
+    "adds %[pa], %[pa], %[wl]\n\t"                                                          \
+    "bcc 1b\n\t"
+
+#define S8_RW_HEAD "ldr %[va], [%[pa]]\n\t" "ldr %[vb], [%[pa], #2]\n\t"
+/* kernel widths 3, 4, 5, 6 */
+#define S8_RW_K3 S8_RW_HEAD S8_RW_PAIR("4", "6") S8_RW_TAP("8")
+#define S8_RW_K4P S8_RW_HEAD S8_RW_PAIR("4", "6") S8_RW_PAIR("8", "10")
+#define S8_RW_K4 S8_RW_K4P S8_RW_END
+#define S8_RW_K5 S8_RW_K4P S8_RW_TAP("12")
+#define S8_RW_K6 S8_RW_K4P S8_RW_PAIR("12", "14") S8_RW_END
+
+/* n tiles of a channel pair from the expanded rows' column 0 of buf, the
+ * pair's int16 stream w: the sums of the first channel into ra[0 .. 4n-1],
+ * of the second into rb.  The loop over the tiles is in the assembly too,
+ * its state on the stack: the accumulators are r0-r3 (first channel,
+ * pixels 0-3) and r4-r7, so one LDM of zeros clears them and one STM a
+ * channel stores them (15 instructions a tile around the rows, 39 with
+ * the loop in C); the loop ends when ra reaches ra + 4n. */
+static const int32_t s8_zero8[8] = { 0 };
+
+#define S8_ROWS4W_FN(NAME, BODY)                                                             \
+    static void NAME(const int16_t *buf, const int32_t *w, int32_t n, int32_t *ra,           \
+                     int32_t *rb)                                                            \
+    {                                                                                        \
+        const int32_t *zp = s8_zero8, *const re = ra + 4 * n;                                \
+        const int16_t *p0 = buf;                                                             \
+        register int32_t a0 __asm__("r0"), a2 __asm__("r1"), a4 __asm__("r2");              \
+        register int32_t a6 __asm__("r3"), a1 __asm__("r4"), a3 __asm__("r5");              \
+        register int32_t a5 __asm__("r6"), a7 __asm__("r7");                                 \
+        int32_t pa, pw, va, vb, wl, wh;                                                      \
+        __asm__ volatile("2:\n\t"                                                            \
+                         "ldr %[va], %[zp]\n\t"                                              \
+                         "ldm %[va], {r0-r7}\n\t"                                            \
+                         "ldr %[pa], %[p0]\n\t"                                              \
+                         "add %[wl], %[pa], #8\n\t"                                          \
+                         "str %[wl], %[p0]\n\t"                                              \
+                         "ldr %[pw], %[w]\n\t"                                               \
+                         "1:\n\t" BODY                                                       \
+                         "ldr %[wl], %[ra]\n\t"                                              \
+                         "stmia %[wl]!, {r0-r3}\n\t"                                         \
+                         "str %[wl], %[ra]\n\t"                                              \
+                         "ldr %[vb], %[rb]\n\t"                                              \
+                         "stmia %[vb]!, {r4-r7}\n\t"                                         \
+                         "str %[vb], %[rb]\n\t"                                              \
+                         "ldr %[wh], %[re]\n\t"                                              \
+                         "cmp %[wl], %[wh]\n\t"                                              \
+                         "bne 2b\n\t"                                                        \
+                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),   \
+                           [a4] "=&r"(a4), [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7),   \
+                           [pa] "=&r"(pa), [pw] "=&r"(pw), [va] "=&r"(va), [vb] "=&r"(vb),   \
+                           [wl] "=&r"(wl), [wh] "=&r"(wh), [p0] "+m"(p0), [ra] "+m"(ra),     \
+                           [rb] "+m"(rb)                                                     \
+                         : [w] "m"(w), [zp] "m"(zp), [re] "m"(re)                            \
+                         : "cc", "memory");                                                  \
+        (void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5, (void)a6, (void)a7;      \
+    }
+
+S8_ROWS4W_FN(s8_rows4w_k3, S8_RW_K3)
+S8_ROWS4W_FN(s8_rows4w_k4, S8_RW_K4)
+S8_ROWS4W_FN(s8_rows4w_k5, S8_RW_K5)
+S8_ROWS4W_FN(s8_rows4w_k6, S8_RW_K6)
+
+typedef void S8Rows4wFn(const int16_t *buf, const int32_t *w, int32_t n, int32_t *ra,
+                        int32_t *rb);
+static S8Rows4wFn *const s8_rows4w_fns[4] = { s8_rows4w_k3, s8_rows4w_k4, s8_rows4w_k5,
+                                              s8_rows4w_k6 };
+
+/* Words of a channel pair's int16 stream. */
+static int32_t s8_w16_words(const CnnConv2dParams *p, int32_t nrows)
+{
+    return nrows * (p->kernel_w + 1);
+}
+
+/* The int16 streams of channels j0 .. j1-1 (whole blocks from wb0, the
+ * packed weights of channel j0; an odd last channel has none) into ws,
+ * rstep the byte step between expanded rows. */
+static void s8_w16_fill(const CnnConv2dParams *p, int32_t nrows, const int8_t *wb0,
+                        int32_t ocg, int32_t j0, int32_t j1, int32_t rstep, int32_t *ws)
+{
+    const int32_t kp = (p->kernel_w + 1) >> 1, full = p->kernel_w >> 1;
+    int32_t j, h, r, k;
+    int nb;
+    for (j = j0; j < j1; j += nb) {
+        nb = cnn_conv_block_width(ocg - j);
+        if (nb == 1)
+            break;
+        for (h = 0; h < nb; h += 2) {
+            const int8_t *src = wb0 + h * 2;
+            for (r = 0; r < nrows; r++) {
+                for (k = 0; k < kp; k++, src += 2 * nb) {
+                    const uint32_t v = cnn_s8_ld32(src);
+                    const int32_t lo = cnn_s8_lo16x2(v), hi = cnn_s8_hi16x2(v);
+                    if (k < full) {
+                        *ws++ = lo;
+                        *ws++ = hi;
+                    } else {
+                        *ws++ = cnn_s8_pack_lo(lo, hi);
+                    }
+                }
+                *ws++ = r + 1 < nrows ? rstep : -1;
+            }
+        }
+        wb0 += nrows * kp * 2 * nb;
+    }
+}
+
+/* s8_pool22 then s8_rows_store of channel h, in one pass for a max pool
+ * requantized by SMMULR with the full clamp (what cnnc gives a layer whose
+ * real multiplier is small, followed by a relu at zero point -128): 18
+ * instructions a pooled output. */
+static void s8_pool22_store(const S8Epi *e, int32_t h, int32_t *CNN_RESTRICT r0,
+                            const int32_t *CNN_RESTRICT r1, int32_t pw, int mx,
+                            int8_t *CNN_RESTRICT out)
+{
+    int32_t px;
+    if (mx && e->fast == 2 && e->rq[h].mult < 0x40000000 && e->lo == CNN_Q_MIN &&
+        e->hi == CNN_Q_MAX) {
+        const int32_t bias = e->rq[h].bias, m2 = e->rq[h].mult * 2, off = e->rq[h].off;
+        for (px = 0; px < pw; px++) {
+            int32_t a, b, u, v;     /* LDRD with post-increment; 11 instructions */
+            __asm__("ldrd %[a], %[b], [%[r0]], #8\n\t"
+                    "ldrd %[u], %[v], [%[r1]], #8\n\t"
+                    "cmp %[a], %[b]\n\tit lt\n\tmovlt %[a], %[b]\n\t"
+                    "cmp %[u], %[v]\n\tit lt\n\tmovlt %[u], %[v]\n\t"
+                    "cmp %[a], %[u]\n\tit lt\n\tmovlt %[a], %[u]\n\t"
+                    : [a] "=&r"(a), [b] "=&r"(b), [u] "=&r"(u), [v] "=&r"(v), [r0] "+r"(r0),
+                      [r1] "+r"(r1)
+                    :
+                    : "cc", "memory");
+            out[px] = s8_rq_smmulr_full(a, bias, m2, off);
+        }
+        return;
+    }
+    s8_pool22(r0, r1, pw, mx);
+    s8_rows_store(e, h, r0, pw, out);
+}
+
 /* Ring words a channel: the tiles' whole row (2x2 fast path) or the slots. */
 static int32_t s8_pool_words(const CnnConv2dParams *p, const CnnPool2dParams *q)
 {
@@ -1558,9 +1756,11 @@ static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
     const uint32_t sc = ((uint32_t)-nrows << 16) | (uint32_t)(wr * 2);
     int16_t buf[S8_RBUF] __attribute__((aligned(8)));
     int32_t ra[S8_RACC + 2], rb[S8_RACC + 2], pacc[S8_PACC];
+    int32_t ws[S8_W16];
+    S8Rows4wFn *const fn4w = p->kernel_w >= 3 ? s8_rows4w_fns[p->kernel_w - 3] : NULL;
     int8_t mx[S8_EPI];
     int32_t n4, n3, y, j, j0, j1, h, base;
-    int nb;
+    int nb, w16;
     S8Epi e;
 
     s8_rows_split(p->out_w, p->stride_w, &n4, &n3);
@@ -1571,6 +1771,11 @@ static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
             if (j1 > j0 && (j1 + nb - j0 > S8_EPI || (j1 + nb - j0) * cw > S8_PACC))
                 break;
         }
+        /* the int16 stream when the chunk's channel pairs fit it */
+        w16 = n4 > 0 && p->stride_w == 1 &&
+              (long)((j1 - j0) >> 1) * s8_w16_words(p, nrows) <= S8_W16;
+        if (w16)
+            s8_w16_fill(p, nrows, wb0, ocg, j0, j1, wr * 2, ws);
         s8_epi_init(&e, c->q, bias + j0, o0 + j0, j1 - j0);
         for (j = j0; j < j1; j++)
             mx[j - j0] = (int8_t)s8_pool_takes_max(pp, o0 + j);
@@ -1597,7 +1802,9 @@ static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
                         s8_rows_one_sums(c, win, wr, wb, p->out_w, ta);
                     } else {
                         const int b = nb == 8 ? 2 : nb == 4 ? 1 : 0;
-                        if (n4)
+                        if (w16)
+                            fn4w(win, ws + (k >> 1) * s8_w16_words(p, nrows), n4, ta, tb);
+                        else if (n4)
                             fns4[b](win, wb + h * 2, sc, 0, 4 * n4, ta, tb);
                         if (n3)
                             fns[b](win, wb + h * 2, sc, 4 * n4, p->out_w, ta + 4 * n4,
@@ -1605,12 +1812,10 @@ static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
                     }
                     if (fast) {
                         if (odd) {
-                            s8_pool22(acc, ra, pw, mx[k]);
-                            s8_rows_store(&e, k, acc, pw, dst);
-                            if (nb > 1) {
-                                s8_pool22(acc + cw, rb, pw, mx[k + 1]);
-                                s8_rows_store(&e, k + 1, acc + cw, pw, dst + pplane);
-                            }
+                            s8_pool22_store(&e, k, acc, ra, pw, mx[k], dst);
+                            if (nb > 1)
+                                s8_pool22_store(&e, k + 1, acc + cw, rb, pw, mx[k + 1],
+                                                dst + pplane);
                         }
                         continue;
                     }

@@ -721,6 +721,10 @@ static int conv_cp_case(void)
  */
 static int8_t fz_conv_out[OUT_MAX];
 
+/* conv_pool_w16_cases: the shapes of the DSP path's int16 weight stream
+ * (1), and with its one-pass 2x2 max pool and SMMULR epilogue (2) */
+static int pool_w16_force;
+
 static int conv_pool_case(void)
 {
     CnnQConvPoolParams pp;
@@ -754,6 +758,15 @@ static int conv_pool_case(void)
         g->in_hwc = 0;
         pmax = 2;
     }
+    if (pool_w16_force && pick != 0) {
+        g->groups = 1, g->in_hwc = 0;
+        g->dilation_w = 1, g->stride_w = 1;
+        g->kernel_w = rint_in(3, 6);
+        pmax = g->kernel_w - 1;
+        icg = rnd() % 2 ? 1 : rint_in(2, 3);
+        ocg = rnd() % 4 == 0 ? rint_in(7, 12) : rint_in(2, 7);
+        g->in_w = rint_in(g->kernel_w + 3, 32);
+    }
     g->in_c = icg * g->groups;
     g->out_c = ocg * g->groups;
     {
@@ -781,7 +794,7 @@ static int conv_pool_case(void)
     pl->in_h = g->out_h;
     pl->in_w = g->out_w;
     pl->dilation_h = pl->dilation_w = 1;
-    switch (pick == 0 ? 0 : pk) {
+    switch (pick == 0 || pool_w16_force == 2 ? 0 : pk) {
     case 0: pl->kernel_h = pl->kernel_w = pl->stride_h = pl->stride_w = 2; break;
     case 1: pl->kernel_h = pl->kernel_w = 3, pl->stride_h = pl->stride_w = 2; break;
     case 2: pl->kernel_h = pl->kernel_w = 2, pl->stride_h = pl->stride_w = 1; break;
@@ -796,6 +809,8 @@ static int conv_pool_case(void)
     pl->out_h = (pl->in_h - pl->kernel_h) / pl->stride_h + 1;
     pl->out_w = (pl->in_w - pl->kernel_w) / pl->stride_w + 1;
     pp.kind = rnd() % 3 == 0 ? CNN_POOL_MIN : CNN_POOL_MAX;
+    if (pool_w16_force == 2)
+        pp.kind = CNN_POOL_MAX;
     k_n = icg * g->kernel_h * g->kernel_w;
     n_in = g->in_c * g->in_h * g->in_w;
     n_conv = g->out_c * g->out_h * g->out_w;
@@ -809,6 +824,8 @@ static int conv_pool_case(void)
     q->in_zp = rnd() % 3 == 0 ? (rnd() & 1 ? -128 : 127) : rand_zp();
     q->out_zp = rnd() % 4 == 0 ? (rnd() & 1 ? -128 : 127) : rand_zp();
     rand_clamp(q->out_zp, &q->act_min, &q->act_max);
+    if (pool_w16_force == 2)
+        q->act_min = -128, q->act_max = 127;
     q->mult = mult_buf;
     q->shift = shift_buf;
     fill(in_buf, n_in);
@@ -817,7 +834,7 @@ static int conv_pool_case(void)
         w_buf[c] = w_buf[c] == -128 ? -127 : w_buf[c];
     rand_bias(g->out_c);
     rand_requant(g->out_c, k_n);
-    if (rnd() % 3 == 0)
+    if (rnd() % 3 == 0 || pool_w16_force == 2)
         for (c = 0; c < g->out_c; c++) {   /* the SMMULR epilogue */
             shift_buf[c] = 0;
             mult_buf[c] = rnd() % 8 == 0 ? 0x3fffffff : rint_in(0, 1 << (12 + rnd() % 14));
@@ -849,6 +866,27 @@ static int conv_pool_case(void)
     compare("cnn_conv2d_pool_s8", out_fast, out_ref, n_out);
     compare("cnn_conv2d_pool_s8 (past the end)", out_fast + n_out, out_fast + n_out + 8, 8);
     return 1;
+}
+
+/*
+ * cnn_conv2d_pool_s8 on the shapes of its DSP path's int16 weight stream
+ * (stride_w 1, kernel widths 3 to 6: the odd last tap alone, in_c 1 to 3,
+ * 2 to 12 channels: an odd last channel, streams too big for S8_W16, rows
+ * of 4-pixel tiles with or without 3-pixel ones), every pool of
+ * conv_pool_case, its zero points, clamps and multipliers; every other
+ * case the 2x2/2 max pool with the full clamp and shift 0 (the one-pass
+ * pool and SMMULR epilogue, s8_pool22_store; a negative multiplier takes
+ * the two-pass path).
+ */
+static void conv_pool_w16_cases(int n)
+{
+    int k;
+    for (k = 0; k < n; k++) {
+        pool_w16_force = 1 + (k & 1);
+        while (!conv_pool_case())
+            ;
+    }
+    pool_w16_force = 0;
 }
 
 /*
@@ -1714,6 +1752,7 @@ static void run(long n)
     requant_cases((int32_t)(n / 4));
     pw_cases();
     pw_small_cases();
+    conv_pool_w16_cases((int)(n / 8));
     for (i = 0; i < n; i++) {
         if (i % 4 == 1)
             while (!conv_rows_case())
