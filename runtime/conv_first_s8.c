@@ -72,6 +72,66 @@ typedef struct FsEpi {
     CnnS8Rq rq[FS_EPI];         /* FS_RQ2_*: m, off, sh in mult, off, sh */
 } FsEpi;
 
+#if CNN_S8_DSP
+/* The 4-pixel tiles' own epilogue, for a channel pair whose two channels
+ * take the doubled-sum forms: per channel 2 * bias, m, off, sh and the
+ * form; the fused clamp in every byte. */
+typedef struct FsRq4 {
+    int32_t b2, m, off, sh, zero;
+} FsRq4;
+
+typedef struct FsFuse {
+    FsRq4 a, b;
+    uint32_t lo4, hi4;
+} FsFuse;
+
+/* The pair of channels h, h + 1 of the epilogue as an FsFuse; 0 if either
+ * channel takes another form. */
+static int fs_fuse_init(const FsEpi *e, const CnnQConv2dParams *q, int32_t h, FsFuse *f)
+{
+    int32_t i;
+    for (i = 0; i < 2; i++) {
+        FsRq4 *r = i ? &f->b : &f->a;
+        const CnnS8Rq *c = &e->rq[h + i];
+        if (e->form[h + i] != FS_RQ2_ZERO && e->form[h + i] != FS_RQ2_SHIFT)
+            return 0;
+        r->b2 = 2 * c->bias;
+        r->m = c->mult;
+        r->off = c->off;
+        r->sh = c->sh;
+        r->zero = e->form[h + i] == FS_RQ2_ZERO;
+    }
+    f->lo4 = 0x01010101u * (uint8_t)q->act_min;
+    f->hi4 = 0x01010101u * (uint8_t)q->act_max;
+    return 1;
+}
+
+/* Four sums of a channel requantized, clamped and stored as one word. */
+CNN_TILE_INLINE void fs_put4(const FsRq4 *r, uint32_t lo4, uint32_t hi4, int32_t s0, int32_t s1,
+                             int32_t s2, int32_t s3, int8_t *out)
+{
+    int32_t v0, v1, v2, v3;
+    uint32_t w;
+    if (r->zero) {
+        v0 = CNN_S8_RQ2(2 * s0 + r->b2, r->m, r->off, r->sh, CNN_S8_RQ2_ZERO);
+        v1 = CNN_S8_RQ2(2 * s1 + r->b2, r->m, r->off, r->sh, CNN_S8_RQ2_ZERO);
+        v2 = CNN_S8_RQ2(2 * s2 + r->b2, r->m, r->off, r->sh, CNN_S8_RQ2_ZERO);
+        v3 = CNN_S8_RQ2(2 * s3 + r->b2, r->m, r->off, r->sh, CNN_S8_RQ2_ZERO);
+    } else {
+        v0 = CNN_S8_RQ2(2 * s0 + r->b2, r->m, r->off, r->sh, CNN_S8_RQ2_SHIFT);
+        v1 = CNN_S8_RQ2(2 * s1 + r->b2, r->m, r->off, r->sh, CNN_S8_RQ2_SHIFT);
+        v2 = CNN_S8_RQ2(2 * s2 + r->b2, r->m, r->off, r->sh, CNN_S8_RQ2_SHIFT);
+        v3 = CNN_S8_RQ2(2 * s3 + r->b2, r->m, r->off, r->sh, CNN_S8_RQ2_SHIFT);
+    }
+    w = (uint32_t)v0;
+    CNN_S8_BFI(w, v1, 1);
+    CNN_S8_BFI(w, v2, 2);
+    CNN_S8_BFI(w, v3, 3);
+    w = cnn_s8_clamp4(w, lo4, hi4);
+    memcpy(out, &w, 4);
+}
+#endif
+
 static void fs_epi_init(FsEpi *e, const CnnQConv2dParams *q, const int32_t *bias, int32_t o0,
                         int32_t n)
 {
@@ -276,7 +336,12 @@ CNN_TILE_INLINE void fs_tile_dsp(const int16_t *pa, const int8_t *pw, int32_t kh
 #if defined(__clang__) || defined(CNN_S8_FIRST_C)
 /* clang reserves r7 and the tile below needs 14 registers: the same steps
  * in C (CNN_S8_FIRST_C selects it under gcc). */
-#define FS_TILE4(NW, STEP, BODY) fs_tile_dsp(pa, pw, kh, rh, NW, STEP, 4, ra, rb)
+#define FS_TILE4(NW, STEP, BODY)                                                              \
+    do {                                                                                     \
+        int32_t t[4], u[4];                                                                  \
+        fs_tile_dsp(pa, pw, kh, rh, NW, STEP, 4, t, u);                                      \
+        FS_PUT(t[0], u[0], t[1], u[1], t[2], u[2], t[3], u[3]);                              \
+    } while (0)
 #else
 /*
  * The 4-pixel tile in assembly, so that nothing spills: 8 sums, the two
@@ -318,25 +383,45 @@ CNN_TILE_INLINE void fs_tile_dsp(const int16_t *pa, const int8_t *pw, int32_t kh
                            [wa] "=&r"(wa), [wb] "=&r"(wb)                                    \
                          :                                                                   \
                          : "cc", "memory");                                                  \
-        ra[0] = a0, ra[1] = a2, ra[2] = a4, ra[3] = a6;                                      \
-        rb[0] = a1, rb[1] = a3, rb[2] = a5, rb[3] = a7;                                      \
+        FS_PUT(a0, a1, a2, a3, a4, a5, a6, a7);                                              \
     } while (0)
 #endif
 
-/* A run of n pixels for one (kw, stride): tiles of 4, then the last n % 4
- * (nw words a kernel row, step halfwords between pixels). */
+/* The sums of a 4-pixel tile (channel a's s0, s2, s4, s6, channel b's s1,
+ * s3, s5, s7): requantized and stored when the pair is fused, else kept. */
+#define FS_PUT(s0, s1, s2, s3, s4, s5, s6, s7)                                               \
+    do {                                                                                     \
+        if (fz) {                                                                            \
+            fs_put4(&fz->a, fz->lo4, fz->hi4, s0, s2, s4, s6, da + x);                       \
+            fs_put4(&fz->b, fz->lo4, fz->hi4, s1, s3, s5, s7, db + x);                       \
+        } else {                                                                             \
+            ra[x] = s0, ra[x + 1] = s2, ra[x + 2] = s4, ra[x + 3] = s6;                      \
+            rb[x] = s1, rb[x + 1] = s3, rb[x + 2] = s5, rb[x + 3] = s7;                      \
+        }                                                                                    \
+    } while (0)
+
+/*
+ * A run of n pixels for one (kw, stride) (nw words a kernel row, step
+ * halfwords between pixels): tiles of 4, then the last n % 4.  With fz,
+ * the tiles of 4 requantize their sums into da and db (channels a and b)
+ * and the function returns how many pixels it stored; the others' sums go
+ * to ra and rb at their pixel.
+ */
 #define FS_TILES(NAME, NW, STEP, BODY)                                                        \
-    static void NAME(const int16_t *pa, const int8_t *pw, int32_t kh, int32_t rh, int32_t n, \
-                     int32_t *ra, int32_t *rb)                                               \
+    static int32_t NAME(const int16_t *pa, const int8_t *pw, int32_t kh, int32_t rh,         \
+                        int32_t n, int32_t *ra, int32_t *rb, const FsFuse *fz, int8_t *da,   \
+                        int8_t *db)                                                          \
     {                                                                                        \
-        for (; n >= 4; n -= 4, pa += 4 * STEP, ra += 4, rb += 4)                             \
+        int32_t x = 0;                                                                       \
+        for (; x + 4 <= n; x += 4, pa += 4 * STEP)                                           \
             FS_TILE4(NW, STEP, BODY);                                                        \
-        if (n == 3)                                                                          \
-            fs_tile_dsp(pa, pw, kh, rh, NW, STEP, 3, ra, rb);                                \
-        else if (n == 2)                                                                     \
-            fs_tile_dsp(pa, pw, kh, rh, NW, STEP, 2, ra, rb);                                \
-        else if (n == 1)                                                                     \
-            fs_tile_dsp(pa, pw, kh, rh, NW, STEP, 1, ra, rb);                                \
+        if (n - x == 3)                                                                      \
+            fs_tile_dsp(pa, pw, kh, rh, NW, STEP, 3, ra + x, rb + x);                        \
+        else if (n - x == 2)                                                                 \
+            fs_tile_dsp(pa, pw, kh, rh, NW, STEP, 2, ra + x, rb + x);                        \
+        else if (n - x == 1)                                                                 \
+            fs_tile_dsp(pa, pw, kh, rh, NW, STEP, 1, ra + x, rb + x);                        \
+        return fz ? n & ~3 : 0;                                                              \
     }
 
 FS_TILES(fs_tiles_k3s1, 5, 3, FS_ROW5("6"))
@@ -344,8 +429,9 @@ FS_TILES(fs_tiles_k3s2, 5, 6, FS_ROW5("12"))
 FS_TILES(fs_tiles_k5s1, 8, 3, FS_ROW8("6"))
 FS_TILES(fs_tiles_k5s2, 8, 6, FS_ROW8("12"))
 
-typedef void FsTilesFn(const int16_t *pa, const int8_t *pw, int32_t kh, int32_t rh, int32_t n,
-                       int32_t *ra, int32_t *rb);
+typedef int32_t FsTilesFn(const int16_t *pa, const int8_t *pw, int32_t kh, int32_t rh,
+                          int32_t n, int32_t *ra, int32_t *rb, const FsFuse *fz, int8_t *da,
+                          int8_t *db);
 #endif
 
 /* n pixels of a channel pair, portable (and the DSP path's other shapes). */
@@ -416,6 +502,8 @@ void cnn_conv2d_first_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT i
     const int32_t plane = g->out_h * g->out_w;
 #if CNN_S8_DSP
     FsTilesFn *tiles = NULL;
+    FsFuse fz[FS_EPI / 2];
+    int fuse[FS_EPI / 2];
 #endif
     FsEpi e;
     FsCtx c;
@@ -442,6 +530,12 @@ void cnn_conv2d_first_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT i
     for (o0 = 0; o0 < g->out_c; o0 += FS_EPI) {
         const int32_t o1 = g->out_c - o0 < FS_EPI ? g->out_c : o0 + FS_EPI;
         fs_epi_init(&e, q, bias, o0, o1 - o0);
+#if CNN_S8_DSP
+        for (o = o0; o + 1 < o1; o += 2)
+            fuse[(o - o0) >> 1] = fs_fuse_init(&e, q, o - o0, &fz[(o - o0) >> 1]);
+        if (o < o1)
+            fuse[(o - o0) >> 1] = 0;
+#endif
         for (y = 0; y < g->out_h; y++) {
             const int16_t *win;
             fs_window(&c, buf.h, cap, y, &base);
@@ -452,15 +546,21 @@ void cnn_conv2d_first_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT i
                 for (x0 = 0; x0 < g->out_w; x0 += FS_RUN) {
                     const int32_t n = g->out_w - x0 < FS_RUN ? g->out_w - x0 : FS_RUN;
                     const int16_t *pa = win + x0 * c.step;
+                    int32_t x = 0;
 #if CNN_S8_DSP
                     if (tiles)
-                        tiles(pa, wp, g->kernel_h, c.rh, n, ra, rb);
+                        x = tiles(pa, wp, g->kernel_h, c.rh, n, ra, rb,
+                                  fuse[(o - o0) >> 1] ? &fz[(o - o0) >> 1] : NULL, dst + x0,
+                                  dst + plane + x0);
                     else
 #endif
                         fs_tiles_any(&c, pa, wp, n, ra, rb);
-                    fs_store(&e, q, bias, o0, o - o0, ra, n, dst + x0);
-                    if (o + 1 < o1)
-                        fs_store(&e, q, bias, o0, o + 1 - o0, rb, n, dst + plane + x0);
+                    if (x < n) {
+                        fs_store(&e, q, bias, o0, o - o0, ra + x, n - x, dst + x0 + x);
+                        if (o + 1 < o1)
+                            fs_store(&e, q, bias, o0, o + 1 - o0, rb + x, n - x,
+                                     dst + plane + x0 + x);
+                    }
                 }
             }
         }
