@@ -208,6 +208,15 @@ static void fs_store(const FsEpi *e, const CnnQConv2dParams *q, const int32_t *b
     }
 }
 
+#if CNN_S8_DSP
+/* Two halfwords stored as one word at any halfword address (STR accepts
+ * unaligned addresses where LDR does). */
+static inline void fs_st32(int16_t *p, int32_t v)
+{
+    memcpy(p, &v, 4);
+}
+#endif
+
 /* Input row r (outside the input: a zero-padding row) widened into
  * dst[0 .. rh-1]: the 3 channels interleaved per padded column, in_zp in
  * the padding, 0 past the last column. */
@@ -238,14 +247,13 @@ static void fs_expand(const FsCtx *c, int16_t *CNN_RESTRICT dst, int32_t r)
             const int32_t a02 = cnn_s8_lo16x2(va), a13 = cnn_s8_hi16x2(va);
             const int32_t b02 = cnn_s8_lo16x2(vb), b13 = cnn_s8_hi16x2(vb);
             const int32_t d02 = cnn_s8_lo16x2(vd), d13 = cnn_s8_hi16x2(vd);
-            int32_t v[6];
-            v[0] = cnn_s8_pack_lo(a02, b02);       /* a0 b0 */
-            v[1] = cnn_s8_pack_lo(d02, a13);       /* d0 a1 */
-            v[2] = cnn_s8_pack_lo(b13, d13);       /* b1 d1 */
-            v[3] = cnn_s8_pack_hi(a02, b02);       /* a2 b2 */
-            v[4] = cnn_s8_pack_hi(d02, a13);       /* d2 a3 */
-            v[5] = cnn_s8_pack_hi(b13, d13);       /* b3 d3 */
-            memcpy(dst + 3 * k, v, sizeof v);
+            int16_t *o = dst + 3 * k;
+            fs_st32(o, cnn_s8_pack_lo(a02, b02));       /* a0 b0 */
+            fs_st32(o + 2, cnn_s8_pack_lo(d02, a13));   /* d0 a1 */
+            fs_st32(o + 4, cnn_s8_pack_lo(b13, d13));   /* b1 d1 */
+            fs_st32(o + 6, cnn_s8_pack_hi(a02, b02));   /* a2 b2 */
+            fs_st32(o + 8, cnn_s8_pack_hi(d02, a13));   /* d2 a3 */
+            fs_st32(o + 10, cnn_s8_pack_hi(b13, d13));  /* b3 d3 */
         }
 #endif
         for (; k < ie; k++) {
@@ -392,8 +400,8 @@ CNN_TILE_INLINE void fs_tile_dsp(const int16_t *pa, const int8_t *pw, int32_t kh
 #define FS_PUT(s0, s1, s2, s3, s4, s5, s6, s7)                                               \
     do {                                                                                     \
         if (fz) {                                                                            \
-            fs_put4(&fz->a, fz->lo4, fz->hi4, s0, s2, s4, s6, da + x);                       \
-            fs_put4(&fz->b, fz->lo4, fz->hi4, s1, s3, s5, s7, db + x);                       \
+            fs_put4(&f.a, f.lo4, f.hi4, s0, s2, s4, s6, da + x);                             \
+            fs_put4(&f.b, f.lo4, f.hi4, s1, s3, s5, s7, db + x);                             \
         } else {                                                                             \
             ra[x] = s0, ra[x + 1] = s2, ra[x + 2] = s4, ra[x + 3] = s6;                      \
             rb[x] = s1, rb[x + 1] = s3, rb[x + 2] = s5, rb[x + 3] = s7;                      \
@@ -413,6 +421,11 @@ CNN_TILE_INLINE void fs_tile_dsp(const int16_t *pa, const int8_t *pw, int32_t kh
                         int8_t *db)                                                          \
     {                                                                                        \
         int32_t x = 0;                                                                       \
+        FsFuse f;                                                                            \
+        if (fz)                                                                              \
+            f = *fz;                                                                         \
+        else                                                                                 \
+            memset(&f, 0, sizeof f);                                                         \
         for (; x + 4 <= n; x += 4, pa += 4 * STEP)                                           \
             FS_TILE4(NW, STEP, BODY);                                                        \
         if (n - x == 3)                                                                      \
