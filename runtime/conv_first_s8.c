@@ -395,6 +395,15 @@ CNN_TILE_INLINE void fs_tile_dsp(const int16_t *pa, const int8_t *pw, int32_t kh
     } while (0)
 #endif
 
+/* A row's last pixels (fewer than 4), one at a time: shared by every
+ * kernel width and stride, since few rows have them. */
+static void fs_tail(const int16_t *pa, const int8_t *pw, int32_t kh, int32_t rh, int32_t nw,
+                    int32_t step, int32_t n, int32_t *ra, int32_t *rb)
+{
+    for (; n > 0; n--, pa += step, ra++, rb++)
+        fs_tile_dsp(pa, pw, kh, rh, nw, step, 1, ra, rb);
+}
+
 /* The sums of a 4-pixel tile (channel a's s0, s2, s4, s6, channel b's s1,
  * s3, s5, s7): requantized and stored when the pair is fused, else kept. */
 #define FS_PUT(s0, s1, s2, s3, s4, s5, s6, s7)                                               \
@@ -428,12 +437,7 @@ CNN_TILE_INLINE void fs_tile_dsp(const int16_t *pa, const int8_t *pw, int32_t kh
             memset(&f, 0, sizeof f);                                                         \
         for (; x + 4 <= n; x += 4, pa += 4 * STEP)                                           \
             FS_TILE4(NW, STEP, BODY);                                                        \
-        if (n - x == 3)                                                                      \
-            fs_tile_dsp(pa, pw, kh, rh, NW, STEP, 3, ra + x, rb + x);                        \
-        else if (n - x == 2)                                                                 \
-            fs_tile_dsp(pa, pw, kh, rh, NW, STEP, 2, ra + x, rb + x);                        \
-        else if (n - x == 1)                                                                 \
-            fs_tile_dsp(pa, pw, kh, rh, NW, STEP, 1, ra + x, rb + x);                        \
+        fs_tail(pa, pw, kh, rh, NW, STEP, n - x, ra + x, rb + x);                            \
         return fz ? n & ~3 : 0;                                                              \
     }
 
