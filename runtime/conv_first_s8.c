@@ -33,7 +33,6 @@
  * computed pixel by pixel from the same weights.
  */
 #include <stddef.h>
-#include <string.h>
 
 #include "cnn_int8.h"
 #include "cnn_internal.h"
@@ -128,7 +127,7 @@ CNN_TILE_INLINE void fs_put4(const FsRq4 *r, uint32_t lo4, uint32_t hi4, int32_t
     CNN_S8_BFI(w, v2, 2);
     CNN_S8_BFI(w, v3, 3);
     w = cnn_s8_clamp4(w, lo4, hi4);
-    memcpy(out, &w, 4);
+    __builtin_memcpy(out, &w, 4);
 }
 #endif
 
@@ -213,7 +212,7 @@ static void fs_store(const FsEpi *e, const CnnQConv2dParams *q, const int32_t *b
  * unaligned addresses where LDR does). */
 static inline void fs_st32(int16_t *p, int32_t v)
 {
-    memcpy(p, &v, 4);
+    __builtin_memcpy(p, &v, 4);
 }
 #endif
 
@@ -284,7 +283,11 @@ static void fs_window(const FsCtx *c, int16_t *CNN_RESTRICT buf, int32_t cap, in
     if (y > 0 && sh <= kh) {
         int32_t b = *base + sh;
         if (b + kh > cap) {
-            memmove(buf, buf + b * c->rh, (size_t)((kh - sh) * c->rh) * sizeof *buf);
+            const int32_t n = (kh - sh) * c->rh;
+            const int16_t *src = buf + b * c->rh;
+            int32_t k;
+            for (k = 0; k < n; k++)
+                buf[k] = src[k];
             b = 0;
         }
         *base = b;
@@ -430,11 +433,9 @@ static void fs_tail(const int16_t *pa, const int8_t *pw, int32_t kh, int32_t rh,
                         int8_t *db)                                                          \
     {                                                                                        \
         int32_t x = 0;                                                                       \
-        FsFuse f;                                                                            \
+        FsFuse f = {{0, 0, 0, 0, 0}, {0, 0, 0, 0, 0}, 0, 0};                                 \
         if (fz)                                                                              \
             f = *fz;                                                                         \
-        else                                                                                 \
-            memset(&f, 0, sizeof f);                                                         \
         for (; x + 4 <= n; x += 4, pa += 4 * STEP)                                           \
             FS_TILE4(NW, STEP, BODY);                                                        \
         fs_tail(pa, pw, kh, rh, NW, STEP, n - x, ra + x, rb + x);                            \
