@@ -115,7 +115,7 @@ static inline int cnn_conv2d_cp_fits_s8(const CnnConv2dParams *g)
  * interleaved per padded column.  A conv whose window does not fit is not
  * given the kind.
  */
-enum { CNN_CONV_FIRST_S8_WORDS = 288 };
+enum { CNN_CONV_FIRST_S8_WORDS = 256 };
 
 /* Halfwords of one widened row of cnn_conv2d_first_s8: 3 per padded column
  * that the output row's windows cover, one more when 3*kw is odd (the
