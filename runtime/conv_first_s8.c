@@ -283,11 +283,7 @@ static void fs_window(const FsCtx *c, int16_t *CNN_RESTRICT buf, int32_t cap, in
     if (y > 0 && sh <= kh) {
         int32_t b = *base + sh;
         if (b + kh > cap) {
-            const int32_t n = (kh - sh) * c->rh;
-            const int16_t *src = buf + b * c->rh;
-            int32_t k;
-            for (k = 0; k < n; k++)
-                buf[k] = src[k];
+            __builtin_memmove(buf, buf + b * c->rh, (size_t)((kh - sh) * c->rh) * sizeof *buf);
             b = 0;
         }
         *base = b;
@@ -433,9 +429,11 @@ static void fs_tail(const int16_t *pa, const int8_t *pw, int32_t kh, int32_t rh,
                         int8_t *db)                                                          \
     {                                                                                        \
         int32_t x = 0;                                                                       \
-        FsFuse f = {{0, 0, 0, 0, 0}, {0, 0, 0, 0, 0}, 0, 0};                                 \
+        FsFuse f;                                                                            \
         if (fz)                                                                              \
             f = *fz;                                                                         \
+        else                                                                                 \
+            __builtin_memset(&f, 0, sizeof f);                                               \
         for (; x + 4 <= n; x += 4, pa += 4 * STEP)                                           \
             FS_TILE4(NW, STEP, BODY);                                                        \
         fs_tail(pa, pw, kh, rh, NW, STEP, n - x, ra + x, rb + x);                            \
