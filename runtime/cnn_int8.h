@@ -135,8 +135,14 @@ typedef struct CnnQConv2dParams {
  *                        the reduction pairs input channels (conv_cp_s8.c);
  *                        fast with dilation 1, stride_w 1 or 2 and the
  *                        window within its buffer (cnn_conv2d_cp_fits_s8)
+ *   cnn_conv2d_first_s8  3 input channels, groups 1, channels first, zero
+ *                        padding (or none): a kernel row's taps and
+ *                        channels in one run, int16 weights
+ *                        (conv_first_s8.c); fast with dilation 1, stride_w
+ *                        1 or 2 and the window within its buffer
+ *                        (cnn_conv2d_first_fits_s8)
  *
- * A first layer with 1 to 3 input channels takes cnn_conv2d_s8, whose
+ * A first layer with 1 or 2 input channels takes cnn_conv2d_s8, whose
  * tiles run the taps of one input row in one pass (no im2col copy).
  * A standalone batchnorm (one cnnc could not fold) is lowered by the
  * compiler to a depthwise 1x1 conv: weight = the quantized per-channel
@@ -157,6 +163,9 @@ void cnn_dwconv3x3_s8(const CnnQConv2dParams *p, const int8_t *CNN_RESTRICT in,
 void cnn_conv2d_cp_s8(const CnnQConv2dParams *p, const int8_t *CNN_RESTRICT in,
                       const int8_t *CNN_RESTRICT w_packed,
                       const int32_t *CNN_RESTRICT bias_packed, int8_t *CNN_RESTRICT out);
+void cnn_conv2d_first_s8(const CnnQConv2dParams *p, const int8_t *CNN_RESTRICT in,
+                         const int8_t *CNN_RESTRICT w_packed,
+                         const int32_t *CNN_RESTRICT bias_packed, int8_t *CNN_RESTRICT out);
 
 /*
  * A conv of cnn_conv2d_s8 (its clamp included) followed by a max or min

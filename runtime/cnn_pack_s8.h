@@ -48,6 +48,15 @@
  *   2i+1) and, rotated, channel 2j+1's: the reduction pairs input channels,
  *   and an odd kernel width wastes nothing (cnn_conv2d_cp_widx_s8).
  *
+ *   CNN_CONV_S8_FIRST (3 input channels): int16 weights, two bytes each,
+ *   little-endian.  A kernel row's taps are run t = kx*3 + i (the input
+ *   channels interleaved per column), paired into nw = (3*kw + 1) / 2 words
+ *   (an odd 3*kw: a zero last weight).  The output channels in pairs j (an
+ *   odd last one paired with a zero channel); for each j, kernel row ky and
+ *   word k, two words: channel 2j's (t = 2k, 2k+1), then channel 2j+1's
+ *   (cnn_conv2d_first_widx_s8).  8 * kernel_h * nw bytes a channel pair:
+ *   the stem of mobilenet_tiny (8 x 3 x 3 x 3) takes 480 bytes, not 216.
+ *
  * Packed biases: bias[o] - in_zp * sum_k w[o][k], computed modulo 2^32
  * (bias NULL: 0), so that the kernels multiply raw int8 inputs and never
  * subtract the zero point inside a loop.  Zero padding reads as in_zp in
@@ -68,7 +77,8 @@ typedef enum CnnConvS8Kind {
     CNN_CONV_S8_1X1,            /* cnn_conv2d_1x1_s8 */
     CNN_CONV_S8_WHOLE,          /* cnn_conv2d_whole_s8 */
     CNN_CONV_S8_DW3X3,          /* cnn_dwconv3x3_s8 */
-    CNN_CONV_S8_CP              /* cnn_conv2d_cp_s8 */
+    CNN_CONV_S8_CP,             /* cnn_conv2d_cp_s8 */
+    CNN_CONV_S8_FIRST           /* cnn_conv2d_first_s8 */
 } CnnConvS8Kind;
 
 /*
@@ -99,6 +109,33 @@ static inline int cnn_conv2d_cp_fits_s8(const CnnConv2dParams *g)
                CNN_CONV_CP_S8_WORDS;
 }
 
+/*
+ * cnn_conv2d_first_s8's stack buffer, in 32-bit words: the input rows of
+ * one output row's window, each widened to int16 with its 3 channels
+ * interleaved per padded column.  A conv whose window does not fit is not
+ * given the kind.
+ */
+enum { CNN_CONV_FIRST_S8_WORDS = 256 };
+
+/* Halfwords of one widened row of cnn_conv2d_first_s8: 3 per padded column
+ * that the output row's windows cover, one more when 3*kw is odd (the
+ * last window's zero-weight tap), rounded up to even. */
+static inline long long cnn_conv2d_first_rh_s8(const CnnConv2dParams *g)
+{
+    return (3 * cnn_conv2d_cp_wr_s8(g) + (3 * g->kernel_w & 1) + 1) & ~1LL;
+}
+
+/* Does cnn_conv2d_first_s8 take its fast path (the window in the buffer)? */
+static inline int cnn_conv2d_first_fits_s8(const CnnConv2dParams *g)
+{
+    const int nopad = g->pad_top == 0 && g->pad_bottom == 0 && g->pad_left == 0 &&
+                      g->pad_right == 0;
+    return !g->in_hwc && g->groups == 1 && g->in_c == 3 && g->dilation_h == 1 &&
+           g->dilation_w == 1 && (g->stride_w == 1 || g->stride_w == 2) && g->stride_h >= 1 &&
+           (nopad || g->pad_mode == CNN_PAD_ZEROS) && g->out_w >= 1 && g->out_h >= 1 &&
+           (long long)g->kernel_h * cnn_conv2d_first_rh_s8(g) <= 2 * CNN_CONV_FIRST_S8_WORDS;
+}
+
 /* The fastest entry point whose conditions (cnn_int8.h) the conv meets. */
 static inline CnnConvS8Kind cnn_conv2d_s8_kind(const CnnConv2dParams *g)
 {
@@ -121,6 +158,12 @@ static inline CnnConvS8Kind cnn_conv2d_s8_kind(const CnnConv2dParams *g)
      * against the row path's (2m + 1)(k + 1), m - k fewer, so it needs
      * in_c >= kw (mobilenet_tiny's stem, in_c 3 at 3x3, equal slots:
      * 140,951 instructions on Cortex-M4F against the row path's 152,653). */
+    /* 3 input channels (an RGB first layer), kernel width 3 or 5: the taps
+     * of a kernel row and its channels in one run (9 taps in 5 SMLAD slots
+     * for 3x3, where the channel pairs take 6). */
+    if (g->in_c == 3 && g->out_c >= 2 && (g->kernel_w == 3 || g->kernel_w == 5) &&
+        cnn_conv2d_first_fits_s8(g))
+        return CNN_CONV_S8_FIRST;
     if (g->in_c >= 2 && (g->in_c % 2 == 0 || g->in_c >= g->kernel_w) && g->out_c >= 2 &&
         (g->kernel_w == 3 || g->kernel_w == 5) && cnn_conv2d_cp_fits_s8(g))
         return CNN_CONV_S8_CP;
@@ -157,6 +200,8 @@ static inline const char *cnn_conv2d_s8_kind_name(CnnConvS8Kind k)
         return "cnn_dwconv3x3_s8";
     case CNN_CONV_S8_CP:
         return "cnn_conv2d_cp_s8";
+    case CNN_CONV_S8_FIRST:
+        return "cnn_conv2d_first_s8";
     case CNN_CONV_S8_ANY:
     default:
         return "cnn_conv2d_s8";
@@ -280,6 +325,15 @@ static inline long long cnn_conv2d_cp_widx_s8(const CnnConv2dParams *g, long lon
            (o & 1);
 }
 
+/* Where weight [o][i][ky][kx] (in_c 3) goes in CNN_CONV_S8_FIRST's layout:
+ * the byte offset of its int16. */
+static inline long long cnn_conv2d_first_widx_s8(const CnnConv2dParams *g, long long o,
+                                                 long long i, long long ky, long long kx)
+{
+    const long long nw = (3LL * g->kernel_w + 1) / 2, t = kx * 3 + i;
+    return (((o / 2 * g->kernel_h + ky) * nw + t / 2) * 2 + (o & 1)) * 4 + (t & 1) * 2;
+}
+
 /* Bytes of the packed weights of kind k. */
 static inline long long cnn_conv2d_packed_bytes_s8(const CnnConv2dParams *g, CnnConvS8Kind k)
 {
@@ -288,6 +342,9 @@ static inline long long cnn_conv2d_packed_bytes_s8(const CnnConv2dParams *g, Cnn
     if (k == CNN_CONV_S8_CP)
         return (long long)((g->out_c + 1) / 2) * g->kernel_h * ((g->in_c + 1) / 2) *
                g->kernel_w * 4;
+    if (k == CNN_CONV_S8_FIRST)
+        return (long long)((g->out_c + 1) / 2) * g->kernel_h * ((3LL * g->kernel_w + 1) / 2) *
+               8;
     if (k == CNN_CONV_S8_WHOLE || k == CNN_CONV_S8_DW3X3)
         return (long long)g->out_c * (g->in_c / g->groups) * g->kernel_h * g->kernel_w;
     cnn_conv2d_rows_s8(g, k, &rows, &kw);
@@ -323,6 +380,21 @@ static inline void cnn_conv2d_pack_s8(const CnnConv2dParams *g, CnnConvS8Kind k,
                     for (x = 0; x < kwc; x++)
                         packed[cnn_conv2d_cp_widx_s8(g, n, gi, r, x)] =
                             weight[((n * g->in_c + gi) * kh + r) * kwc + x];
+        return;
+    }
+    if (k == CNN_CONV_S8_FIRST) {
+        for (j = 0; j < cnn_conv2d_packed_bytes_s8(g, k); j++)
+            packed[j] = 0;
+        for (n = 0; n < g->out_c; n++)
+            for (gi = 0; gi < 3; gi++)
+                for (r = 0; r < g->kernel_h; r++)
+                    for (x = 0; x < g->kernel_w; x++) {
+                        const int8_t v =
+                            weight[((n * 3 + gi) * g->kernel_h + r) * g->kernel_w + x];
+                        const long long b = cnn_conv2d_first_widx_s8(g, n, gi, r, x);
+                        packed[b] = v;                  /* the int16's low byte */
+                        packed[b + 1] = (int8_t)(v < 0 ? -1 : 0);
+                    }
         return;
     }
     cnn_conv2d_rows_s8(g, k, &rows, &kw);

@@ -31,7 +31,7 @@ import mcu_harness as mh  # noqa: E402
 # The DSP path as clang builds it: every assembly tile replaced by its C twin
 # (clang keeps r7 and cannot give the tiles their registers).
 C_TWINS = ["-DCNN_S8_ROWS_C", "-DCNN_S8_CP_C", "-DCNN_S8_PW_C", "-DCNN_S8_DW_C",
-           "-DCNN_S8_LIN_C"]
+           "-DCNN_S8_LIN_C", "-DCNN_S8_FIRST_C"]
 
 SOURCES = [os.path.join(HERE, "test_s8.c")] + sorted(
     os.path.join(ROOT, "runtime", f) for f in os.listdir(os.path.join(ROOT, "runtime"))

@@ -428,6 +428,8 @@ static int conv_case(int shape)
             cnn_conv2d_whole_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
         else if (kind == CNN_CONV_S8_CP)
             cnn_conv2d_cp_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
+        else if (kind == CNN_CONV_S8_FIRST)
+            cnn_conv2d_first_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
         else
             cnn_dwconv3x3_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
         compare(cnn_conv2d_s8_kind_name(kind), out_fast, out_ref, n_out);
@@ -706,6 +708,123 @@ static int conv_cp_case(void)
                 break;
             }
     }
+    return 1;
+}
+
+/*
+ * cnn_conv2d_first_s8 (conv_first_s8.c): 3 input channels, a kernel row's
+ * taps and channels in one run.  Shapes: mobilenet_tiny's stem (stride 2,
+ * pad 1, the window slides and is copied back), its 5x5 and stride-1
+ * variants, and random ones: out_c odd and even (an odd last channel, more
+ * than 8: several epilogue runs), kernel widths 3 and 5 (the DSP tiles)
+ * and 1 to 7 (the portable tiles), out_w not a multiple of 4 (the 1- to
+ * 3-pixel tiles) and past a run of 16, stride_h above kernel_h (no slide),
+ * pads on every side, maps smaller than the kernel, zero points at -128
+ * and 127, every clamp and epilogue kind, wrapping biases; and geometries
+ * outside the buffer (rows too wide, dilation 2, stride_w 3, channels
+ * last, no padding in another mode) that take the pixel-by-pixel path.
+ */
+static int conv_first_case(void)
+{
+    CnnQConv2dParams q;
+    CnnConv2dParams *g = &q.g;
+    int32_t k_n, n_in, n_out, n_w, i;
+    const int pick = (int)(rnd() % 6);
+    const char *name;
+
+    memset(&q, 0, sizeof q);
+    g->groups = 1;
+    g->in_c = 3;
+    g->out_c = rnd() % 6 == 0 ? rint_in(9, 24) : rint_in(1, 9);
+    g->kernel_h = rint_in(1, 5);
+    g->kernel_w = rnd() % 3 ? (rnd() % 2 ? 3 : 5) : rint_in(1, 7);
+    g->stride_h = rint_in(1, 3);
+    g->stride_w = rint_in(1, 2);
+    g->dilation_h = g->dilation_w = 1;
+    g->pad_mode = CNN_PAD_ZEROS;
+    g->in_h = rint_in(1, 12);
+    g->in_w = rint_in(1, rnd() % 4 == 0 ? 60 : 20);
+    g->pad_top = rint_in(0, 2);
+    g->pad_bottom = rint_in(0, 2);
+    g->pad_left = rint_in(0, 2);
+    g->pad_right = rint_in(0, 2);
+    if (pick == 0) {            /* mobilenet_tiny's stem, or its 5x5 / stride 1 kin */
+        g->out_c = 8;
+        g->in_h = g->in_w = 32;
+        g->kernel_h = g->kernel_w = rnd() % 4 ? 3 : 5;
+        g->stride_h = g->stride_w = rnd() % 4 ? 2 : 1;
+        g->pad_top = g->pad_bottom = g->pad_left = g->pad_right = g->kernel_w / 2;
+        if (g->stride_w == 1 || g->kernel_w == 5)
+            g->in_h = rint_in(3, 12);
+    } else if (pick == 1) {     /* outside the fast path */
+        switch (rnd() % 5) {
+        case 0:
+            g->dilation_h = 2;
+            break;
+        case 1:
+            g->dilation_w = 2;
+            break;
+        case 2:
+            g->stride_w = 3;
+            break;
+        case 3:
+            g->in_hwc = 1;
+            break;
+        default:
+            g->pad_mode = (CnnPadMode)rint_in(1, 3);
+            g->pad_top = g->pad_bottom = g->pad_left = g->pad_right = 0;
+        }
+    }
+    g->out_h = (int32_t)cnn_out_size(g->in_h, g->kernel_h, g->stride_h, g->pad_top,
+                                     g->pad_bottom, g->dilation_h, 0);
+    g->out_w = (int32_t)cnn_out_size(g->in_w, g->kernel_w, g->stride_w, g->pad_left,
+                                     g->pad_right, g->dilation_w, 0);
+    if (g->out_h < 1 || g->out_w < 1)
+        return 0;
+    k_n = g->in_c * g->kernel_h * g->kernel_w;
+    n_in = g->in_c * g->in_h * g->in_w;
+    n_out = g->out_c * g->out_h * g->out_w;
+    n_w = g->out_c * k_n;
+    if (n_in > IN_MAX || n_out > OUT_MAX || n_w > W_MAX || g->out_c > CH_MAX ||
+        cnn_conv2d_packed_bytes_s8(g, CNN_CONV_S8_FIRST) + 4 > W_MAX)
+        return 0;
+    cases++;
+    q.in_zp = rnd() % 3 == 0 ? (rnd() & 1 ? -128 : 127) : rand_zp();
+    q.out_zp = rnd() % 5 == 0 ? (rnd() & 1 ? -128 : 127) : rand_zp();
+    rand_clamp(q.out_zp, &q.act_min, &q.act_max);
+    q.mult = mult_buf;
+    q.shift = shift_buf;
+    fill(in_buf, n_in);
+    fill(w_buf, n_w);
+    for (i = 0; i < n_w; i++)
+        w_buf[i] = w_buf[i] == -128 ? -127 : w_buf[i];
+    rand_bias(g->out_c);
+    rand_requant(g->out_c, k_n);
+
+    canary(out_ref, n_out, 0x5a);
+    cnn_conv2d_ref_s8(&q, in_buf, w_buf, bias_buf, out_ref);
+    canary(wp_buf, (int32_t)cnn_conv2d_packed_bytes_s8(g, CNN_CONV_S8_FIRST) + 4, 0x33);
+    cnn_conv2d_pack_s8(g, CNN_CONV_S8_FIRST, w_buf, wp_buf);
+    cnn_conv2d_pack_bias_s8(g, CNN_CONV_S8_FIRST, w_buf, bias_buf, q.in_zp, biasp_buf);
+    canary(out_fast, n_out + 4, (int8_t)0xa5);
+    cnn_conv2d_first_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
+    name = !cnn_conv2d_first_fits_s8(g) ? "cnn_conv2d_first_s8 (per pixel)"
+           : g->kernel_w == 3 || g->kernel_w == 5 ? "cnn_conv2d_first_s8"
+                                                  : "cnn_conv2d_first_s8 (portable tiles)";
+    compare(name, out_fast, out_ref, n_out);
+    for (i = n_out; i < n_out + 4; i++)
+        if (out_fast[i] != (int8_t)0xa5) {
+            mcu_puts("FAIL cnn_conv2d_first_s8: wrote past the output\n");
+            failures++;
+            break;
+        }
+    for (i = (int32_t)cnn_conv2d_packed_bytes_s8(g, CNN_CONV_S8_FIRST);
+         i < (int32_t)cnn_conv2d_packed_bytes_s8(g, CNN_CONV_S8_FIRST) + 4; i++)
+        if (wp_buf[i] != 0x33) {
+            mcu_puts("FAIL cnn_conv2d_pack_s8 (first): wrote past the packed weights\n");
+            failures++;
+            break;
+        }
     return 1;
 }
 
@@ -1759,6 +1878,9 @@ static void run(long n)
                 ;
         if (i % 4 == 3)
             while (!conv_cp_case())
+                ;
+        if (i % 4 == 1)
+            while (!conv_first_case())
                 ;
         if (i % 4 == 3)
             while (!conv_pool_case())
