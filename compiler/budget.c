@@ -25,6 +25,8 @@ enum {
     CODE_RUN = 16,          /* NAME_run's prologue and epilogue */
     STACK_RUN = 32,         /* NAME_run's frame: pointers only, its parameters are static const */
     STACK_LIBM = 32,        /* expf / tanhf frames (newlib-nano), an allowance */
+    STACK_RUN_Q = 40,       /* the int8 NAME_run's frame: every callee-saved register and
+                               lr (36), 8-aligned; add's and concat's pointer arrays beside */
 };
 
 /* Bytes of the const parameter block a step of this kind keeps in flash. */
@@ -408,7 +410,8 @@ long long budget_code_estimate_q(const QNet *q)
 }
 
 /* The deepest entry point's worst call path, and NAME_run's frame (the
- * pointer arrays of add and concat are on it). */
+ * pointer arrays of add and concat are on it; gcc gives the blocks of two
+ * steps the same stack slots, so the largest counts). */
 long long budget_stack_estimate_q(const QNet *q)
 {
     long long deepest = 0, arrays = 0;
@@ -420,7 +423,7 @@ long long budget_stack_estimate_q(const QNet *q)
         if ((s->kind == QS_ADD || s->kind == QS_CONCAT) && 4LL * s->nins > arrays)
             arrays = 4LL * s->nins;
     }
-    return STACK_RUN + arrays + deepest;
+    return STACK_RUN_Q + arrays + deepest;
 }
 
 long long budget_flash(const Network *net)
