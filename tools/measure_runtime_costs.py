@@ -116,8 +116,9 @@ def parse_ci(path):
 
 def parse_relocs(obj):
     """Per section of obj: its size and the symbols its relocations name;
-    per symbol defined in obj: its section; the functions defined."""
-    sizes, refs, sym_sec, funcs = {}, {}, {}, set()
+    per symbol defined in obj: its section; the functions defined; the
+    global symbols defined."""
+    sizes, refs, sym_sec, funcs, globs = {}, {}, {}, set(), set()
     for line in run(["arm-none-eabi-readelf", "-SW", obj]).splitlines():
         m = re.match(r"\s*\[\s*\d+\]\s+(\S+)\s+(PROGBITS|NOBITS)\s+\S+\s+\S+\s+(\S+)", line)
         if m and re.match(r"\.(text|rodata)", m.group(1)):
@@ -137,6 +138,8 @@ def parse_relocs(obj):
             sym_sec[name] = sec
             if f[3] == "FUNC":
                 funcs.add(name)
+            if f[4] in ("GLOBAL", "WEAK") and f[3] != "SECTION":
+                globs.add(name)
     cur = None
     for line in run(["arm-none-eabi-readelf", "-rW", obj]).splitlines():
         m = re.match(r"Relocation section '\.rel(\S+)'", line)
@@ -147,7 +150,11 @@ def parse_relocs(obj):
         f = line.split()
         if cur and len(f) >= 5 and re.match(r"[0-9a-f]{8}$", f[0]):
             refs[cur].append((f[2], f[4]))
-    return sizes, refs, sym_sec, funcs
+    return sizes, refs, sym_sec, funcs, globs
+
+
+def key_of(source):
+    return source[:-2] + ":"
 
 
 def graph(cnnc, tmp):
@@ -156,10 +163,10 @@ def graph(cnnc, tmp):
     rt = os.path.join(tmp, "cg")
     run([cnnc, "--emit-runtime", rt])
     frames, edges = {}, []
-    sec_size, sec_refs, sym_sec, funcs = {}, {}, {}, set()
+    sec_size, sec_refs = {}, {}
     sec_of_func = {}        # node -> 'obj:section'
     node_of_sec = {}        # 'obj:section' -> node (functions only)
-    externs = set()
+    externs, defined = set(), {}   # defined: global symbol -> 'obj:section'
     for f in sorted(os.listdir(rt)):
         if not f.endswith(".c"):
             continue
@@ -167,9 +174,10 @@ def graph(cnnc, tmp):
         run([CC] + FLAGS + ["-fstack-usage", "-fcallgraph-info=su", "-I", rt, "-c",
                             os.path.join(rt, f), "-o", obj])
         fr, ed = parse_ci(obj[:-2] + ".ci")
-        sizes, refs, ss, fn = parse_relocs(obj)
+        sizes, refs, ss, fn, gl = parse_relocs(obj)
+        defined.update({g: key_of(f) + ss[g] for g in gl})
         prefix = os.path.join(rt, f) + ":"
-        key = f[:-2] + ":"
+        key = key_of(f)
 
         def node(title):
             return title[len(prefix):] if title.startswith(prefix) else title
@@ -195,12 +203,13 @@ def graph(cnnc, tmp):
             sec = key + ss[name]
             sec_of_func[qual(name)] = sec
             node_of_sec[sec] = qual(name)
-    # globals: a call from another object names the function, not its section
+    # A reference to another object's function or table names the symbol,
+    # not its section.
     glob = {n: s for n, s in sec_of_func.items() if ":" not in n}
     for sec, rs in sec_refs.items():
-        sec_refs[sec] = [(t, "%s" % glob.get(r[7:], r)) if r.startswith("extern:") else (t, r)
+        sec_refs[sec] = [(t, defined.get(r[7:], r)) if r.startswith("extern:") else (t, r)
                          for t, r in rs]
-    externs = {e for e in externs if e not in glob}
+    externs = {e for e in externs if e not in defined}
     ext_code = libc(tmp, sorted(externs))
     calls = {}
     for a, b in edges:
