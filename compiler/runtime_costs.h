@@ -535,7 +535,10 @@ static const RuntimeNode runtime_nodes[] = {
 
 /* Per public entry point: the bytes of all it links (its reach), the
  * deepest stack below it (the largest sum of frames along a call path),
- * and its reach as runtime_reach[first .. first + count). */
+ * and its reach as runtime_reach[first .. first + count).  An indirect
+ * call reaches the functions whose address the nearest caller that takes
+ * any takes (tools/measure_runtime_costs.py).  budget.c uses these for
+ * the int8 network; the float figures keep their model of each chain. */
 typedef struct RuntimeEntry {
     const char *name;
     int code;
