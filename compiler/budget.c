@@ -8,6 +8,12 @@
  * come from runtime_costs.h, measured with arm-none-eabi-gcc for Cortex-M4
  * by tools/measure_runtime_costs.py (a firmware test keeps it current); the
  * code and frame of NAME_run and libm's frames are small allowances.
+ *
+ * The float figures model each kernel's call chain by hand (step_cost).  The
+ * int8 ones come from the runtime's call graph as the script measured it:
+ * per entry point, all it links and its worst stack path (runtime_entries);
+ * the code is the union of what the steps' entry points reach, the stack
+ * the deepest of them, each with NAME_run's share.
  */
 #include "cnnc.h"
 #include "runtime_costs.h"
@@ -19,6 +25,8 @@ enum {
     CODE_RUN = 16,          /* NAME_run's prologue and epilogue */
     STACK_RUN = 32,         /* NAME_run's frame: pointers only, its parameters are static const */
     STACK_LIBM = 32,        /* expf / tanhf frames (newlib-nano), an allowance */
+    STACK_RUN_Q = 40,       /* the int8 NAME_run's frame: every callee-saved register and
+                               lr (36), 8-aligned; add's and concat's pointer arrays beside */
 };
 
 /* Bytes of the const parameter block a step of this kind keeps in flash. */
@@ -296,6 +304,128 @@ long long budget_stack_estimate(const Network *net)
     return STACK_RUN + deepest;
 }
 
+/* ---- int8: from the runtime's measured call graph ---- */
+
+/* The runtime entry point an int8 step calls (as model_s8.c.m4 writes it),
+ * or NULL: a copy loop, a concat whose inputs were written in place. */
+static const char *q_entry(const QNet *q, const QStep *s)
+{
+    switch (s->kind) {
+    case QS_CONV:
+        return s->pooled ? "cnn_conv2d_pool_s8" : s->kernel;
+    case QS_LINEAR:
+        return "cnn_linear_s8";
+    case QS_MAXPOOL:
+        return "cnn_maxpool2d_s8";
+    case QS_MINPOOL:
+        return "cnn_minpool2d_s8";
+    case QS_AVGPOOL:
+        return "cnn_avgpool2d_s8";
+    case QS_GLOBAL_MAXPOOL:
+        return "cnn_global_maxpool_s8";
+    case QS_GLOBAL_AVGPOOL:
+        return "cnn_global_avgpool_s8";
+    case QS_LUT:
+        return "cnn_lut_s8";
+    case QS_SOFTMAX:
+        return "cnn_softmax_s8";
+    case QS_PAD:
+        return "cnn_pad2d_s8";
+    case QS_ADD:
+        return "cnn_add_s8";
+    case QS_CONCAT:
+        return q->plan.layers[s->first].alias ? NULL : "cnn_concat_s8";
+    case QS_MUL:
+        return "cnn_mul_s8";
+    case QS_COPY:
+        return NULL;
+    }
+    return NULL;
+}
+
+static const RuntimeEntry *entry_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof runtime_entries / sizeof runtime_entries[0]; i++)
+        if (strcmp(runtime_entries[i].name, name) == 0)
+            return &runtime_entries[i];
+    diag_internal("runtime_costs.h has no entry point %s", name);
+}
+
+/* NAME_run's bytes for one int8 step: the call, and the const parameter
+ * block the skeleton writes for it (CnnQConv2dParams, ...). */
+static long long q_step_code(const QStep *s)
+{
+    long long params;
+    switch (s->kind) {
+    case QS_CONV:
+        params = 108 + (s->pooled ? 68 : 0);
+        break;
+    case QS_LINEAR:
+        params = 32;
+        break;
+    case QS_MAXPOOL:
+    case QS_MINPOOL:
+    case QS_AVGPOOL:
+        params = 64;
+        break;
+    case QS_PAD:
+        params = 40;
+        break;
+    case QS_ADD:
+    case QS_CONCAT:
+    case QS_MUL:
+        params = 40 + 8 * s->nins;     /* and the inputs' pointer array */
+        break;
+    case QS_LUT:
+        params = s->nluts > 1 ? 24 : 0;     /* the loop over the channels' tables */
+        break;
+    default:
+        params = 0;
+        break;
+    }
+    return CODE_STEP + params;
+}
+
+/* The union of what the steps' entry points link (a helper two entries
+ * share counted once), and NAME_run. */
+long long budget_code_estimate_q(const QNet *q)
+{
+    enum { NNODES = sizeof runtime_nodes / sizeof runtime_nodes[0] };
+    bool linked[NNODES] = { false };
+    long long code = CODE_RUN;
+    for (int i = 0; i < q->nsteps; i++) {
+        const QStep *s = &q->steps[i];
+        code += q_step_code(s);
+        const char *name = q_entry(q, s);
+        if (!name)
+            continue;
+        const RuntimeEntry *e = entry_of(name);
+        for (int k = e->first; k < e->first + e->count; k++)
+            linked[runtime_reach[k]] = true;
+    }
+    for (int k = 0; k < NNODES; k++)
+        if (linked[k])
+            code += runtime_nodes[k].code;
+    return code;
+}
+
+/* The deepest entry point's worst call path, and NAME_run's frame (the
+ * pointer arrays of add and concat are on it; gcc gives the blocks of two
+ * steps the same stack slots, so the largest counts). */
+long long budget_stack_estimate_q(const QNet *q)
+{
+    long long deepest = 0, arrays = 0;
+    for (int i = 0; i < q->nsteps; i++) {
+        const QStep *s = &q->steps[i];
+        const char *name = q_entry(q, s);
+        if (name && entry_of(name)->stack > deepest)
+            deepest = entry_of(name)->stack;
+        if ((s->kind == QS_ADD || s->kind == QS_CONCAT) && 4LL * s->nins > arrays)
+            arrays = 4LL * s->nins;
+    }
+    return STACK_RUN_Q + arrays + deepest;
+}
+
 long long budget_flash(const Network *net)
 {
     return net_weight_bytes(net) + budget_code_estimate(net);
@@ -319,10 +449,9 @@ static bool assembling(const Plan *plan, const PlanBuffer *pb, int step)
 
 /* The error points at the peak step and notes every tensor alive there: what
  * the peak layer reads, what it writes, and what waits for a later layer. */
-static void check_ram(const Network *net, const Plan *plan, long long budget)
+static void check_ram(const Network *net, const Plan *plan, long long budget, long long stack)
 {
     char b1[32], b2[32], b3[32], b4[32], s1[64];
-    long long stack = budget_stack_estimate(net);
     if (plan->arena_bytes + stack <= budget)
         return;
     int k = plan->peak_layer;
@@ -410,9 +539,14 @@ static void check_flash(const Network *net, long long budget)
 
 int budget_check(const Network *net, const Plan *plan, const Budget *b)
 {
+    return budget_check_stack(net, plan, b, budget_stack_estimate(net));
+}
+
+int budget_check_stack(const Network *net, const Plan *plan, const Budget *b, long long stack)
+{
     int before = diag_error_count();
     if (b->ram >= 0)
-        check_ram(net, plan, b->ram);
+        check_ram(net, plan, b->ram, stack);
     if (b->flash >= 0)
         check_flash(net, b->flash);
     return diag_error_count() == before ? 0 : -1;

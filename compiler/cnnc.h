@@ -524,6 +524,14 @@ long long budget_stack_estimate(const Network *net);   /* deepest call below NAM
 long long budget_flash(const Network *net);      /* weights + code estimate */
 /* Errors name the layer at the peak and the tensors alive there. */
 int budget_check(const Network *net, const Plan *plan, const Budget *b);
+/* The same with the stack figure given (the int8 network's). */
+int budget_check_stack(const Network *net, const Plan *plan, const Budget *b, long long stack);
+/* The int8 network's: the union of the code its steps' runtime entry points
+ * link, and their deepest stack (runtime_costs.h's call graph), each with
+ * NAME_run's share. */
+struct QNet;
+long long budget_code_estimate_q(const struct QNet *q);
+long long budget_stack_estimate_q(const struct QNet *q);
 
 /* table.c: the layer table in text, markdown, json or csv. */
 typedef enum TableFormat { TF_TEXT, TF_MARKDOWN, TF_JSON, TF_CSV } TableFormat;

@@ -149,8 +149,8 @@ static void write_muscles(Pool *pool, Text *t, const Network *net, const QNet *q
     MUSCLE(t, "cnnc_arena_mode", "%s", opt->arena_caller ? "caller" : "static");
     MUSCLE(t, "cnnc_align", "%lld", q->plan.align);
     MUSCLE(t, "cnnc_weights_section", "%s", opt->weights_section ? opt->weights_section : "");
-    MUSCLE(t, "cnnc_code_estimate", "%lld", budget_code_estimate(net));
-    MUSCLE(t, "cnnc_stack_estimate", "%lld", budget_stack_estimate(net));
+    MUSCLE(t, "cnnc_code_estimate", "%lld", budget_code_estimate_q(q));
+    MUSCLE(t, "cnnc_stack_estimate", "%lld", budget_stack_estimate_q(q));
     MUSCLE(t, "cnnc_calibration", "%lld inputs, ranges by %s", q->samples, q->clip);
 
     for (int i = 0; i < q->nsteps; i++) {

@@ -681,7 +681,7 @@ static const char *tensor_name(const Network *net, int t)
 void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
 {
     char b[4][32];
-    long long code = budget_code_estimate(net);
+    long long code = budget_code_estimate_q(q);
     /* A layer folded or fused into a conv leaves no tensor of its own. */
     bool *held = calloc((size_t)q->ntensors, sizeof *held);
     if (!held)
@@ -694,10 +694,14 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
     if (fmt == TF_JSON) {
         fprintf(fp, ",\n  \"int8\": {\"calibration_inputs\": %lld, \"clip\": \"%s\", "
                 "\"weight_bytes\": %lld, \"arena_bytes\": %lld, \"flash_bytes\": %lld,\n"
+                "    \"code_bytes_estimate\": %lld, \"stack_bytes_estimate\": %lld, "
+                "\"ram_bytes\": %lld,\n"
                 "    \"input\": {\"scale\": %.9g, \"zero_point\": %d}, \"output_tensor\": "
                 "\"%s\",\n    \"tensors\": [\n",
                 q->samples, q->clip, q->weight_bytes, q->plan.arena_bytes,
-                q->weight_bytes + code, (double)q->qp[0].scale, (int)q->qp[0].zero_point,
+                q->weight_bytes + code, code, budget_stack_estimate_q(q),
+                q->plan.arena_bytes + budget_stack_estimate_q(q),
+                (double)q->qp[0].scale, (int)q->qp[0].zero_point,
                 tensor_name(net, q->canon[net->nlayers]));
         for (int i = 0; i < net->nlayers; i++) {
             const QParams *p = &q->qp[i + 1];
@@ -814,8 +818,8 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
             count_grouped(q->weight_bytes + code, b[0], sizeof b[0]),
             count_grouped(q->weight_bytes, b[1], sizeof b[1]), count_grouped(code, b[2], sizeof b[2]));
     fprintf(fp, "%sint8 RAM:     %s bytes: arena %s + stack about %s\n", item,
-            count_grouped(q->plan.arena_bytes + budget_stack_estimate(net), b[0], sizeof b[0]),
+            count_grouped(q->plan.arena_bytes + budget_stack_estimate_q(q), b[0], sizeof b[0]),
             count_grouped(q->plan.arena_bytes, b[1], sizeof b[1]),
-            count_grouped(budget_stack_estimate(net), b[3], sizeof b[3]));
+            count_grouped(budget_stack_estimate_q(q), b[3], sizeof b[3]));
     free(held);
 }

@@ -357,16 +357,16 @@ static int compile_int8(Pool *pool, const Options *opt, const SourceFile *src,
         return -1;
     /* The budgets hold the int8 network: its arena plan, its constant data. */
     Budget ram_only = { opt->budget.ram, -1 };
-    if (budget_check(net, &q.plan, &ram_only) != 0)
+    if (budget_check_stack(net, &q.plan, &ram_only, budget_stack_estimate_q(&q)) != 0)
         return -1;
-    long long flash = q.weight_bytes + budget_code_estimate(net);
+    long long flash = q.weight_bytes + budget_code_estimate_q(&q);
     if (opt->budget.flash >= 0 && flash > opt->budget.flash) {
         char b1[32], b2[32], b3[32];
         diag_file_error(opt->input, "--flash-budget: the int8 network needs %s bytes of flash "
                         "(constant data %s + code about %s), over the budget of %lld",
                         count_grouped(flash, b1, sizeof b1),
                         count_grouped(q.weight_bytes, b2, sizeof b2),
-                        count_grouped(budget_code_estimate(net), b3, sizeof b3),
+                        count_grouped(budget_code_estimate_q(&q), b3, sizeof b3),
                         opt->budget.flash);
         return -1;
     }
