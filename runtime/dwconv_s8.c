@@ -624,13 +624,44 @@ DW_INLINE void dw_sums(const int16_t *CNN_RESTRICT buf, int32_t *CNN_RESTRICT su
     DW_SUMS_BODY(int32_t, DW_TILE)
 }
 
+/* The channels of a call that the rq-in-tile path runs in one loop
+ * (dw_run1): where each one's input, weights, bias and multiplier are, and
+ * where its input rows go in the buffer. */
+typedef struct DwChans {
+    const int8_t *in, *w;
+    const int32_t *bias, *mult;
+    int32_t nch, in_plane, out_plane, in_w, nin, cw;
+    int16_t *dst;
+} DwChans;
+
+static void dw_chan_prep(const DwChans *cs, int32_t ch, int32_t *wp);
+
 /* The same with each tile's four sums requantized at once into the output
  * bytes (rows of a multiple of 4 outputs, the shift-0 form: wp[7..10] hold
- * the multiplier, out_zp and the clamp words). */
-DW_INLINE void dw_sums_rq(const int16_t *CNN_RESTRICT buf, int8_t *CNN_RESTRICT sums,
-                          int32_t ow4, int32_t nrows, int32_t stride, const int32_t *wp)
+ * the multiplier, out_zp and the clamp words).  With cs, every channel of
+ * cs in turn, each one's rows widened and wp[0..7] set by dw_chan_prep
+ * first (the loop's dispatch and set-up once a call, not once a channel);
+ * without, the one channel whose rows and wp are ready. */
+DW_INLINE void dw_sums_rq(const int16_t *CNN_RESTRICT buf, int8_t *CNN_RESTRICT out,
+                          int32_t ow4, int32_t nrows, int32_t stride, int32_t *wp,
+                          const DwChans *cs)
 {
-    DW_SUMS_BODY(int8_t, DW_TILE_RQ)
+    int32_t ch = 0;
+    for (;;) {
+        if (cs) {
+            if (ch == cs->nch)
+                return;
+            dw_chan_prep(cs, ch, wp);
+        }
+        {
+            int8_t *sums = out;
+            DW_SUMS_BODY(int8_t, DW_TILE_RQ)
+        }
+        if (!cs)
+            return;
+        out += cs->out_plane;
+        ch++;
+    }
 }
 
 /* The two loops for either stride, one copy each for dw_channel_x and
@@ -648,12 +679,12 @@ __attribute__((noinline)) static void dw_sums_x(const int16_t *CNN_RESTRICT buf,
 __attribute__((noinline)) static void dw_sums_rq_x(const int16_t *CNN_RESTRICT buf,
                                                    int8_t *CNN_RESTRICT out, int32_t ow4,
                                                    int32_t nrows, int32_t stride,
-                                                   const int32_t *wp)
+                                                   int32_t *wp, const DwChans *cs)
 {
     if (stride == 1)
-        dw_sums_rq(buf, out, ow4, nrows, 1, wp);
+        dw_sums_rq(buf, out, ow4, nrows, 1, wp, cs);
     else
-        dw_sums_rq(buf, out, ow4, nrows, 2, wp);
+        dw_sums_rq(buf, out, ow4, nrows, 2, wp, cs);
 }
 
 /* The requantized byte of a doubled sum (cnn_internal_s8.h). */
@@ -714,12 +745,35 @@ static inline void dw_pairs(const int8_t *w, int32_t *wp)
     dw_pairs_row(cnn_s8_ld32(w + 5) >> 8, wp + 4);
 }
 
+/* Channel ch of cs: its input rows widened into the buffer, its weight
+ * pairs, doubled bias and multiplier into wp[0..7]. */
+static void dw_chan_prep(const DwChans *cs, int32_t ch, int32_t *wp)
+{
+    const int8_t *const w = cs->w + 9 * ch;
+    if (cs->nin > 0)
+        dw_widen(cs->in + ch * cs->in_plane, cs->in_w, cs->nin, cs->cw, cs->dst);
+    dw_pairs(w, wp);
+    wp[6] = cs->bias[ch] * 2;
+    wp[7] = cs->mult[ch];
+}
+
 /* Output rows per band: its padded rows (DW_S halfwords each) and its sums
  * (ow4 words a row) within DW_SCRATCH_BYTES. */
 static int32_t dw_band_rows(int32_t s, int32_t ow4)
 {
     /* ((n - 1) * s + 3) * 2 * DW_S + n * 4 * ow4 <= DW_SCRATCH_BYTES */
     return (DW_SCRATCH_BYTES - (3 - s) * 2 * DW_S) / (s * 2 * DW_S + 4 * ow4);
+}
+
+/* The bands when every channel's sums are requantized in the tiles
+ * (dw_sums_rq): no sums kept, so the buffer holds only padded rows and
+ * more of them fit (a 16x16 map at stride 1 in one band). */
+static void dw_band_rows_rq(DwGeom *d, int32_t out_h)
+{
+    d->band = (DW_SCRATCH_BYTES / (2 * DW_S) - 3) / d->s + 1;
+    if (d->band > out_h)
+        d->band = out_h;
+    d->nbands = (out_h + d->band - 1) / d->band;
 }
 
 /* 1 and the geometry if the expanded path takes this conv, else 0. */
@@ -810,7 +864,7 @@ __attribute__((noinline)) static void dw_channel_x(const CnnQConv2dParams *q, co
         dw_expand(q, d, plane, y0 * s, nin, buf);
         if (r->form == DW_FAST0 && ow4 == out_w) {
             /* sums requantized in the tiles */
-            dw_sums_rq_x(buf, o, ow4, nrows, s, wp);
+            dw_sums_rq_x(buf, o, ow4, nrows, s, wp, NULL);
             continue;
         }
         dw_sums_x(buf, sums, ow4, nrows, s, wp);
@@ -869,6 +923,27 @@ __attribute__((noinline)) static void dw_run1(const CnnQConv2dParams *q, const D
     int32_t ch;
     DwRq r;
 
+    if (form == DW_FAST0 && d->ow4 == d->out_w) {
+        /* sums requantized in the tiles, every channel in one loop */
+        int32_t wp[11];
+        DwChans cs;
+        cs.in = in;
+        cs.w = w;
+        cs.bias = bias;
+        cs.mult = q->mult;
+        cs.nch = p->out_c;
+        cs.in_plane = in_plane;
+        cs.out_plane = out_plane;
+        cs.in_w = p->in_w;
+        cs.nin = rb - ra;
+        cs.cw = d->cw;
+        cs.dst = buf + ra * DW_S + d->pl;
+        wp[8] = q->out_zp;
+        wp[9] = (int32_t)d->lo4;
+        wp[10] = (int32_t)d->hi4;
+        dw_sums_rq_x(buf, out, d->ow4, n, s, wp, &cs);
+        return;
+    }
     r.lo4 = d->lo4;
     r.hi4 = d->hi4;
     r.form = form;
@@ -879,12 +954,6 @@ __attribute__((noinline)) static void dw_run1(const CnnQConv2dParams *q, const D
             dw_widen(in, p->in_w, rb - ra, d->cw, buf + ra * DW_S + d->pl);
         dw_pairs(w, wp);
         wp[6] = bias[ch] * 2;
-        if (form == DW_FAST0 && d->ow4 == d->out_w) {
-            /* sums requantized in the tiles */
-            DW_RQ_WORDS(wp, &r);
-            dw_sums_rq_x(buf, out, d->ow4, n, s, wp);
-            continue;
-        }
         dw_sums_x(buf, sums, d->ow4, n, s, wp);
         if (d->ow4 == d->out_w) {
             dw_requant_n(sums, out, out_plane, &r);
@@ -936,6 +1005,8 @@ void cnn_dwconv3x3_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
 
     if (fits) {
         const int form = dw_form(q, bias_packed);
+        if (form == DW_FAST0 && d.ow4 == d.out_w)
+            dw_band_rows_rq(&d, p->out_h);
         dw_prefill((int16_t *)(void *)store, (d.band - 1) * d.s + 3, d.wn, q->in_zp);
         if (form != DW_ANY && d.nbands == 1) {
             dw_run1(q, &d, store, in, w_packed, bias_packed, out, form);
