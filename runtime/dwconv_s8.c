@@ -634,38 +634,22 @@ typedef struct DwChans {
     int16_t *dst;
 } DwChans;
 
-static void dw_chan_prep(const DwChans *cs, int32_t ch, int32_t *wp);
+DW_INLINE void dw_chan_prep(const DwChans *cs, int32_t ch, int32_t *wp);
 
 /* The same with each tile's four sums requantized at once into the output
  * bytes (rows of a multiple of 4 outputs, the shift-0 form: wp[7..10] hold
- * the multiplier, out_zp and the clamp words).  With cs, every channel of
- * cs in turn, each one's rows widened and wp[0..7] set by dw_chan_prep
- * first (the loop's dispatch and set-up once a call, not once a channel);
- * without, the one channel whose rows and wp are ready. */
-DW_INLINE void dw_sums_rq(const int16_t *CNN_RESTRICT buf, int8_t *CNN_RESTRICT out,
-                          int32_t ow4, int32_t nrows, int32_t stride, int32_t *wp,
-                          const DwChans *cs)
+ * the multiplier, out_zp and the clamp words). */
+DW_INLINE void dw_sums_rq(const int16_t *CNN_RESTRICT buf, int8_t *CNN_RESTRICT sums,
+                          int32_t ow4, int32_t nrows, int32_t stride, const int32_t *wp)
 {
-    int32_t ch = 0;
-    for (;;) {
-        if (cs) {
-            if (ch == cs->nch)
-                return;
-            dw_chan_prep(cs, ch, wp);
-        }
-        {
-            int8_t *sums = out;
-            DW_SUMS_BODY(int8_t, DW_TILE_RQ)
-        }
-        if (!cs)
-            return;
-        out += cs->out_plane;
-        ch++;
-    }
+    DW_SUMS_BODY(int8_t, DW_TILE_RQ)
 }
 
-/* The two loops for either stride, one copy each for dw_channel_x and
- * dw_run1 (flash: every copy holds six tiles). */
+/* The two loops for either stride, one copy each (flash: every copy holds
+ * six tiles).  dw_sums_rq_x with cs runs every channel of cs in turn (at
+ * least one), each one's rows widened and wp[0..7] set by dw_chan_prep
+ * first, so the set-up and the call are once a call, not once a channel;
+ * without, the one channel whose rows and wp are ready. */
 __attribute__((noinline)) static void dw_sums_x(const int16_t *CNN_RESTRICT buf,
                                                 int32_t *CNN_RESTRICT sums, int32_t ow4,
                                                 int32_t nrows, int32_t stride, const int32_t *wp)
@@ -681,10 +665,17 @@ __attribute__((noinline)) static void dw_sums_rq_x(const int16_t *CNN_RESTRICT b
                                                    int32_t nrows, int32_t stride,
                                                    int32_t *wp, const DwChans *cs)
 {
-    if (stride == 1)
-        dw_sums_rq(buf, out, ow4, nrows, 1, wp, cs);
-    else
-        dw_sums_rq(buf, out, ow4, nrows, 2, wp, cs);
+    int32_t ch = 0;
+    do {
+        if (cs)
+            dw_chan_prep(cs, ch, wp);
+        if (stride == 1)
+            dw_sums_rq(buf, out, ow4, nrows, 1, wp);
+        else
+            dw_sums_rq(buf, out, ow4, nrows, 2, wp);
+        if (cs)
+            out += cs->out_plane;
+    } while (cs && ++ch < cs->nch);
 }
 
 /* The requantized byte of a doubled sum (cnn_internal_s8.h). */
@@ -747,7 +738,7 @@ static inline void dw_pairs(const int8_t *w, int32_t *wp)
 
 /* Channel ch of cs: its input rows widened into the buffer, its weight
  * pairs, doubled bias and multiplier into wp[0..7]. */
-static void dw_chan_prep(const DwChans *cs, int32_t ch, int32_t *wp)
+DW_INLINE void dw_chan_prep(const DwChans *cs, int32_t ch, int32_t *wp)
 {
     const int8_t *const w = cs->w + 9 * ch;
     if (cs->nin > 0)
@@ -927,6 +918,8 @@ __attribute__((noinline)) static void dw_run1(const CnnQConv2dParams *q, const D
         /* sums requantized in the tiles, every channel in one loop */
         int32_t wp[11];
         DwChans cs;
+        if (p->out_c < 1)
+            return;
         cs.in = in;
         cs.w = w;
         cs.bias = bias;
