@@ -1295,6 +1295,95 @@ static void dwconv3x3_small_case(void)
         }
 }
 
+/* cnn_dwconv3x3_s8's rq-in-tile path, every channel in one loop: every
+ * shift 0 with rows of 4, 8, 12 or 16 outputs at stride 1 (eight-output
+ * tiles, a four-output tail on rows of 12) and 4 or 8 at stride 2, maps of
+ * 1..30 output rows (one band up to 23 rows at stride 1 and 12 at stride
+ * 2, several bands beyond), one to 64 channels, zero paddings 0..2 on each
+ * side, zero points at -128 and 127, multipliers from 2^21 to 2^31 (small
+ * sums and saturation), biases up to the path's bound, every clamp. */
+static void dwconv3x3_rq_case(void)
+{
+    static const int32_t w1[] = { 4, 8, 12, 16 }, w2[] = { 4, 8 };
+    CnnQConv2dParams q;
+    CnnConv2dParams *g = &q.g;
+    int32_t n_in, n_out, o, i;
+
+    memset(&q, 0, sizeof q);
+    g->stride_w = g->stride_h = rint_in(1, 2);
+    g->out_w = g->stride_w == 1 ? w1[rnd() % 4] : w2[rnd() % 2];
+    switch (rnd() % 3) {        /* square, any, or about one band's rows */
+    case 0:
+        g->out_h = g->out_w;
+        break;
+    case 1:
+        g->out_h = rint_in(1, 30);
+        break;
+    default:
+        g->out_h = g->stride_h == 1 ? rint_in(20, 30) : rint_in(10, 16);
+    }
+    g->pad_top = rint_in(0, 2);
+    g->pad_bottom = rint_in(0, 2);
+    g->pad_left = rint_in(0, 2);
+    g->pad_right = rint_in(0, 2);
+    g->in_w = (g->out_w - 1) * g->stride_w + 3 - g->pad_left - g->pad_right;
+    g->in_h = (g->out_h - 1) * g->stride_h + 3 - g->pad_top - g->pad_bottom;
+    g->in_c = g->out_c = g->groups = rint_in(1, CH_MAX);
+    while (g->in_c > 1 && (g->in_c * g->in_h * g->in_w > IN_MAX ||
+                           g->out_c * g->out_h * g->out_w + 4 > OUT_MAX))
+        g->in_c = g->out_c = g->groups = g->in_c / 2;
+    g->kernel_h = g->kernel_w = 3;
+    g->dilation_h = g->dilation_w = 1;
+    g->pad_mode = CNN_PAD_ZEROS;
+    if (g->in_w < 1 || g->in_h < 1 ||
+        (int32_t)cnn_out_size(g->in_h, 3, g->stride_h, g->pad_top, g->pad_bottom, 1, 0) !=
+            g->out_h ||
+        (int32_t)cnn_out_size(g->in_w, 3, g->stride_w, g->pad_left, g->pad_right, 1, 0) !=
+            g->out_w)
+        return;
+    n_in = g->in_c * g->in_h * g->in_w;
+    n_out = g->out_c * g->out_h * g->out_w;
+    if (n_in > IN_MAX || n_out + 4 > OUT_MAX || cnn_conv2d_s8_kind(g) != CNN_CONV_S8_DW3X3)
+        return;
+    cases++;
+    q.in_zp = rnd() % 3 == 0 ? (rnd() % 2 ? -128 : 127) : rand_zp();
+    q.out_zp = rnd() % 3 == 0 ? (rnd() % 2 ? -128 : 127) : rand_zp();
+    rand_clamp(q.out_zp, &q.act_min, &q.act_max);
+    q.mult = mult_buf;
+    q.shift = shift_buf;
+    fill(in_buf, n_in);
+    fill(w_buf, 9 * g->out_c);
+    for (i = 0; i < 9 * g->out_c; i++)
+        w_buf[i] = w_buf[i] == -128 ? -127 : w_buf[i];
+    for (o = 0; o < g->out_c; o++) {
+        shift_buf[o] = 0;
+        mult_buf[o] = (int32_t)((0x40000000u + (rnd() & 0x3fffffffu)) >> rint_in(0, 9));
+        bias_buf[o] = rnd() % 16 == 0
+                          ? (rnd() % 2 ? 1 : -1) * (int32_t)((1u << 29) - 146304u - rint_in(0, 2))
+                          : rint_in(-100000, 100000);
+    }
+    canary(out_ref, n_out, 0x5a);
+    cnn_conv2d_ref_s8(&q, in_buf, w_buf, bias_buf, out_ref);
+    cnn_conv2d_pack_s8(g, CNN_CONV_S8_DW3X3, w_buf, wp_buf);
+    cnn_conv2d_pack_bias_s8(g, CNN_CONV_S8_DW3X3, w_buf, bias_buf, q.in_zp, biasp_buf);
+    canary(out_fast, n_out + 4, (int8_t)0xa5);
+    cnn_dwconv3x3_s8(&q, in_buf, wp_buf, biasp_buf, out_fast);
+    compare("cnn_dwconv3x3_s8 (rq in the tiles)", out_fast, out_ref, n_out);
+    for (i = n_out; i < n_out + 4; i++)
+        if (out_fast[i] != (int8_t)0xa5) {
+            mcu_puts("FAIL cnn_dwconv3x3_s8: wrote past its output\n");
+            failures++;
+            break;
+        }
+}
+
+static void dwconv3x3_rq_cases(int n)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        dwconv3x3_rq_case();
+}
+
 /* ---- linear ----------------------------------------------------------------- */
 
 static void linear_case(void)
@@ -1871,6 +1960,7 @@ static void run(long n)
     requant_cases((int32_t)(n / 4));
     pw_cases();
     pw_small_cases();
+    dwconv3x3_rq_cases((int)(n / 8) + 16);
     conv_pool_w16_cases((int)(n / 8));
     for (i = 0; i < n; i++) {
         if (i % 4 == 1)
