@@ -21,8 +21,9 @@
  * channel pair j, kernel row ky and word k, two words, channel 2j's taps
  * (2k, 2k+1) then channel 2j+1's, so one pixel's activation word meets
  * both with two SMLAD.  The tile is 2 channels x 4 pixels: per word of a
- * kernel row two weight loads, four activation loads and 8 SMLAD (14
- * instructions for 16 multiply-adds).  The sums of a run of pixels are
+ * kernel row one LDRD of the two weight words (word-aligned weights; else
+ * the portable tiles), four activation loads and 8 SMLAD (13 instructions
+ * for 16 multiply-adds).  The sums of a run of pixels are
  * requantized a channel at a time with the forms of cnn_internal_s8.h.
  *
  * The widened rows live in a stack buffer of CNN_CONV_FIRST_S8_WORDS words
@@ -33,6 +34,7 @@
  * computed pixel by pixel from the same weights.
  */
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cnn_int8.h"
 #include "cnn_internal.h"
@@ -354,9 +356,10 @@ CNN_TILE_INLINE void fs_tile_dsp(const int16_t *pa, const int8_t *pw, int32_t kh
  * The 4-pixel tile in assembly, so that nothing spills: 8 sums, the two
  * weight words wa, wb, one activation word v, pa, pw and the row count sc,
  * 14 registers.  Per word k of a kernel row: the two channels' weight
- * words (unaligned LDR: the packed array is bytes), then each pixel's
+ * words (one LDRD: the caller takes this tile only for word-aligned packed
+ * weights, whose pairs are 8 kh nw bytes apart), then each pixel's
  * activation word (4k bytes into its run, SB bytes between pixels) and two
- * SMLAD: 14 instructions for 16 multiply-adds.  The row loop is four: pw
+ * SMLAD: 13 instructions for 16 multiply-adds.  The row loop is four: pw
  * steps over the row's weights, UXTAH adds the row stride (sc's low half)
  * to pa, and the negated row count in sc's high half ends the loop when it
  * carries out.
@@ -366,8 +369,7 @@ CNN_TILE_INLINE void fs_tile_dsp(const int16_t *pa, const int8_t *pw, int32_t kh
     "smlad %[" A "], %[wa], %[v], %[" A "]\n\t"                                              \
     "smlad %[" B "], %[wb], %[v], %[" B "]\n\t"
 #define FS_K(K, SB)                                                                           \
-    "ldr %[wa], [%[pw], #(8*" K ")]\n\t"                                                      \
-    "ldr %[wb], [%[pw], #(8*" K "+4)]\n\t"                                                    \
+    "ldrd %[wa], %[wb], [%[pw], #(8*" K ")]\n\t"                                              \
     FS_PX(K, "0", SB, "a0", "a1") FS_PX(K, "1", SB, "a2", "a3")                               \
     FS_PX(K, "2", SB, "a4", "a5") FS_PX(K, "3", SB, "a6", "a7")
 #define FS_ROW5(SB) FS_K("0", SB) FS_K("1", SB) FS_K("2", SB) FS_K("3", SB) FS_K("4", SB)
@@ -541,6 +543,10 @@ void cnn_conv2d_first_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT i
         tiles = g->stride_w == 1 ? fs_tiles_k3s1 : fs_tiles_k3s2;
     else if (g->kernel_w == 5)
         tiles = g->stride_w == 1 ? fs_tiles_k5s1 : fs_tiles_k5s2;
+#if !defined(__clang__) && !defined(CNN_S8_FIRST_C)
+    if (((uintptr_t)w & 3) != 0)    /* the asm tile's LDRD: word-aligned weights only */
+        tiles = NULL;
+#endif
 #endif
 
     for (o0 = 0; o0 < g->out_c; o0 += FS_EPI) {

@@ -724,6 +724,8 @@ static int conv_cp_case(void)
  * outside the buffer (rows too wide, dilation 2, stride_w 3, channels
  * last, no padding in another mode) that take the pixel-by-pixel path.
  */
+static void conv_first_offsets(const CnnQConv2dParams *q, int32_t n_out);
+
 static int conv_first_case(void)
 {
     CnnQConv2dParams q;
@@ -825,7 +827,28 @@ static int conv_first_case(void)
             failures++;
             break;
         }
+    if (pick == 0 || rnd() % 8 == 0)
+        conv_first_offsets(&q, n_out);
     return 1;
+}
+
+/* The packed weights of conv_first_case (in wp_buf) moved 1, 2 and 3 bytes
+ * off a word: cnn_conv2d_first_s8 takes the portable tiles there (its asm
+ * tile loads weight pairs with LDRD) and gives the same bytes as the
+ * reference in out_ref; wp_buf is put back at the end. */
+static void conv_first_offsets(const CnnQConv2dParams *q, int32_t n_out)
+{
+    const int32_t nb = (int32_t)cnn_conv2d_packed_bytes_s8(&q->g, CNN_CONV_S8_FIRST);
+    int32_t off;
+    if (nb + 3 > W_MAX)
+        return;
+    for (off = 1; off <= 3; off++) {
+        memmove(wp_buf + off, wp_buf + off - 1, (size_t)nb);
+        canary(out_fast, n_out, (int8_t)0xa5);
+        cnn_conv2d_first_s8(q, in_buf, wp_buf + off, biasp_buf, out_fast);
+        compare("cnn_conv2d_first_s8 (weights off a word)", out_fast, out_ref, n_out);
+    }
+    memmove(wp_buf, wp_buf + 3, (size_t)nb);
 }
 
 /*
