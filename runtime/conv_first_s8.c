@@ -345,11 +345,11 @@ CNN_TILE_INLINE void fs_tile_dsp(const int16_t *pa, const int8_t *pw, int32_t kh
 #if defined(__clang__) || defined(CNN_S8_FIRST_C)
 /* clang reserves r7 and the tile below needs 14 registers: the same steps
  * in C (CNN_S8_FIRST_C selects it under gcc). */
-#define FS_TILE4(NW, STEP, BODY)                                                              \
+#define FS_TILE4(NW, STEP, BODY, PUT)                                                         \
     do {                                                                                     \
         int32_t t[4], u[4];                                                                  \
         fs_tile_dsp(pa, pw, kh, rh, NW, STEP, 4, t, u);                                      \
-        FS_PUT(t[0], u[0], t[1], u[1], t[2], u[2], t[3], u[3]);                              \
+        PUT(t[0], u[0], t[1], u[1], t[2], u[2], t[3], u[3]);                                 \
     } while (0)
 #else
 /*
@@ -375,7 +375,7 @@ CNN_TILE_INLINE void fs_tile_dsp(const int16_t *pa, const int8_t *pw, int32_t kh
 #define FS_ROW5(SB) FS_K("0", SB) FS_K("1", SB) FS_K("2", SB) FS_K("3", SB) FS_K("4", SB)
 #define FS_ROW8(SB) FS_ROW5(SB) FS_K("5", SB) FS_K("6", SB) FS_K("7", SB)
 
-#define FS_TILE4(NW, STEP, BODY)                                                              \
+#define FS_TILE4(NW, STEP, BODY, PUT)                                                         \
     do {                                                                                     \
         const int16_t *a = pa;                                                               \
         const int8_t *w = pw;                                                                \
@@ -392,7 +392,7 @@ CNN_TILE_INLINE void fs_tile_dsp(const int16_t *pa, const int8_t *pw, int32_t kh
                            [wa] "=&r"(wa), [wb] "=&r"(wb)                                    \
                          :                                                                   \
                          : "cc", "memory");                                                  \
-        FS_PUT(a0, a1, a2, a3, a4, a5, a6, a7);                                              \
+        PUT(a0, a1, a2, a3, a4, a5, a6, a7);                                                 \
     } while (0)
 #endif
 
@@ -423,22 +423,29 @@ static void fs_tail(const int16_t *pa, const int8_t *pw, int32_t kh, int32_t rh,
  * halfwords between pixels): tiles of 4, then the last n % 4.  With fz,
  * the tiles of 4 requantize their sums into da and db (channels a and b)
  * and the function returns how many pixels it stored; the others' sums go
- * to ra and rb at their pixel.
+ * to ra and rb at their pixel.  With np > 1 (fz given and n a multiple of
+ * 4: nothing is left in ra and rb), np channel pairs one after the other:
+ * pair j's weights at pw + j * wstep, fusion constants fz[j] and outputs
+ * at da, db + j * ostep, in one call.
  */
 #define FS_TILES(NAME, NW, STEP, BODY)                                                        \
-    static int32_t NAME(const int16_t *pa, const int8_t *pw, int32_t kh, int32_t rh,         \
+    static int32_t NAME(const int16_t *pa0, const int8_t *pw, int32_t kh, int32_t rh,        \
                         int32_t n, int32_t *ra, int32_t *rb, const FsFuse *fz, int8_t *da,   \
-                        int8_t *db)                                                          \
+                        int8_t *db, int32_t np, int32_t wstep, int32_t ostep)                \
     {                                                                                        \
-        int32_t x = 0;                                                                       \
-        FsFuse f;                                                                            \
-        if (fz)                                                                              \
-            f = *fz;                                                                         \
-        else                                                                                 \
-            __builtin_memset(&f, 0, sizeof f);                                               \
-        for (; x + 4 <= n; x += 4, pa += 4 * STEP)                                           \
-            FS_TILE4(NW, STEP, BODY);                                                        \
-        fs_tail(pa, pw, kh, rh, NW, STEP, n - x, ra + x, rb + x);                            \
+        int32_t j;                                                                           \
+        for (j = 0; j < np; j++, pw += wstep, da += ostep, db += ostep) {                    \
+            const int16_t *pa = pa0;                                                         \
+            int32_t x = 0;                                                                   \
+            FsFuse f;                                                                        \
+            if (fz)                                                                          \
+                f = fz[j];                                                                   \
+            else                                                                             \
+                __builtin_memset(&f, 0, sizeof f);                                           \
+            for (; x + 4 <= n; x += 4, pa += 4 * STEP)                                       \
+                FS_TILE4(NW, STEP, BODY, FS_PUT);                                            \
+            fs_tail(pa, pw, kh, rh, NW, STEP, n - x, ra + x, rb + x);                        \
+        }                                                                                    \
         return fz ? n & ~3 : 0;                                                              \
     }
 
@@ -449,7 +456,7 @@ FS_TILES(fs_tiles_k5s2, 8, 6, FS_ROW8("12"))
 
 typedef int32_t FsTilesFn(const int16_t *pa, const int8_t *pw, int32_t kh, int32_t rh,
                           int32_t n, int32_t *ra, int32_t *rb, const FsFuse *fz, int8_t *da,
-                          int8_t *db);
+                          int8_t *db, int32_t np, int32_t wstep, int32_t ostep);
 #endif
 
 /* n pixels of a channel pair, portable (and the DSP path's other shapes). */
@@ -521,7 +528,7 @@ void cnn_conv2d_first_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT i
 #if CNN_S8_DSP
     FsTilesFn *tiles = NULL;
     FsFuse fz[FS_EPI / 2];
-    int fuse[FS_EPI / 2];
+    int fuse[FS_EPI / 2], all;      /* all: every pair of the group fused */
 #endif
     FsEpi e;
     FsCtx c;
@@ -557,11 +564,22 @@ void cnn_conv2d_first_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT i
             fuse[(o - o0) >> 1] = fs_fuse_init(&e, q, o - o0, &fz[(o - o0) >> 1]);
         if (o < o1)
             fuse[(o - o0) >> 1] = 0;
+        all = tiles && g->out_w % 4 == 0;
+        for (o = o0; o < o1; o += 2)
+            all &= fuse[(o - o0) >> 1];
 #endif
         for (y = 0; y < g->out_h; y++) {
             const int16_t *win;
             fs_window(&c, buf.h, cap, y, &base);
             win = buf.h + base * c.rh;
+#if CNN_S8_DSP
+            if (all) {  /* the group's pairs in one call, each stored by its tiles */
+                int8_t *dst = out + o0 * plane + y * g->out_w;
+                tiles(win, w + (o0 >> 1) * wpair, g->kernel_h, c.rh, g->out_w, ra, rb, fz, dst,
+                      dst + plane, (o1 - o0) >> 1, wpair, 2 * plane);
+                continue;
+            }
+#endif
             for (o = o0; o < o1; o += 2) {
                 const int8_t *wp = w + (o >> 1) * wpair;
                 int8_t *dst = out + o * plane + y * g->out_w;
@@ -573,7 +591,7 @@ void cnn_conv2d_first_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT i
                     if (tiles)
                         x = tiles(pa, wp, g->kernel_h, c.rh, n, ra, rb,
                                   fuse[(o - o0) >> 1] ? &fz[(o - o0) >> 1] : NULL, dst + x0,
-                                  dst + plane + x0);
+                                  dst + plane + x0, 1, 0, 0);
                     else
 #endif
                         fs_tiles_any(&c, pa, wp, n, ra, rb);
