@@ -372,7 +372,19 @@ CNN_TILE_INLINE void fs_tile_dsp(const int16_t *pa, const int8_t *pw, int32_t kh
     "ldrd %[wa], %[wb], [%[pw], #(8*" K ")]\n\t"                                              \
     FS_PX(K, "0", SB, "a0", "a1") FS_PX(K, "1", SB, "a2", "a3")                               \
     FS_PX(K, "2", SB, "a4", "a5") FS_PX(K, "3", SB, "a6", "a7")
-#define FS_ROW5(SB) FS_K("0", SB) FS_K("1", SB) FS_K("2", SB) FS_K("3", SB) FS_K("4", SB)
+/* Word 0 of the first kernel row sets the sums (SMUAD: no accumulator to
+ * clear), then the loop is entered at word 1 (label 2). */
+#define FS_PX0(P, SB, A, B)                                                                   \
+    "ldr %[v], [%[pa], #(" P "*" SB ")]\n\t"                                                  \
+    "smuad %[" A "], %[wa], %[v]\n\t"                                                        \
+    "smuad %[" B "], %[wb], %[v]\n\t"
+#define FS_K0(SB)                                                                             \
+    "ldrd %[wa], %[wb], [%[pw]]\n\t"                                                          \
+    FS_PX0("0", SB, "a0", "a1") FS_PX0("1", SB, "a2", "a3")                                   \
+    FS_PX0("2", SB, "a4", "a5") FS_PX0("3", SB, "a6", "a7") "b 2f\n\t"
+#define FS_ROW5(SB)                                                                           \
+    FS_K0(SB) "1:\n\t" FS_K("0", SB) "2:\n\t" FS_K("1", SB) FS_K("2", SB) FS_K("3", SB)       \
+    FS_K("4", SB)
 #define FS_ROW8(SB) FS_ROW5(SB) FS_K("5", SB) FS_K("6", SB) FS_K("7", SB)
 
 #define FS_TILE4(NW, STEP, BODY, PUT)                                                         \
@@ -380,14 +392,14 @@ CNN_TILE_INLINE void fs_tile_dsp(const int16_t *pa, const int8_t *pw, int32_t kh
         const int16_t *a = pa;                                                               \
         const int8_t *w = pw;                                                                \
         uint32_t sc = ((uint32_t)-kh << 16) | (uint32_t)(rh * 2);                            \
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, v, wa, wb;  \
-        __asm__ volatile("1:\n\t" BODY                                                       \
+        int32_t a0, a1, a2, a3, a4, a5, a6, a7, v, wa, wb;                                  \
+        __asm__ volatile(BODY                                                                \
                          "add %[pw], %[pw], #" #NW "*8\n\t"                                   \
                          "uxtah %[pa], %[pa], %[sc]\n\t"                                     \
                          "adds %[sc], %[sc], #65536\n\t"                                     \
                          "bcc 1b\n\t"                                                        \
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),       \
-                           [a4] "+r"(a4), [a5] "+r"(a5), [a6] "+r"(a6), [a7] "+r"(a7),       \
+                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),   \
+                           [a4] "=&r"(a4), [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7),   \
                            [pa] "+r"(a), [pw] "+r"(w), [sc] "+r"(sc), [v] "=&r"(v),          \
                            [wa] "=&r"(wa), [wb] "=&r"(wb)                                    \
                          :                                                                   \
