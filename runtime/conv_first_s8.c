@@ -447,16 +447,20 @@ static void fs_tail(const int16_t *pa, const int8_t *pw, int32_t kh, int32_t rh,
     {                                                                                        \
         int32_t j;                                                                           \
         for (j = 0; j < np; j++, pw += wstep, da += ostep, db += ostep) {                    \
-            const int16_t *pa = pa0;                                                         \
-            int32_t x = 0;                                                                   \
+            const int32_t n4 = n & ~3;                                                       \
+            int32_t x;                                                                       \
             FsFuse f;                                                                        \
             if (fz)                                                                          \
                 f = fz[j];                                                                   \
             else                                                                             \
                 __builtin_memset(&f, 0, sizeof f);                                           \
-            for (; x + 4 <= n; x += 4, pa += 4 * STEP)                                       \
+            for (x = 0; x < n4; x += 4) {                                                    \
+                const int16_t *pa;                                                           \
+                __asm__("" : "+r"(x)); /* only x lives across tiles: no spilled pointers */  \
+                pa = pa0 + x * STEP;                                                         \
                 FS_TILE4(NW, STEP, BODY, FS_PUT);                                            \
-            fs_tail(pa, pw, kh, rh, NW, STEP, n - x, ra + x, rb + x);                        \
+            }                                                                                \
+            fs_tail(pa0 + n4 * STEP, pw, kh, rh, NW, STEP, n - n4, ra + n4, rb + n4);        \
         }                                                                                    \
         return fz ? n & ~3 : 0;                                                              \
     }
