@@ -21,8 +21,9 @@
  * channel pair j, kernel row ky and word k, two words, channel 2j's taps
  * (2k, 2k+1) then channel 2j+1's, so one pixel's activation word meets
  * both with two SMLAD.  The tile is 2 channels x 4 pixels: per word of a
- * kernel row two weight loads, four activation loads and 8 SMLAD (14
- * instructions for 16 multiply-adds).  The sums of a run of pixels are
+ * kernel row one LDRD of the two weight words (word-aligned weights; else
+ * the portable tiles), four activation loads and 8 SMLAD (13 instructions
+ * for 16 multiply-adds).  The sums of a run of pixels are
  * requantized a channel at a time with the forms of cnn_internal_s8.h.
  *
  * The widened rows live in a stack buffer of CNN_CONV_FIRST_S8_WORDS words
@@ -33,6 +34,7 @@
  * computed pixel by pixel from the same weights.
  */
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cnn_int8.h"
 #include "cnn_internal.h"
@@ -343,20 +345,21 @@ CNN_TILE_INLINE void fs_tile_dsp(const int16_t *pa, const int8_t *pw, int32_t kh
 #if defined(__clang__) || defined(CNN_S8_FIRST_C)
 /* clang reserves r7 and the tile below needs 14 registers: the same steps
  * in C (CNN_S8_FIRST_C selects it under gcc). */
-#define FS_TILE4(NW, STEP, BODY)                                                              \
+#define FS_TILE4(NW, STEP, BODY, PUT)                                                         \
     do {                                                                                     \
         int32_t t[4], u[4];                                                                  \
         fs_tile_dsp(pa, pw, kh, rh, NW, STEP, 4, t, u);                                      \
-        FS_PUT(t[0], u[0], t[1], u[1], t[2], u[2], t[3], u[3]);                              \
+        PUT(t[0], u[0], t[1], u[1], t[2], u[2], t[3], u[3]);                                 \
     } while (0)
 #else
 /*
  * The 4-pixel tile in assembly, so that nothing spills: 8 sums, the two
  * weight words wa, wb, one activation word v, pa, pw and the row count sc,
  * 14 registers.  Per word k of a kernel row: the two channels' weight
- * words (unaligned LDR: the packed array is bytes), then each pixel's
+ * words (one LDRD: the caller takes this tile only for word-aligned packed
+ * weights, whose pairs are 8 kh nw bytes apart), then each pixel's
  * activation word (4k bytes into its run, SB bytes between pixels) and two
- * SMLAD: 14 instructions for 16 multiply-adds.  The row loop is four: pw
+ * SMLAD: 13 instructions for 16 multiply-adds.  The row loop is four: pw
  * steps over the row's weights, UXTAH adds the row stride (sc's low half)
  * to pa, and the negated row count in sc's high half ends the loop when it
  * carries out.
@@ -366,31 +369,42 @@ CNN_TILE_INLINE void fs_tile_dsp(const int16_t *pa, const int8_t *pw, int32_t kh
     "smlad %[" A "], %[wa], %[v], %[" A "]\n\t"                                              \
     "smlad %[" B "], %[wb], %[v], %[" B "]\n\t"
 #define FS_K(K, SB)                                                                           \
-    "ldr %[wa], [%[pw], #(8*" K ")]\n\t"                                                      \
-    "ldr %[wb], [%[pw], #(8*" K "+4)]\n\t"                                                    \
+    "ldrd %[wa], %[wb], [%[pw], #(8*" K ")]\n\t"                                              \
     FS_PX(K, "0", SB, "a0", "a1") FS_PX(K, "1", SB, "a2", "a3")                               \
     FS_PX(K, "2", SB, "a4", "a5") FS_PX(K, "3", SB, "a6", "a7")
-#define FS_ROW5(SB) FS_K("0", SB) FS_K("1", SB) FS_K("2", SB) FS_K("3", SB) FS_K("4", SB)
+/* Word 0 of the first kernel row sets the sums (SMUAD: no accumulator to
+ * clear), then the loop is entered at word 1 (label 2). */
+#define FS_PX0(P, SB, A, B)                                                                   \
+    "ldr %[v], [%[pa], #(" P "*" SB ")]\n\t"                                                  \
+    "smuad %[" A "], %[wa], %[v]\n\t"                                                        \
+    "smuad %[" B "], %[wb], %[v]\n\t"
+#define FS_K0(SB)                                                                             \
+    "ldrd %[wa], %[wb], [%[pw]]\n\t"                                                          \
+    FS_PX0("0", SB, "a0", "a1") FS_PX0("1", SB, "a2", "a3")                                   \
+    FS_PX0("2", SB, "a4", "a5") FS_PX0("3", SB, "a6", "a7") "b 2f\n\t"
+#define FS_ROW5(SB)                                                                           \
+    FS_K0(SB) "1:\n\t" FS_K("0", SB) "2:\n\t" FS_K("1", SB) FS_K("2", SB) FS_K("3", SB)       \
+    FS_K("4", SB)
 #define FS_ROW8(SB) FS_ROW5(SB) FS_K("5", SB) FS_K("6", SB) FS_K("7", SB)
 
-#define FS_TILE4(NW, STEP, BODY)                                                              \
+#define FS_TILE4(NW, STEP, BODY, PUT)                                                         \
     do {                                                                                     \
         const int16_t *a = pa;                                                               \
         const int8_t *w = pw;                                                                \
         uint32_t sc = ((uint32_t)-kh << 16) | (uint32_t)(rh * 2);                            \
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, v, wa, wb;  \
-        __asm__ volatile("1:\n\t" BODY                                                       \
+        int32_t a0, a1, a2, a3, a4, a5, a6, a7, v, wa, wb;                                  \
+        __asm__ volatile(BODY                                                                \
                          "add %[pw], %[pw], #" #NW "*8\n\t"                                   \
                          "uxtah %[pa], %[pa], %[sc]\n\t"                                     \
                          "adds %[sc], %[sc], #65536\n\t"                                     \
                          "bcc 1b\n\t"                                                        \
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),       \
-                           [a4] "+r"(a4), [a5] "+r"(a5), [a6] "+r"(a6), [a7] "+r"(a7),       \
+                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),   \
+                           [a4] "=&r"(a4), [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7),   \
                            [pa] "+r"(a), [pw] "+r"(w), [sc] "+r"(sc), [v] "=&r"(v),          \
                            [wa] "=&r"(wa), [wb] "=&r"(wb)                                    \
                          :                                                                   \
                          : "cc", "memory");                                                  \
-        FS_PUT(a0, a1, a2, a3, a4, a5, a6, a7);                                              \
+        PUT(a0, a1, a2, a3, a4, a5, a6, a7);                                                 \
     } while (0)
 #endif
 
@@ -421,22 +435,33 @@ static void fs_tail(const int16_t *pa, const int8_t *pw, int32_t kh, int32_t rh,
  * halfwords between pixels): tiles of 4, then the last n % 4.  With fz,
  * the tiles of 4 requantize their sums into da and db (channels a and b)
  * and the function returns how many pixels it stored; the others' sums go
- * to ra and rb at their pixel.
+ * to ra and rb at their pixel.  With np > 1 (fz given and n a multiple of
+ * 4: nothing is left in ra and rb), np channel pairs one after the other:
+ * pair j's weights at pw + j * wstep, fusion constants fz[j] and outputs
+ * at da, db + j * ostep, in one call.
  */
 #define FS_TILES(NAME, NW, STEP, BODY)                                                        \
-    static int32_t NAME(const int16_t *pa, const int8_t *pw, int32_t kh, int32_t rh,         \
+    static int32_t NAME(const int16_t *pa0, const int8_t *pw, int32_t kh, int32_t rh,        \
                         int32_t n, int32_t *ra, int32_t *rb, const FsFuse *fz, int8_t *da,   \
-                        int8_t *db)                                                          \
+                        int8_t *db, int32_t np, int32_t wstep, int32_t ostep)                \
     {                                                                                        \
-        int32_t x = 0;                                                                       \
-        FsFuse f;                                                                            \
-        if (fz)                                                                              \
-            f = *fz;                                                                         \
-        else                                                                                 \
-            __builtin_memset(&f, 0, sizeof f);                                               \
-        for (; x + 4 <= n; x += 4, pa += 4 * STEP)                                           \
-            FS_TILE4(NW, STEP, BODY);                                                        \
-        fs_tail(pa, pw, kh, rh, NW, STEP, n - x, ra + x, rb + x);                            \
+        int32_t j;                                                                           \
+        for (j = 0; j < np; j++, pw += wstep, da += ostep, db += ostep) {                    \
+            const int32_t n4 = n & ~3;                                                       \
+            int32_t x;                                                                       \
+            FsFuse f;                                                                        \
+            if (fz)                                                                          \
+                f = fz[j];                                                                   \
+            else                                                                             \
+                __builtin_memset(&f, 0, sizeof f);                                           \
+            for (x = 0; x < n4; x += 4) {                                                    \
+                const int16_t *pa;                                                           \
+                __asm__("" : "+r"(x)); /* only x lives across tiles: no spilled pointers */  \
+                pa = pa0 + x * STEP;                                                         \
+                FS_TILE4(NW, STEP, BODY, FS_PUT);                                            \
+            }                                                                                \
+            fs_tail(pa0 + n4 * STEP, pw, kh, rh, NW, STEP, n - n4, ra + n4, rb + n4);        \
+        }                                                                                    \
         return fz ? n & ~3 : 0;                                                              \
     }
 
@@ -447,7 +472,7 @@ FS_TILES(fs_tiles_k5s2, 8, 6, FS_ROW8("12"))
 
 typedef int32_t FsTilesFn(const int16_t *pa, const int8_t *pw, int32_t kh, int32_t rh,
                           int32_t n, int32_t *ra, int32_t *rb, const FsFuse *fz, int8_t *da,
-                          int8_t *db);
+                          int8_t *db, int32_t np, int32_t wstep, int32_t ostep);
 #endif
 
 /* n pixels of a channel pair, portable (and the DSP path's other shapes). */
@@ -519,7 +544,7 @@ void cnn_conv2d_first_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT i
 #if CNN_S8_DSP
     FsTilesFn *tiles = NULL;
     FsFuse fz[FS_EPI / 2];
-    int fuse[FS_EPI / 2];
+    int fuse[FS_EPI / 2], all;      /* all: every pair of the group fused */
 #endif
     FsEpi e;
     FsCtx c;
@@ -541,6 +566,10 @@ void cnn_conv2d_first_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT i
         tiles = g->stride_w == 1 ? fs_tiles_k3s1 : fs_tiles_k3s2;
     else if (g->kernel_w == 5)
         tiles = g->stride_w == 1 ? fs_tiles_k5s1 : fs_tiles_k5s2;
+#if !defined(__clang__) && !defined(CNN_S8_FIRST_C)
+    if (((uintptr_t)w & 3) != 0)    /* the asm tile's LDRD: word-aligned weights only */
+        tiles = NULL;
+#endif
 #endif
 
     for (o0 = 0; o0 < g->out_c; o0 += FS_EPI) {
@@ -551,11 +580,22 @@ void cnn_conv2d_first_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT i
             fuse[(o - o0) >> 1] = fs_fuse_init(&e, q, o - o0, &fz[(o - o0) >> 1]);
         if (o < o1)
             fuse[(o - o0) >> 1] = 0;
+        all = tiles && g->out_w % 4 == 0;
+        for (o = o0; o < o1; o += 2)
+            all &= fuse[(o - o0) >> 1];
 #endif
         for (y = 0; y < g->out_h; y++) {
             const int16_t *win;
             fs_window(&c, buf.h, cap, y, &base);
             win = buf.h + base * c.rh;
+#if CNN_S8_DSP
+            if (all) {  /* the group's pairs in one call, each stored by its tiles */
+                int8_t *dst = out + o0 * plane + y * g->out_w;
+                tiles(win, w + (o0 >> 1) * wpair, g->kernel_h, c.rh, g->out_w, ra, rb, fz, dst,
+                      dst + plane, (o1 - o0) >> 1, wpair, 2 * plane);
+                continue;
+            }
+#endif
             for (o = o0; o < o1; o += 2) {
                 const int8_t *wp = w + (o >> 1) * wpair;
                 int8_t *dst = out + o * plane + y * g->out_w;
@@ -567,7 +607,7 @@ void cnn_conv2d_first_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT i
                     if (tiles)
                         x = tiles(pa, wp, g->kernel_h, c.rh, n, ra, rb,
                                   fuse[(o - o0) >> 1] ? &fz[(o - o0) >> 1] : NULL, dst + x0,
-                                  dst + plane + x0);
+                                  dst + plane + x0, 1, 0, 0);
                     else
 #endif
                         fs_tiles_any(&c, pa, wp, n, ra, rb);

@@ -104,6 +104,19 @@ void cnn_minpool2d_s8(const CnnPool2dParams *p, const int8_t *CNN_RESTRICT in,
     pool_extreme_s8(p, in, out, -1);
 }
 
+/* cnn_s8_div_round(num, den) for |num| <= 255 den (a window's sum of
+ * q - zp over at most den taps), den > 0: in uint32 while den <= 2^23 (one
+ * 32-bit division instead of a 64-bit one), else cnn_s8_div_round. */
+static inline int32_t s8_div_round32(int32_t num, int32_t den)
+{
+    uint32_t a;
+    if (den > (1 << 23))
+        return cnn_s8_div_round(num, den);
+    a = num < 0 ? 0u - (uint32_t)num : (uint32_t)num;
+    a = (a + (uint32_t)den / 2) / (uint32_t)den;
+    return num < 0 ? -(int32_t)a : (int32_t)a;
+}
+
 void cnn_avgpool2d_s8(const CnnPool2dParams *p, const int8_t *CNN_RESTRICT in,
                       int8_t *CNN_RESTRICT out, int32_t zp)
 {
@@ -141,7 +154,7 @@ void cnn_avgpool2d_s8(const CnnPool2dParams *p, const int8_t *CNN_RESTRICT in,
                 divisor = p->count_include_pad ? win_h * win_w
                                                : (r_hi - r_lo) * (s_hi - s_lo);
                 sum -= zp * (r_hi - r_lo) * (s_hi - s_lo);
-                v = zp + cnn_s8_div_round(sum, divisor);
+                v = zp + s8_div_round32(sum, divisor);
                 out_c[y * p->out_w + x] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
             }
         }
@@ -161,26 +174,62 @@ void cnn_global_maxpool_s8(const int8_t *CNN_RESTRICT in, int8_t *CNN_RESTRICT o
     }
 }
 
+/*
+ * Global average pool.  Every byte lifted by 128 is in [0, 255], so a
+ * channel's t = sum(q + 128) is a uint32 (below 2^32 / 256 elements; a
+ * larger spatial takes cnn_s8_div_round) and, with K = zp + 128 in
+ * [0, 255] and n = spatial,
+ *     zp + round(sum(q - zp) / n) = round(t / n - K) + K - 128
+ *                                 = floor((t + h) / n) - 128,
+ * h = floor(n / 2) when t >= K * n (ties up, away from zero), else
+ * floor((n - 1) / 2) (ties down): the exact byte of cnn_s8_div_round with
+ * one unsigned 32-bit division a channel, and the result is in [-128, 127]
+ * unclamped (t + h < 256 n).  On the DSP path the sum is one USADA8 per
+ * four bytes (XOR 0x80 is q + 128).
+ */
+#define S8_GAP_MAX_SPATIAL (1 << 23)
+
 void cnn_global_avgpool_s8(const int8_t *CNN_RESTRICT in, int8_t *CNN_RESTRICT out,
                            int32_t channels, int32_t spatial, int32_t zp)
 {
-    int32_t c, s;
-    for (c = 0; c < channels; c++) {
-        const int8_t *in_c = in + c * spatial;
-        int32_t sum = 0, v;
-        s = 0;
-#if CNN_S8_DSP
-        {
-            /* four bytes a USADA8: sum |(q + 128) - 0| = sum q + 128 * 4 */
-            uint32_t u = 0;
-            for (; s + 4 <= spatial; s += 4)
-                u = __usada8(cnn_s8_ld32(in_c + s) ^ 0x80808080u, 0, u);
-            sum = (int32_t)(u - 128u * (uint32_t)s);
+    const uint32_t n = (uint32_t)spatial, kn = (uint32_t)(zp + 128) * n;
+    const uint32_t h_up = n >> 1, h_down = (n - 1) >> 1;
+    int32_t c;
+
+    if (spatial > S8_GAP_MAX_SPATIAL) {
+        for (c = 0; c < channels; c++) {
+            const int8_t *in_c = in + (long)c * spatial;
+            int64_t sum = 0;
+            int32_t s;
+            for (s = 0; s < spatial; s++)
+                sum += in_c[s] - zp;
+            out[c] = (int8_t)(zp + (int32_t)(sum >= 0 ? (sum + spatial / 2) / spatial
+                                                      : -((-sum + spatial / 2) / spatial)));
         }
+        return;
+    }
+    {
+        /* the channels are contiguous: p runs on from one to the next */
+        const int8_t *p = in;
+        const int32_t n16 = spatial & ~15, n4 = spatial & 12, n1 = spatial & 3;
+        for (c = 0; c < channels; c++) {
+            const int8_t *e = p + n16;
+            uint32_t t = 0;
+#if CNN_S8_DSP
+            for (; p != e; p += 16) {
+                t = __usada8(cnn_s8_ld32(p) ^ 0x80808080u, 0, t);
+                t = __usada8(cnn_s8_ld32(p + 4) ^ 0x80808080u, 0, t);
+                t = __usada8(cnn_s8_ld32(p + 8) ^ 0x80808080u, 0, t);
+                t = __usada8(cnn_s8_ld32(p + 12) ^ 0x80808080u, 0, t);
+            }
+            for (e += n4; p != e; p += 4)
+                t = __usada8(cnn_s8_ld32(p) ^ 0x80808080u, 0, t);
+#else
+            e += n4;
 #endif
-        for (; s < spatial; s++)
-            sum += in_c[s];
-        v = zp + cnn_s8_div_round(sum - zp * spatial, spatial);
-        out[c] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+            for (e += n1; p != e; p++)
+                t += (uint32_t)(*p + 128);
+            out[c] = (int8_t)((int32_t)((t + (t >= kn ? h_up : h_down)) / n) - 128);
+        }
     }
 }

@@ -724,6 +724,8 @@ static int conv_cp_case(void)
  * outside the buffer (rows too wide, dilation 2, stride_w 3, channels
  * last, no padding in another mode) that take the pixel-by-pixel path.
  */
+static void conv_first_offsets(const CnnQConv2dParams *q, int32_t n_out);
+
 static int conv_first_case(void)
 {
     CnnQConv2dParams q;
@@ -825,7 +827,28 @@ static int conv_first_case(void)
             failures++;
             break;
         }
+    if (pick == 0 || rnd() % 8 == 0)
+        conv_first_offsets(&q, n_out);
     return 1;
+}
+
+/* The packed weights of conv_first_case (in wp_buf) moved 1, 2 and 3 bytes
+ * off a word: cnn_conv2d_first_s8 takes the portable tiles there (its asm
+ * tile loads weight pairs with LDRD) and gives the same bytes as the
+ * reference in out_ref; wp_buf is put back at the end. */
+static void conv_first_offsets(const CnnQConv2dParams *q, int32_t n_out)
+{
+    const int32_t nb = (int32_t)cnn_conv2d_packed_bytes_s8(&q->g, CNN_CONV_S8_FIRST);
+    int32_t off;
+    if (nb + 3 > W_MAX)
+        return;
+    for (off = 1; off <= 3; off++) {
+        memmove(wp_buf + off, wp_buf + off - 1, (size_t)nb);
+        canary(out_fast, n_out, (int8_t)0xa5);
+        cnn_conv2d_first_s8(q, in_buf, wp_buf + off, biasp_buf, out_fast);
+        compare("cnn_conv2d_first_s8 (weights off a word)", out_fast, out_ref, n_out);
+    }
+    memmove(wp_buf, wp_buf + 3, (size_t)nb);
 }
 
 /*
@@ -1933,11 +1956,18 @@ static void maxpool2x2_case(void)
 /* cnn_global_avgpool_s8 (its DSP path sums four bytes a USADA8) against
  * the formula of cnn_int8.h: odd and word-multiple sizes, saturated inputs,
  * zero points at the edges. */
+static void global_avgpool_edges(void);
+
 static void global_avgpool_case(void)
 {
+    static int edges_done;
     const int32_t channels = rint_in(1, 9), spatial = rint_in(1, 300);
     const int32_t zp = rand_zp();
     int32_t c, s;
+    if (!edges_done) {
+        edges_done = 1;
+        global_avgpool_edges();
+    }
     if (channels * spatial > IN_MAX)
         return;
     cases++;
@@ -1952,6 +1982,42 @@ static void global_avgpool_case(void)
     canary(out_fast, channels, (int8_t)0xa5);
     cnn_global_avgpool_s8(in_buf, out_fast, channels, spatial, zp);
     compare("cnn_global_avgpool_s8", out_fast, out_ref, channels);
+}
+
+/* cnn_global_avgpool_s8's rounding at its edges, against cnn_s8_div_round:
+ * each channel's mean is a tie (half the taps v, half v + 1; n even) or
+ * next to one, at zero points -128, 127 and others, both signs, the
+ * saturated maps (all -128, all 127), sizes 1 to 67 (word tails 0 to 3). */
+static void global_avgpool_edges(void)
+{
+    static const int32_t zps[] = { -128, 127, 0, -1, 5, -77 };
+    static const int32_t sizes[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 16, 17, 18, 30, 64, 67 };
+    int32_t zi, si, c, s;
+    for (zi = 0; zi < (int32_t)(sizeof zps / sizeof zps[0]); zi++)
+        for (si = 0; si < (int32_t)(sizeof sizes / sizeof sizes[0]); si++) {
+            const int32_t zp = zps[zi], n = sizes[si], channels = 8;
+            cases++;
+            for (c = 0; c < channels; c++) {
+                /* channel c: the base value v and how the taps split */
+                const int32_t v0 = c == 0 ? -128 : c == 1 ? 127 : c == 2 ? zp - 1
+                                 : c == 3 ? zp : (int32_t)(rnd() % 255) - 128;
+                const int32_t v = v0 < -128 ? -128 : v0;
+                const int32_t hi = v < 127 ? v + 1 : v;
+                int32_t sum = 0, r;
+                for (s = 0; s < n; s++) {
+                    int32_t q = c < 2 ? v : s < n / 2 ? v : hi;
+                    if (c >= 6 && s == 0)   /* one step off the tie */
+                        q = c == 6 ? (v > -128 ? v - 1 : v) : (hi < 127 ? hi + 1 : hi);
+                    in_buf[c * n + s] = (int8_t)q;
+                    sum += q - zp;
+                }
+                r = zp + cnn_s8_div_round(sum, n);
+                out_ref[c] = (int8_t)(r < -128 ? -128 : r > 127 ? 127 : r);
+            }
+            canary(out_fast, channels, (int8_t)0xa5);
+            cnn_global_avgpool_s8(in_buf, out_fast, channels, n, zp);
+            compare("cnn_global_avgpool_s8 edges", out_fast, out_ref, channels);
+        }
 }
 
 static void run(long n)
