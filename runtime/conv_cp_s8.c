@@ -235,11 +235,7 @@ static void chp_window(const CpCtx *c, uint32_t *CNN_RESTRICT buf, int32_t cap, 
     if (sh <= kh) {
         int32_t b = *base + sh;
         if (b + kh > cap) {
-            const int32_t n = (kh - sh) * c->rw;
-            const uint32_t *src = buf + b * c->rw;
-            int32_t k;
-            for (k = 0; k < n; k++)
-                buf[k] = src[k];
+            __builtin_memmove(buf, buf + b * c->rw, (size_t)((kh - sh) * c->rw) * sizeof *buf);
             b = 0;
         }
         *base = b;
