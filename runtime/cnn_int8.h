@@ -175,7 +175,9 @@ void cnn_conv2d_first_s8(const CnnQConv2dParams *p, const int8_t *CNN_RESTRICT i
  *             size (never stored)
  *   pp->pool  the pool over it: channels == out_c, in_h, in_w == the conv's
  *             out_h, out_w; kind CNN_POOL_MAX or CNN_POOL_MIN
- *   in, w_packed, bias_packed  as for cnn_conv2d_s8 (kind CNN_CONV_S8_ANY)
+ *   in, w_packed, bias_packed  as for the conv's kind (cnn_conv2d_s8_kind):
+ *             cnn_conv2d_s8 (CNN_CONV_S8_ANY) or cnn_conv2d_cp_s8
+ *             (CNN_CONV_S8_CP, when cnn_conv2d_cp_pool_fits_s8)
  *   out       [out_c][pool.out_h][pool.out_w]; must not overlap the others
  *
  *   out = pool(cnn_conv2d_s8's output), bit for bit

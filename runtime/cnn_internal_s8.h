@@ -242,4 +242,11 @@ static inline uint32_t cnn_s8_clamp4(uint32_t v, uint32_t lo4, uint32_t hi4)
 }
 #endif
 
+/* cnn_conv2d_pool_s8 of a channel-pair conv (conv_cp_s8.c): the weights
+ * packed for CNN_CONV_S8_CP, the pair accepted by cnn_conv2d_cp_pool_fits_s8
+ * and cnn_conv2d_pool_s8_ok. */
+void cnn_conv2d_cp_pool_s8(const CnnQConvPoolParams *pp, const int8_t *CNN_RESTRICT in,
+                           const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
+                           int8_t *CNN_RESTRICT out);
+
 #endif /* CNN_INTERNAL_S8_H */

@@ -170,16 +170,39 @@ static inline CnnConvS8Kind cnn_conv2d_s8_kind(const CnnConv2dParams *g)
     return CNN_CONV_S8_ANY;
 }
 
+/*
+ * cnn_conv2d_cp_s8's run of output pixels (int32 sums a channel, on the
+ * stack), and the int32 maxima (or minima) of the pooled row that its fused
+ * pool keeps: CNN_CONV_CP_POOL_S8_WORDS words for a block of channels of
+ * pool.out_w each (up to 16 channels at once; the block shrinks for wider
+ * rows).
+ */
+enum { CNN_CONV_CP_S8_RUN = 24, CNN_CONV_CP_POOL_S8_WORDS = 96 };
+
+/* Does the channel-pair conv take this pool fused (cnn_conv2d_pool_s8 then
+ * calls it)?  Each conv row in one pool window at most (stride_h >=
+ * kernel_h), a pool window inside one run, and a pooled row of two channels
+ * inside the kept maxima. */
+static inline int cnn_conv2d_cp_pool_fits_s8(const CnnConv2dParams *g, const CnnPool2dParams *p)
+{
+    return cnn_conv2d_s8_kind(g) == CNN_CONV_S8_CP && p->stride_h >= p->kernel_h &&
+           p->kernel_w <= CNN_CONV_CP_S8_RUN && p->out_w >= 1 &&
+           2 * p->out_w <= CNN_CONV_CP_POOL_S8_WORDS;
+}
+
 /* Does cnn_conv2d_pool_s8 take this conv followed by this pool?  A conv of
- * cnn_conv2d_s8 (kind CNN_CONV_S8_ANY), a max or min pool over its whole
- * output with no padding, dilation 1, and every window inside the conv's
- * output (no ceil_mode window past its edge).  The compiler fuses exactly
- * the pairs this accepts. */
+ * cnn_conv2d_s8 (kind CNN_CONV_S8_ANY) or of cnn_conv2d_cp_s8 (kind
+ * CNN_CONV_S8_CP, when cnn_conv2d_cp_pool_fits_s8), a max or min pool over
+ * its whole output with no padding, dilation 1, and every window inside the
+ * conv's output (no ceil_mode window past its edge).  The compiler fuses
+ * exactly the pairs this accepts, and packs the weights for the conv's
+ * kind as unfused. */
 static inline int cnn_conv2d_pool_s8_ok(const CnnConv2dParams *g, const CnnPool2dParams *p,
                                         CnnPoolKind kind)
 {
     return (kind == CNN_POOL_MAX || kind == CNN_POOL_MIN) &&
-           cnn_conv2d_s8_kind(g) == CNN_CONV_S8_ANY && p->channels == g->out_c &&
+           (cnn_conv2d_s8_kind(g) == CNN_CONV_S8_ANY || cnn_conv2d_cp_pool_fits_s8(g, p)) &&
+           p->channels == g->out_c &&
            p->in_h == g->out_h && p->in_w == g->out_w && p->pad_top == 0 &&
            p->pad_bottom == 0 && p->pad_left == 0 && p->pad_right == 0 &&
            p->dilation_h == 1 && p->dilation_w == 1 && p->kernel_h >= 1 && p->kernel_w >= 1 &&

@@ -46,7 +46,7 @@
 
 /* Output channels whose requantization constants are computed at once (even),
  * and output pixels per run of sums. */
-enum { CHP_EPI = 16, CHP_RUN = 24 };
+enum { CHP_EPI = 16, CHP_RUN = CNN_CONV_CP_S8_RUN };
 
 typedef struct CpCtx {
     const CnnQConv2dParams *q;
@@ -64,6 +64,10 @@ typedef struct CpEpi {
     int32_t o, lo, hi;
     int fast;
     CnnS8Rq rq[CHP_EPI];
+#if CNN_S8_DSP
+    CnnS8Rq2 c2[CHP_EPI];       /* the doubled-sum forms (CHP_RQ2_LOOP) */
+    int8_t f2[CHP_EPI];         /* each channel's form, CNN_S8_RQ2_NONE: none */
+#endif
 } CpEpi;
 
 /* The requantization of channels o .. o+n-1 (n <= CHP_EPI). */
@@ -76,17 +80,37 @@ static void chp_epi_init(CpEpi *e, const CnnQConv2dParams *q, const int32_t *bia
     e->lo = q->act_min;
     e->hi = q->act_max;
     e->fast = cnn_s8_rq_init(e->rq, bias + o, q->mult + o, q->shift + o, q->out_zp, (int)n);
+#if CNN_S8_DSP
+    {
+        /* a2 = 2 (acc + bias) stays inside int32 when |bias| < 2^29 and the
+         * reduction has fewer than 2^14 products of at most 2^14 each */
+        const CnnConv2dParams *g = &q->g;
+        const int small = (long)g->in_c * g->kernel_h * g->kernel_w < 16384;
+        int32_t h;
+        for (h = 0; h < n; h++) {
+            const int32_t b = bias[o + h];
+            e->f2[h] = (int8_t)(small && b < (1 << 29) && b > -(1 << 29)
+                                    ? cnn_s8_rq2_init(q->mult[o + h], q->shift[o + h],
+                                                      q->out_zp, &e->c2[h])
+                                    : CNN_S8_RQ2_NONE);
+        }
+    }
+#endif
 }
 
 #if CNN_S8_DSP
 /* The doubled-sum forms of cnn_internal_s8.h (one SMMLAR and one SSAT an
- * output): a2 = 2 (acc + bias) stays inside int32 when |bias| < 2^29 and
- * the reduction has fewer than 2^14 products of at most 2^14 each. */
+ * output; chp_epi_init chose them), the clamp after the SSAT. */
 #define CHP_RQ2_LOOP(FORM)                                                                    \
     do {                                                                                     \
         if (lo == CNN_Q_MIN && hi == CNN_Q_MAX)                                              \
             for (x = 0; x < n; x++)                                                          \
                 out[x] = (int8_t)CNN_S8_RQ2(2 * (acc[x] + b), c2.m, c2.off, c2.sh, FORM);    \
+        else if (hi == CNN_Q_MAX)                                                            \
+            for (x = 0; x < n; x++) {                                                        \
+                const int32_t v = CNN_S8_RQ2(2 * (acc[x] + b), c2.m, c2.off, c2.sh, FORM);   \
+                out[x] = (int8_t)(v < lo ? lo : v);                                          \
+            }                                                                                \
         else                                                                                 \
             for (x = 0; x < n; x++) {                                                        \
                 const int32_t v = CNN_S8_RQ2(2 * (acc[x] + b), c2.m, c2.off, c2.sh, FORM);   \
@@ -102,20 +126,14 @@ static void chp_store(const CpEpi *e, int32_t h, const int32_t *CNN_RESTRICT acc
     const int32_t lo = e->lo, hi = e->hi;
     int32_t x;
 #if CNN_S8_DSP
-    const CnnConv2dParams *g = &e->q->g;
-    const int32_t b = e->bias[h];
-    if ((long)g->in_c * g->kernel_h * g->kernel_w < 16384 && b < (1 << 29) && b > -(1 << 29)) {
-        CnnS8Rq2 c2;
-        const int f = cnn_s8_rq2_init(e->q->mult[e->o + h], e->q->shift[e->o + h],
-                                      e->q->out_zp, &c2);
-        if (f == CNN_S8_RQ2_ZERO) {
+    if (e->f2[h] != CNN_S8_RQ2_NONE) {
+        const int32_t b = e->bias[h];
+        const CnnS8Rq2 c2 = e->c2[h];
+        if (e->f2[h] == CNN_S8_RQ2_ZERO)
             CHP_RQ2_LOOP(CNN_S8_RQ2_ZERO);
-            return;
-        }
-        if (f == CNN_S8_RQ2_SHIFT) {
+        else
             CHP_RQ2_LOOP(CNN_S8_RQ2_SHIFT);
-            return;
-        }
+        return;
     }
 #endif
     if (e->fast == 1) {
@@ -200,26 +218,24 @@ static void chp_expand(const CpCtx *c, uint32_t *CNN_RESTRICT dst, int32_t r)
 
 /*
  * The window of output row y at buf + *base * rw: input rows y*stride_h -
- * pad_top + ky, ky < kernel_h.  Row ky of y is row ky - s of y + 1 (s =
- * stride_h <= kernel_h): the window slides s rows down and only its last s
- * rows are widened; when it would pass cap rows, its kept rows are copied
- * back to the start.
+ * pad_top + ky, ky < kernel_h.  prev is the row whose window the buffer
+ * holds (-1: none).  Row ky of y is row ky - s of prev (s = (y - prev) *
+ * stride_h, when at most kernel_h): the window slides s rows down and only
+ * its last s rows are widened; when it would pass cap rows, its kept rows
+ * are copied back to the start.
  */
 static void chp_window(const CpCtx *c, uint32_t *CNN_RESTRICT buf, int32_t cap, int32_t y,
-                      int32_t *base)
+                      int32_t prev, int32_t *base)
 {
     const CnnConv2dParams *p = &c->q->g;
-    const int32_t kh = p->kernel_h, sh = p->stride_h, r0 = y * sh - p->pad_top;
+    const int32_t kh = p->kernel_h, r0 = y * p->stride_h - p->pad_top;
+    const int32_t sh = prev >= 0 ? (y - prev) * p->stride_h : kh + 1;
     int32_t ky;
 
-    if (y > 0 && sh <= kh) {
+    if (sh <= kh) {
         int32_t b = *base + sh;
         if (b + kh > cap) {
-            const int32_t n = (kh - sh) * c->rw;
-            const uint32_t *src = buf + b * c->rw;
-            int32_t k;
-            for (k = 0; k < n; k++)
-                buf[k] = src[k];
+            __builtin_memmove(buf, buf + b * c->rw, (size_t)((kh - sh) * c->rw) * sizeof *buf);
             b = 0;
         }
         *base = b;
@@ -511,24 +527,153 @@ static void chp_slow(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
             }
 }
 
-void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
-                      const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
-                      int8_t *CNN_RESTRICT out)
+/*
+ * The fused pool (cnn_conv2d_pool_s8 of a channel-pair conv, the pairs
+ * cnn_conv2d_cp_pool_fits_s8 accepts): each conv row lies in one pool
+ * window row at most (pool stride_h >= kernel_h).  A run of a conv row's
+ * sums is pooled across its columns in place, then against the pooled
+ * row's kept values (acc) from the window's earlier conv rows; the window's
+ * last row requantizes the pooled sums once.  The requantization is
+ * monotone in acc + bias (non-decreasing for a multiplier >= 0,
+ * non-increasing for a negative one, where max and min trade places), so
+ * this gives the bytes of the conv then the pool, as long as acc + bias
+ * cannot wrap: else the channel's sums are requantized first and the bytes
+ * pooled (the two steps, literally).
+ */
+typedef struct CpPool {
+    const CnnPool2dParams *p;
+    int max;            /* the pool is a max pool */
+    int64_t bound;      /* the largest |sum| of the conv */
+} CpPool;
+
+/* Pool the int32 sums (1) or the requantized bytes (0) of channel o? */
+static int chp_pool_sums(const CpPool *pl, const int32_t *bias, int32_t o)
+{
+    const int64_t b = bias[o];
+    return pl->bound + (b < 0 ? -b : b) <= INT32_MAX;
+}
+
+/*
+ * The sums s[0 .. (npx-1)*stride_w + kernel_w - 1] of a run of channel h's
+ * conv row, which is row ky of pool windows px0 .. px0+npx-1: pooled across
+ * the columns, then against acc[0 .. npx-1] (ky > 0); the window's last
+ * row requantizes them into dst, the others keep them in acc.  sums: pool
+ * the sums (else the requantized bytes); mx: keep the max (else the min).
+ */
+static void chp_pool_run(const CpEpi *e, const CnnPool2dParams *p, int32_t h, int sums, int mx,
+                        int32_t *CNN_RESTRICT s, int32_t npx, int32_t ky,
+                        int32_t *CNN_RESTRICT acc, int8_t *CNN_RESTRICT dst)
+{
+    const int32_t kw = p->kernel_w, sw = p->stride_w, n = (npx - 1) * sw + kw;
+    const int last = ky == p->kernel_h - 1;
+    int32_t x, k;
+
+    if (!sums) {
+        int8_t t[CHP_RUN];
+        chp_store(e, h, s, n, t);
+        for (x = 0; x < n; x++)
+            s[x] = t[x];
+    }
+    if (kw == 2 && sw == 2 && sums) {
+        /* the 2x2 pool's rows in one pass each: the first kept, the second
+         * pooled with it in place */
+        int32_t *d = last ? s : acc;
+        if (mx) {
+            if (ky == 0)
+                for (x = 0; x < npx; x++) {
+                    const int32_t u = s[2 * x], v = s[2 * x + 1];
+                    d[x] = v > u ? v : u;
+                }
+            else
+                for (x = 0; x < npx; x++) {
+                    const int32_t u = s[2 * x], v = s[2 * x + 1], a = acc[x];
+                    const int32_t m = v > u ? v : u;
+                    d[x] = a > m ? a : m;
+                }
+        } else {
+            if (ky == 0)
+                for (x = 0; x < npx; x++) {
+                    const int32_t u = s[2 * x], v = s[2 * x + 1];
+                    d[x] = v < u ? v : u;
+                }
+            else
+                for (x = 0; x < npx; x++) {
+                    const int32_t u = s[2 * x], v = s[2 * x + 1], a = acc[x];
+                    const int32_t m = v < u ? v : u;
+                    d[x] = a < m ? a : m;
+                }
+        }
+        if (last)
+            chp_store(e, h, s, npx, dst);
+        return;
+    }
+    for (x = 0; x < npx; x++) {
+        int32_t v = s[x * sw];
+        for (k = 1; k < kw; k++) {
+            const int32_t u = s[x * sw + k];
+            v = mx ? (u > v ? u : v) : (u < v ? u : v);
+        }
+        if (ky > 0)
+            v = mx ? (acc[x] > v ? acc[x] : v) : (acc[x] < v ? acc[x] : v);
+        s[x] = v;
+    }
+    if (!last) {
+        for (x = 0; x < npx; x++)
+            acc[x] = s[x];
+    } else if (sums) {
+        chp_store(e, h, s, npx, dst);
+    } else {
+        for (x = 0; x < npx; x++)
+            dst[x] = (int8_t)s[x];
+    }
+}
+
+/*
+ * A 2x2/2 pool's row ky of a channel pair's pooled sums, both channels
+ * pooled the same way (mx, a constant where it is inlined): the first row
+ * into the kept a[], b[]; the second pooled with them in place in sa[],
+ * sb[], for the requantization.
+ */
+CHP_INLINE void chp_pool22(int32_t *sa, int32_t *sb, int32_t *CNN_RESTRICT a,
+                          int32_t *CNN_RESTRICT b, int32_t npx, int32_t ky, const int mx)
+{
+    int32_t x;
+#define CHP_P2(u, v) (mx ? ((v) > (u) ? (v) : (u)) : ((v) < (u) ? (v) : (u)))
+    if (ky == 0)
+        for (x = 0; x < npx; x++) {
+            a[x] = CHP_P2(sa[2 * x], sa[2 * x + 1]);
+            b[x] = CHP_P2(sb[2 * x], sb[2 * x + 1]);
+        }
+    else
+        for (x = 0; x < npx; x++) {
+            const int32_t u = CHP_P2(sa[2 * x], sa[2 * x + 1]);
+            const int32_t v = CHP_P2(sb[2 * x], sb[2 * x + 1]);
+            sa[x] = CHP_P2(a[x], u);
+            sb[x] = CHP_P2(b[x], v);
+        }
+#undef CHP_P2
+}
+
+/* The conv (pl NULL) or the conv and its pool (cnn_conv2d_cp_pool_s8). */
+static void chp_run(const CnnQConv2dParams *q, const CpPool *pl, const int8_t *CNN_RESTRICT in,
+                   const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
+                   int8_t *CNN_RESTRICT out)
 {
     const CnnConv2dParams *g = &q->g;
     uint32_t buf[CNN_CONV_CP_S8_WORDS];
     int32_t ra[CHP_RUN], rb[CHP_RUN];
-    int32_t o0, o, y, x0, x, base = 0, cap, wpair;
+    int32_t pacc[CNN_CONV_CP_POOL_S8_WORDS];
+    int32_t o0, o, y, x0, x, base = 0, cap, wpair, prev;
+    uint32_t msum = 0, mmax = 0;    /* the fused pool's sums and max flags, a bit a channel */
+    int p22 = 0;                    /* the fused pool is 2x2/2 (chp_pool22) */
+    int32_t blk = CHP_EPI, yend = g->out_h, xend = g->out_w, step = CHP_RUN;
+    int32_t pkh = 1, psh = 1, pkw = 1, psw = 1, pw = 0, pplane = 0;
     const int32_t plane = g->out_h * g->out_w;
     CpTileFn *tile3 = NULL, *tile4 = NULL;
     CpTile12Fn *tile12 = NULL;
     CpEpi e;
     CpCtx c;
 
-    if (!cnn_conv2d_cp_fits_s8(g)) {
-        chp_slow(q, in, w, bias, out);
-        return;
-    }
     c.q = q;
     c.in = in;
     c.np = (g->in_c + 1) / 2;
@@ -539,6 +684,18 @@ void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
     c.sw = g->stride_w;
     cap = CNN_CONV_CP_S8_WORDS / c.rw;
     wpair = c.nrows * c.kw * 4;
+    if (pl) {
+        pkh = pl->p->kernel_h, psh = pl->p->stride_h;
+        pkw = pl->p->kernel_w, psw = pl->p->stride_w;
+        pw = pl->p->out_w;
+        pplane = pl->p->out_h * pw;
+        blk = CNN_CONV_CP_POOL_S8_WORDS / pw & ~1;
+        blk = blk < CHP_EPI ? blk : CHP_EPI;
+        yend = (pl->p->out_h - 1) * psh + pkh;
+        step = (CHP_RUN - pkw) / psw + 1;       /* pooled columns a run */
+        xend = pw;
+        p22 = pkh == 2 && pkw == 2 && psh == 2 && psw == 2;
+    }
 #if CNN_S8_DSP
     if (c.kw == 3) {
         tile3 = c.sw == 1 ? chp_tile3_k3s1 : chp_tile3_k3s2;
@@ -553,19 +710,31 @@ void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
 #endif
 #endif
 
-    for (o0 = 0; o0 < g->out_c; o0 += CHP_EPI) {
-        const int32_t o1 = g->out_c - o0 < CHP_EPI ? g->out_c : o0 + CHP_EPI;
+    for (o0 = 0; o0 < g->out_c; o0 += blk) {
+        const int32_t o1 = g->out_c - o0 < blk ? g->out_c : o0 + blk;
         chp_epi_init(&e, q, bias, o0, o1 - o0);
-        for (y = 0; y < g->out_h; y++) {
+        if (pl)
+            for (o = o0, msum = mmax = 0; o < o1; o++) {
+                const int s = chp_pool_sums(pl, bias, o);
+                msum |= (uint32_t)s << (o - o0);
+                mmax |= (uint32_t)(s ? pl->max != (q->mult[o] < 0) : pl->max) << (o - o0);
+            }
+        prev = -1;
+        for (y = 0; y < yend; y++) {
             const uint32_t *win;
-            chp_window(&c, buf, cap, y, &base);
+            const int32_t py = y / psh, ky = y - py * psh;
+            if (ky >= pkh)
+                continue;       /* between two pool windows */
+            chp_window(&c, buf, cap, y, prev, &base);
+            prev = y;
             win = buf + base * c.rw;
             for (o = o0; o < o1; o += 2) {
                 const int8_t *wp = w + (o >> 1) * wpair;
-                int8_t *dst = out + o * plane + y * g->out_w;
-                for (x0 = 0; x0 < g->out_w; x0 += CHP_RUN) {
-                    const int32_t n = g->out_w - x0 < CHP_RUN ? g->out_w - x0 : CHP_RUN;
-                    const uint32_t *pa = win + x0 * c.sw;
+                for (x0 = 0; x0 < xend; x0 += step) {
+                    /* pl: pooled columns x0 .. x0+npx-1 from conv column x0 * psw */
+                    const int32_t npx = xend - x0 < step ? xend - x0 : step;
+                    const int32_t n = pl ? (npx - 1) * psw + pkw : npx;
+                    const uint32_t *pa = win + (pl ? x0 * psw : x0) * c.sw;
                     if (tile4) {
                         int32_t n4, n3;
                         chp_split(n, &n4, &n3);
@@ -584,11 +753,59 @@ void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
                                rb + x);
                     else if (x < n)
                         chp_tile_any(&c, pa + x * c.sw, wp, (int)(n - x), ra + x, rb + x);
-                    chp_store(&e, o - o0, ra, n, dst + x0);
-                    if (o + 1 < o1)
-                        chp_store(&e, o + 1 - o0, rb, n, dst + plane + x0);
+                    if (pl) {
+                        int8_t *dst = out + o * pplane + py * pw + x0;
+                        int32_t *acc = pacc + (o - o0) * pw + x0;
+                        const int32_t h = o - o0;
+                        if (p22 && (msum >> h & 3) == 3 && (mmax >> h & 3) % 3 == 0) {
+                            if (mmax >> h & 1)
+                                chp_pool22(ra, rb, acc, acc + pw, npx, ky, 1);
+                            else
+                                chp_pool22(ra, rb, acc, acc + pw, npx, ky, 0);
+                            if (ky == 1) {
+                                chp_store(&e, h, ra, npx, dst);
+                                chp_store(&e, h + 1, rb, npx, dst + pplane);
+                            }
+                            continue;
+                        }
+                        chp_pool_run(&e, pl->p, h, msum >> h & 1, mmax >> h & 1, ra, npx, ky,
+                                     acc, dst);
+                        if (o + 1 < o1)
+                            chp_pool_run(&e, pl->p, h + 1, msum >> (h + 1) & 1,
+                                         mmax >> (h + 1) & 1, rb, npx, ky, acc + pw,
+                                         dst + pplane);
+                    } else {
+                        int8_t *dst = out + o * plane + y * g->out_w + x0;
+                        chp_store(&e, o - o0, ra, n, dst);
+                        if (o + 1 < o1)
+                            chp_store(&e, o + 1 - o0, rb, n, dst + plane);
+                    }
                 }
             }
         }
     }
+}
+
+void cnn_conv2d_cp_s8(const CnnQConv2dParams *q, const int8_t *CNN_RESTRICT in,
+                      const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
+                      int8_t *CNN_RESTRICT out)
+{
+    if (!cnn_conv2d_cp_fits_s8(&q->g)) {
+        chp_slow(q, in, w, bias, out);
+        return;
+    }
+    chp_run(q, NULL, in, w, bias, out);
+}
+
+void cnn_conv2d_cp_pool_s8(const CnnQConvPoolParams *pp, const int8_t *CNN_RESTRICT in,
+                           const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
+                           int8_t *CNN_RESTRICT out)
+{
+    const CnnConv2dParams *g = &pp->conv.g;
+    CpPool pl;
+    pl.p = &pp->pool;
+    pl.max = pp->kind == CNN_POOL_MAX;
+    /* 2 * pairs * kernel_h * kernel_w products of at most 128 * 128 */
+    pl.bound = (int64_t)2 * ((g->in_c + 1) / 2) * g->kernel_h * g->kernel_w * 16384;
+    chp_run(&pp->conv, &pl, in, w, bias, out);
 }

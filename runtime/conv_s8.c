@@ -1849,6 +1849,11 @@ void cnn_conv2d_pool_s8(const CnnQConvPoolParams *pp, const int8_t *CNN_RESTRICT
     int nb;
     ConvCtx c;
 
+    if (cnn_conv2d_cp_pool_fits_s8(p, &pp->pool)) {
+        /* the weights packed for the channel-pair conv (cnn_conv2d_pool_s8_ok) */
+        cnn_conv2d_cp_pool_s8(pp, in, w_packed, bias_packed, out);
+        return;
+    }
     c.q = q;
     c.p = p;
     c.cs = p->in_hwc ? 1 : p->in_h * p->in_w;

@@ -712,6 +712,129 @@ static int conv_cp_case(void)
 }
 
 /*
+ * cnn_conv2d_pool_s8 of a channel-pair conv (cnn_conv2d_cp_pool_s8,
+ * conv_cp_s8.c), against cnn_conv2d_ref_s8 then a plain max or min pool:
+ * LeNet-5's c3 + 2x2/2 pool, and random channel-pair convs (in_c 2 to 9,
+ * kernel widths 3 and 5, strides 1 and 2, pads on every side, conv rows
+ * past a run of 24, more than 16 channels or pooled rows too wide for 16
+ * channels' kept maxima: smaller blocks) with pools 2x2/2, 3x3/3, 2x2/3
+ * (conv rows and columns between windows), 1x3/1x1 (overlapping columns,
+ * windows cut across runs), 1x1 and random ones with stride_h >= kernel_h
+ * and the conv's edge left over; zero points at -128 and 127, every clamp,
+ * saturated outputs, negative multipliers (max and min trade places) and
+ * biases that wrap (the bytes pooled, not the sums).
+ */
+static int conv_cp_pool_case(void)
+{
+    CnnQConvPoolParams pp;
+    CnnQConv2dParams *q = &pp.conv;
+    CnnConv2dParams *g = &q->g;
+    CnnPool2dParams *pl = &pp.pool;
+    int32_t k_n, n_in, n_out, n_conv, n_w, c, y, x;
+    const int pick = (int)(rnd() % 6), pk = (int)(rnd() % 7);
+
+    memset(&pp, 0, sizeof pp);
+    g->groups = 1;
+    g->in_c = rint_in(2, 9);
+    g->out_c = rnd() % 5 == 0 ? rint_in(17, 34) : rint_in(2, 17);
+    g->kernel_h = rint_in(1, 5);
+    g->kernel_w = rnd() % 2 ? 3 : 5;
+    g->stride_h = rint_in(1, 3);
+    g->stride_w = rint_in(1, 2);
+    g->dilation_h = g->dilation_w = 1;
+    g->pad_mode = CNN_PAD_ZEROS;
+    g->in_h = rint_in(2, 14);
+    g->in_w = rint_in(3, rnd() % 3 == 0 ? 60 : 20);
+    g->pad_top = rint_in(0, 2);
+    g->pad_bottom = rint_in(0, 2);
+    g->pad_left = rint_in(0, 2);
+    g->pad_right = rint_in(0, 2);
+    if (pick == 0) {            /* LeNet-5 c3 */
+        g->in_c = 6, g->out_c = 16;
+        g->in_h = g->in_w = 14;
+        g->kernel_h = g->kernel_w = 5;
+        g->stride_h = g->stride_w = 1;
+        g->pad_top = g->pad_bottom = g->pad_left = g->pad_right = 0;
+    } else if (pick == 1) {     /* tiny maps */
+        g->in_h = rint_in(1, 4), g->in_w = rint_in(1, 6);
+    }
+    g->out_h = (int32_t)cnn_out_size(g->in_h, g->kernel_h, g->stride_h, g->pad_top,
+                                     g->pad_bottom, g->dilation_h, 0);
+    g->out_w = (int32_t)cnn_out_size(g->in_w, g->kernel_w, g->stride_w, g->pad_left,
+                                     g->pad_right, g->dilation_w, 0);
+    if (g->out_h < 1 || g->out_w < 1)
+        return 0;
+    pl->channels = g->out_c;
+    pl->in_h = g->out_h;
+    pl->in_w = g->out_w;
+    pl->dilation_h = pl->dilation_w = 1;
+    switch (pick == 0 ? 0 : pk) {
+    case 0: pl->kernel_h = pl->kernel_w = pl->stride_h = pl->stride_w = 2; break;
+    case 1: pl->kernel_h = pl->kernel_w = pl->stride_h = pl->stride_w = 3; break;
+    case 2: pl->kernel_h = pl->kernel_w = 2, pl->stride_h = pl->stride_w = 3; break;
+    case 3: pl->kernel_h = 1, pl->kernel_w = 3, pl->stride_h = pl->stride_w = 1; break;
+    case 4: pl->kernel_h = pl->kernel_w = pl->stride_h = pl->stride_w = 1; break;
+    default:
+        pl->kernel_h = rint_in(1, 4), pl->kernel_w = rint_in(1, 4);
+        pl->stride_h = rint_in(pl->kernel_h, 5), pl->stride_w = rint_in(1, 3);
+    }
+    if (pl->kernel_h > pl->in_h || pl->kernel_w > pl->in_w)
+        return 0;
+    pl->out_h = (pl->in_h - pl->kernel_h) / pl->stride_h + 1;
+    pl->out_w = (pl->in_w - pl->kernel_w) / pl->stride_w + 1;
+    pp.kind = rnd() % 3 == 0 ? CNN_POOL_MIN : CNN_POOL_MAX;
+    k_n = g->in_c * g->kernel_h * g->kernel_w;
+    n_in = g->in_c * g->in_h * g->in_w;
+    n_conv = g->out_c * g->out_h * g->out_w;
+    n_out = g->out_c * pl->out_h * pl->out_w;
+    n_w = g->out_c * k_n;
+    if (n_in > IN_MAX || n_conv > OUT_MAX || n_out + 16 > OUT_MAX || n_w > W_MAX ||
+        g->out_c > CH_MAX || cnn_conv2d_packed_bytes_s8(g, CNN_CONV_S8_CP) > W_MAX ||
+        !cnn_conv2d_cp_pool_fits_s8(g, pl) || !cnn_conv2d_pool_s8_ok(g, pl, pp.kind))
+        return 0;
+    cases++;
+    q->in_zp = rnd() % 3 == 0 ? (rnd() & 1 ? -128 : 127) : rand_zp();
+    q->out_zp = rnd() % 4 == 0 ? (rnd() & 1 ? -128 : 127) : rand_zp();
+    rand_clamp(q->out_zp, &q->act_min, &q->act_max);
+    q->mult = mult_buf;
+    q->shift = shift_buf;
+    fill(in_buf, n_in);
+    fill(w_buf, n_w);
+    for (c = 0; c < n_w; c++)
+        w_buf[c] = w_buf[c] == -128 ? -127 : w_buf[c];
+    rand_bias(g->out_c);
+    rand_requant(g->out_c, k_n);
+    if (rnd() % 5 == 0)
+        for (c = 0; c < g->out_c; c++)     /* decreasing: max and min swap */
+            if (rnd() & 1)
+                mult_buf[c] = -mult_buf[c];
+
+    cnn_conv2d_ref_s8(q, in_buf, w_buf, bias_buf, out_fast);      /* the conv, then the pool */
+    for (c = 0; c < g->out_c; c++)
+        for (y = 0; y < pl->out_h; y++)
+            for (x = 0; x < pl->out_w; x++) {
+                int32_t dy, dx, m = 0;
+                for (dy = 0; dy < pl->kernel_h; dy++)
+                    for (dx = 0; dx < pl->kernel_w; dx++) {
+                        const int32_t v = out_fast[(c * g->out_h + y * pl->stride_h + dy) *
+                                                   g->out_w + x * pl->stride_w + dx];
+                        if ((dy == 0 && dx == 0) ||
+                            (pp.kind == CNN_POOL_MAX ? v > m : v < m))
+                            m = v;
+                    }
+                out_ref[(c * pl->out_h + y) * pl->out_w + x] = (int8_t)m;
+            }
+    cnn_conv2d_pack_s8(g, CNN_CONV_S8_CP, w_buf, wp_buf);
+    cnn_conv2d_pack_bias_s8(g, CNN_CONV_S8_CP, w_buf, bias_buf, q->in_zp, biasp_buf);
+    canary(out_fast, n_out + 16, (int8_t)0xa5);
+    cnn_conv2d_pool_s8(&pp, in_buf, wp_buf, biasp_buf, out_fast);
+    compare("cnn_conv2d_pool_s8 (channel pairs)", out_fast, out_ref, n_out);
+    compare("cnn_conv2d_pool_s8 (channel pairs, past the end)", out_fast + n_out,
+            out_fast + n_out + 8, 8);
+    return 1;
+}
+
+/*
  * cnn_conv2d_first_s8 (conv_first_s8.c): 3 input channels, a kernel row's
  * taps and channels in one run.  Shapes: mobilenet_tiny's stem (stride 2,
  * pad 1, the window slides and is copied back), its 5x5 and stride-1
@@ -960,7 +1083,7 @@ static int conv_pool_case(void)
     n_w = g->out_c * k_n;
     if (n_in > IN_MAX || n_conv > OUT_MAX || n_out + 16 > OUT_MAX || n_w > W_MAX ||
         g->out_c > CH_MAX || cnn_conv2d_packed_bytes_s8(g, CNN_CONV_S8_ANY) > W_MAX ||
-        !cnn_conv2d_pool_s8_ok(g, pl, pp.kind))
+        !cnn_conv2d_pool_s8_ok(g, pl, pp.kind) || cnn_conv2d_cp_pool_fits_s8(g, pl))
         return 0;
     cases++;
     q->in_zp = rnd() % 3 == 0 ? (rnd() & 1 ? -128 : 127) : rand_zp();
@@ -2034,6 +2157,9 @@ static void run(long n)
                 ;
         if (i % 4 == 3)
             while (!conv_cp_case())
+                ;
+        if (i % 4 == 1)
+            while (!conv_cp_pool_case())
                 ;
         if (i % 4 == 1)
             while (!conv_first_case())
