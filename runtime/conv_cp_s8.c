@@ -664,6 +664,7 @@ static void chp_run(const CnnQConv2dParams *q, const CpPool *pl, const int8_t *C
     int32_t ra[CHP_RUN], rb[CHP_RUN];
     int32_t pacc[CNN_CONV_CP_POOL_S8_WORDS];
     int32_t o0, o, y, x0, x, base = 0, cap, wpair, prev;
+    int32_t sn = -1, n4 = 0, n3 = 0;   /* chp_split(sn) */
     uint32_t msum = 0, mmax = 0;    /* the fused pool's sums and max flags, a bit a channel */
     int p22 = 0;                    /* the fused pool is 2x2/2 (chp_pool22) */
     int32_t blk = CHP_EPI, yend = g->out_h, xend = g->out_w, step = CHP_RUN;
@@ -736,8 +737,10 @@ static void chp_run(const CnnQConv2dParams *q, const CpPool *pl, const int8_t *C
                     const int32_t n = pl ? (npx - 1) * psw + pkw : npx;
                     const uint32_t *pa = win + (pl ? x0 * psw : x0) * c.sw;
                     if (tile4) {
-                        int32_t n4, n3;
-                        chp_split(n, &n4, &n3);
+                        if (n != sn) {      /* the split of the last run's length, kept */
+                            chp_split(n, &n4, &n3);
+                            sn = n;
+                        }
                         tile4(pa, wp, c.nrows, c.wr, n4, ra, rb);
                         tile3(pa + 4 * n4, wp, c.nrows, c.wr, n3, ra + 4 * n4, rb + 4 * n4);
                         x = 4 * n4 + 3 * n3;

@@ -209,8 +209,10 @@ static inline void s8_block4(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RES
 #if CNN_S8_DSP
 /* The form every row of the blocks takes on the doubled-sum
  * requantization (cnn_internal_s8.h): CNN_S8_RQ2_ZERO or _SHIFT for all,
+ * S8_LIN_MIXED when each row takes one of the two (its shift picks which),
  * with biases and sums that keep 2 (acc + bias) inside int32, else
  * CNN_S8_RQ2_NONE. */
+enum { S8_LIN_MIXED = 3 };
 /* -2^29 < b < 2^29 */
 static inline int s8_lin_bias_ok(int32_t b)
 {
@@ -238,10 +240,9 @@ static int s8_lin_form(const int32_t *bias, const int32_t *mult, const int8_t *s
         return CNN_S8_RQ2_ZERO;
     for (o = 0; o < rows; o++) {
         const int f = cnn_s8_rq2_init(mult[o], shift[o], out_zp, &c);
-        if (bias[o] >= (1 << 29) || bias[o] <= -(1 << 29) || f == CNN_S8_RQ2_NONE ||
-            (o > 0 && f != form))
+        if (bias[o] >= (1 << 29) || bias[o] <= -(1 << 29) || f == CNN_S8_RQ2_NONE)
             return CNN_S8_RQ2_NONE;
-        form = f;
+        form = o == 0 || f == form ? f : S8_LIN_MIXED;
     }
     return form;
 }
@@ -251,7 +252,7 @@ static int s8_lin_form(const int32_t *bias, const int32_t *mult, const int8_t *s
  * here without its checks (s8_lin_form did them): for a negative shift
  * sh + 1 = -shift and 2 off = (1 + 2 zp) << (-shift - 1). */
 #define S8_LIN_RQ(r)                                                                \
-    (form == CNN_S8_RQ2_ZERO                                                        \
+    (form == CNN_S8_RQ2_ZERO || (form == S8_LIN_MIXED && shift[r] == 0)             \
          ? CNN_S8_RQ2(2 * acc[r] + 2 * bias[r], mult[r], out_zp, 0, CNN_S8_RQ2_ZERO) \
          : CNN_S8_RQ2(2 * acc[r] + 2 * bias[r], mult[r], zp21 * (1 << (-shift[r] - 1)), \
                       -shift[r], CNN_S8_RQ2_SHIFT))
@@ -303,6 +304,11 @@ static void s8_linear_core(const int8_t *CNN_RESTRICT in, const int8_t *CNN_REST
         if (form == CNN_S8_RQ2_SHIFT) {
             s8_lin_out4(acc, bias + o, mult + o, shift + o, out_zp, lo4, hi4, out + o,
                         CNN_S8_RQ2_SHIFT);
+            continue;
+        }
+        if (form == S8_LIN_MIXED) {
+            s8_lin_out4(acc, bias + o, mult + o, shift + o, out_zp, lo4, hi4, out + o,
+                        S8_LIN_MIXED);
             continue;
         }
 #endif

@@ -1579,12 +1579,13 @@ static void linear_case(void)
  * the stack (up to 512) or not (more), two chunks a step with one left over
  * or not, the in % 4 tail, the out % 4 rows; every row's shift 0, or every
  * one negative (-1 and down to -22, the doubled-sum requantization), or
- * mixed; biases at the doubled sum's limit (2^29) and past it. */
+ * each row either (the two forms mixed), or any; biases at the doubled
+ * sum's limit (2^29) and past it. */
 static void linear_forms_case(void)
 {
     CnnQLinearParams p;
     int32_t n_w, o;
-    const int mode = (int)(rnd() % 3);
+    const int mode = (int)(rnd() % 4);
 
     p.in_features = rnd() % 4 == 0 ? rint_in(500, 600) : rint_in(1, 140);
     p.out_features = rint_in(1, 27);
@@ -1606,6 +1607,8 @@ static void linear_forms_case(void)
             shift_buf[o] = 0;
         else if (mode == 1)
             shift_buf[o] = (int8_t)(rnd() % 4 == 0 ? rint_in(-22, -1) : -1 - (int32_t)(rnd() % 3));
+        else if (mode == 2)
+            shift_buf[o] = (int8_t)(rnd() % 2 ? 0 : rint_in(-22, -1));
         if (rnd() % 8 == 0)
             bias_buf[o] = (rnd() % 2 ? 1 : -1) * (int32_t)((1u << 29) - 1u - (uint32_t)rint_in(0, 1));
         if (rnd() % 8 == 0)
