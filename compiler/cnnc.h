@@ -692,6 +692,9 @@ int emit_files(Pool *pool, const char *muscles, size_t len, const char *c_skelet
                const void *ctx);
 /* User text made safe inside a C comment and m4 quotes. */
 const char *emit_comment_safe(Pool *pool, const char *s);
+/* v as a float, written as a C99 literal that reads back to the same value
+ * (always with a point or an exponent, and the f suffix). */
+const char *emit_c_float(char *buf, size_t size, double v);
 
 /* embed.c (generated at build time): the runtime sources and the skeletons. */
 typedef struct EmbeddedFile {

@@ -124,7 +124,7 @@ static void step_muscle(Buf *b, int i, const char *field, const char *fmt, ...)
 }
 
 /* A float as a C99 literal that reads back to the same value. */
-static const char *c_float(char *buf, size_t size, double v)
+const char *emit_c_float(char *buf, size_t size, double v)
 {
     float f = (float)v;
     snprintf(buf, size, "%.9g", (double)f);
@@ -346,9 +346,9 @@ static void write_muscles(Pool *pool, Buf *b, const Network *net, const Plan *pl
         step_muscle(b, i, "in_hwc", "%d", s->in_hwc ? 1 : 0);
         step_muscle(b, i, "pad_mode", "%s", pad_mode_c[s->pad_mode]);
         step_muscle(b, i, "count_include_pad", "%d", s->count_include_pad ? 1 : 0);
-        step_muscle(b, i, "value", "%s", c_float(fb, sizeof fb, s->pad_value));
+        step_muscle(b, i, "value", "%s", emit_c_float(fb, sizeof fb, s->pad_value));
         step_muscle(b, i, "act", "%s", act_names[s->act]);
-        step_muscle(b, i, "slope", "%s", c_float(fb, sizeof fb, s->slope));
+        step_muscle(b, i, "slope", "%s", emit_c_float(fb, sizeof fb, s->slope));
         step_muscle(b, i, "act_kind", "%s", act_kinds[s->act]);
         step_muscle(b, i, "kernel", "%s", s->kernel ? s->kernel : "");
         step_muscle(b, i, "w", "%s", s->w_sym ? s->w_sym : "NULL");

@@ -136,9 +136,10 @@ static void write_muscles(Pool *pool, Text *t, const Network *net, const QNet *q
     MUSCLE(t, "cnnc_output_size", "%lld", shape_elems(out_shape));
     MUSCLE(t, "cnnc_input_channels_last", "%d", net->input_channels_last ? 1 : 0);
     const QParams *qi = &q->qp[0], *qo = &q->qp[q->canon[net->nlayers]];
-    MUSCLE(t, "cnnc_input_scale", "%.9gf", (double)qi->scale);
+    char fb[48];
+    MUSCLE(t, "cnnc_input_scale", "%s", emit_c_float(fb, sizeof fb, qi->scale));
     MUSCLE(t, "cnnc_input_zero_point", "%d", (int)qi->zero_point);
-    MUSCLE(t, "cnnc_output_scale", "%.9gf", (double)qo->scale);
+    MUSCLE(t, "cnnc_output_scale", "%s", emit_c_float(fb, sizeof fb, qo->scale));
     MUSCLE(t, "cnnc_output_zero_point", "%d", (int)qo->zero_point);
     MUSCLE(t, "cnnc_nlayers", "%d", net->nlayers);
     MUSCLE(t, "cnnc_nsteps", "%d", q->nsteps);

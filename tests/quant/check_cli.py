@@ -55,6 +55,24 @@ def main():
         print(f"FAIL a good --int8 command: status {p.returncode}\n{p.stderr}")
     else:
         print("ok   a good --int8 command writes model.c and model.h")
+    # All-zero calibration inputs: the input's range is degenerate, its scale
+    # 1; the header's scale macros must still be float literals ("1.0f").
+    zero = os.path.join(tmp, "zero.npy")
+    np.save(zero, np.zeros((2, 1, 28, 28), dtype=np.float32))
+    zc = os.path.join(tmp, "zero.c")
+    p = subprocess.run([cnnc, net, "--int8", "--calibrate=" + zero, "-o", zc,
+                        "--random-weights=1"], capture_output=True, text=True)
+    macro = [l for l in open(zc[:-2] + ".h").read().splitlines()
+             if "INPUT_SCALE " in l] if p.returncode == 0 else []
+    cc = subprocess.run([shutil.which("cc") or "gcc", "-std=c99", "-Wall", "-Wextra", "-Werror",
+                         "-pedantic", "-fsyntax-only", "-I", os.path.join(root, "runtime"), zc],
+                        capture_output=True, text=True) if p.returncode == 0 else None
+    if p.returncode != 0 or cc.returncode != 0 or not macro or "1.0f" not in macro[0]:
+        failed += 1
+        print(f"FAIL all-zero calibration: cnnc status {p.returncode}, {macro}\n{p.stderr}"
+              + (cc.stderr if cc else ""))
+    else:
+        print(f"ok   all-zero calibration compiles: {macro[0].strip()}")
     shutil.rmtree(tmp)
     return 1 if failed else 0
 
