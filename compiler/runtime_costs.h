@@ -17,7 +17,7 @@ typedef struct RuntimeCost {
 
 static const RuntimeCost runtime_costs[] = {
     { "chp_expand", 496, 120 },
-    { "chp_pool_run", 580, 104 },
+    { "chp_pool_run", 296, 96 },
     { "chp_run", 2832, 2592 },
     { "chp_store", 1272, 72 },
     { "chp_tile12_k3", 332, 64 },
@@ -408,7 +408,7 @@ static const RuntimeNode runtime_nodes[] = {
     { "conv:k1_block4", 3924, 136 },
     { "conv:k1_block8", 4032, 184 },
     { "conv_cp_s8:chp_expand", 496, 120 },
-    { "conv_cp_s8:chp_pool_run", 580, 104 },
+    { "conv_cp_s8:chp_pool_run", 296, 96 },
     { "conv_cp_s8:chp_run", 2832, 2592 },
     { "conv_cp_s8:chp_store", 1272, 72 },
     { "conv_cp_s8:chp_tile12_k3", 332, 64 },
@@ -591,9 +591,9 @@ static const RuntimeEntry runtime_entries[] = {
     /* deepest: conv_s8:s8_pw_run2 */
     { "cnn_conv2d_1x1_s8", 12272, 2424, 11, 10 },
     /* deepest: conv_cp_s8:chp_run > conv_cp_s8:chp_pool_run > conv_cp_s8:chp_store */
-    { "cnn_conv2d_cp_pool_s8", 8752, 2808, 21, 16 },
+    { "cnn_conv2d_cp_pool_s8", 8468, 2800, 21, 16 },
     /* deepest: conv_cp_s8:chp_run > conv_cp_s8:chp_pool_run > conv_cp_s8:chp_store */
-    { "cnn_conv2d_cp_s8", 9964, 3000, 37, 16 },
+    { "cnn_conv2d_cp_s8", 9680, 2992, 37, 16 },
     /* deepest: conv:conv_blocks > conv:conv_rows1_any > cnn_act_f32 > conv:conv_rows8_any > conv:conv_pixel_wide */
     { "cnn_conv2d_f32", 11920, 1692, 53, 9 },
     /* deepest: conv_first:first_run > conv_first:first_b1_c1k3s1 > cnn_act_f32 > conv_first:first_b4_c1k3s1 */
@@ -633,7 +633,7 @@ static const RuntimeEntry runtime_entries[] = {
     /* deepest: conv_pool:cp_tiles_run > conv_pool:cp_merge_chunk */
     { "cnn_conv2d_pool_k5_f32", 9848, 648, 201, 12 },
     /* deepest: conv_s8:s8_rows_pool_group > conv_s8:s8_rows_window > conv_s8:s8_rows_expand > conv_s8:s8_rows_pad.isra.0 */
-    { "cnn_conv2d_pool_s8", 24284, 3620, 213, 63 },
+    { "cnn_conv2d_pool_s8", 24000, 3620, 213, 63 },
     /* deepest: conv:conv_pool_blocks > conv:conv_pool1_any > conv:conv_pool2_any > conv:conv_pool4_any > conv:conv_pool8_any > conv:conv_pixel_wide */
     { "cnn_conv2d_pool_tiles_any_f32", 9824, 4568, 276, 10 },
     /* deepest: conv:conv_pool_blocks > conv:conv_pool1_k3 > conv:conv_pool2_k3 > conv:conv_pool4_k3 > conv:conv_pool8_k3 > conv:conv_pool_merge */

@@ -574,39 +574,6 @@ static void chp_pool_run(const CpEpi *e, const CnnPool2dParams *p, int32_t h, in
         for (x = 0; x < n; x++)
             s[x] = t[x];
     }
-    if (kw == 2 && sw == 2 && sums) {
-        /* the 2x2 pool's rows in one pass each: the first kept, the second
-         * pooled with it in place */
-        int32_t *d = last ? s : acc;
-        if (mx) {
-            if (ky == 0)
-                for (x = 0; x < npx; x++) {
-                    const int32_t u = s[2 * x], v = s[2 * x + 1];
-                    d[x] = v > u ? v : u;
-                }
-            else
-                for (x = 0; x < npx; x++) {
-                    const int32_t u = s[2 * x], v = s[2 * x + 1], a = acc[x];
-                    const int32_t m = v > u ? v : u;
-                    d[x] = a > m ? a : m;
-                }
-        } else {
-            if (ky == 0)
-                for (x = 0; x < npx; x++) {
-                    const int32_t u = s[2 * x], v = s[2 * x + 1];
-                    d[x] = v < u ? v : u;
-                }
-            else
-                for (x = 0; x < npx; x++) {
-                    const int32_t u = s[2 * x], v = s[2 * x + 1], a = acc[x];
-                    const int32_t m = v < u ? v : u;
-                    d[x] = a < m ? a : m;
-                }
-        }
-        if (last)
-            chp_store(e, h, s, npx, dst);
-        return;
-    }
     for (x = 0; x < npx; x++) {
         int32_t v = s[x * sw];
         for (k = 1; k < kw; k++) {
