@@ -33,13 +33,18 @@ For each network:
    step's output: each step of PyTorch's model runs on the C's own inputs
    of that step, and over all steps at least 99% of the elements must be
    equal and every one within 1 LSB (the two round differently: fixed
-   point against float requantization).  The whole network's outputs,
+   point against float requantization).  An add's or a concat's element
+   whose real value is an exact tie (see exact_ties) is counted apart: the
+   two rules differ there by definition.  The whole network's outputs,
    PyTorch's chain against the C's, must be within E2E_MAX_LSB and
    E2E_EQUAL equal (see there why looser).
 
 --selftest=scale perturbs one scale on PyTorch's side (the first step's
 output scale by 3%), --selftest=zero_point that step's zero point by 1, and
 exits 0 only if the comparison then FAILS: the test can fail.
+
+A network whose float model overflows on a calibration input must be
+refused by cnnc, and the refusal is checked instead (check_refusal).
 
 Exit status 0 on success, 1 on failure, 77 without torch.
 """
@@ -48,6 +53,7 @@ import argparse
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -360,6 +366,34 @@ def build_and_run(cc, rt, wd, name, x_bytes, out_size):
     return np.fromfile(outp, dtype=np.int8).reshape(-1, out_size), traces
 
 
+def exact_ties(qm, s, vals, where):
+    """How many of the elements `where` of an add or a concat step are exact
+    ties: the real result, computed exactly from the step's integer inputs,
+    scales and zero points, lies half way between two integers.  There both
+    neighbours are correct roundings, and the two sides differ by rule:
+    cnnc rounds half away from zero (TFLite's rule, the issue's), PyTorch's
+    quantized add and cat half to even.  Such an element is counted apart
+    from the others (it is still within the 1-LSB bound)."""
+    from fractions import Fraction
+    ins = [vals[n].numpy() for n in s["inputs"]]
+    def exact(sc):      # cnnc's scales are float32 (the table prints 9 digits)
+        return Fraction(float(np.float32(sc)))
+    sp = [(exact(sc), int(zp)) for sc, zp in (qm.params[n] for n in s["inputs"])]
+    out_s = exact(qm.params[s["output"]][0])
+    flat = np.concatenate(ins) if s["kind"] == "concat" else None
+    owner = np.concatenate([np.full(len(v), i) for i, v in enumerate(ins)]) \
+        if s["kind"] == "concat" else None
+    n = 0
+    for j in where:
+        if s["kind"] == "concat":
+            sc, zp = sp[owner[j]]
+            real = (int(flat[j]) - zp) * sc / out_s
+        else:
+            real = sum((int(v[j]) - zp) * sc for v, (sc, zp) in zip(ins, sp)) / out_s
+        n += (real - real.__floor__()) == Fraction(1, 2)
+    return n
+
+
 def compare(y, ref):
     d = np.abs(y.astype(np.int64) - ref.astype(np.int64))
     return int((d == 0).sum()), d.size, int(d.max()) if d.size else 0, d
@@ -383,7 +417,10 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
     common = [args.cnnc, netfile, "-w", wfile, "--int8", "--calibrate=" + cfile]
     if args.clip:
         common.append("--calibrate-clip=" + args.clip)
-    table = json.loads(run(common + ["--table=json"], "cnnc --int8 --table=json").stdout)
+    r = subprocess.run(common + ["--table=json"], capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        return check_refusal(common, r, netfile, model, table, calib, wd, name, label)
+    table = json.loads(r.stdout)
     run(common + ["-o", os.path.join(wd, f"{name}.c")], "cnnc --int8 -o")
 
     q = table["int8"]
@@ -403,7 +440,7 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
     for cc in ccs:
         y, traces = build_and_run(cc, rt, wd, name, xq.tobytes(), out_size)
         # Step by step: PyTorch's step on the C's own inputs against the C's output.
-        eq = tot = 0
+        eq = tot = ties = 0
         per_step = {}
         for k, x in enumerate(xq):
             vals = {"input": torch.tensor(x.astype(np.int32))}
@@ -412,6 +449,9 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
                     want = qm.step(s, m, vals, None).numpy()
                 got = traces[k][i].astype(np.int32)
                 e, n, mx, d = compare(got, want)
+                if mx == 1 and s["kind"] in ("add", "concat"):
+                    tie = exact_ties(qm, s, vals, np.nonzero(d)[0])
+                    ties, n = ties + tie, n - tie
                 eq, tot = eq + e, tot + n
                 ps = per_step.setdefault(i, [0, 0])
                 ps[0], ps[1] = ps[0] + n - e, ps[1] + n
@@ -428,6 +468,10 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
                     print(f"     step {i} '{st['first']}' {st['kind']}: {bad} of {n} differ")
         # The whole network: PyTorch's own chain against the C's output.
         e2, n2, mx2, d2 = compare(y, ref)
+        if args.verbose:
+            print("     whole network, elements differing per input:",
+                  [int((r != 0).sum()) for r in d2],
+                  "max", [int(r.max()) for r in d2])
         if eq < STEP_EQUAL * tot:
             return False, (f"{label} ({cc}): only {100 * eq / tot:.2f}% of the step outputs "
                            f"equal PyTorch's")
@@ -437,9 +481,64 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
                            f"difference {mx2} LSB at input {i[0]} element {i[1]} "
                            f"(C {y[i]}, PyTorch {ref[i]}); steps {100 * eq / tot:.2f}% equal")
         msgs.append(f"{cc}: outputs {100 * e2 / n2:.2f}% equal (max {mx2} LSB), "
-                    f"steps {100 * eq / tot:.3f}% equal")
+                    f"steps {100 * eq / tot:.3f}% equal"
+                    + (f" (and {ties} exact ties: C rounds away from zero, PyTorch to even)"
+                       if ties else ""))
     return True, (f"{label}: {len(q['steps'])} steps, {xq.shape[0]} inputs x {out_size}: "
                   + "; ".join(msgs))
+
+
+REFUSAL = re.compile(r"^(?P<file>[^\n]*?):(?P<line>\d+):(?P<col>\d+): error: --int8: calibration "
+                     r"input (?P<k>\d+) makes (?P<op>\w+) '(?P<layer>[^']*)' produce "
+                     r"(?P<what>NaN|an infinity); the float network overflows on it$", re.M)
+
+
+def check_refusal(common, r, netfile, model, ftable, calib, wd, name, label):
+    """cnnc refuses to quantize a network whose float model overflows on a
+    calibration input (compiler/calibrate.c).  The refusal passes only if it
+    is exactly that error, at the layer's place, with exit status 1 and no
+    output written, and PyTorch's float model really produces a NaN or an
+    infinity in that layer's output on that input."""
+    m = REFUSAL.search(r.stderr)
+    if r.returncode != 1 or not m:
+        raise Fail(f"cnnc --int8 failed (exit {r.returncode}) without the overflow "
+                   f"diagnostic:\n{r.stderr[-3000:]}")
+    if os.path.abspath(m["file"]) != os.path.abspath(netfile):
+        raise Fail(f"the overflow diagnostic names {m['file']}, not {netfile}")
+    layer = next((l for l in ftable["layers"] if l.get("name") == m["layer"]), None)
+    if layer is None or layer.get("line") != int(m["line"]):
+        raise Fail(f"the overflow diagnostic's layer '{m['layer']}' at line {m['line']} "
+                   f"is not in the table")
+    out = os.path.join(wd, f"{name}.c")
+    for f in (out, out[:-2] + ".h"):
+        if os.path.exists(f):
+            os.remove(f)
+    r2 = subprocess.run(common + ["-o", out], capture_output=True, text=True, timeout=600)
+    if r2.returncode != 1 or os.path.exists(out) or os.path.exists(out[:-2] + ".h"):
+        raise Fail(f"cnnc --int8 -o: exit {r2.returncode} on the same network, or output "
+                   f"left behind")
+    k = int(m["k"])
+    mods = dict(model.named_modules())
+    seen = {}
+    target = mods.get(m["layer"])
+    if target is None:
+        raise Fail(f"no module '{m['layer']}' in PyTorch's model")
+    h = target.register_forward_hook(lambda _m, _i, y: seen.setdefault("y", y.detach()))
+    x = torch.tensor(calib[k:k + 1])
+    if ftable.get("input_layout") in ("hwc", "lc"):
+        shape = ftable["input"]
+        x = x.reshape(1, *shape[1:], shape[0]).movedim(-1, 1)
+    with torch.no_grad():
+        model(x.reshape(1, *ftable["input"]))
+    h.remove()
+    y = seen["y"]
+    bad = torch.isnan(y) if m["what"] == "NaN" else torch.isinf(y)
+    if not bool(bad.any()):
+        raise Fail(f"cnnc refuses: input {k} makes {m['op']} '{m['layer']}' produce "
+                   f"{m['what']}, but PyTorch's float model does not")
+    return True, (f"{label}: refused at {os.path.basename(m['file'])}:{m['line']}:{m['col']}, "
+                  f"as PyTorch's float model gives {m['what']} in {m['op']} '{m['layer']}' "
+                  f"on calibration input {k}")
 
 
 def check_ranges(model, table, calib, label):
