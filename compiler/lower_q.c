@@ -756,6 +756,23 @@ void lower_q_table(FILE *fp, const Network *net, const QNet *q, TableFormat fmt)
                     fprintf(fp, "%s%ld", o ? "," : "", (long)s->qb[o]);
                 fputc(']', fp);
             }
+            if (s->mult) {
+                /* the requantization's fixed-point multipliers and shifts:
+                 * conv, linear per channel; add per input then the sum's;
+                 * concat per input; mul one */
+                long long nm = s->kind == QS_CONV || s->kind == QS_LINEAR ? s->out_c
+                               : s->kind == QS_ADD ? s->nins + 1
+                               : s->kind == QS_CONCAT ? s->nins : 1;
+                fputs(",\n        \"multipliers\": [", fp);
+                for (long long k = 0; k < nm; k++)
+                    fprintf(fp, "%s%ld", k ? "," : "", (long)s->mult[k]);
+                fputs("], \"shifts\": [", fp);
+                for (long long k = 0; k < nm; k++)
+                    fprintf(fp, "%s%d", k ? "," : "", (int)s->shift[k]);
+                fputc(']', fp);
+                if (s->kind == QS_ADD)
+                    fprintf(fp, ", \"left_shift\": %d", s->left_shift);
+            }
             if (s->kind == QS_LUT && s->w) {
                 fputs(", \"affine_scale\": [", fp);
                 for (int k = 0; k < s->nluts; k++)

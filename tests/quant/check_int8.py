@@ -33,11 +33,12 @@ For each network:
    step's output: each step of PyTorch's model runs on the C's own inputs
    of that step, and over all steps at least 99% of the elements must be
    equal and every one within 1 LSB (the two round differently: fixed
-   point against float requantization).  An add's or a concat's element
-   whose real value is an exact tie (see exact_ties) is counted apart: the
-   two rules differ there by definition.  The whole network's outputs,
-   PyTorch's chain against the C's, must be within E2E_MAX_LSB and
-   E2E_EQUAL equal (see there why looser).
+   point against float requantization).  A difference whose real value,
+   computed exactly, is a tie or near enough to one for the precision of
+   either side's requantization is counted apart (explain).  The whole
+   network's outputs, PyTorch's chain against the C's, must be within
+   E2E_MAX_LSB and E2E_EQUAL equal unless every step difference is so
+   proven (see there why).
 
 --selftest=scale perturbs one scale on PyTorch's side (the first step's
 output scale by 3%), --selftest=zero_point that step's zero point by 1, and
@@ -81,14 +82,18 @@ if os.environ.get("CNNC_E2E_SANITIZE"):     # the sanitizer pass of `make test`
     CFLAGS += e2elib.SANITIZE
 CALIB_N = 48
 # The whole network, C against PyTorch's own chain of quantized modules.
-# The two chains diverge: PyTorch requantizes in float32, so about one output
-# in 10^5 of a conv lands on the other side of a rounding boundary from the
-# C's 31-bit fixed point (and from the exact real result), and the next
-# layers spread that one step: on vgg_cifar a single such output of its 3rd
-# conv changes 3 of its 10 class scores by 1.  Each step is therefore held to
-# the strict bound (PyTorch's op on the C's own inputs: >= 99% equal, all
-# within 1 LSB), and the whole network to a bound that the divergence stays
-# within.
+# The two chains diverge: both requantize with about 24 bits of multiplier
+# (PyTorch in float32; cnnc's one-rounding form round(M 2^31), 20 to 31
+# bits), so a few conv outputs in 10^6 lie near enough to half way that one
+# side or the other lands on the wrong neighbour (explain() proves each one,
+# exactly), and the next layers spread that one step: on vgg_cifar a single
+# such output of its 3rd conv changes 3 of its 10 class scores by 1.  Each
+# step is therefore held to the strict bound (PyTorch's op on the C's own
+# inputs: >= 99% equal, all within 1 LSB, and every difference that is not
+# a proven tie or near tie counts), and the whole network, when some step
+# difference is not proven, to a bound that the divergence stays within;
+# when every one is, the C's chain is its steps' arithmetic and the whole
+# network's divergence is reported.
 STEP_EQUAL = 0.99
 E2E_EQUAL = 0.80
 E2E_MAX_LSB = 2
@@ -366,32 +371,165 @@ def build_and_run(cc, rt, wd, name, x_bytes, out_size):
     return np.fromfile(outp, dtype=np.int8).reshape(-1, out_size), traces
 
 
-def exact_ties(qm, s, vals, where):
-    """How many of the elements `where` of an add or a concat step are exact
-    ties: the real result, computed exactly from the step's integer inputs,
-    scales and zero points, lies half way between two integers.  There both
-    neighbours are correct roundings, and the two sides differ by rule:
-    cnnc rounds half away from zero (TFLite's rule, the issue's), PyTorch's
-    quantized add and cat half to even.  Such an element is counted apart
-    from the others (it is still within the 1-LSB bound)."""
+def exact_reals(qm, s, vals, where):
+    """The real results of the elements `where` of step s, computed exactly
+    (rationals) from the step's integer inputs, int8 weights, int32 biases,
+    float32 scales and zero points, before the output's zero point, rounding
+    and clamp: for conv (`where` indexes its own output, before a fused
+    pool), linear, add and concat.  Each as (v, A, k): the integer the step requantizes (conv, linear: the
+    accumulator plus the bias; concat: q - zp; add: None) and the index of
+    its multiplier.  None for the other kinds."""
     from fractions import Fraction
-    ins = [vals[n].numpy() for n in s["inputs"]]
+
     def exact(sc):      # cnnc's scales are float32 (the table prints 9 digits)
         return Fraction(float(np.float32(sc)))
+    kind = s["kind"]
+    ins = [vals[n].numpy().astype(np.int64) for n in s["inputs"]]
     sp = [(exact(sc), int(zp)) for sc, zp in (qm.params[n] for n in s["inputs"])]
     out_s = exact(qm.params[s["output"]][0])
-    flat = np.concatenate(ins) if s["kind"] == "concat" else None
-    owner = np.concatenate([np.full(len(v), i) for i, v in enumerate(ins)]) \
-        if s["kind"] == "concat" else None
-    n = 0
-    for j in where:
-        if s["kind"] == "concat":
-            sc, zp = sp[owner[j]]
-            real = (int(flat[j]) - zp) * sc / out_s
-        else:
-            real = sum((int(v[j]) - zp) * sc for v, (sc, zp) in zip(ins, sp)) / out_s
-        n += (real - real.__floor__()) == Fraction(1, 2)
-    return n
+    if kind == "concat":
+        flat = np.concatenate(ins)
+        owner = np.concatenate([np.full(len(v), i) for i, v in enumerate(ins)])
+        return [((int(flat[j]) - sp[owner[j]][1]) * sp[owner[j]][0] / out_s,
+                 int(flat[j]) - sp[owner[j]][1], int(owner[j])) for j in where]
+    if kind == "add":
+        return [(sum((int(v[j]) - zp) * sc for v, (sc, zp) in zip(ins, sp)) / out_s, None, None)
+                for j in where]
+    if kind not in ("conv", "linear"):
+        return None
+    in_s, in_zp = sp[0]
+    oc = len(s["weight_scales"])
+    wsc = [exact(w) for w in s["weight_scales"]]
+    bias = s["biases"]
+    if kind == "linear":
+        w = np.array(s["weights"], dtype=np.int64).reshape(oc, -1)
+        x = ins[0].reshape(-1) - in_zp
+        accs = [(int(w[j] @ x), j) for j in where]
+    else:
+        c, h, wd = s["in"]
+        _, oh, ow = s["out"]
+        kh, kw = s["kernel"]
+        sh, sw = s["stride"]
+        dh, dw = s["dilation"]
+        cg = c // s["groups"]
+        x = torch.tensor(ins[0])
+        x = x.reshape(h, wd, c).permute(2, 0, 1) if s["in_hwc"] else x.reshape(c, h, wd)
+        x = pad_ints(x.unsqueeze(0), s, in_zp)[0].numpy().astype(np.int64) - in_zp
+        w = np.array(s["weights"], dtype=np.int64).reshape(oc, cg, kh, kw)
+        accs = []
+        for j in where:
+            o, oy, ox = j // (oh * ow), j // ow % oh, j % ow
+            g0 = o // (oc // s["groups"]) * cg
+            patch = x[g0:g0 + cg, oy * sh:oy * sh + dh * (kh - 1) + 1:dh,
+                      ox * sw:ox * sw + dw * (kw - 1) + 1:dw]
+            accs.append((int((patch * w[o]).sum()), o))
+    return [((acc + int(bias[o])) * in_s * wsc[o] / out_s, acc + int(bias[o]), o)
+            for acc, o in accs]
+
+
+def explain(qm, s, vals, got, want, where):
+    """Classifies the elements `where`, at which the C's step output and
+    PyTorch's differ by 1, by the step's real result v computed exactly
+    (exact_reals; conv, linear, add, concat).  Returns (ties, c_near,
+    torch_near):
+
+    - ties: v lies exactly half way between two integers.  Both neighbours
+      are correct roundings and the two sides differ by rule: cnnc rounds
+      half away from zero (TFLite's rule, the issue's), PyTorch's quantized
+      ops half to even.
+    - c_near, torch_near (conv, linear, concat): v lies so near half way
+      that a requantization of the precision of the side that misrounds
+      lands on the other side: the C's byte is TFLite's integer arithmetic
+      with cnnc's own multiplier and shift (check_quant.mbqm, exactly), the
+      two bytes are the neighbours of v, and v is nearer to half way than
+      the misrounding side's error bound: for the C, |A| times its
+      multiplier's error plus half a step of its right shift; for PyTorch,
+      which multiplies in float32 by a float32 multiplier, 2^-21 (|v| + 1).
+      c_near counts the C's misroundings (PyTorch's byte is v rounded),
+      torch_near PyTorch's.
+
+    Every other difference stays a difference."""
+    from fractions import Fraction
+    from check_quant import mbqm
+    _, out_zp = qm.params[s["output"]]
+    lo, hi = s.get("act_min", -128), s.get("act_max", 127)
+    half = Fraction(1, 2)
+    verbose = os.environ.get("CNNC_INT8_EXPLAIN")
+
+    def byte(v):
+        return min(max(v + int(out_zp), lo), hi)
+
+    def c_byte(real, a, mi):
+        """The C's byte by TFLite's arithmetic; None where it is not
+        recomputed here (add)."""
+        if a is None:
+            return None
+        return byte(mbqm(a, s["multipliers"][mi], s["shifts"][mi]))
+
+    def near(real, a, mi, cb):
+        """'tie', 'c' or 'torch' when the real result v is (near enough to)
+        half way that the named side may round it to either neighbour:
+        cb the C's byte; None otherwise."""
+        fl = real.__floor__()
+        if real - fl == half:
+            return "tie"
+        if a is None:
+            return None
+        dist = abs(real - fl - half)
+        if cb != byte(fl + 1 if real - fl > half else fl):      # the C misrounds
+            m, sh = s["multipliers"][mi], s["shifts"][mi]
+            err = abs(Fraction(m) * Fraction(2) ** (sh - 31) * a - real)
+            if sh < 0:
+                err += Fraction(1, 2) ** (1 - sh)
+            return "c" if dist <= err else None
+        return "torch" if dist <= Fraction(1, 1 << 21) * (abs(real) + 1) else None
+
+    def other(real):
+        fl = real.__floor__()
+        return byte(fl), byte(fl + 1)
+
+    counts = {"tie": 0, "c": 0, "torch": 0}
+    if "pool" in s:
+        # the pooled element's window of conv outputs: the C's bytes by its
+        # arithmetic must pool to the C's byte, and flipping one near-tie
+        # element of the window to its other neighbour must give PyTorch's
+        p = s["pool"]
+        _, oh, ow = s["out"]
+        _, ph, pw = p["out"]
+        pkh, pkw = p["kernel"]
+        psh, psw = p["stride"]
+        pick = max if p["kind"] == "maxpool" else min
+        for j in where:
+            o, py, px = j // (ph * pw), j // pw % ph, j % pw
+            win = [o * oh * ow + (py * psh + dy) * ow + px * psw + dx
+                   for dy in range(pkh) for dx in range(pkw)]
+            reals = exact_reals(qm, s, vals, win)
+            cbs = [c_byte(*r) for r in reals]
+            if pick(cbs) != int(got[j]):
+                continue
+            for k, r in enumerate(reals):
+                why = near(*r, cbs[k])
+                alt = [b for b in other(r[0]) if b != cbs[k]]
+                if why and alt and pick(cbs[:k] + alt[:1] + cbs[k + 1:]) == int(want[j]):
+                    counts[why] += 1
+                    break
+        return counts["tie"], counts["c"], counts["torch"]
+    reals = exact_reals(qm, s, vals, where)
+    if reals is None:
+        return 0, 0, 0
+    for j, r in zip(where, reals):
+        cb = c_byte(*r)
+        if cb is not None and cb != int(got[j]):
+            continue                    # not the prescribed arithmetic: a difference
+        if {int(got[j]), int(want[j])} != set(other(r[0])):
+            continue
+        why = near(*r, int(got[j]))
+        if why:
+            counts[why] += 1
+        if verbose:
+            print(f"     explain {s['first']} [{j}]: real {float(r[0]) + int(out_zp):.9f} "
+                  f"C {int(got[j])} PyTorch {int(want[j])}: {why}")
+    return counts["tie"], counts["c"], counts["torch"]
 
 
 def compare(y, ref):
@@ -440,7 +578,7 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
     for cc in ccs:
         y, traces = build_and_run(cc, rt, wd, name, xq.tobytes(), out_size)
         # Step by step: PyTorch's step on the C's own inputs against the C's output.
-        eq = tot = ties = 0
+        eq = tot = ties = c_near = torch_near = 0
         per_step = {}
         for k, x in enumerate(xq):
             vals = {"input": torch.tensor(x.astype(np.int32))}
@@ -449,9 +587,10 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
                     want = qm.step(s, m, vals, None).numpy()
                 got = traces[k][i].astype(np.int32)
                 e, n, mx, d = compare(got, want)
-                if mx == 1 and s["kind"] in ("add", "concat"):
-                    tie = exact_ties(qm, s, vals, np.nonzero(d)[0])
-                    ties, n = ties + tie, n - tie
+                if mx == 1:
+                    tie, cn, tn = explain(qm, s, vals, got, want, np.nonzero(d)[0])
+                    ties, c_near, torch_near = ties + tie, c_near + cn, torch_near + tn
+                    n -= tie + cn + tn
                 eq, tot = eq + e, tot + n
                 ps = per_step.setdefault(i, [0, 0])
                 ps[0], ps[1] = ps[0] + n - e, ps[1] + n
@@ -472,18 +611,30 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
             print("     whole network, elements differing per input:",
                   [int((r != 0).sum()) for r in d2],
                   "max", [int(r.max()) for r in d2])
+        # the output is the traced output of the step that writes it
+        outs = [i for i, st in enumerate(qm.steps) if st["output"] == q["output_tensor"]]
+        for k in range(len(xq)):
+            if outs and not np.array_equal(traces[k][outs[-1]], y[k]):
+                return False, (f"{label} ({cc}): the output of input {k} is not step "
+                               f"{outs[-1]}'s traced output")
         if eq < STEP_EQUAL * tot:
             return False, (f"{label} ({cc}): only {100 * eq / tot:.2f}% of the step outputs "
                            f"equal PyTorch's")
-        if mx2 > E2E_MAX_LSB or e2 < E2E_EQUAL * n2:
+        # Every step's output equal to PyTorch's op on the same inputs but for
+        # proven ties and near ties (explain): then the whole network's
+        # divergence from PyTorch's chain is the spread of those roundings
+        # alone, and is reported, not bounded.
+        proven = eq == tot
+        if not proven and (mx2 > E2E_MAX_LSB or e2 < E2E_EQUAL * n2):
             i = np.unravel_index(int(np.argmax(d2)), d2.shape)
             return False, (f"{label} ({cc}): outputs {100 * e2 / n2:.2f}% equal, largest "
                            f"difference {mx2} LSB at input {i[0]} element {i[1]} "
                            f"(C {y[i]}, PyTorch {ref[i]}); steps {100 * eq / tot:.2f}% equal")
         msgs.append(f"{cc}: outputs {100 * e2 / n2:.2f}% equal (max {mx2} LSB), "
-                    f"steps {100 * eq / tot:.3f}% equal"
-                    + (f" (and {ties} exact ties: C rounds away from zero, PyTorch to even)"
-                       if ties else ""))
+                    f"steps {100 * eq / tot:.3f}% equal ({tot - eq} differ)"
+                    + (f"; apart: {ties} exact ties, {c_near} near ties the C misrounds, "
+                       f"{torch_near} PyTorch misrounds" if ties or c_near or torch_near
+                       else ""))
     return True, (f"{label}: {len(q['steps'])} steps, {xq.shape[0]} inputs x {out_size}: "
                   + "; ".join(msgs))
 
