@@ -783,6 +783,18 @@ int8_t quant_value(float x, QParams p);
  * scales[c] = max|w_c| / 127 (1 for an all-zero row), q = round(w / scale)
  * in [-127, 127]. */
 void quant_weights(const float *w, long long out_c, long long per, float *scales, int8_t *q);
+/* One channel's q = round(w / scale) in [-127, 127]. */
+void quant_weights_row(const float *w, long long per, float scale, int8_t *q);
+/* The one-rounding requantization (docs/int8.md) multiplies by
+ * round(M 2^31) for QUANT_ONE_ROUNDING_MIN <= M < 1, M = in_scale x
+ * w_scale / out_scale: it errs by |acc| x |round(M 2^31) - M 2^31| / 2^31.
+ * Of w_scale and the QUANT_WSCALE_STEPS float32 values above it, the one
+ * whose M 2^31 lies nearest an integer (w_scale itself if M is out of that
+ * range); raising a weight scale by so little (< 2^-13 relative) leaves
+ * every weight within its range. */
+#define QUANT_ONE_ROUNDING_MIN (1.0 / 16384)
+#define QUANT_WSCALE_STEPS 1024
+float quant_weight_scale_tune(float w_scale, float in_scale, float out_scale);
 /* round(b / (in_scale * w_scale)), saturated to int32. */
 int32_t quant_bias(float b, float in_scale, float w_scale);
 /* M -> (multiplier, shift); -1 if M is negative or not finite. */

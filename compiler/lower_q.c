@@ -432,7 +432,7 @@ static double f_tanh(double x, double arg)
  */
 static void set_multiplier(const Layer *l, double real, int32_t *m, int32_t *sh)
 {
-    if (real >= 1.0 / 4096 && real < 1.0) {
+    if (real >= QUANT_ONE_ROUNDING_MIN && real < 1.0) {
         double r = round(real * 2147483648.0);
         if (r < 2147483648.0) {
             *m = (int32_t)r;
@@ -510,6 +510,11 @@ static void quantize_step(Pool *pool, const Network *net, QNet *q, QStep *s)
         s->shift = pool_alloc(pool, (size_t)oc * sizeof *s->shift);
         quant_weights(s->w, oc, s->per, s->wscale, s->qw);
         for (long long o = 0; o < oc; o++) {
+            const float tuned = quant_weight_scale_tune(s->wscale[o], in.scale, out.scale);
+            if (tuned != s->wscale[o]) {
+                s->wscale[o] = tuned;
+                quant_weights_row(s->w + o * s->per, s->per, tuned, s->qw + o * s->per);
+            }
             s->qb[o] = s->b ? quant_bias(s->b[o], in.scale, s->wscale[o]) : 0;
             set_multiplier(l, (double)in.scale * (double)s->wscale[o] / (double)out.scale,
                            &s->mult[o], &s->shift[o]);

@@ -106,9 +106,31 @@ void quant_weights(const float *w, long long out_c, long long per, float *scales
         if (!(s > 0))
             s = 1.0f;       /* an all-zero row: every weight is 0 at any scale */
         scales[c] = s;
-        for (long long i = 0; i < per; i++)
-            q[c * per + i] = (int8_t)round_clamp((double)row[i] / s, -127, 127);
+        quant_weights_row(row, per, s, q + c * per);
     }
+}
+
+float quant_weight_scale_tune(float w_scale, float in_scale, float out_scale)
+{
+    float best = w_scale, s = w_scale;
+    double best_d = 1.0;
+    for (int k = 0; k <= QUANT_WSCALE_STEPS; k++, s = nextafterf(s, INFINITY)) {
+        const double m = (double)in_scale * (double)s / (double)out_scale;
+        if (!(m >= QUANT_ONE_ROUNDING_MIN && m < 1.0))
+            break;
+        const double f = m * 2147483648.0, d = fabs(f - round(f));
+        if (round(f) >= 2147483648.0)
+            break;
+        if (d < best_d)
+            best_d = d, best = s;
+    }
+    return best;
+}
+
+void quant_weights_row(const float *w, long long per, float scale, int8_t *q)
+{
+    for (long long i = 0; i < per; i++)
+        q[i] = (int8_t)round_clamp((double)w[i] / scale, -127, 127);
 }
 
 int32_t quant_bias(float b, float in_scale, float w_scale)

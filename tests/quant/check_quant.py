@@ -10,6 +10,8 @@ from TFLite's definitions with Python's exact integers and fractions:
   mbqm(x, m, s)   rdpot(srdhm(sat(x * 2^max(s,0)), m), max(-s,0))
   mult(M)         M = m * 2^(s-31), m in [2^30, 2^31), ties away; 0 below 2^-32
   act/wq/bias     TFLite's scale, zero point and round-half-away-from-zero
+  tune            the weight scale raised (<= 1,024 float32 steps) to the
+                  one whose one-rounding multiplier M 2^31 is nearest an integer
 
 Exit status 1 on any difference (the first few are printed).
 """
@@ -38,6 +40,11 @@ def srdhm(a, b):
     if a == b == I32_MIN:
         return I32_MAX
     return (a * b + (1 << 30)) >> 31          # floor(a*b/2^31 + 1/2)
+
+
+def round_half_away(f):
+    """C's round() on a double."""
+    return math.floor(f + 0.5) if f >= 0 else -math.floor(-f + 0.5)
 
 
 def rdpot(x, e):
@@ -130,6 +137,24 @@ def check_line(tok):
         got = int(tok[4])
         s = si * sw                            # exact: two float32 in a double
         return [got], [clamp(rha(b / s), I32_MIN, I32_MAX) if s > 0 else 0]
+    if kind == "tune":
+        # of w and the 1,024 float32 values above it, while M = si w / so
+        # stays in [2^-14, 1) and round(M 2^31) < 2^31, the first whose
+        # M 2^31 (in doubles, as cnnc computes it) is nearest an integer
+        w, si, so, got = (float.fromhex(t) for t in tok[1:5])
+        best, best_d, s = w, 1.0, w
+        for _ in range(1025):
+            m = si * s / so
+            if not (2.0 ** -14 <= m < 1.0):
+                break
+            f = m * 2.0 ** 31
+            if round_half_away(f) >= 2.0 ** 31:
+                break
+            d = abs(f - round_half_away(f))
+            if d < best_d:
+                best_d, best = d, s
+            s = float(np.nextafter(np.float32(s), np.float32(np.inf)))
+        return [got], [best]
     if kind == "range":
         kind_, p = int(tok[1]), float.fromhex(tok[2])
         lo, hi = float.fromhex(tok[3]), float.fromhex(tok[4])

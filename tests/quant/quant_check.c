@@ -184,6 +184,14 @@ static void arith(uint64_t seed, long count)
             sw = -sw;
         printf("bias %a %a %a %ld\n", b, si, sw, (long)quant_bias(b, si, sw));
     }
+    /* the weight scale tuned for the one-rounding requantization: in and
+     * out scales of activations, weight scales of weights */
+    for (long k = 0; k < count; k++) {
+        float si = (float)ldexp(0.5 + rnd_unit(), -(int)(rnd() % 12));
+        float so = (float)ldexp(0.5 + rnd_unit(), -(int)(rnd() % 8));
+        float sw = (float)ldexp(0.5 + rnd_unit(), -(int)(rnd() % 14));
+        printf("tune %a %a %a %a\n", sw, si, so, quant_weight_scale_tune(sw, si, so));
+    }
     /* ranges: min/max and percentiles of small sets. */
     static const double PCT[] = { 100.0, 99.99, 99.0, 90.0, 75.0, 50.5 };
     for (long k = 0; k < count / 16 + 6; k++) {
