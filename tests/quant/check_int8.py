@@ -168,7 +168,6 @@ class QModel:
             if not e.get("fused"):
                 self.params[e["name"]] = (e["scale"], e["zero_point"])
         self.steps = q["steps"]
-        self.exact = False      # True: conv, linear, add, concat by exact_step
         self.modules = []
         for k, s in enumerate(self.steps):
             if perturb and k == 0:
@@ -206,72 +205,30 @@ class QModel:
 
     def exact_step(self, s, ins):
         """A conv's, linear's, add's or concat's output requantized exactly:
-        the real result in rationals (float64 first; the values within
-        10^-6 of half way again in fractions), rounded half away from zero,
-        plus the zero point, clamped to [-128, 127] (the fused clamp and
-        pool follow in step).  The arithmetic no fixed or floating point
+        the real result (step_terms; float64 first, the values within 10^-6
+        of half way again in fractions), rounded half away from zero, plus
+        the zero point, clamped to [-128, 127] (the fused clamp and pool
+        follow in step).  The arithmetic no fixed or floating point
         requantization can beat."""
         from fractions import Fraction
-
-        def fr(sc):
-            return Fraction(float(np.float32(sc)))
-        kind = s["kind"]
-        _, out_zp = self.params[s["output"]]
-        out_s = fr(self.params[s["output"]][0])
-        sp = [(fr(self.params[n][0]), int(self.params[n][1])) for n in s["inputs"]]
-        if kind in ("conv", "linear"):
-            in_zp = sp[0][1]
-            oc = len(s["weight_scales"])
-            mult = [sp[0][0] * fr(ws) / out_s for ws in s["weight_scales"]]
-            bias = torch.tensor(s["biases"], dtype=torch.float64)
-            if kind == "linear":
-                w = torch.tensor(s["weights"], dtype=torch.float64).reshape(oc, -1)
-                a = w @ (ins[0].reshape(-1).double() - in_zp) + bias
-            else:
-                c, h, wd = s["in"]
-                kh, kw = s["kernel"]
-                x = ins[0].reshape(h, wd, c).permute(2, 0, 1) if s["in_hwc"] \
-                    else ins[0].reshape(c, h, wd)
-                x = pad_ints(x.unsqueeze(0), s, in_zp).double() - in_zp
-                w = torch.tensor(s["weights"], dtype=torch.float64) \
-                    .reshape(oc, c // s["groups"], kh, kw)
-                a = F.conv2d(x, w, bias, tuple(s["stride"]), 0, tuple(s["dilation"]),
-                             s["groups"])[0]
-            a = a.reshape(oc, -1).numpy()       # exact: integers below 2^53
-            per = a.shape[1]
-            v = (a * np.array([float(m) for m in mult]).reshape(oc, 1)).reshape(-1)
-            a = a.reshape(-1)
-
-            def real(i):
-                return int(a[i]) * mult[i // per]
-        elif kind == "concat":
-            q = np.concatenate([t.numpy().astype(np.int64) for t in ins])
-            k = np.concatenate([np.full(t.numel(), i) for i, t in enumerate(ins)])
-            ratio = [sc / out_s for sc, _ in sp]
-            zps = np.array([zp for _, zp in sp])
-            v = (q - zps[k]) * np.array([float(r) for r in ratio])[k]
-
-            def real(i):
-                return int(q[i] - zps[k[i]]) * ratio[k[i]]
-        else:   # add
-            qs = [t.numpy().astype(np.int64) for t in ins]
-            v = sum((qk - zp) * float(sc / out_s) for qk, (sc, zp) in zip(qs, sp))
-
-            def real(i):
-                return sum(int(qk[i] - zp) * sc for qk, (sc, zp) in zip(qs, sp)) / out_s
+        t = step_terms(self, s, ins)
+        v = t.approx
         r = np.sign(v) * np.floor(np.abs(v) + 0.5)
         for i in np.nonzero(np.abs(v - np.floor(v) - 0.5) < 1e-6 * (np.abs(v) + 1))[0]:
-            e = real(int(i))
+            e = t.real(int(i))
             r[i] = (abs(e) + Fraction(1, 2)).__floor__() * (1 if e >= 0 else -1)
+        _, out_zp = self.params[s["output"]]
         return torch.tensor(np.clip(r + int(out_zp), -128, 127).astype(np.int32))
 
-    def run(self, x_ints, in_layout):
+    def run(self, x_ints, in_layout, exact=False):
+        """The chain of steps; exact: conv, linear, add and concat by
+        exact_step instead of PyTorch's modules."""
         vals = {"input": torch.tensor(x_ints.astype(np.int32))}
         for s, m in zip(self.steps, self.modules):
-            vals[s["output"]] = self.step(s, m, vals, in_layout)
+            vals[s["output"]] = self.step(s, m, vals, in_layout, exact)
         return vals[self.t["int8"]["output_tensor"]]
 
-    def step(self, s, m, vals, in_layout):
+    def step(self, s, m, vals, in_layout, exact=False):
         kind = s["kind"]
         ins = [vals[n] for n in s["inputs"]]
         x = ins[0]
@@ -279,7 +236,7 @@ class QModel:
         out_s, out_zp = self.params[s["output"]]
         c, h, w = s["in"]
         oc, oh, ow = s["out"]
-        if self.exact and kind in ("conv", "linear", "add", "concat"):
+        if exact and kind in ("conv", "linear", "add", "concat"):
             y = self.exact_step(s, ins)
             if kind in ("add", "concat"):
                 return y
@@ -289,7 +246,7 @@ class QModel:
             else:
                 xi = x.reshape(c, h, w)
             xi = pad_ints(xi.unsqueeze(0), s, in_zp)
-            if self.exact:
+            if exact:
                 y = y.reshape(1, oc, oh, ow)
             else:
                 y = from_q(m(to_q(xi, in_s, in_zp)))
@@ -303,7 +260,7 @@ class QModel:
                                         tuple(p["kernel"]), tuple(p["stride"])).to(torch.int32)
             return y.reshape(-1)
         if kind == "linear":
-            if not self.exact:
+            if not exact:
                 y = from_q(m(to_q(x.reshape(1, -1), in_s, in_zp)))
             return torch.clamp(y, s["act_min"], s["act_max"]).reshape(-1)
         if kind in ("maxpool", "minpool", "avgpool"):
@@ -441,66 +398,71 @@ def build_and_run(cc, rt, wd, name, x_bytes, out_size):
     return np.fromfile(outp, dtype=np.int8).reshape(-1, out_size), traces
 
 
-def exact_reals(qm, s, vals, where):
-    """The real results of the elements `where` of step s, computed exactly
-    (rationals) from the step's integer inputs, int8 weights, int32 biases,
-    float32 scales and zero points, before the output's zero point, rounding
-    and clamp: for conv (`where` indexes its own output, before a fused
-    pool), linear, add and concat.  Each as (v, A, k): the integer the step requantizes (conv, linear: the
-    accumulator plus the bias; concat: q - zp; add: None) and the index of
-    its multiplier.  None for the other kinds."""
-    from fractions import Fraction
+class step_terms:
+    """A conv's (before its fused pool), linear's, add's or concat's output
+    elements as real numbers, from the step's integer inputs, int8 weights,
+    int32 biases, float32 scales and zero points, before the output's zero
+    point, rounding and clamp: approx, all of them in float64; real(i), one
+    exactly (a fraction); acc(i), the integer the C requantizes (conv,
+    linear: the accumulator plus the bias; concat: q - zp; add: None) and
+    index(i), the index of its multiplier."""
 
-    def exact(sc):      # cnnc's scales are float32 (the table prints 9 digits)
-        return Fraction(float(np.float32(sc)))
-    kind = s["kind"]
-    ins = [vals[n].numpy().astype(np.int64) for n in s["inputs"]]
-    sp = [(exact(sc), int(zp)) for sc, zp in (qm.params[n] for n in s["inputs"])]
-    out_s = exact(qm.params[s["output"]][0])
-    if kind == "concat":
-        flat = np.concatenate(ins)
-        owner = np.concatenate([np.full(len(v), i) for i, v in enumerate(ins)])
-        return [((int(flat[j]) - sp[owner[j]][1]) * sp[owner[j]][0] / out_s,
-                 int(flat[j]) - sp[owner[j]][1], int(owner[j])) for j in where]
-    if kind == "add":
-        return [(sum((int(v[j]) - zp) * sc for v, (sc, zp) in zip(ins, sp)) / out_s, None, None)
-                for j in where]
-    if kind not in ("conv", "linear"):
-        return None
-    in_s, in_zp = sp[0]
-    oc = len(s["weight_scales"])
-    wsc = [exact(w) for w in s["weight_scales"]]
-    bias = s["biases"]
-    if kind == "linear":
-        w = np.array(s["weights"], dtype=np.int64).reshape(oc, -1)
-        x = ins[0].reshape(-1) - in_zp
-        accs = [(int(w[j] @ x), j) for j in where]
-    else:
-        c, h, wd = s["in"]
-        _, oh, ow = s["out"]
-        kh, kw = s["kernel"]
-        sh, sw = s["stride"]
-        dh, dw = s["dilation"]
-        cg = c // s["groups"]
-        x = torch.tensor(ins[0])
-        x = x.reshape(h, wd, c).permute(2, 0, 1) if s["in_hwc"] else x.reshape(c, h, wd)
-        x = pad_ints(x.unsqueeze(0), s, in_zp)[0].numpy().astype(np.int64) - in_zp
-        w = np.array(s["weights"], dtype=np.int64).reshape(oc, cg, kh, kw)
-        accs = []
-        for j in where:
-            o, oy, ox = j // (oh * ow), j // ow % oh, j % ow
-            g0 = o // (oc // s["groups"]) * cg
-            patch = x[g0:g0 + cg, oy * sh:oy * sh + dh * (kh - 1) + 1:dh,
-                      ox * sw:ox * sw + dw * (kw - 1) + 1:dw]
-            accs.append((int((patch * w[o]).sum()), o))
-    return [((acc + int(bias[o])) * in_s * wsc[o] / out_s, acc + int(bias[o]), o)
-            for acc, o in accs]
+    def __init__(self, qm, s, ins):
+        from fractions import Fraction
+
+        def fr(sc):     # cnnc's scales are float32 (the table prints 9 digits)
+            return Fraction(float(np.float32(sc)))
+        kind = s["kind"]
+        out_s = fr(qm.params[s["output"]][0])
+        sp = [(fr(qm.params[n][0]), int(qm.params[n][1])) for n in s["inputs"]]
+        self.acc = self.index = lambda i: None
+        if kind in ("conv", "linear"):
+            in_zp = sp[0][1]
+            oc = len(s["weight_scales"])
+            mult = [sp[0][0] * fr(ws) / out_s for ws in s["weight_scales"]]
+            bias = torch.tensor(s["biases"], dtype=torch.float64)
+            if kind == "linear":
+                w = torch.tensor(s["weights"], dtype=torch.float64).reshape(oc, -1)
+                a = w @ (ins[0].reshape(-1).double() - in_zp) + bias
+            else:
+                c, h, wd = s["in"]
+                kh, kw = s["kernel"]
+                x = ins[0].reshape(h, wd, c).permute(2, 0, 1) if s["in_hwc"] \
+                    else ins[0].reshape(c, h, wd)
+                x = pad_ints(x.unsqueeze(0), s, in_zp).double() - in_zp
+                w = torch.tensor(s["weights"], dtype=torch.float64) \
+                    .reshape(oc, c // s["groups"], kh, kw)
+                a = F.conv2d(x, w, bias, tuple(s["stride"]), 0, tuple(s["dilation"]),
+                             s["groups"])[0]
+            a = a.reshape(oc, -1).numpy()       # exact: integers below 2^53
+            per = a.shape[1]
+            self.approx = (a * np.array([float(m) for m in mult]).reshape(oc, 1)).reshape(-1)
+            a = a.reshape(-1)
+            self.acc = lambda i: int(a[i])
+            self.index = lambda i: i // per
+            self.real = lambda i: int(a[i]) * mult[i // per]
+        elif kind == "concat":
+            q = np.concatenate([t.numpy().astype(np.int64) for t in ins])
+            k = np.concatenate([np.full(t.numel(), i) for i, t in enumerate(ins)])
+            ratio = [sc / out_s for sc, _ in sp]
+            zps = np.array([zp for _, zp in sp])
+            self.approx = (q - zps[k]) * np.array([float(r) for r in ratio])[k]
+            self.acc = lambda i: int(q[i] - zps[k[i]])
+            self.index = lambda i: int(k[i])
+            self.real = lambda i: int(q[i] - zps[k[i]]) * ratio[k[i]]
+        elif kind == "add":
+            qs = [t.numpy().astype(np.int64) for t in ins]
+            self.approx = sum((qk - zp) * float(sc / out_s) for qk, (sc, zp) in zip(qs, sp))
+            self.real = lambda i: sum(int(qk[i] - zp) * sc for qk, (sc, zp) in zip(qs, sp)) \
+                / out_s
+        else:
+            raise ValueError(f"step_terms: a {kind} step")
 
 
 def explain(qm, s, vals, got, want, where):
     """Classifies the elements `where`, at which the C's step output and
     PyTorch's differ by 1, by the step's real result v computed exactly
-    (exact_reals; conv, linear, add, concat).  Returns (ties, c_near,
+    (step_terms; conv, linear, add, concat).  Returns (ties, c_near,
     torch_near):
 
     - ties: v lies exactly half way between two integers.  Both neighbours
@@ -559,6 +521,12 @@ def explain(qm, s, vals, got, want, where):
         return byte(fl), byte(fl + 1)
 
     counts = {"tie": 0, "c": 0, "torch": 0}
+    if s["kind"] not in ("conv", "linear", "add", "concat"):
+        return 0, 0, 0
+    terms = step_terms(qm, s, [vals[n] for n in s["inputs"]])
+
+    def exact_reals(where):
+        return [(terms.real(j), terms.acc(j), terms.index(j)) for j in where]
     if "pool" in s:
         # the pooled element's window of conv outputs: the C's bytes by its
         # arithmetic must pool to the C's byte, and flipping one near-tie
@@ -573,7 +541,7 @@ def explain(qm, s, vals, got, want, where):
             o, py, px = j // (ph * pw), j // pw % ph, j % pw
             win = [o * oh * ow + (py * psh + dy) * ow + px * psw + dx
                    for dy in range(pkh) for dx in range(pkw)]
-            reals = exact_reals(qm, s, vals, win)
+            reals = exact_reals(win)
             cbs = [c_byte(*r) for r in reals]
             if pick(cbs) != int(got[j]):
                 continue
@@ -584,10 +552,7 @@ def explain(qm, s, vals, got, want, where):
                     counts[why] += 1
                     break
         return counts["tie"], counts["c"], counts["torch"]
-    reals = exact_reals(qm, s, vals, where)
-    if reals is None:
-        return 0, 0, 0
-    for j, r in zip(where, reals):
+    for j, r in zip(where, exact_reals(where)):
         cb = c_byte(*r)
         if cb is not None and cb != int(got[j]):
             continue                    # not the prescribed arithmetic: a difference
@@ -645,9 +610,8 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
     with torch.no_grad():
         ref = np.stack([qm.run(x, table.get("input_layout")).numpy() for x in xq])
         # the same chain with every requantization exact (exact_step)
-        qm.exact = True
-        exact = np.stack([qm.run(x, table.get("input_layout")).numpy() for x in xq])
-        qm.exact = False
+        exact = np.stack([qm.run(x, table.get("input_layout"), exact=True).numpy()
+                          for x in xq])
     ex_t = compare(ref, exact)[0]
     msgs = []
     for cc in ccs:
