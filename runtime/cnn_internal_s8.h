@@ -81,6 +81,23 @@ static inline int32_t cnn_s8_smlad(int32_t a, int32_t b, int32_t acc)
 #define CNN_S8_DSP 0
 #endif
 
+/*
+ * Helium (M-profile Vector Extension, Cortex-M55): 128-bit vectors of 16
+ * int8 lanes.  One VMLADAVA multiplies 16 int8 pairs and adds the 16
+ * products to an int32 scalar, wrapping like the portable C's accumulators,
+ * so a Helium path agrees with the others bit for bit.  Only the kernels
+ * that name CNN_S8_MVE use it (cnn_linear_s8, cnn_conv2d_whole_s8); the
+ * rest keep the DSP path, which a Cortex-M55 also has.  CNN_S8_NO_MVE
+ * selects the DSP path on a core with Helium.
+ */
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && CNN_S8_DSP && \
+    !defined(CNN_S8_NO_MVE)
+#define CNN_S8_MVE 1
+#include <arm_mve.h>
+#else
+#define CNN_S8_MVE 0
+#endif
+
 
 /*
  * The requantization epilogue of the conv tiles: per output channel the

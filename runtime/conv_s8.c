@@ -1416,8 +1416,11 @@ static void s8_pool_block(const ConvCtx *c, const CnnQConvPoolParams *pp,
  * computed.  The sums are pooled without the bias, which the epilogue adds
  * (exact: the path is taken only when no sum plus its bias can wrap,
  * s8_pool_raw), and when the conv's whole row is one run of at most
- * S8_RACC pixels and a block of channels' ring fits; channels in chunks of
- * whole blocks whose rings fit, the input rows expanded once per chunk.
+ * S8_RACC pixels and a channel pair's ring fits; channels in chunks of
+ * whole blocks whose rings fit, the input rows expanded once per chunk, and
+ * a block whose rings do not fit in as many passes of channel pairs as it
+ * takes (SqueezeNet's 3x3/2 pool after a 16-channel stem: two passes a
+ * block of 8).
  * Stack: 1 KiB of rows, 0.75 KiB of ring, 0.3 KiB of sums, 0.5 KiB of
  * epilogue constants.
  */
@@ -1722,35 +1725,86 @@ static void s8_pool22_store(const S8Epi *e, int32_t h, int32_t *CNN_RESTRICT r0,
     s8_rows_store(e, h, r0, pw, out);
 }
 
-/* Ring words a channel: the tiles' whole row (2x2 fast path) or the slots. */
-static int32_t s8_pool_words(const CnnConv2dParams *p, const CnnPool2dParams *q)
+/* Ring words a channel: the tiles' whole row (the 2x2 path, taken only
+ * outside the general body) or the slots. */
+static int32_t s8_pool_words(const CnnConv2dParams *p, const CnnPool2dParams *q, int general)
 {
     int32_t n4, n3;
-    if (!s8_pool_fast22(q))
+    if (general || !s8_pool_fast22(q))
         return s8_pool_slots(q) * q->out_w;
     s8_rows_split(p->out_w, p->stride_w, &n4, &n3);
     return 4 * n4 + 3 * n3;
 }
 
-static int s8_rows_pool_ok(const ConvCtx *c, const CnnPool2dParams *q, const int32_t *bias,
-                           int32_t ocg)
+/* Does the fused path's common body take this group: the conv row in one
+ * run (xr from s8_rows_ok) and a block of channels' rings in S8_PACC? */
+static int s8_rows_pool_common(const ConvCtx *c, const CnnPool2dParams *q, int32_t xr,
+                               int32_t ocg)
 {
-    return ocg >= 2 && c->p->out_w <= S8_RACC && s8_rows_ok(c, ocg) == c->p->out_w &&
-           s8_pool_raw(c, bias, ocg) &&
-           cnn_conv_block_width(ocg) * s8_pool_words(c->p, q) <= S8_PACC;
+    return xr == c->p->out_w && cnn_conv_block_width(ocg) * s8_pool_words(c->p, q, 0) <= S8_PACC;
 }
 
-static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
-                               const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
-                               int32_t o0, int32_t ocg, int8_t *CNN_RESTRICT out)
+/* The pixels of a run of the conv row when the fused path takes this group
+ * (s8_rows_ok: the whole row, or runs whose input columns are expanded
+ * again for each channel pair, in the general body), else 0. */
+static int32_t s8_rows_pool_ok(const ConvCtx *c, const CnnPool2dParams *q, const int32_t *bias,
+                               int32_t ocg)
+{
+    const int32_t xr = ocg >= 2 && c->p->out_w <= S8_RACC ? s8_rows_ok(c, ocg) : 0;
+    return xr > 0 && s8_pool_raw(c, bias, ocg) &&
+                   (s8_rows_pool_common(c, q, xr, ocg) ||
+                    2 * s8_pool_words(c->p, q, 1) <= S8_PACC)
+               ? xr
+               : 0;
+}
+
+/* A channel pair's sums of conv row y (or one channel's, nb == 1) into ta
+ * and tb when the row is in runs of xr pixels: each run's input columns
+ * expanded into buf, then its tiles. */
+static __attribute__((noinline)) void s8_pool_runs_sums(const ConvCtx *c, int16_t *buf,
+                                                        int32_t wr, uint32_t sc, int32_t y,
+                                                        int32_t xr, const int8_t *wb, int nb,
+                                                        int32_t *ta, int32_t *tb)
+{
+    const CnnConv2dParams *p = c->p;
+    const int32_t kp = (p->kernel_w + 1) >> 1;
+    const int b = nb == 8 ? 2 : nb == 4 ? 1 : 0;
+    int32_t xs, base;
+    for (xs = 0; xs < p->out_w; xs += xr) {
+        const int32_t nx = p->out_w - xs < xr ? p->out_w - xs : xr;
+        int32_t m4, m3;
+        s8_rows_window(c, buf, wr, S8_RBUF / wr, y, &base, xs * p->stride_w, 0);
+        if (nb == 1) {
+            s8_rows_one_sums(c, buf, wr, wb, nx, ta + xs);
+            continue;
+        }
+        s8_rows_split(nx, p->stride_w, &m4, &m3);
+        if (m4)
+            s8_rows_fns4[kp - 2][b](buf, wb, sc, 0, 4 * m4, ta + xs, tb + xs);
+        if (m3)
+            s8_rows_fns[p->stride_w - 1][kp - 2][b](buf, wb, sc, 4 * m4, nx, ta + xs + 4 * m4,
+                                                   tb + xs + 4 * m4);
+    }
+}
+
+/* The fused path's body, in two copies.  general 0 (a constant) folds the
+ * runs and the passes away, for the shapes that need neither
+ * (s8_rows_pool_common); general 1 takes the row in runs of xr pixels (one
+ * run, or more), their input columns expanded for each channel pair, and a
+ * block whose rings do not fit in passes, with neither the 2x2 path nor
+ * the int16 weight stream (the ring's slots, the packed weights). */
+S8_INLINE void s8_rows_pool_body(const ConvCtx *c, const CnnQConvPoolParams *pp,
+                                 const int8_t *CNN_RESTRICT w, const int32_t *CNN_RESTRICT bias,
+                                 int32_t o0, int32_t ocg, int32_t xr, int8_t *CNN_RESTRICT out,
+                                 const int general)
 {
     const CnnConv2dParams *p = c->p;
     const CnnPool2dParams *q = &pp->pool;
-    const int32_t kp = (p->kernel_w + 1) >> 1, wr = s8_rows_wr(p, p->out_w);
+    const int32_t kp = (p->kernel_w + 1) >> 1, wr = s8_rows_wr_runs(p, xr);
     const int32_t nrows = c->icg * p->kernel_h, ns = s8_pool_slots(q), pw = q->out_w;
     const int32_t pplane = q->out_h * pw, ylast = (q->out_h - 1) * q->stride_h + q->kernel_h;
-    const int fast = s8_pool_fast22(q);
-    const int32_t cw = s8_pool_words(p, q);
+    const int fast = !general && s8_pool_fast22(q);
+    const int32_t cw = s8_pool_words(p, q, general);
     S8RowsFn *const *fns = s8_rows_fns[p->stride_w - 1][kp - 2];
     S8RowsFn *const *fns4 = s8_rows_fns4[kp - 2];
     const uint32_t sc = ((uint32_t)-nrows << 16) | (uint32_t)(wr * 2);
@@ -1759,7 +1813,7 @@ static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
     int32_t ws[S8_W16];
     S8Rows4wFn *const fn4w = p->kernel_w >= 3 ? s8_rows4w_fns[p->kernel_w - 3] : NULL;
     int8_t mx[S8_EPI];
-    int32_t n4, n3, y, j, j0, j1, h, base;
+    int32_t n4, n3, y, j, j0, j1, h, hlo, hhi, base, c0, c1, step;
     int nb, w16;
     S8Epi e;
 
@@ -1771,68 +1825,100 @@ static void s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp,
             if (j1 > j0 && (j1 + nb - j0 > S8_EPI || (j1 + nb - j0) * cw > S8_PACC))
                 break;
         }
-        /* the int16 stream when the chunk's channel pairs fit it */
-        w16 = n4 > 0 && p->stride_w == 1 &&
-              (long)((j1 - j0) >> 1) * s8_w16_words(p, nrows) <= S8_W16;
-        if (w16)
-            s8_w16_fill(p, nrows, wb0, ocg, j0, j1, wr * 2, ws);
-        s8_epi_init(&e, c->q, bias + j0, o0 + j0, j1 - j0);
-        for (j = j0; j < j1; j++)
-            mx[j - j0] = (int8_t)s8_pool_takes_max(pp, o0 + j);
-        base = 0;
-        for (y = 0; y < ylast; y++) {
-            const int32_t py0 = y < q->kernel_h ? 0 : (y - q->kernel_h) / q->stride_h + 1;
-            const int32_t py1 = y / q->stride_h < q->out_h ? y / q->stride_h : q->out_h - 1;
-            const int32_t yd = y - q->kernel_h + 1, pyd = yd >= 0 && yd % q->stride_h == 0
-                                                          ? yd / q->stride_h : -1;
-            const int odd = y & 1;
-            const int16_t *win;
-            const int8_t *wb = wb0;
-            s8_rows_window(c, buf, wr, S8_RBUF / wr, y, &base, 0, 1);
-            win = buf + base * wr;
-            for (j = j0; j < j1; j += nb) {
-                nb = cnn_conv_block_width(ocg - j);
-                for (h = 0; h < nb; h += 2) {
-                    const int32_t o = o0 + j + h, k = j - j0 + h;
-                    int32_t *acc = pacc + k * cw;
-                    /* the 2x2 path's even rows: the sums straight into the ring */
-                    int32_t *ta = fast && !odd ? acc : ra, *tb = fast && !odd ? acc + cw : rb;
-                    int8_t *dst = out + o * pplane + (pyd < 0 ? 0 : pyd) * pw;
-                    if (nb == 1) {
-                        s8_rows_one_sums(c, win, wr, wb, p->out_w, ta);
-                    } else {
-                        const int b = nb == 8 ? 2 : nb == 4 ? 1 : 0;
-                        if (w16)
-                            fn4w(win, ws + (k >> 1) * s8_w16_words(p, nrows), n4, ta, tb);
-                        else if (n4)
-                            fns4[b](win, wb + h * 2, sc, 0, 4 * n4, ta, tb);
-                        if (n3)
-                            fns[b](win, wb + h * 2, sc, 4 * n4, p->out_w, ta + 4 * n4,
-                                   tb + 4 * n4);
-                    }
-                    if (fast) {
-                        if (odd) {
-                            s8_pool22_store(&e, k, acc, ra, pw, mx[k], dst);
-                            if (nb > 1)
-                                s8_pool22_store(&e, k + 1, acc + cw, rb, pw, mx[k + 1],
-                                                dst + pplane);
+        /* the chunk's channels c0 .. c1-1 a pass: all of them, or, for one
+         * block whose rings do not fit, as many channel pairs as do */
+        step = !general || (j1 - j0) * cw <= S8_PACC ? j1 - j0 : S8_PACC / (2 * cw) * 2;
+        for (c0 = 0; c0 < j1 - j0; c0 = c1) {
+            c1 = general && c0 + step < j1 - j0 ? c0 + step : j1 - j0;
+            if (!general)
+                c0 = 0;
+            /* the int16 stream when the chunk's channel pairs fit it */
+            w16 = !general && n4 > 0 && p->stride_w == 1 &&
+                  (long)((j1 - j0) >> 1) * s8_w16_words(p, nrows) <= S8_W16;
+            if (w16)
+                s8_w16_fill(p, nrows, wb0, ocg, j0, j1, wr * 2, ws);
+            s8_epi_init(&e, c->q, bias + j0 + c0, o0 + j0 + c0, c1 - c0);
+            for (j = j0 + c0; j < j0 + c1; j++)
+                mx[j - j0 - c0] = (int8_t)s8_pool_takes_max(pp, o0 + j);
+            base = 0;
+            for (y = 0; y < ylast; y++) {
+                const int32_t py0 = y < q->kernel_h ? 0 : (y - q->kernel_h) / q->stride_h + 1;
+                const int32_t py1 = y / q->stride_h < q->out_h ? y / q->stride_h : q->out_h - 1;
+                const int32_t yd = y - q->kernel_h + 1, pyd = yd >= 0 && yd % q->stride_h == 0
+                                                              ? yd / q->stride_h : -1;
+                const int odd = y & 1;
+                const int16_t *win;
+                const int8_t *wb = wb0;
+                if (!general)
+                    s8_rows_window(c, buf, wr, S8_RBUF / wr, y, &base, 0, 1);
+                win = buf + base * wr;
+                for (j = j0; j < j1; j += nb) {
+                    nb = cnn_conv_block_width(ocg - j);
+                    /* this pass's pairs of the block */
+                    hlo = general && c0 - (j - j0) > 0 ? c0 - (j - j0) : 0;
+                    hhi = general && c1 - (j - j0) < nb ? c1 - (j - j0) : nb;
+                    for (h = hlo; h < hhi; h += 2) {
+                        const int32_t o = o0 + j + h, k = j - j0 + h - c0;
+                        int32_t *acc = pacc + k * cw;
+                        /* the 2x2 path's even rows: the sums straight into the ring */
+                        int32_t *ta = fast && !odd ? acc : ra, *tb = fast && !odd ? acc + cw : rb;
+                        int8_t *dst = out + o * pplane + (pyd < 0 ? 0 : pyd) * pw;
+                        if (general)
+                            s8_pool_runs_sums(c, buf, wr, sc, y, xr, wb + h * 2, nb, ta, tb);
+                        else if (nb == 1) {
+                            s8_rows_one_sums(c, win, wr, wb, p->out_w, ta);
+                        } else {
+                            const int b = nb == 8 ? 2 : nb == 4 ? 1 : 0;
+                            if (w16)
+                                fn4w(win, ws + (k >> 1) * s8_w16_words(p, nrows), n4, ta, tb);
+                            else if (n4)
+                                fns4[b](win, wb + h * 2, sc, 0, 4 * n4, ta, tb);
+                            if (n3)
+                                fns[b](win, wb + h * 2, sc, 4 * n4, p->out_w, ta + 4 * n4,
+                                       tb + 4 * n4);
                         }
-                        continue;
-                    }
-                    s8_pool_merge(q, ra, mx[k], acc, ns, y, py0, py1);
-                    if (nb > 1)
-                        s8_pool_merge(q, rb, mx[k + 1], acc + cw, ns, y, py0, py1);
-                    if (pyd >= 0 && pyd < q->out_h) {
-                        s8_rows_store(&e, k, acc + (pyd % ns) * pw, pw, dst);
+                        if (fast) {
+                            if (odd) {
+                                s8_pool22_store(&e, k, acc, ra, pw, mx[k], dst);
+                                if (nb > 1)
+                                    s8_pool22_store(&e, k + 1, acc + cw, rb, pw, mx[k + 1],
+                                                    dst + pplane);
+                            }
+                            continue;
+                        }
+                        s8_pool_merge(q, ra, mx[k], acc, ns, y, py0, py1);
                         if (nb > 1)
-                            s8_rows_store(&e, k + 1, acc + cw + (pyd % ns) * pw, pw,
-                                          dst + pplane);
+                            s8_pool_merge(q, rb, mx[k + 1], acc + cw, ns, y, py0, py1);
+                        if (pyd >= 0 && pyd < q->out_h) {
+                            s8_rows_store(&e, k, acc + (pyd % ns) * pw, pw, dst);
+                            if (nb > 1)
+                                s8_rows_store(&e, k + 1, acc + cw + (pyd % ns) * pw, pw,
+                                              dst + pplane);
+                        }
                     }
+                    wb += nb == 1 ? nrows * p->kernel_w : nrows * kp * 2 * nb;
                 }
-                wb += nb == 1 ? nrows * p->kernel_w : nrows * kp * 2 * nb;
             }
         }
     }
+}
+
+/* The two copies, each its own frame (neither calls the other): the
+ * common one, and the general one, rarely taken, compiled for size (cold). */
+static __attribute__((noinline)) void
+s8_rows_pool_group(const ConvCtx *c, const CnnQConvPoolParams *pp, const int8_t *CNN_RESTRICT w,
+                   const int32_t *CNN_RESTRICT bias, int32_t o0, int32_t ocg, int32_t xr,
+                   int8_t *CNN_RESTRICT out)
+{
+    s8_rows_pool_body(c, pp, w, bias, o0, ocg, xr, out, 0);
+}
+
+static __attribute__((noinline, cold)) void
+s8_rows_pool_general(const ConvCtx *c, const CnnQConvPoolParams *pp, const int8_t *CNN_RESTRICT w,
+                     const int32_t *CNN_RESTRICT bias, int32_t o0, int32_t ocg, int32_t xr,
+                     int8_t *CNN_RESTRICT out)
+{
+    s8_rows_pool_body(c, pp, w, bias, o0, ocg, xr, out, 1);
 }
 #endif
 
@@ -1867,8 +1953,12 @@ void cnn_conv2d_pool_s8(const CnnQConvPoolParams *pp, const int8_t *CNN_RESTRICT
         c.in_off = g * c.icg * c.cs;
         c.in = in + c.in_off;
 #if S8_ROWS
-        if (s8_rows_pool_ok(&c, &pp->pool, bias_packed + g * ocg, ocg)) {
-            s8_rows_pool_group(&c, pp, w, bias_packed + g * ocg, g * ocg, ocg, out);
+        const int32_t xr = s8_rows_pool_ok(&c, &pp->pool, bias_packed + g * ocg, ocg);
+        if (xr > 0) {
+            if (s8_rows_pool_common(&c, &pp->pool, xr, ocg))
+                s8_rows_pool_group(&c, pp, w, bias_packed + g * ocg, g * ocg, ocg, xr, out);
+            else
+                s8_rows_pool_general(&c, pp, w, bias_packed + g * ocg, g * ocg, ocg, xr, out);
             w += (ocg & ~1) * c.icg * kh * ((kw + 1) & ~1) + (ocg & 1) * c.icg * kh * kw;
             continue;
         }

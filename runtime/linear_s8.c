@@ -14,6 +14,14 @@
  * already holds -in_zp * sum(w), so the inputs are used raw; the
  * requantization's form is chosen once per block (cnn_s8_rq_init).
  * cnn_conv2d_whole_s8 (a window that covers the input) is this kernel.
+ *
+ * With Helium (CNN_S8_MVE, Cortex-M55) the input is instead copied once a
+ * call with each chunk's bytes in the weights' order (x0 x2 x1 x3), and a
+ * block takes four chunks a step: one VLD4 of the 64 weight bytes deals the
+ * 4 rows' words to 4 vectors (row r's 16 weights for those 16 inputs), one
+ * VLDRB loads the 16 inputs, and one VMLADAVA a row adds its 16 products
+ * (10 instructions for 64 MACs).  The last one to three chunks take a
+ * 4-lane VMLADAVA a row on bytes widened to int32 by their loads.
  */
 #include <stddef.h>
 
@@ -42,7 +50,26 @@ static int32_t s8_dot(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RESTRICT x
  * x[2k+1])), when there are at most this many; more take the pairs from
  * each chunk's word as they come (two PKH more a chunk). */
 #define S8_LIN_XMAX 512
+#endif
 
+#if CNN_S8_MVE
+/* x[0..body) (body a multiple of 4) with each chunk's bytes in the order of
+ * the packed rows' words, x0 x2 x1 x3 (CNN_LINEAR_S8_BYTE): 16 a gather. */
+static void s8_permute(const int8_t *CNN_RESTRICT x, int32_t body, int8_t *CNN_RESTRICT xp)
+{
+    static const uint8_t order[16] = {0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15};
+    const uint8x16_t off = vldrbq_u8(order);
+    int32_t i;
+    for (i = 0; i + 16 <= body; i += 16)
+        vstrbq_s8(xp + i, vldrbq_gather_offset_s8(x + i, off));
+    for (; i < body; i += 4) {
+        xp[i] = x[i];
+        xp[i + 1] = x[i + 2];
+        xp[i + 2] = x[i + 1];
+        xp[i + 3] = x[i + 3];
+    }
+}
+#elif CNN_S8_DSP
 /* x[0..body) (body a multiple of 4) as int16 pairs. */
 static void s8_widen(const int8_t *CNN_RESTRICT x, int32_t body, uint32_t *CNN_RESTRICT xw)
 {
@@ -63,7 +90,9 @@ static void s8_widen(const int8_t *CNN_RESTRICT x, int32_t body, uint32_t *CNN_R
         xw[1] = (uint32_t)cnn_s8_pack_hi(lo, hi);
     }
 }
+#endif
 
+#if CNN_S8_DSP
 /* One row's chunk: its word (bytes w0 w2 w1 w3, cnn_pack_s8.h) against the
  * pairs (x0, x1) and (x2, x3): one load, two SXTB16, two SMLAD. */
 #define S8_ROW(wp, xa, xb, acc)                                   \
@@ -107,8 +136,33 @@ static inline void s8_block4(const int8_t *CNN_RESTRICT w, const int8_t *CNN_RES
     const int32_t body = n - n % CNN_LINEAR_S8_CHUNK;
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, i = 0;
 
+#if CNN_S8_MVE
+    if (xw) {
+        /* xw holds x permuted (s8_permute): every chunk here */
+        const int8_t *CNN_RESTRICT xp = (const int8_t *)(const void *)xw;
+        if (((uintptr_t)(const void *)w & 3) == 0) {    /* VLD4.32 wants words */
+            for (; i + 16 <= body; i += 16, w += 64) {
+                const int8x16_t xv = vldrbq_s8(xp + i);
+                const int32x4x4_t q = vld4q_s32((const int32_t *)(const void *)w);
+                a0 = vmladavaq_s8(a0, vreinterpretq_s8_s32(q.val[0]), xv);
+                a1 = vmladavaq_s8(a1, vreinterpretq_s8_s32(q.val[1]), xv);
+                a2 = vmladavaq_s8(a2, vreinterpretq_s8_s32(q.val[2]), xv);
+                a3 = vmladavaq_s8(a3, vreinterpretq_s8_s32(q.val[3]), xv);
+            }
+        }
+        for (; i < body; i += 4, w += 16) {
+            /* one chunk: its 4 inputs and each row's 4 weights widened to
+             * int32 lanes (VLDRB.S32), a 4-lane VMLADAVA a row */
+            const int32x4_t xv = vldrbq_s32(xp + i);
+            a0 = vmladavaq_s32(a0, vldrbq_s32(w), xv);
+            a1 = vmladavaq_s32(a1, vldrbq_s32(w + 4), xv);
+            a2 = vmladavaq_s32(a2, vldrbq_s32(w + 8), xv);
+            a3 = vmladavaq_s32(a3, vldrbq_s32(w + 12), xv);
+        }
+    }
+#endif
 #if CNN_S8_DSP
-#if !defined(__clang__) && !defined(CNN_S8_LIN_C)
+#if !defined(__clang__) && !defined(CNN_S8_LIN_C) && !CNN_S8_MVE
     if (xw && ((uintptr_t)(const void *)w & 3) == 0 && body >= 16) {
         /* groups of four chunks, two a step (an odd one first enters the
          * loop at its second half), each chunk one LDRD of its input pairs
@@ -287,7 +341,11 @@ static void s8_linear_core(const int8_t *CNN_RESTRICT in, const int8_t *CNN_REST
     const uint32_t lo4 = (uint32_t)(uint8_t)lo * 0x01010101u;
     const uint32_t hi4 = (uint32_t)(uint8_t)hi * 0x01010101u;
     if (n <= S8_LIN_XMAX && full > 0) {
+#if CNN_S8_MVE
+        s8_permute(in, n - n % CNN_LINEAR_S8_CHUNK, (int8_t *)(void *)xbuf);
+#else
         s8_widen(in, n - n % CNN_LINEAR_S8_CHUNK, (uint32_t *)(void *)xbuf);
+#endif
         xw = (const uint32_t *)(const void *)xbuf;
     }
 #endif

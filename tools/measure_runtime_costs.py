@@ -63,8 +63,10 @@ def kernels(cnnc, tmp):
         run([CC] + FLAGS + ["-fstack-usage", "-I", rt, "-c", os.path.join(rt, f), "-o", obj])
         for line in run(["arm-none-eabi-size", "-A", obj]).splitlines():
             # gcc may clone a static helper (conv_rows8.constprop.0): count it
-            # under its own name.
-            m = re.match(r"^\.text\.(\w+)(?:\.\w+)*\s+(\d+)", line)
+            # under its own name; a cold function's section is
+            # .text.unlikely.NAME.
+            m = re.match(r"^\.text\.(?:unlikely\.|hot\.|startup\.)?(\w+)(?:\.\w+)*\s+(\d+)",
+                         line)
             if m:
                 code[m.group(1)] = code.get(m.group(1), 0) + int(m.group(2))
         with open(obj[:-2] + ".su") as su:

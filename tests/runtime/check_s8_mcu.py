@@ -9,7 +9,9 @@ tests/runtime/test_s8.c is built for the host and, with -DS8_MCU, for the
 cores of tests/mcu (flags from tests/mcu/mcu_harness.py, -O2), the
 Cortex-M4F image twice: with its DSP path (SMLAD/SXTB16, __ARM_FEATURE_DSP)
 with -DCNN_S8_NO_DSP (the portable C on the same core) and with the C twins
-of the assembly tiles (C_TWINS: the DSP path as clang builds it).  Each image runs
+of the assembly tiles (C_TWINS: the DSP path as clang builds it), and the
+Cortex-M55 image twice: with its Helium path (__ARM_FEATURE_MVE, the
+kernels that have one) and with -DCNN_S8_NO_MVE (its DSP path).  Each image runs
 the same random cases, compares every fast kernel with its reference twin on
 the target itself, and prints a hash of all the fast kernels' outputs.
 Every image must report no failure and print the host's hash: the integer
@@ -72,16 +74,19 @@ def main():
         print(f"host: {n} bytes compared with the reference twins, hash {want}")
         bad = 0
         for cpu, extra in (("m4", []), ("m4", ["-DCNN_S8_NO_DSP"]), ("m4", C_TWINS),
-                           ("m7", []), ("m55", [])):
+                           ("m7", []), ("m55", []), ("m55", ["-DCNN_S8_NO_MVE"])):
             c = mh.CPUS[cpu]
-            tag = cpu + ("" if not extra else "-nodsp" if extra != C_TWINS else "-ctwins")
+            tag = cpu + ("" if not extra else "-ctwins" if extra == C_TWINS
+                         else "-nomve" if extra == ["-DCNN_S8_NO_MVE"] else "-nodsp")
             elf = os.path.join(args.work, f"test_s8_{tag}.elf")
             mh.run([args.arm_gcc] + mh.STRICT + mh.ARM_COMMON + c["cflags"] + INCLUDES + defs
                    + extra + [os.path.join(MCU, "startup.c")] + SOURCES + mh.ARM_LINK
                    + ["-T", c["ld"], "-o", elf])
             out = mh.run_qemu(args.qemu, cpu, elf, args.timeout)
-            path = ("DSP path" if not extra else "portable C" if extra != C_TWINS
-                    else "DSP path, C twins of the assembly tiles")
+            path = ("Helium and DSP paths" if not extra and cpu == "m55"
+                    else "DSP path" if not extra or extra == ["-DCNN_S8_NO_MVE"]
+                    else "DSP path, C twins of the assembly tiles" if extra == C_TWINS
+                    else "portable C")
             got, n = summary(out, c["title"] + " (" + path + ")")
             ok = got == want
             bad += not ok

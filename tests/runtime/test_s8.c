@@ -1023,6 +1023,16 @@ static int conv_pool_case(void)
         g->in_hwc = 0;
         pmax = 2;
     }
+    if (pick == 1) {            /* SqueezeNet's stem: the row in runs, a block in passes */
+        g->groups = 1, icg = 3, ocg = rint_in(9, 17);
+        g->in_h = rint_in(6, 40);
+        g->in_w = rint_in(57, 62);
+        g->kernel_h = g->kernel_w = 3;
+        g->stride_h = g->stride_w = 2;
+        g->dilation_h = g->dilation_w = 1;
+        g->in_hwc = 0;
+        pmax = 1;
+    }
     if (pool_w16_force && pick != 0) {
         g->groups = 1, g->in_hwc = 0;
         g->dilation_w = 1, g->stride_w = 1;
@@ -1059,7 +1069,7 @@ static int conv_pool_case(void)
     pl->in_h = g->out_h;
     pl->in_w = g->out_w;
     pl->dilation_h = pl->dilation_w = 1;
-    switch (pick == 0 || pool_w16_force == 2 ? 0 : pk) {
+    switch (pick == 0 || pool_w16_force == 2 ? 0 : pick == 1 && pk < 3 ? 1 : pk) {
     case 0: pl->kernel_h = pl->kernel_w = pl->stride_h = pl->stride_w = 2; break;
     case 1: pl->kernel_h = pl->kernel_w = 3, pl->stride_h = pl->stride_w = 2; break;
     case 2: pl->kernel_h = pl->kernel_w = 2, pl->stride_h = pl->stride_w = 1; break;
@@ -1630,7 +1640,7 @@ static void linear_forms_case(void)
 }
 
 /* cnn_linear_s8's aligned path (four chunks a step, LDM of the block's row
- * words) and the unaligned one beside it: in_features around multiples of
+ * words; with Helium, one VLD4 of them) and the unaligned one beside it: in_features around multiples of
  * 16 (0..3 chunks and the in % 4 tail left after the steps), 1..13 rows,
  * weights at an aligned address or 1..3 bytes past it, zero points at
  * -128 and 127, all-extreme inputs and weights (the sums' limits), shift 0
