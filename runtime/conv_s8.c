@@ -925,6 +925,12 @@ static S8RowsFn *const s8_rows_fns[2][2][3] = {
       { s8_rows2_k3_4, s8_rows2_k3_8, s8_rows2_k3_16 } },
 };
 
+/* A block's index in the tables (blocks of 2, 4 or 8 channels). */
+static inline int s8_rows_bi(int nb)
+{
+    return nb == 8 ? 2 : nb == 4 ? 1 : 0;
+}
+
 /* cnn_s8_rq_apply with the clamp [-128, 127]: one SSAT. */
 static inline int8_t s8_rq_full(int32_t acc, const CnnS8Rq *r)
 {
@@ -1084,7 +1090,7 @@ static void s8_rows_group(const ConvCtx *c, const int8_t *CNN_RESTRICT w,
                     for (h = 0; h < nb; h += 2)
                         for (x0 = 0; x0 < nx; x0 += S8_RACC) {
                             const int32_t n = nx - x0 < S8_RACC ? nx - x0 : S8_RACC;
-                            const int b = nb == 8 ? 2 : nb == 4 ? 1 : 0;
+                            const int b = s8_rows_bi(nb);
                             int32_t n4, n3;
                             s8_rows_split(n, p->stride_w, &n4, &n3);
                             if (n4)
@@ -1746,14 +1752,15 @@ static int s8_rows_pool_common(const ConvCtx *c, const CnnPool2dParams *q, int32
 
 /* The pixels of a run of the conv row when the fused path takes this group
  * (s8_rows_ok: the whole row, or runs whose input columns are expanded
- * again for each channel pair, in the general body), else 0. */
+ * again for each channel pair, in the general body), else 0; *common says
+ * which body (s8_rows_pool_common). */
 static int32_t s8_rows_pool_ok(const ConvCtx *c, const CnnPool2dParams *q, const int32_t *bias,
-                               int32_t ocg)
+                               int32_t ocg, int *common)
 {
     const int32_t xr = ocg >= 2 && c->p->out_w <= S8_RACC ? s8_rows_ok(c, ocg) : 0;
+    *common = xr > 0 && s8_rows_pool_common(c, q, xr, ocg);
     return xr > 0 && s8_pool_raw(c, bias, ocg) &&
-                   (s8_rows_pool_common(c, q, xr, ocg) ||
-                    2 * s8_pool_words(c->p, q, 1) <= S8_PACC)
+                   (*common || 2 * s8_pool_words(c->p, q, 1) <= S8_PACC)
                ? xr
                : 0;
 }
@@ -1768,7 +1775,7 @@ static __attribute__((noinline)) void s8_pool_runs_sums(const ConvCtx *c, int16_
 {
     const CnnConv2dParams *p = c->p;
     const int32_t kp = (p->kernel_w + 1) >> 1;
-    const int b = nb == 8 ? 2 : nb == 4 ? 1 : 0;
+    const int b = s8_rows_bi(nb);
     int32_t xs, base;
     for (xs = 0; xs < p->out_w; xs += xr) {
         const int32_t nx = p->out_w - xs < xr ? p->out_w - xs : xr;
@@ -1827,11 +1834,9 @@ S8_INLINE void s8_rows_pool_body(const ConvCtx *c, const CnnQConvPoolParams *pp,
         }
         /* the chunk's channels c0 .. c1-1 a pass: all of them, or, for one
          * block whose rings do not fit, as many channel pairs as do */
-        step = !general || (j1 - j0) * cw <= S8_PACC ? j1 - j0 : S8_PACC / (2 * cw) * 2;
+        step = (j1 - j0) * cw <= S8_PACC ? j1 - j0 : S8_PACC / (2 * cw) * 2;
         for (c0 = 0; c0 < j1 - j0; c0 = c1) {
             c1 = general && c0 + step < j1 - j0 ? c0 + step : j1 - j0;
-            if (!general)
-                c0 = 0;
             /* the int16 stream when the chunk's channel pairs fit it */
             w16 = !general && n4 > 0 && p->stride_w == 1 &&
                   (long)((j1 - j0) >> 1) * s8_w16_words(p, nrows) <= S8_W16;
@@ -1868,7 +1873,7 @@ S8_INLINE void s8_rows_pool_body(const ConvCtx *c, const CnnQConvPoolParams *pp,
                         else if (nb == 1) {
                             s8_rows_one_sums(c, win, wr, wb, p->out_w, ta);
                         } else {
-                            const int b = nb == 8 ? 2 : nb == 4 ? 1 : 0;
+                            const int b = s8_rows_bi(nb);
                             if (w16)
                                 fn4w(win, ws + (k >> 1) * s8_w16_words(p, nrows), n4, ta, tb);
                             else if (n4)
@@ -1953,9 +1958,10 @@ void cnn_conv2d_pool_s8(const CnnQConvPoolParams *pp, const int8_t *CNN_RESTRICT
         c.in_off = g * c.icg * c.cs;
         c.in = in + c.in_off;
 #if S8_ROWS
-        const int32_t xr = s8_rows_pool_ok(&c, &pp->pool, bias_packed + g * ocg, ocg);
+        int common;
+        const int32_t xr = s8_rows_pool_ok(&c, &pp->pool, bias_packed + g * ocg, ocg, &common);
         if (xr > 0) {
-            if (s8_rows_pool_common(&c, &pp->pool, xr, ocg))
+            if (common)
                 s8_rows_pool_group(&c, pp, w, bias_packed + g * ocg, g * ocg, ocg, xr, out);
             else
                 s8_rows_pool_general(&c, pp, w, bias_packed + g * ocg, g * ocg, ocg, xr, out);
