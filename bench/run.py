@@ -69,6 +69,7 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import shape_oracle  # noqa: E402
 from export_safetensors import load_safetensors, save_state_dict  # noqa: E402
+import rtcache  # noqa: E402
 
 warnings.filterwarnings("ignore", message=".*padding='same'.*")
 
@@ -308,12 +309,15 @@ def main(argv=None):
     try:
         rtdir = os.path.join(work, "rt")
         run([args.cnnc, "--emit-runtime", rtdir])
-        rt_objs = {"o2": [], "native": []}
+        rt_objs = {}
         for variant, flags in (("o2", args.cflags), ("native", args.native_cflags)):
-            for src in sorted(glob.glob(os.path.join(rtdir, "*.c"))):
-                obj = src[:-2] + "." + variant + ".o"
-                run([args.cc, *shlex.split(flags), "-I", rtdir, "-c", src, "-o", obj])
-                rt_objs[variant].append(obj)
+            # compiled in parallel, kept in the build tree's cache (tools/rtcache.py)
+            try:
+                rt_objs[variant] = rtcache.runtime_objects(
+                    args.cc, shlex.split(flags), rtdir, objdir=os.path.join(work, "rt-" + variant),
+                    cache=rtcache.cache_dir(args.cnnc))
+            except rtcache.RtCacheError as e:
+                raise SystemExit(f"cnnc bench: {e}") from None
 
         peak, lanes = fma_peak(args, work)
         cc_version = run([args.cc, "--version"]).splitlines()[0]

@@ -34,6 +34,7 @@ linked, from the objects themselves:
   or libgcc function gets LIBC_FRAME bytes, an allowance (they are small
   leaves in newlib-nano); a call cycle is cut where it closes.
 """
+import concurrent.futures
 import os
 import re
 import subprocess
@@ -52,15 +53,25 @@ def run(cmd, **kw):
     return p.stdout
 
 
-def kernels(cnnc, tmp):
+def compile_runtime(cnnc, tmp):
+    """The runtime, emitted once and compiled once (in parallel) with FLAGS,
+    each object's frames (.su) and call graph (.ci) beside it: [(source, object)]."""
     rt = os.path.join(tmp, "rt")
     run([cnnc, "--emit-runtime", rt])
+    srcs = sorted(f for f in os.listdir(rt) if f.endswith(".c"))
+
+    def one(f):
+        obj = os.path.join(tmp, "cg_" + f[:-2] + ".o")
+        run([CC] + FLAGS + ["-fstack-usage", "-fcallgraph-info=su", "-I", rt, "-c",
+                            os.path.join(rt, f), "-o", obj])
+        return f, obj
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as ex:
+        return rt, list(ex.map(one, srcs))
+
+
+def kernels(objs):
     code, stack = {}, {}
-    for f in sorted(os.listdir(rt)):
-        if not f.endswith(".c"):
-            continue
-        obj = os.path.join(tmp, f[:-2] + ".o")
-        run([CC] + FLAGS + ["-fstack-usage", "-I", rt, "-c", os.path.join(rt, f), "-o", obj])
+    for f, obj in objs:
         for line in run(["arm-none-eabi-size", "-A", obj]).splitlines():
             # gcc may clone a static helper (conv_rows8.constprop.0): count it
             # under its own name; a cold function's section is
@@ -159,22 +170,15 @@ def key_of(source):
     return source[:-2] + ":"
 
 
-def graph(cnnc, tmp):
+def graph(rt, objs, tmp):
     """Per entry point: (code bytes, worst stack, [reached node names]), and
     {node: (code, frame)} for every node reached."""
-    rt = os.path.join(tmp, "cg")
-    run([cnnc, "--emit-runtime", rt])
     frames, edges = {}, []
     sec_size, sec_refs = {}, {}
     sec_of_func = {}        # node -> 'obj:section'
     node_of_sec = {}        # 'obj:section' -> node (functions only)
     externs, defined = set(), {}   # defined: global symbol -> 'obj:section'
-    for f in sorted(os.listdir(rt)):
-        if not f.endswith(".c"):
-            continue
-        obj = os.path.join(tmp, "cg_" + f[:-2] + ".o")
-        run([CC] + FLAGS + ["-fstack-usage", "-fcallgraph-info=su", "-I", rt, "-c",
-                            os.path.join(rt, f), "-o", obj])
+    for f, obj in objs:
         fr, ed = parse_ci(obj[:-2] + ".ci")
         sizes, refs, ss, fn, gl = parse_relocs(obj)
         defined.update({g: key_of(f) + ss[g] for g in gl})
@@ -320,9 +324,10 @@ def libc(tmp, names):
 
 def measure(cnnc):
     with tempfile.TemporaryDirectory() as tmp:
-        code, stack = kernels(cnnc, tmp)
+        rt, objs = compile_runtime(cnnc, tmp)
+        code, stack = kernels(objs)
         expf, tanhf = libm(tmp)
-        entries, nodes = graph(cnnc, tmp)
+        entries, nodes = graph(rt, objs, tmp)
     version = run([CC, "--version"]).splitlines()[0]
     return code, stack, expf, tanhf, version, entries, nodes
 

@@ -32,6 +32,7 @@ warnings.filterwarnings("ignore", message="Lazy modules")
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 from export_safetensors import save_state_dict  # noqa: E402
+import rtcache  # noqa: E402
 
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", "-ffp-contract=off"]
 HARNESS = r"""
@@ -76,6 +77,11 @@ class Build:
         self.rt = os.path.join(tmp, "rt")
         p = run([cnnc, "--emit-runtime", self.rt])
         assert p.returncode == 0, p.stderr
+        # The runtime is the same for every variant: compiled once (or taken
+        # from the build tree's cache, tools/rtcache.py).
+        self.rt_objs = rtcache.runtime_objects("gcc", CFLAGS, self.rt,
+                                               objdir=os.path.join(tmp, "rt-obj"),
+                                               cache=rtcache.cache_dir(cnnc))
 
     def compile(self, net_path, name, extra, tag, caller=False, weights=None):
         d = os.path.join(self.tmp, tag)
@@ -89,8 +95,7 @@ class Build:
             f.write(HARNESS.replace("UNET", name.upper()).replace("NET", name))
         exe = os.path.join(d, "run")
         cc = ["gcc"] + CFLAGS + (["-DCALLER"] if caller else []) + ["-I", d, "-I", self.rt,
-              os.path.join(d, "main.c"), c] + sorted(
-            os.path.join(self.rt, f) for f in os.listdir(self.rt) if f.endswith(".c")) + ["-lm", "-o", exe]
+              os.path.join(d, "main.c"), c] + self.rt_objs + ["-lm", "-o", exe]
         p = run(cc)
         if p.returncode != 0:
             return None, p

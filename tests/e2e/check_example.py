@@ -12,7 +12,9 @@ check_example.py - one example network end to end against PyTorch.
    mode, and its state dict is saved as DIR/NAME.safetensors;
 3. `cnnc NET.net -o DIR/NAME.c -w DIR/NAME.safetensors`, `cnnc --emit-runtime`;
 4. the generated C, the runtime and harness.c are compiled with each
-   compiler at -std=c99 -Wall -Wextra -Werror -pedantic;
+   compiler at -std=c99 -Wall -Wextra -Werror -pedantic (the runtime's
+   objects come from the build tree's cache, tools/rtcache.py, when another
+   test compiled the same runtime with the same compiler and flags);
 5. each program runs on random inputs (normal, uniform) and structured ones
    (zeros, ones, large values of both signs), and every output element must
    satisfy |y - ref| <= 1e-4 * max(1, |ref|), ref being PyTorch's output in
@@ -109,7 +111,7 @@ def run_example(args, ccs, label):
     e2elib.save_weights(model, wfile)
     header = e2elib.cnnc_compile(args.cnnc, args.net, os.path.join(wd, f"{name}.c"), wfile)
     rt = os.path.join(wd, "runtime")
-    rt_srcs = e2elib.emit_runtime(args.cnnc, rt)
+    e2elib.emit_runtime(args.cnnc, rt)
     e2elib.write_nets_h(os.path.join(wd, "nets.h"), [(name, header)])
 
     xs = inputs(in_shape, seed + 1)
@@ -118,26 +120,22 @@ def run_example(args, ccs, label):
     e2elib.write_records(inpath, [(0, [x for _, x in xs])])
 
     # Compile with every compiler at once (one thread each, cc runs in parallel).
-    srcs = [os.path.join(wd, f"{name}.c"), e2elib.HARNESS_C] + rt_srcs
+    srcs = [os.path.join(wd, f"{name}.c"), e2elib.HARNESS_C]
     import concurrent.futures
     out_size = 1
     for d in out_shape:
         out_size *= d
 
     def build(cc):
-        # The generated file in one process, the runtime and harness in another.
+        # The generated file and the harness; the runtime from the build tree's cache.
         objdir = os.path.join(wd, f"obj-{cc}")
-        with concurrent.futures.ThreadPoolExecutor(2) as ex2:
-            f1 = ex2.submit(e2elib.compile_objects, cc, srcs[:1], objdir, [wd, rt], args.opt, 1)
-            f2 = ex2.submit(e2elib.compile_together, cc, srcs[1:], objdir, [wd, rt], args.opt)
-            objs, errs = f1.result()
-            objs2, errs2 = f2.result()
-        objs += objs2
-        errs += errs2
+        objs, errs = e2elib.compile_objects(cc, srcs, objdir, [wd, rt], args.opt, 2)
+        rt_objs, rt_errs = e2elib.runtime_objects(args.cnnc, cc, rt, objdir, args.opt)
+        errs += rt_errs
         if errs:
             return cc, None, [f"{cc} {args.opt}: {os.path.basename(s)} does not compile:\n{e}"
                               for s, e in errs]
-        return cc, e2elib.link(cc, objs, os.path.join(wd, f"harness-{cc}")), []
+        return cc, e2elib.link(cc, objs + rt_objs, os.path.join(wd, f"harness-{cc}")), []
 
     problems = []
     with concurrent.futures.ThreadPoolExecutor(len(ccs)) as ex:

@@ -25,6 +25,7 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
 from export_safetensors import save_state_dict  # noqa: E402
+import rtcache  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -179,17 +180,17 @@ def compile_objects(cc, sources, objdir, incdirs, opt, jobs=None):
     return objs, errors
 
 
-def compile_together(cc, sources, objdir, incdirs, opt):
-    """Compile several sources with one compiler driver call (cheaper than one
-    process each); on failure compile them one by one for the diagnostics.
-    Returns (objects, [(source, error)])."""
-    os.makedirs(objdir, exist_ok=True)
-    cmd = [cc] + CFLAGS + opt.split() + ["-c"] + [os.path.abspath(s) for s in sources] \
-        + [f"-I{os.path.abspath(d)}" for d in incdirs]
-    r = run(cmd, cc, cwd=objdir)
-    if r.returncode != 0:
-        return compile_objects(cc, sources, objdir, incdirs, opt, 1)
-    return [os.path.join(objdir, os.path.basename(s)[:-2] + ".o") for s in sources], []
+def runtime_objects(cnnc, cc, rt, objdir, opt):
+    """The runtime that cnnc emitted into rt, compiled by cc with the strict
+    flags and opt: from the build tree's cache when another test compiled the
+    same runtime with the same compiler and flags (tools/rtcache.py), else
+    compiled now.  Returns (objects, [(source, error)])."""
+    try:
+        objs = rtcache.runtime_objects(cc, CFLAGS + opt.split(), rt, objdir=objdir,
+                                       cache=rtcache.cache_dir(cnnc))
+        return objs, []
+    except rtcache.RtCacheError as e:
+        return [], [(rt, str(e))]
 
 
 def compile_unity(cc, sources, objdir, incdirs, opt, jobs=None, chunk=60):

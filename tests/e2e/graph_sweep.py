@@ -331,7 +331,7 @@ def main(argv=None):
                 fail(case, f"cnnc rejects a graph PyTorch runs:\n{err.strip()}")
     rt = os.path.join(wd, "runtime")
     shutil.rmtree(rt, ignore_errors=True)
-    rt_srcs = e2elib.emit_runtime(cnnc, rt)
+    e2elib.emit_runtime(cnnc, rt)
     refs = {c.index: [e2elib.reference(c.model, x) for x in c.inputs] for c in cases}
 
     worst = [0.0, None]
@@ -339,7 +339,7 @@ def main(argv=None):
         live = [c for c in cases if hasattr(c, "csrc")]
         objdir = os.path.join(wd, f"obj-{cc}")
         shutil.rmtree(objdir, ignore_errors=True)
-        rt_objs, errs = e2elib.compile_together(cc, rt_srcs, objdir, [rt], args.opt)
+        rt_objs, errs = e2elib.runtime_objects(cnnc, cc, rt, objdir, args.opt)
         if errs:
             print(f"graph_sweep: FAIL: the runtime does not compile with {cc}:\n" + errs[0][1])
             return 1

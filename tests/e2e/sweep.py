@@ -934,7 +934,7 @@ def main(argv=None):
                 fail(case, f"cnnc rejects a case PyTorch accepts: {first}\n{err.strip()}")
     rt = os.path.join(wd, "runtime")
     shutil.rmtree(rt, ignore_errors=True)
-    rt_srcs = e2elib.emit_runtime(cnnc, rt)
+    e2elib.emit_runtime(cnnc, rt)
     t_cnnc = time.time()
 
     # References (float64 and float32) in this one process.
@@ -952,7 +952,7 @@ def main(argv=None):
         live = [c for c in live if hasattr(c, "csrc")]
         objdir = os.path.join(wd, f"obj-{cc}")
         shutil.rmtree(objdir, ignore_errors=True)
-        rt_objs, errs = e2elib.compile_together(cc, rt_srcs, objdir, [rt], args.opt)
+        rt_objs, errs = e2elib.runtime_objects(cnnc, cc, rt, objdir, args.opt)
         if errs:
             print(f"sweep: FAIL: the runtime does not compile with {cc}:\n" + errs[0][1])
             return 1

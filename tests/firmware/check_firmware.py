@@ -55,12 +55,15 @@ message says how to install it).
 
 import argparse
 import filecmp
-import glob
 import os
 import re
 import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "tools"))
+import rtcache  # noqa: E402  (tools/rtcache.py: the runtime compiled once per build tree)
 
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2"]
 CORTEX_M4 = ["-mcpu=cortex-m4", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
@@ -219,9 +222,14 @@ def check_objects(objs, nm, objdump, name, arena, relro_ok=False):
     return problems
 
 
-def build_and_check(cc, flags, nm, objdump, name, cfile, rt, objdir, relro_ok=False):
-    sources = [cfile] + sorted(glob.glob(os.path.join(rt, "*.c")))
-    objs = compile_all(cc, flags, sources, [os.path.dirname(cfile), rt], objdir)
+def build_and_check(cc, flags, nm, objdump, name, cfile, rt, objdir, cache, relro_ok=False):
+    """Compile the generated C (and the runtime, or take the runtime's objects
+    from the build tree's cache) and check every object."""
+    objs = compile_all(cc, flags, [cfile], [os.path.dirname(cfile), rt], objdir)
+    try:
+        objs += rtcache.runtime_objects(cc, flags, rt, objdir=objdir, cache=cache)
+    except rtcache.RtCacheError as e:
+        raise Failure(str(e)) from None
     arena = arena_bytes(cfile[:-2] + ".h", name)
     return check_objects(objs, nm, objdump, name, arena, relro_ok), len(objs), arena
 
@@ -232,7 +240,8 @@ def cmd_arm(a):
     need_tool(a.objdump, "arm-none-eabi-objdump")
     name, cfile, rt = generate(a.cnnc, a.net, os.path.join(a.work, "gen"), a.weights)
     problems, n, arena = build_and_check(a.cc, STRICT + CORTEX_M4, a.nm, a.objdump, name,
-                                         cfile, rt, os.path.join(a.work, "obj"))
+                                         cfile, rt, os.path.join(a.work, "obj"),
+                                         rtcache.cache_dir(a.cnnc))
     if problems:
         raise Failure("\n".join(problems))
     print(f"{name}: {n} objects compiled for Cortex-M4 with -Werror; no allocation, no stdio, "
@@ -276,8 +285,9 @@ def cmd_selftest(a):
     need_tool(a.objdump, "arm-none-eabi-objdump")
     name, cfile, rt = generate(a.cnnc, a.net, os.path.join(a.work, "gen"), a.weights)
     flags = STRICT + CORTEX_M4
+    cache = rtcache.cache_dir(a.cnnc)
     problems, _, _ = build_and_check(a.cc, flags, a.nm, a.objdump, name, cfile, rt,
-                                     os.path.join(a.work, "obj-clean"))
+                                     os.path.join(a.work, "obj-clean"), cache)
     if problems:
         raise Failure("the unmodified code fails the check:\n" + "\n".join(problems))
     print(f"unmodified {name}.c: passes")
@@ -292,7 +302,7 @@ def cmd_selftest(a):
             f.write(mutate(src, name, top, body, sub))
         shutil.copy(cfile[:-2] + ".h", d)
         problems, _, _ = build_and_check(a.cc, flags, a.nm, a.objdump, name, mc, rt,
-                                         os.path.join(d, "obj"))
+                                         os.path.join(d, "obj"), cache)
         hits = [p for p in problems if word in p]
         if hits:
             print(f"{what}: rejected as expected: {hits[0]}")
@@ -313,7 +323,8 @@ def cmd_host(a):
     for cc in a.cc:
         tag = os.path.basename(cc)
         problems, n, arena = build_and_check(cc, STRICT, a.nm, a.objdump, name, cfile, rt,
-                                             os.path.join(a.work, "obj-" + tag), relro_ok=True)
+                                             os.path.join(a.work, "obj-" + tag),
+                                             rtcache.cache_dir(a.cnnc), relro_ok=True)
         all_problems += [f"[{tag}] {p}" for p in problems]
         if not problems:
             print(f"{name}: {tag} {' '.join(STRICT)}: {n} objects, no warnings, no allocation, "

@@ -71,14 +71,14 @@ class Program:
     def run(self, ccs):
         rt = os.path.join(self.wd, "runtime")
         shutil.rmtree(rt, ignore_errors=True)
-        rt_srcs = e2elib.emit_runtime(self.cnnc, rt)
+        e2elib.emit_runtime(self.cnnc, rt)
         incs = sorted({os.path.dirname(c) for _, c, _, _, _ in self.nets})
         result = {}
         for cc in ccs:
             res = result[cc] = {}
             objdir = os.path.join(self.wd, f"obj-{cc}")
             shutil.rmtree(objdir, ignore_errors=True)
-            rt_objs, errs = e2elib.compile_together(cc, rt_srcs, objdir, [rt], self.opt)
+            rt_objs, errs = e2elib.runtime_objects(self.cnnc, cc, rt, objdir, self.opt)
             if errs:
                 raise e2elib.E2EError(f"the runtime does not compile with {cc}:\n{errs[0][1]}")
             objs, errs, notes = e2elib.compile_unity(cc, [n[1] for n in self.nets], objdir,

@@ -7,7 +7,8 @@ An image is tests/mcu/startup.c (vector table, reset handler, semihosting) +
 tests/mcu/mcu_main.c (runs the network on an input compiled into the image and
 prints the output's bits) + the generated NET.c + the runtime from
 `cnnc --emit-runtime`, linked with -nostartfiles against a per-machine linker
-script.  The same mcu_main.c built for the host with host_io.c is the
+script.  The runtime's objects for each compiler, CPU and define set are
+compiled once per build tree (tools/rtcache.py) and shared by the tests.  The same mcu_main.c built for the host with host_io.c is the
 reference the images are compared with.
 
 int8 (Network(..., int8=True)): cnnc --int8 --calibrate=FILE, FILE being
@@ -24,9 +25,13 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import rtcache  # noqa: E402
 
 # The machines, their CPUs and the flags for them.  -ffp-contract=off on both
 # sides: no fused multiply-adds, so the host and the targets round alike.
@@ -89,6 +94,7 @@ class Network:
 
     def __init__(self, cnnc, net, work, weights=None, seed=1, image=None, int8=False):
         self.net, self.work, self.int8 = net, work, int8
+        self.cnnc = cnnc
         os.makedirs(work, exist_ok=True)
         table = json.loads(run([cnnc, net, "--table=json"]).stdout)
         self.table = table
@@ -110,7 +116,7 @@ class Network:
         rt = os.path.join(work, "rt")
         shutil.rmtree(rt, ignore_errors=True)
         run([cnnc, "--emit-runtime", rt])
-        self.runtime = sorted(os.path.join(rt, f) for f in os.listdir(rt) if f.endswith(".c"))
+        self.rt = rt
         with open(os.path.join(work, "net.h")) as f:
             header = f.read()
         t = "int8_t" if int8 else "float"
@@ -159,16 +165,20 @@ class Network:
         return desc
 
     def sources(self):
-        return [os.path.join(HERE, "mcu_main.c"), os.path.join(self.work, "net.c")] + self.runtime
+        """The sources compiled per image; the runtime comes from runtime_objects()."""
+        return [os.path.join(HERE, "mcu_main.c"), os.path.join(self.work, "net.c")]
 
     def includes(self):
-        return ["-I" + self.work, "-I" + os.path.join(self.work, "rt"), "-I" + HERE]
+        return ["-I" + self.work, "-I" + self.rt, "-I" + HERE]
+
+    def runtime_objects(self, cc, flags):
+        return runtime_objects(self.cnnc, cc, flags, self.rt, self.work)
 
     def build_host(self, cc="gcc"):
         if self._host_exe is None:
             exe = os.path.join(self.work, "host")
             run([cc] + STRICT + self.includes() + [os.path.join(HERE, "host_io.c")]
-                + self.sources() + ["-lm", "-o", exe])
+                + self.sources() + self.runtime_objects(cc, STRICT) + ["-lm", "-o", exe])
             self._host_exe = exe
         return self._host_exe
 
@@ -179,11 +189,23 @@ class Network:
     def build_arm(self, arm_gcc, cpu, runs=1, tag="", defines=()):
         c = CPUS[cpu]
         elf = os.path.join(self.work, f"{cpu}{tag}.elf")
-        run([arm_gcc] + STRICT + ARM_COMMON + c["cflags"] + self.includes()
-            + [f"-DMCU_RUNS={runs}"] + [f"-D{d}" for d in defines]
+        flags = STRICT + ARM_COMMON + c["cflags"] + [f"-D{d}" for d in defines]
+        run([arm_gcc] + flags + self.includes() + [f"-DMCU_RUNS={runs}"]
             + [os.path.join(HERE, "startup.c")] + self.sources()
+            + self.runtime_objects(arm_gcc, flags)
             + ARM_LINK + ["-T", c["ld"], "-lm", "-Wl,-Map=" + elf + ".map", "-o", elf])
         return elf
+
+
+def runtime_objects(cnnc, cc, flags, rt, work):
+    """The runtime in rt compiled by cc with flags: from cnnc's build tree's
+    cache (tools/rtcache.py), or compiled into work/rt-obj-*."""
+    tag = "%08x" % zlib.crc32("\0".join([cc] + flags).encode())
+    try:
+        return rtcache.runtime_objects(cc, flags, rt, cache=rtcache.cache_dir(cnnc),
+                                       objdir=os.path.join(work, "rt-obj-" + tag))
+    except rtcache.RtCacheError as e:
+        raise Failure(str(e)) from None
 
 
 def write_calibration(path, size, seed):

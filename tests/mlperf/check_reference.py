@@ -140,7 +140,7 @@ def check_oracle_graph(table, model, xs, problems, tag):
 def build_and_run(args, ccs, name, cfile, xs, refs, out_shape, problems, tag):
     wd = args.workdir
     rt = os.path.join(wd, "runtime")
-    rt_srcs = e2elib.emit_runtime(args.cnnc, rt)
+    e2elib.emit_runtime(args.cnnc, rt)
     header = cfile[:-2] + ".h"
     e2elib.write_nets_h(os.path.join(wd, "nets.h"), [(name, header)])
     inpath = os.path.join(wd, "inputs.bin")
@@ -150,8 +150,10 @@ def build_and_run(args, ccs, name, cfile, xs, refs, out_shape, problems, tag):
         out_size *= d
     for cc in ccs:
         objdir = os.path.join(wd, f"obj-{cc}")
-        objs, errs = e2elib.compile_objects(cc, [cfile, e2elib.HARNESS_C] + rt_srcs, objdir,
+        objs, errs = e2elib.compile_objects(cc, [cfile, e2elib.HARNESS_C], objdir,
                                             [wd, rt], args.opt)
+        rt_objs, rt_errs = e2elib.runtime_objects(args.cnnc, cc, rt, objdir, args.opt)
+        objs, errs = objs + rt_objs, errs + rt_errs
         if errs:
             problems += [f"{cc} {args.opt}: {os.path.basename(s)} does not compile:\n{e}"
                          for s, e in errs]

@@ -42,6 +42,8 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 FM = os.path.join(ROOT, "examples", "fashion-mnist")
 sys.path.insert(0, HERE)
 from check_fashion import argmax, floats, plain  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import rtcache  # noqa: E402
 
 STRICT = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 
@@ -109,9 +111,13 @@ def main():
         scale = float(re.search(r"^#define LENET5_OUTPUT_SCALE (\S+?)f?$", header, re.M).group(1))
         zp = int(re.search(r"^#define LENET5_OUTPUT_ZERO_POINT \((-?\d+)\)", header, re.M).group(1))
         demo8 = os.path.join(tmp, "lenet5_demo_int8")
+        try:
+            rt_objs = rtcache.runtime_objects(a.cc, STRICT, rt, objdir=os.path.join(tmp, "rt-obj"),
+                                              cache=rtcache.cache_dir(a.cnnc))
+        except rtcache.RtCacheError as e:
+            sys.exit(f"FAIL: {e}")
         run([a.cc] + STRICT + ["-I" + gen, "-I" + rt, os.path.join(FM, "demo.c"), c_file]
-            + sorted(os.path.join(rt, f) for f in os.listdir(rt) if f.endswith(".c"))
-            + ["-lm", "-o", demo8])
+            + rt_objs + ["-lm", "-o", demo8])
 
         outs, report = {}, {}
         for kind, exe in (("float32", a.float_demo), ("int8", demo8)):

@@ -11,12 +11,13 @@ For each network:
 1. seeded random weights (examples: the float table rebuilt in PyTorch by
    tests/oracle/shape_oracle.py; sweep: tests/e2e/sweep.py's cases) saved as
    safetensors, and 48 random calibration inputs saved as .npy;
-2. `cnnc NET -w W --int8 --calibrate=C --table=json`: every tensor's scale
-   and zero point, every step's int8 weights, int32 biases, per-channel
-   weight scales, clamps and tables; each tensor's calibrated min and max
-   must be PyTorch's float model's over the same inputs (to 1e-4);
-3. `cnnc ... -o NAME.c`, compiled with gcc and clang at -std=c99 -Wall
-   -Wextra -Werror -pedantic with the runtime and harness_s8.c;
+2. `cnnc NET -w W --int8 --calibrate=C --table=json -o NAME.c` (one
+   calibration run): the table gives every tensor's scale and zero point,
+   every step's int8 weights, int32 biases, per-channel weight scales,
+   clamps and tables; each tensor's calibrated min and max must be
+   PyTorch's float model's over the same inputs (to 1e-4);
+3. NAME.c compiled with gcc and clang at -std=c99 -Wall -Wextra -Werror
+   -pedantic with the runtime and harness_s8.c;
 4. the same network built from torch.ao.nn.quantized modules with exactly
    cnnc's scales, zero points, int8 weights and biases (Conv2d and Linear
    with per-channel qint8 weights, max and min pools on the integers, add,
@@ -71,6 +72,7 @@ try:
     import torch.nn.functional as F
     import torch.ao.nn.quantized as nnq
     import e2elib
+    import rtcache          # tools/, put on sys.path by e2elib
     import shape_oracle
 except ImportError as e:  # pragma: no cover
     print(f"check_int8: skipped: {e}", file=sys.stderr)
@@ -343,30 +345,17 @@ class Runtime:
     def __init__(self, cnnc, wd, ccs):
         self.dir = os.path.join(wd, "runtime")
         run([cnnc, "--emit-runtime", self.dir], "cnnc --emit-runtime")
-        # the int8 code calls only the int8 kernels
-        srcs = sorted(f for f in os.listdir(self.dir) if f.endswith("_s8.c"))
+        # the int8 code calls only the int8 kernels; their objects come from
+        # the build tree's cache when another test compiled them (tools/rtcache.py)
         self.objs = {}
         for cc in ccs:
-            od = os.path.join(wd, f"rt-{cc}")
-            os.makedirs(od, exist_ok=True)
-            procs = []
-            for f in srcs:
-                o = os.path.join(od, f[:-2] + ".o")
-                procs.append((f, subprocess.Popen(
-                    [cc] + CFLAGS + ["-c", os.path.join(self.dir, f), "-o", o],
-                    stderr=subprocess.PIPE, text=True)))
-                if len(procs) >= 2:
-                    self._wait(cc, procs.pop(0))
-            for p in procs:
-                self._wait(cc, p)
-            self.objs[cc] = [os.path.join(od, f[:-2] + ".o") for f in srcs]
-
-    @staticmethod
-    def _wait(cc, fp):
-        f, p = fp
-        _, err = p.communicate()
-        if p.returncode != 0:
-            raise Fail(f"{cc}: runtime/{f} does not compile:\n{err}")
+            try:
+                self.objs[cc] = rtcache.runtime_objects(cc, CFLAGS, self.dir,
+                                                        objdir=os.path.join(wd, f"rt-{cc}"),
+                                                        cache=rtcache.cache_dir(cnnc),
+                                                        suffix="_s8.c")
+            except rtcache.RtCacheError as e:
+                raise Fail(f"{cc}: {e}") from None
 
 
 def build_and_run(cc, rt, wd, name, x_bytes, out_size):
@@ -590,11 +579,12 @@ def check_net(args, rt, ccs, netfile, model, label, perturb=False):
     common = [args.cnnc, netfile, "-w", wfile, "--int8", "--calibrate=" + cfile]
     if args.clip:
         common.append("--calibrate-clip=" + args.clip)
-    r = subprocess.run(common + ["--table=json"], capture_output=True, text=True, timeout=600)
+    # One calibration run writes the C and prints the table.
+    r = subprocess.run(common + ["--table=json", "-o", os.path.join(wd, f"{name}.c")],
+                       capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         return check_refusal(common, r, netfile, model, table, calib, wd, name, label)
     table = json.loads(r.stdout)
-    run(common + ["-o", os.path.join(wd, f"{name}.c")], "cnnc --int8 -o")
 
     q = table["int8"]
     if not args.selftest:

@@ -91,6 +91,8 @@ def measure(args, work, srcs, incs):
     srcs = [os.path.join(HERE, "stack_main_s8.c"), os.path.join(MCU, "startup.c")] + srcs[1:]
     mh.run([args.arm_gcc] + flags + ["-c"] + srcs, cwd=objs)
     o = [os.path.join(objs, os.path.basename(s)[:-2] + ".o") for s in srcs]
+    o += check_int8_mcu.runtime_objects(args, work, args.arm_gcc,
+                                        mh.STRICT + mh.ARM_COMMON + c["cflags"])
     elf = os.path.join(work, "costs.elf")
     mh.run([args.arm_gcc] + flags + o + mh.ARM_LINK + ["-L" + MCU, "-T", c["ld"], "-lm",
                                                        "-o", elf])

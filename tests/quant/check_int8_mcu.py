@@ -68,16 +68,20 @@ def prepare(args, net):
         for i in range(n_in):
             f.write(f"{rng.randint(-128, 127)},{chr(10) if i % 16 == 15 else ' '}")
         f.write("\n};\n")
-    srcs = [os.path.join(HERE, "mcu_main_s8.c"), os.path.join(work, "net.c")] + \
-        sorted(os.path.join(rt, f) for f in os.listdir(rt) if f.endswith(".c"))
+    srcs = [os.path.join(HERE, "mcu_main_s8.c"), os.path.join(work, "net.c")]
     incs = ["-I" + work, "-I" + rt, "-I" + MCU, "-DCNNC_S8_TRACE=mcu_trace_s8"]
     return name, work, srcs, incs, n_out
+
+
+def runtime_objects(args, work, cc, flags):
+    """The runtime compiled by cc with flags, from the build tree's cache."""
+    return mh.runtime_objects(args.cnnc, cc, flags, os.path.join(work, "rt"), work)
 
 
 def run_host(args, work, srcs, incs, n_out):
     exe = os.path.join(work, "host")
     mh.run([args.host_cc] + mh.STRICT + incs + [os.path.join(MCU, "host_io.c")] + srcs
-           + ["-lm", "-o", exe])
+           + runtime_objects(args, work, args.host_cc, mh.STRICT) + ["-lm", "-o", exe])
     out = mh.run([exe], timeout=120).stdout
     return mh.parse_output(out, n_out, "host"), traces(out)
 
@@ -90,8 +94,10 @@ def traces(text):
 def run_arm(args, work, srcs, incs, n_out, cpu, defines=()):
     c = mh.CPUS[cpu]
     elf = os.path.join(work, f"{cpu}{''.join('-' + d.lower() for d in defines)}.elf")
-    mh.run([args.arm_gcc] + mh.STRICT + mh.ARM_COMMON + c["cflags"] + incs
+    flags = mh.STRICT + mh.ARM_COMMON + c["cflags"]
+    mh.run([args.arm_gcc] + flags + incs
            + [f"-D{d}" for d in defines] + [os.path.join(MCU, "startup.c")] + srcs
+           + runtime_objects(args, work, args.arm_gcc, flags)
            + mh.ARM_LINK + ["-L" + MCU, "-T", c["ld"], "-lm", "-o", elf])
     out = mh.run_qemu(args.qemu, cpu, elf, args.timeout)
     return mh.parse_output(out, n_out, c["title"]), traces(out)
