@@ -16,6 +16,10 @@ never be linked.  A lock file per key makes parallel tests wait for the one
 that compiles; the objects are written to a temporary directory and renamed
 into place, so a killed test leaves no half-filled entry.
 
+Each use touches the key's lock file; when a new entry is made, the least
+recently used beyond KEEP are removed, so a build tree's cache stays small
+however often the runtime changes.
+
 The cache directory is, in order: the `cache` argument, $CNNC_TEST_CACHE, or
 `test-cache` in the build tree that holds cnnc (BUILD/compiler/cnnc ->
 BUILD/test-cache).  With none of them (cache_dir() returns None) the objects
@@ -29,6 +33,9 @@ import os
 import shutil
 import subprocess
 import tempfile
+
+
+KEEP = 64          # a normal pass of the suite makes about 20 keys
 
 
 class RtCacheError(Exception):
@@ -136,5 +143,29 @@ def runtime_objects(cc, flags, rtdir, objdir=None, cache=None, jobs=None, suffix
                 os.rename(tmp, final)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
+            _prune(cache, key)
+        os.utime(final + ".lock")
     with open(os.path.join(final, "objects")) as f:
         return [os.path.join(final, n) for n in f.read().split()]
+
+
+def _prune(cache, keep_key):
+    """Remove the least recently used entries beyond KEEP (never keep_key).
+    An entry another test holds the lock of is skipped."""
+    entries = []
+    for name in os.listdir(cache):
+        if name.endswith(".lock") and name[:-5] != keep_key:
+            try:
+                entries.append((os.path.getmtime(os.path.join(cache, name)), name[:-5]))
+            except OSError:
+                pass
+    entries.sort(reverse=True)
+    for _, key in entries[KEEP - 1:]:
+        lockpath = os.path.join(cache, key + ".lock")
+        try:
+            with open(lockpath, "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(os.path.join(cache, key), ignore_errors=True)
+                os.remove(lockpath)
+        except OSError:
+            pass                    # in use, or already gone
